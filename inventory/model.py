@@ -1,0 +1,197 @@
+"""The resolved site model: one deployment, the single source templates and checks read.
+
+Built by ``inventory.build`` from Terraform state (hosts, addresses), Kubernetes (live speakers,
+MetalLB config, LoadBalancer services) and the site file (what neither knows). Every field is
+validated here, so a bad ASN, key or address fails before any device is touched.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from inventory.secrets import SecretRef, is_wireguard_key
+
+# 0 and 65535 / 4294967295 are reserved; 23456 is AS_TRANS. VyOS itself accepts 1-4294967294.
+ASN = Annotated[int, Field(ge=1, le=4294967294)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Dialect = Literal["1.3", "1.4"]
+Role = Literal["router", "lb", "master", "node"]
+ROLES: tuple[Role, ...] = ("router", "lb", "master", "node")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Credentials(Model):
+    """How edgekit logs in. The key file path is not secret; the password is a reference."""
+
+    username: str
+    password: SecretRef | None = None
+    ssh_key_file: str | None = None
+    known_hosts_file: str | None = None
+    port: Port = 22
+
+
+class Speaker(Model):
+    """A MetalLB speaker the router peers with (a node running a Ready speaker pod)."""
+
+    name: str
+    address: IPv4Address
+    asn: ASN = 65021
+    ready: bool = True
+
+
+class Node(Model):
+    """A Kubernetes worker as Terraform (and Kubernetes) know it."""
+
+    name: str
+    address: IPv4Address
+    internal_address: IPv4Address | None = None
+
+
+class Master(Model):
+    name: str
+    address: IPv4Address
+    internal_address: IPv4Address | None = None
+    apiserver_port: Port = 6443
+
+
+class Pool(Model):
+    """A MetalLB address pool: the routed range the router blackholes and learns /32s from."""
+
+    name: str
+    addresses: list[IPv4Network]
+
+
+class Service(Model):
+    """A LoadBalancer Service with its assigned IP, as Kubernetes reports it."""
+
+    namespace: str
+    name: str
+    ips: list[IPv4Address]
+    external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
+    endpoint_nodes: list[str] = []  # nodes with a ready endpoint (matters for policy Local)
+
+
+class BGP(Model):
+    asn: ASN = 65020
+    router_id: IPv4Address | None = None
+    keepalive: Annotated[int, Field(ge=1, le=65535)] = 3
+    holdtime: Annotated[int, Field(ge=3, le=65535)] = 9
+    password: SecretRef | None = None
+    peer_group: str = "metallb"
+
+    @model_validator(mode="after")
+    def _timers(self) -> BGP:
+        if self.holdtime < 3 * self.keepalive:
+            raise ValueError(f"holdtime {self.holdtime} must be at least 3 x keepalive {self.keepalive}")
+        return self
+
+
+class WireGuard(Model):
+    """The tunnel to the contest venue."""
+
+    interface: str = "wg0"
+    address: IPv4Interface
+    port: Port = 51820
+    private_key: SecretRef
+    # 1.3 keeps keys on the box under a name (generate wireguard named-keypairs NAME).
+    key_name: str = "venue"
+    peer_name: str = "venue"
+    peer_public_key: str
+    endpoint_address: IPv4Address
+    endpoint_port: Port = 51820
+    allowed_ips: list[IPv4Network]
+    keepalive: Annotated[int, Field(ge=0, le=65535)] = 25
+    venue_networks: list[IPv4Network] = []
+
+    @field_validator("peer_public_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not is_wireguard_key(value):
+            raise ValueError("not a WireGuard public key (32 bytes, base64)")
+        return value
+
+    @field_validator("interface")
+    @classmethod
+    def _ifname(cls, value: str) -> str:
+        if not value.startswith("wg") or not value[2:].isdigit():
+            raise ValueError("WireGuard interface must be named wgN")
+        return value
+
+
+class Router(Model):
+    name: str
+    management_address: str  # host name or address edgekit connects to
+    dialect: Dialect | Literal["auto"] = "auto"
+    public_interface: str = "eth0"
+    public_address: IPv4Interface
+    node_interface: str = "eth1"
+    node_address: IPv4Interface
+    description: str = "k8s-nodes"
+    bgp: BGP = BGP()
+    credentials: Credentials
+
+
+class LoadBalancer(Model):
+    name: str
+    address: IPv4Address  # on the internet switch, where the VIP lives
+    management_address: str
+    interface: str = "eth0"
+    priority: Annotated[int, Field(ge=1, le=254)]
+    state: Literal["MASTER", "BACKUP"]
+    credentials: Credentials
+
+
+class ApiLB(Model):
+    vip: IPv4Address
+    frontend_port: Port = 6443
+    virtual_router_id: Annotated[int, Field(ge=1, le=255)] = 51
+    auth_pass: SecretRef | None = None
+    lbs: list[LoadBalancer]
+
+    @field_validator("lbs")
+    @classmethod
+    def _pair(cls, lbs: list[LoadBalancer]) -> list[LoadBalancer]:
+        if len(lbs) != 2:
+            raise ValueError(f"an API LB pair has exactly 2 load balancers, got {len(lbs)}")
+        if len({lb.priority for lb in lbs}) != 2:
+            raise ValueError("the two load balancers need different priorities")
+        return lbs
+
+
+class Cluster(Model):
+    name: str
+    order: int = 0
+    router: Router | None = None
+    speakers: list[Speaker] = []
+    nodes: list[Node] = []
+    masters: list[Master] = []
+    pools: list[Pool] = []
+    services: list[Service] = []
+    wireguard: WireGuard | None = None
+    api_lb: ApiLB | None = None
+    # "proxy-arp": nodes hold public addresses on the private switch (topology.md);
+    # "private": nodes sit on the router's node-side subnet and need none of the proxy-ARP knobs.
+    node_subnet: Literal["proxy-arp", "private"] = "proxy-arp"
+    # Facts that could not be resolved, by field path, with the reason: a feature that needs one fails.
+    missing: dict[str, str] = {}
+    warnings: list[str] = []
+
+    @property
+    def speaker_asns(self) -> set[int]:
+        return {s.asn for s in self.speakers}
+
+
+class Site(Model):
+    clusters: dict[str, Cluster]
+    rollout: list[str] = ["dev", "wsp", "prd"]
+
+    def ordered_clusters(self) -> list[Cluster]:
+        """Clusters in rollout order; ones not named in the rollout come last, by name."""
+        rank = {name: i for i, name in enumerate(self.rollout)}
+        return sorted(self.clusters.values(), key=lambda c: (rank.get(c.name, len(rank)), c.name))
