@@ -49,12 +49,18 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         "`terraform show -json` output; repeat for several clusters (default: $EDGEKIT_STATE, comma-separated)",
     )
     group.add_argument("--site", metavar="FILE", help="site YAML file (default: $EDGEKIT_SITE)")
-    group.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig with one context per cluster (default: $KUBECONFIG)")
+    group.add_argument(
+        "--kubeconfig", metavar="FILE", help="kubeconfig with one context per cluster (default: $KUBECONFIG)"
+    )
     group.add_argument(
         "--require-k8s",
         action="store_true",
         help="fail when a cluster's Kubernetes API is unreachable instead of falling back to tfstate nodes",
     )
-    group.add_argument("--cluster", action="append", metavar="NAME", help="only these clusters (repeatable, comma-separated)")
-    group.add_argument("--limit", action="append", metavar="HOST", help="only these hosts (repeatable, comma-separated)")
+    group.add_argument(
+        "--cluster", action="append", metavar="NAME", help="only these clusters (repeatable, comma-separated)"
+    )
+    group.add_argument(
+        "--limit", action="append", metavar="HOST", help="only these hosts (repeatable, comma-separated)"
+    )
     group.add_argument("--workers", type=int, default=20, help="parallel connections (default: 20)")

@@ -1,0 +1,154 @@
+"""The site file: the facts neither Terraform state nor Kubernetes holds (YAML).
+
+Every field is optional; ``defaults`` applies to every cluster and ``clusters.<name>`` overrides it
+(deep merge, cluster wins). Unknown keys are errors, so a typo names itself. Example::
+
+    rollout: [dev, wsp, prd]
+    defaults:
+      speaker_asn: 65021
+      router:
+        asn: 65020
+        credentials: {username: vyos, ssh_key_file: ~/.ssh/edgekit, password: {env: EDGEKIT_ROUTER_PASSWORD}}
+      lb:
+        credentials: {username: root, ssh_key_file: ~/.ssh/edgekit}
+        auth_pass: {env: EDGEKIT_VRRP_PASS}
+    clusters:
+      prd:
+        router: {node_address: 192.168.100.1/24}
+        wireguard:
+          address: 172.16.100.1/30
+          private_key: {file: /etc/edgekit/prd-wg.key}
+          peer_public_key: VCFgSmpLXoTRmNpgEQn69w7SVTktFD6r0hVbO+EmcHY=
+          endpoint: 198.18.0.2:51820
+          allowed_ips: [172.16.100.2/32, 10.88.0.0/24]
+          venue_networks: [10.88.0.0/24]
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from inventory.model import ASN, Dialect, Port
+from inventory.secrets import SecretRef
+
+
+class Partial(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CredentialsFile(Partial):
+    username: str | None = None
+    password: SecretRef | None = None
+    ssh_key_file: str | None = None
+    known_hosts_file: str | None = None
+    port: Port | None = None
+
+
+class BGPFile(Partial):
+    keepalive: Annotated[int, Field(ge=1, le=65535)] | None = None
+    holdtime: Annotated[int, Field(ge=3, le=65535)] | None = None
+    password: SecretRef | None = None
+    peer_group: str | None = None
+    router_id: IPv4Address | None = None
+
+
+class RouterFile(Partial):
+    asn: ASN | None = None
+    dialect: Dialect | Literal["auto"] | None = None
+    management_address: str | None = None
+    public_interface: str | None = None
+    public_address: IPv4Interface | None = None
+    node_interface: str | None = None
+    node_address: IPv4Interface | None = None
+    description: str | None = None
+    bgp: BGPFile | None = None
+    credentials: CredentialsFile | None = None
+
+
+class WireGuardFile(Partial):
+    interface: str | None = None
+    address: IPv4Interface | None = None
+    port: Port | None = None
+    private_key: SecretRef | None = None
+    key_name: str | None = None
+    peer_name: str | None = None
+    peer_public_key: str | None = None
+    endpoint: str | None = None  # "address:port"
+    allowed_ips: list[IPv4Network] | None = None
+    keepalive: Annotated[int, Field(ge=0, le=65535)] | None = None
+    venue_networks: list[IPv4Network] | None = None
+
+
+class LBFile(Partial):
+    vip: IPv4Address | None = None
+    frontend_port: Port | None = None
+    virtual_router_id: Annotated[int, Field(ge=1, le=255)] | None = None
+    auth_pass: SecretRef | None = None
+    interface: str | None = None
+    # Priorities of the first and second LB (by name order); the first is MASTER.
+    priorities: list[Annotated[int, Field(ge=1, le=254)]] | None = None
+    credentials: CredentialsFile | None = None
+
+
+class PoolFile(Partial):
+    name: str
+    addresses: list[str]  # CIDRs or "a-b" ranges, as MetalLB writes them
+
+
+class MetalLBFile(Partial):
+    """Used when Kubernetes is unreachable, and compared with Kubernetes when it is."""
+
+    pools: list[PoolFile] | None = None
+
+
+class HostOverride(Partial):
+    """Per-host facts keyed by Terraform server name (e.g. a second NIC's address)."""
+
+    role: Literal["router", "lb", "master", "node"] | None = None
+    addresses: dict[str, IPv4Interface] | None = None  # NIC index ("1") -> address/prefix
+
+
+class ClusterFile(Partial):
+    speaker_asn: ASN | None = None
+    node_subnet: Literal["auto", "proxy-arp", "private"] | None = None
+    apiserver_port: Port | None = None
+    kube_context: str | None = None
+    router: RouterFile | None = None
+    wireguard: WireGuardFile | None = None
+    lb: LBFile | None = None
+    metallb: MetalLBFile | None = None
+    hosts: dict[str, HostOverride] | None = None
+
+
+class RoleRule(Partial):
+    """A host whose name matches ``name`` (regex) and carries all ``tags`` gets ``role``."""
+
+    role: Literal["router", "lb", "master", "node"]
+    name: str | None = None
+    tags: list[str] = []
+
+
+class SiteFile(Partial):
+    rollout: list[str] | None = None
+    role_rules: list[RoleRule] | None = None
+    defaults: ClusterFile = ClusterFile()
+    clusters: dict[str, ClusterFile] = {}
+
+    def cluster(self, name: str) -> ClusterFile:
+        """``defaults`` deep-merged with ``clusters.<name>`` (the cluster wins)."""
+        base = self.defaults.model_dump(exclude_none=True)
+        over = self.clusters.get(name, ClusterFile()).model_dump(exclude_none=True)
+        return ClusterFile.model_validate(deep_merge(base, over))
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
