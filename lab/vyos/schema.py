@@ -1,0 +1,306 @@
+"""The configuration schema of the paths edgekit manages, for VyOS 1.3 and 1.4.
+
+Dialect differences live here and only here (``DIALECTS``): 1.3 puts the ASN in every BGP path
+(``protocols bgp 65020 ...``), has ``protocols static interface-route`` and names WireGuard keys
+(``private-key NAME``, peer ``pubkey``); 1.4 has ``protocols bgp system-as``, ``protocols static
+route P interface IF`` and base64 keys (``private-key``, peer ``public-key``).
+
+Node kinds, as in VyOS's interface definitions:
+- ``node``: a plain container (``interfaces``, ``ip``); ``presence`` ones mean something when empty
+  (``address-family ipv4-unicast`` under a neighbor) and are kept and printed when empty;
+- ``tag``: a container whose children are named by the user (``ethernet eth1``, ``neighbor 10.0.0.1``);
+- ``leaf``: holds a value (``multi`` leaves hold several, in the order they were set);
+- ``flag``: a valueless leaf (``disable``, ``enable-proxy-arp``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# A check returns None when the value is fine, else the constraint message VyOS would print.
+Check = Callable[[str], str | None]
+
+
+@dataclass
+class Node:
+    kind: str  # "node" | "tag" | "leaf" | "flag"
+    children: dict[str, Node] = field(default_factory=dict)
+    check: Check | None = None  # validates the value (leaf) or the tag name (tag)
+    multi: bool = False
+    presence: bool = False
+
+
+def node(presence: bool = False, **children: Node) -> Node:
+    return Node("node", {k.replace("_", "-"): v for k, v in children.items()}, presence=presence)
+
+
+def tag(check: Check, **children: Node) -> Node:
+    return Node("tag", {k.replace("_", "-"): v for k, v in children.items()}, check=check)
+
+
+def leaf(check: Check, multi: bool = False) -> Node:
+    return Node("leaf", check=check, multi=multi)
+
+
+def flag() -> Node:
+    return Node("flag")
+
+
+# ---------------------------------------------------------------- value checks
+
+
+def _u32(lo: int, hi: int, msg: str | None = None) -> Check:
+    def check(value: str) -> str | None:
+        if value.isdigit() and lo <= int(value) <= hi:
+            return None
+        return msg or f"Number must be in range {lo}-{hi}"
+
+    return check
+
+
+# 4-byte ASNs are valid on VyOS (range 1-4294967294), so 70000 is accepted as the real box does.
+check_asn = _u32(1, 4294967294, "Invalid ASN number")
+
+
+def check_remote_as(value: str) -> str | None:
+    if value in ("external", "internal"):
+        return None
+    return check_asn(value)
+
+
+def check_ipv4(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return f'"{value}" is not a valid value of type "ipv4"'
+    return None
+
+
+def check_ip(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return f'"{value}" is not a valid IPv4 or IPv6 address'
+    return None
+
+
+def check_host_prefix(value: str) -> str | None:
+    """An interface address: host address with prefix length (``192.168.100.1/24``)."""
+    if "/" in value:
+        try:
+            ipaddress.ip_interface(value)
+            return None
+        except ValueError:
+            pass
+    return "Invalid IPv4 or IPv6 prefix"
+
+
+def check_network(value: str) -> str | None:
+    """A prefix with no host bits set (``198.51.100.0/28``)."""
+    if "/" in value:
+        try:
+            ipaddress.ip_network(value, strict=True)
+            return None
+        except ValueError:
+            pass
+    return "Invalid IPv4 or IPv6 prefix"
+
+
+def check_ipv4_network(value: str) -> str | None:
+    if "/" in value:
+        try:
+            ipaddress.IPv4Network(value, strict=True)
+            return None
+        except ValueError:
+            pass
+    return "Invalid IPv4 prefix"
+
+
+def check_wg_key(value: str) -> str | None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(value) == 44 and len(raw) == 32:
+        return None
+    return "Key must be Base64-encoded, 32 bytes in length"
+
+
+_IFNAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9._-]{0,14}$")
+
+
+def check_ifname(value: str) -> str | None:
+    return None if _IFNAME.match(value) else "Invalid interface name"
+
+
+def check_ethernet(value: str) -> str | None:
+    return None if re.fullmatch(r"(eth|lan)[0-9]+", value) else "Invalid Ethernet interface name"
+
+
+def check_wireguard(value: str) -> str | None:
+    return None if re.fullmatch(r"wg[0-9]+", value) else "WireGuard interface must be named wgN"
+
+
+def check_text(value: str) -> str | None:
+    return None if 0 < len(value) <= 256 and "\n" not in value else "Description too long (limit 256 characters)"
+
+
+def check_name(value: str) -> str | None:
+    return None if re.fullmatch(r"[-_a-zA-Z0-9.]{1,100}", value) else "Name contains invalid characters"
+
+
+def check_hostname(value: str) -> str | None:
+    ok = re.fullmatch(r"[A-Za-z0-9][-.A-Za-z0-9]{0,61}[A-Za-z0-9]|[A-Za-z0-9]", value)
+    return None if ok else "Host-name must be alphanumeric and can contain hyphens"
+
+
+def check_neighbor(value: str) -> str | None:
+    if check_ip(value) is None or check_ifname(value) is None:
+        return None
+    return "Invalid neighbor address or interface"
+
+
+def check_update_source(value: str) -> str | None:
+    return None if check_ip(value) is None or check_ifname(value) is None else "Invalid source address or interface"
+
+
+def check_password(value: str) -> str | None:
+    return None if 0 < len(value) <= 80 and " " not in value else "Password must be 1-80 characters without spaces"
+
+
+# ---------------------------------------------------------------- the trees
+
+
+def _bgp_af_neighbor() -> Node:
+    return node(ipv4_unicast=node(presence=True))
+
+
+def _bgp_neighbor_options(with_peer_group: bool) -> dict[str, Node]:
+    opts: dict[str, Node] = dict(
+        remote_as=leaf(check_remote_as),
+        password=leaf(check_password),
+        update_source=leaf(check_update_source),
+        disable_connected_check=flag(),
+        ebgp_multihop=leaf(_u32(1, 255)),
+        description=leaf(check_text),
+        shutdown=flag(),
+        passive=flag(),
+        timers=node(connect=leaf(_u32(1, 65535)), holdtime=leaf(_u32(0, 65535)), keepalive=leaf(_u32(1, 65535))),
+        address_family=_bgp_af_neighbor(),
+    )
+    if with_peer_group:
+        opts["peer_group"] = leaf(check_name)
+    return {k.replace("_", "-"): v for k, v in opts.items()}
+
+
+def _bgp_body() -> dict[str, Node]:
+    neighbor = Node("tag", _bgp_neighbor_options(True), check=check_neighbor)
+    peer_group = Node("tag", _bgp_neighbor_options(False), check=check_name)
+    return {
+        "neighbor": neighbor,
+        "peer-group": peer_group,
+        "listen": node(range=tag(check_network, peer_group=leaf(check_name)), limit=leaf(_u32(1, 65535))),
+        "address-family": node(
+            ipv4_unicast=node(
+                presence=True,
+                maximum_paths=node(ebgp=leaf(_u32(1, 256)), ibgp=leaf(_u32(1, 256))),
+                network=tag(check_ipv4_network),
+            )
+        ),
+        "parameters": node(
+            router_id=leaf(check_ipv4),
+            ebgp_requires_policy=flag(),
+            log_neighbor_changes=flag(),
+            bestpath=node(as_path=node(multipath_relax=flag(), confed=flag(), ignore=flag())),
+        ),
+        "timers": node(holdtime=leaf(_u32(0, 65535)), keepalive=leaf(_u32(1, 65535))),
+    }
+
+
+def _static_route(version: str) -> Node:
+    route = tag(
+        check_network,
+        blackhole=node(presence=True, distance=leaf(_u32(1, 255))),
+        next_hop=tag(check_ip, distance=leaf(_u32(1, 255))),
+    )
+    if version == "1.4":
+        route.children["interface"] = tag(check_ifname, distance=leaf(_u32(1, 255)))
+    return route
+
+
+def _wireguard(version: str) -> Node:
+    # 1.3 names a keypair generated on the box; 1.4 takes the base64 key itself.
+    private_key = leaf(check_name) if version == "1.3" else leaf(check_wg_key)
+    peer_key = "pubkey" if version == "1.3" else "public-key"
+    peer = tag(
+        check_name,
+        allowed_ips=leaf(check_network, multi=True),
+        address=leaf(check_ip),
+        port=leaf(_u32(1, 65535)),
+        persistent_keepalive=leaf(_u32(1, 65535)),
+        description=leaf(check_text),
+        disable=flag(),
+    )
+    peer.children[peer_key] = leaf(check_wg_key)
+    return tag(
+        check_wireguard,
+        address=leaf(check_host_prefix, multi=True),
+        description=leaf(check_text),
+        disable=flag(),
+        port=leaf(_u32(1, 65535)),
+        private_key=private_key,
+        mtu=leaf(_u32(68, 16000)),
+        peer=peer,
+    )
+
+
+def build_schema(version: str) -> Node:
+    if version not in DIALECTS:
+        raise ValueError(f"unsupported VyOS version {version!r} (expected one of {sorted(DIALECTS)})")
+    bgp: Node
+    if version == "1.3":
+        bgp = Node("tag", _bgp_body(), check=check_asn)
+    else:
+        bgp = Node("node", {"system-as": leaf(check_asn), **_bgp_body()})
+    static = node(route=_static_route(version))
+    if version == "1.3":
+        static.children["interface-route"] = tag(
+            check_network, next_hop_interface=tag(check_ifname, distance=leaf(_u32(1, 255)))
+        )
+    return node(
+        system=node(host_name=leaf(check_hostname)),
+        interfaces=node(
+            ethernet=tag(
+                check_ethernet,
+                address=leaf(check_host_prefix, multi=True),
+                description=leaf(check_text),
+                disable=flag(),
+                mtu=leaf(_u32(68, 16000)),
+                ip=node(enable_proxy_arp=flag()),
+            ),
+            wireguard=_wireguard(version),
+        ),
+        protocols=node(bgp=bgp, static=static),
+    )
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the two releases besides the schema tree."""
+
+    version: str  # the full release shown by `show version`
+    train: str
+    frr: str  # FRR version VyOS ships (the lab runs the machine's FRR; shows pass through unchanged)
+    wg_peer_key: str
+    has_show_wireguard: bool
+
+
+DIALECTS: dict[str, Dialect] = {
+    "1.3": Dialect("1.3.8", "equuleus", "7.5.1", "pubkey", True),
+    "1.4": Dialect("1.4.0", "sagitta", "9.1", "public-key", False),
+}
