@@ -1,0 +1,1 @@
+"""Parsers of device output, comparisons of device state with intent, and verdicts."""

@@ -1,0 +1,226 @@
+"""NAPALM driver for VyOS 1.3 and 1.4+ (platform ``edgekit_vyos``), netmiko underneath.
+
+Config lifecycle: ``load_merge_candidate`` takes set/delete lines, ``compare_config`` is VyOS's
+``compare``, ``commit_config(revert_in=S)`` is ``commit-confirm`` (the router restores the previous
+revision by itself unless ``confirm_commit`` follows), ``rollback`` applies the inverse change in place.
+Getters parse show output with the TTP parsers in ``checks.parsers`` (FRR 7 and FRR 8+ layouts).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from napalm.base.base import NetworkDriver
+from napalm.base.exceptions import (
+    CommitError,
+    ConnectionException,
+    MergeConfigException,
+    ReplaceConfigException,
+)
+from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+from checks.config_diff import ConfigTree
+from napalm_edgekit_vyos.connection import CommandError, EdgekitVyOSSSH
+
+
+class VyOSDriver(NetworkDriver):
+    platform = "edgekit_vyos"
+
+    def __init__(
+        self,
+        hostname: str,
+        username: str,
+        password: str | None = None,
+        timeout: int = 60,
+        optional_args: dict[str, Any] | None = None,
+    ) -> None:
+        self.hostname = hostname
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.optional_args = dict(optional_args or {})
+        self.device: EdgekitVyOSSSH | None = None
+        self._candidate_loaded = False
+        self._pending_confirm_until: float | None = None
+        # The running config before our last commit: what rollback() restores.
+        self._previous_config: list[str] | None = None
+
+    # -- session ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        args = self.optional_args
+        try:
+            self.device = EdgekitVyOSSSH(
+                host=self.hostname,
+                username=self.username,
+                password=self.password,
+                port=int(args.get("port", 22)),
+                key_file=args.get("key_file"),
+                use_keys=bool(args.get("key_file")),
+                allow_agent=False,
+                ssh_strict=bool(args.get("ssh_strict", False)),
+                system_host_keys=False,
+                alt_host_keys=bool(args.get("known_hosts_file")),
+                alt_key_file=args.get("known_hosts_file", ""),
+                conn_timeout=float(args.get("conn_timeout", 10)),
+                timeout=self.timeout,
+                fast_cli=True,
+            )
+        except (NetmikoTimeoutException, NetmikoAuthenticationException, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConnectionException(f"cannot connect to {self.hostname}: {first}") from exc
+
+    def close(self) -> None:
+        if self.device is not None:
+            try:
+                self.device.disconnect()
+            finally:
+                self.device = None
+
+    def is_alive(self) -> dict[str, bool]:
+        return {"is_alive": bool(self.device and self.device.is_alive())}
+
+    @property
+    def conn(self) -> EdgekitVyOSSSH:
+        if self.device is None:
+            raise ConnectionException(f"{self.hostname}: not connected (call open() first)")
+        return self.device
+
+    def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
+        self.conn.exit_config_mode()
+        return {command: self.conn.run(command) for command in commands}
+
+    def show(self, command: str) -> str:
+        """An op-mode command's output (from config mode through ``run``)."""
+        if self.conn.in_config_mode:
+            return self.conn.run(f"run {command}")
+        return self.conn.run(command)
+
+    # -- config lifecycle ------------------------------------------------------------------------
+
+    def get_config(
+        self, retrieve: str = "all", full: bool = False, sanitized: bool = False, format: str = "text"
+    ) -> dict[str, str]:
+        running = self.show("show configuration commands")
+        result = {"running": "", "candidate": "", "startup": ""}
+        if retrieve in ("all", "running"):
+            result["running"] = running
+        if retrieve in ("all", "candidate"):
+            result["candidate"] = self.conn.run("show | commands") if self.conn.in_config_mode else running
+        if retrieve in ("all", "startup"):
+            result["startup"] = running if not self.compare_saved() else ""
+        return result
+
+    def compare_saved(self) -> str:
+        """Differences between running and the saved config (empty when saved)."""
+        self.conn.config_mode()
+        return self.conn.run("compare saved").strip()
+
+    def load_merge_candidate(self, filename: str | None = None, config: str | list[str] | None = None) -> None:
+        if filename:
+            with open(filename) as handle:
+                config = handle.read()
+        lines = config.splitlines() if isinstance(config, str) else list(config or [])
+        lines = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+        try:
+            self.conn.send_config_set(lines)
+        except CommandError as exc:
+            self.discard_config()
+            raise MergeConfigException(str(exc)) from exc
+        self._candidate_loaded = True
+
+    def load_replace_candidate(self, filename: str | None = None, config: str | None = None) -> None:
+        raise ReplaceConfigException("replace is not supported: edgekit merges the managed subtrees only")
+
+    def compare_config(self) -> str:
+        if not self.conn.in_config_mode:
+            return ""
+        return self.conn.run("compare").strip()
+
+    def discard_config(self) -> None:
+        if self.conn.in_config_mode:
+            self.conn.run("discard")
+            self.conn.exit_config_mode()
+        self._candidate_loaded = False
+
+    def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
+        """Commit; with ``revert_in`` seconds the router reverts by itself unless confirmed (VyOS counts
+        minutes, so the time is rounded up to whole minutes)."""
+        self._previous_config = self.show("show configuration commands").splitlines()
+        try:
+            if revert_in:
+                self.conn.commit_confirm(max(1, math.ceil(revert_in / 60)), comment=message)
+                self._pending_confirm_until = time.monotonic() + revert_in
+            else:
+                self.conn.commit(comment=message)
+                self.conn.save_config()
+            self.conn.exit_config_mode()
+        except CommandError as exc:
+            self.discard_config()
+            raise CommitError(str(exc)) from exc
+        self._candidate_loaded = False
+
+    def has_pending_commit(self) -> bool:
+        return self._pending_confirm_until is not None and time.monotonic() < self._pending_confirm_until
+
+    def confirm_commit(self) -> None:
+        if self._pending_confirm_until is None:
+            raise CommitError(f"{self.hostname}: no commit is waiting for confirmation")
+        try:
+            self.conn.config_mode()
+            self.conn.run("confirm", check=True)
+            self.conn.save_config()
+            self.conn.exit_config_mode()
+        except CommandError as exc:
+            raise CommitError(str(exc)) from exc
+        self._pending_confirm_until = None
+
+    def rollback(self) -> None:
+        """Restore the config from before the last commit, in place, by the inverse change."""
+        if self._previous_config is None:
+            raise CommitError(f"{self.hostname}: nothing to roll back")
+        self.restore(self._previous_config)
+
+    def restore(self, previous: list[str]) -> None:
+        """Make the whole running config equal ``previous`` again (inverse change, commit, confirm)."""
+        current = ConfigTree(self.show("show configuration commands").splitlines())
+        target = ConfigTree(previous)
+        deletes = sorted(current.paths - target.paths)
+        commands = [_delete_line(current, path) for path in _outermost(deletes, target.paths)]
+        commands += [target.text[path] for path in target.text if path not in current.paths]
+        if commands:
+            try:
+                self.conn.send_config_set(commands)
+                self.conn.commit(comment="edgekit: restore previous configuration")
+            except CommandError as exc:
+                self.discard_config()
+                raise CommitError(str(exc)) from exc
+        if self._pending_confirm_until is not None:
+            # The restored config is the one the timer would bring back: stop the timer now.
+            self.conn.config_mode()
+            self.conn.run("confirm")
+            self._pending_confirm_until = None
+        self.conn.exit_config_mode()
+
+
+def _outermost(paths: list[tuple[str, ...]], keep: set[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Collapse deletes to the highest node under which nothing is kept."""
+    result: list[tuple[str, ...]] = []
+    for path in paths:
+        node = path
+        for length in range(2, len(path)):
+            prefix = path[:length]
+            if not any(k[:length] == prefix for k in keep):
+                node = prefix
+                break
+        if not any(node[: len(r)] == r for r in result):
+            result.append(node)
+    return result
+
+
+def _delete_line(tree: ConfigTree, path: tuple[str, ...]) -> str:
+    if path in tree.text:
+        return "delete " + tree.text[path][len("set ") :]
+    return "delete " + " ".join(path)

@@ -1,0 +1,58 @@
+"""Where VyOS 1.3 and 1.4 differ, in one place.
+
+1.3 ("equuleus", FRR 7) puts the ASN into every BGP path, names WireGuard keypairs generated on the
+box and routes through interfaces with ``interface-route``; 1.4 ("sagitta", FRR 9) sets the ASN once
+(``system-as``), takes the base64 private key, calls the peer key ``public-key`` and writes
+``route P interface IF``. Templates ask this object instead of testing version numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from inventory.errors import InputError
+
+VERSION_RE = re.compile(r"VyOS\s*(\d+\.\d+)")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    version: str
+    asn_in_path: bool  # 1.3: `protocols bgp 65020 ...`; 1.4: `protocols bgp system-as 65020`
+    wireguard_named_keys: bool  # 1.3: `private-key NAME` refers to a keypair generated on the box
+    wireguard_peer_key_leaf: str  # `pubkey` (1.3) or `public-key` (1.4)
+    interface_route: bool  # 1.3: `protocols static interface-route P next-hop-interface IF`
+
+    def bgp_root(self, asn: int) -> str:
+        return f"protocols bgp {asn}" if self.asn_in_path else "protocols bgp"
+
+    def static_interface_route(self, prefix: str, interface: str) -> str:
+        if self.interface_route:
+            return f"protocols static interface-route {prefix} next-hop-interface {interface}"
+        return f"protocols static route {prefix} interface {interface}"
+
+
+DIALECTS: dict[str, Dialect] = {
+    "1.3": Dialect("1.3", True, True, "pubkey", True),
+    "1.4": Dialect("1.4", False, False, "public-key", False),
+}
+
+
+def dialect_for(version: str) -> Dialect:
+    """The dialect of a VyOS release ("1.3", "1.4", "1.5", ...); releases after 1.4 speak 1.4."""
+    try:
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except ValueError:
+        raise InputError(f"not a VyOS version: {version!r}") from None
+    if (major, minor) < (1, 3):
+        raise InputError(f"VyOS {version} is not supported (1.3 or later)")
+    return DIALECTS["1.3"] if (major, minor) == (1, 3) else DIALECTS["1.4"]
+
+
+def detect(show_version: str) -> Dialect:
+    """The dialect from `show version` text (``Version:          VyOS 1.4.0``)."""
+    match = VERSION_RE.search(show_version)
+    if not match:
+        raise InputError("`show version` names no VyOS version")
+    return dialect_for(match.group(1))
