@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class EdgekitError(Exception):
     """Base class: a one-line message that names the input at fault."""
@@ -33,3 +36,26 @@ class SourceUnreachable(EdgekitError):
 
 class MissingFact(InputError):
     """A feature needs a fact that neither tfstate, Kubernetes nor the site file provides."""
+
+
+def json_path(parts: Sequence[Any]) -> str:
+    """``("resources", 6, "instances", 1, "ip_address")`` -> ``resources[6].instances[1].ip_address``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def from_validation(exc: Any, *, source: str | None, prefix: Sequence[Any] = ()) -> InputError:
+    """The first error of a pydantic ``ValidationError`` as a one-line ``InputError`` naming file and path."""
+    first = exc.errors(include_url=False)[0]
+    loc = [p for p in first.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))]
+    message = str(first.get("msg", "invalid value"))
+    if first.get("type") == "extra_forbidden":
+        message = "unknown key"
+    elif "input" in first and first.get("type") not in ("missing",) and not isinstance(first["input"], dict | list):
+        message = f"{first['input']!r}: {message}"
+    return InputError(message, source=source, path=json_path([*prefix, *loc]) or None)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from inventory.errors import MissingFact
 from inventory.secrets import SecretRef, is_wireguard_key
 
 # 0 and 65535 / 4294967295 are reserved; 23456 is AS_TRANS. VyOS itself accepts 1-4294967294.
@@ -51,6 +52,9 @@ class Node(Model):
     name: str
     address: IPv4Address
     internal_address: IPv4Address | None = None
+    # Where the node is known from: "tfstate", "kubernetes" or both ("tfstate+kubernetes").
+    source: str = "tfstate"
+    tainted: bool = False
 
 
 class Master(Model):
@@ -58,6 +62,7 @@ class Master(Model):
     address: IPv4Address
     internal_address: IPv4Address | None = None
     apiserver_port: Port = 6443
+    tainted: bool = False
 
 
 class Pool(Model):
@@ -75,6 +80,16 @@ class Service(Model):
     ips: list[IPv4Address]
     external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
     endpoint_nodes: list[str] = []  # nodes with a ready endpoint (matters for policy Local)
+
+
+class MetalLBPeer(Model):
+    """One BGP peer in MetalLB's configuration (ConfigMap ``peers`` or a BGPPeer object)."""
+
+    name: str = ""
+    peer_address: IPv4Address
+    peer_asn: ASN
+    my_asn: ASN
+    source: Literal["configmap", "crds"] = "crds"
 
 
 class BGP(Model):
@@ -181,10 +196,29 @@ class Cluster(Model):
     # Facts that could not be resolved, by field path, with the reason: a feature that needs one fails.
     missing: dict[str, str] = {}
     warnings: list[str] = []
+    # The upstream gateway of the public (NIC 0) network: the router answers ARP for it on the node side.
+    gateway: IPv4Address | None = None
+    # Where the speaker set came from: "kubernetes" (Ready speaker pods) or "tfstate" (fallback: all nodes).
+    speakers_source: Literal["kubernetes", "tfstate"] = "tfstate"
+    # MetalLB's own view of its peers (peer address and ASN), as read from Kubernetes.
+    metallb_peers: list[MetalLBPeer] = []
+    # Where Kubernetes and tfstate / the site file disagree (one line each).
+    disagreements: list[str] = []
 
     @property
     def speaker_asns(self) -> set[int]:
         return {s.asn for s in self.speakers}
+
+    def require(self, *fields: str) -> None:
+        """Fail with ``MissingFact`` naming the first unresolved field under any of ``fields``.
+
+        ``require("wireguard")`` fails when any ``wireguard.*`` fact is missing; ``require("router.node_address")``
+        only for that one. Features call this before rendering so the error names what to add to the site file.
+        """
+        for want in fields:
+            for path, reason in self.missing.items():
+                if path == want or path.startswith(want + "."):
+                    raise MissingFact(reason, path=f"clusters.{self.name}.{path}")
 
 
 class Site(Model):

@@ -10,8 +10,9 @@ import base64
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from inventory.errors import InputError, MissingFact
 
@@ -38,6 +39,17 @@ class SecretRef(BaseModel):
         if self.k8s is not None and len(self.k8s.split("/")) != 3:
             raise ValueError("k8s secret reference must be 'namespace/name/key'")
         return self
+
+    @model_serializer(mode="wrap")
+    def _only_the_reference(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Dump only the field that is set (``{"env": "X"}``): a reference, never a value."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    def __repr__(self) -> str:
+        return f"SecretRef({self.describe()})"
+
+    def __str__(self) -> str:
+        return self.describe()
 
     def describe(self) -> str:
         if self.env is not None:

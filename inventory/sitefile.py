@@ -27,10 +27,13 @@ Every field is optional; ``defaults`` applies to every cluster and ``clusters.<n
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from inventory.errors import InputError, from_validation
 from inventory.model import ASN, Dialect, Port
 from inventory.secrets import SecretRef
 
@@ -109,6 +112,7 @@ class HostOverride(Partial):
 
     role: Literal["router", "lb", "master", "node"] | None = None
     addresses: dict[str, IPv4Interface] | None = None  # NIC index ("1") -> address/prefix
+    management_address: str | None = None  # what edgekit connects to instead of NIC 0's address
 
 
 class ClusterFile(Partial):
@@ -121,6 +125,11 @@ class ClusterFile(Partial):
     lb: LBFile | None = None
     metallb: MetalLBFile | None = None
     hosts: dict[str, HostOverride] | None = None
+    # Terraform outputs that hold NIC addresses, keyed "<role>:<nic>" (e.g. "router:1"). A string output
+    # serves the first host of the role, a list output the role's hosts in index order. Naming an output
+    # here that the state lacks is an error; the built-in default (router:1 ->
+    # k8s_router_internal_ipaddress) is skipped silently when absent.
+    address_outputs: dict[str, str] | None = None
 
 
 class RoleRule(Partial):
@@ -152,3 +161,27 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def load_site_file(path: str | Path) -> SiteFile:
+    """Read and validate a site file; any problem is one ``InputError`` naming the file and the YAML path."""
+    path = Path(path)
+    label = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read site file: {exc.strerror}", source=label) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise InputError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}", source=label) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError(f"a site file is a mapping, got {type(raw).__name__}", source=label)
+    try:
+        return SiteFile.model_validate(raw)
+    except ValidationError as exc:
+        raise from_validation(exc, source=label) from None

@@ -1,0 +1,369 @@
+"""Kubernetes discovery: the live speaker set, MetalLB's configuration and LoadBalancer services.
+
+Read with the official ``kubernetes`` client from one kubeconfig context per cluster:
+
+- nodes and their ``InternalIP``;
+- MetalLB speaker pods, by the manifest labels ``app=metallb,component=speaker`` and the Helm label
+  ``app.kubernetes.io/component=speaker`` (all namespaces), and which nodes run a Ready one;
+- MetalLB configuration in both forms: the legacy ConfigMap ``metallb-system/config`` (key ``config``)
+  and the CRDs (``bgppeers`` v1beta2, falling back to v1beta1; ``ipaddresspools`` and
+  ``bgpadvertisements`` v1beta1). An API that does not serve the CRDs (404) simply has none;
+- LoadBalancer Services with their ``status.loadBalancer.ingress`` IPs and ``externalTrafficPolicy``,
+  and, from EndpointSlices (``discovery.k8s.io/v1``), the nodes holding a ready endpoint of each;
+- Secrets, for ``SecretRef(k8s="namespace/name/key")`` (``secret_reader``).
+
+Connection failures, timeouts and 401/403 raise ``SourceUnreachable``; a bad kubeconfig is ``InputError``.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
+from typing import Any
+
+import yaml
+
+from inventory.errors import InputError, SourceUnreachable
+from inventory.model import MetalLBPeer, Pool, Service
+from inventory.secrets import K8sSecretReader
+
+METALLB_NS = "metallb-system"
+SPEAKER_SELECTORS = ("app=metallb,component=speaker", "app.kubernetes.io/component=speaker")
+TIMEOUT = (3.0, 10.0)  # connect, read
+
+
+@dataclass
+class KubeNode:
+    name: str
+    internal_ip: IPv4Address | None
+    ready: bool
+    speaker_ready: bool = False
+    speaker_pod: str | None = None
+
+
+@dataclass
+class KubeFacts:
+    """What one cluster's API says."""
+
+    context: str
+    server: str
+    nodes: list[KubeNode] = field(default_factory=list)
+    metallb_source: str | None = None  # "configmap" | "crds" | None (no MetalLB config found)
+    peers: list[MetalLBPeer] = field(default_factory=list)
+    pools: list[Pool] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def speaker_nodes(self) -> list[KubeNode]:
+        return [n for n in self.nodes if n.speaker_ready]
+
+
+def list_contexts(kubeconfig: str) -> tuple[list[str], str | None]:
+    """Context names in a kubeconfig and its current context."""
+    from kubernetes import config
+
+    try:
+        contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
+    except config.ConfigException as exc:
+        raise InputError(f"not a usable kubeconfig: {exc}", source=kubeconfig) from None
+    except OSError as exc:
+        raise InputError(f"cannot read kubeconfig: {exc.strerror}", source=kubeconfig) from None
+    except yaml.YAMLError:
+        raise InputError("not valid YAML", source=kubeconfig) from None
+    return [c["name"] for c in contexts or []], (current or {}).get("name")
+
+
+def api_client(kubeconfig: str, context: str) -> Any:
+    from kubernetes import client, config
+
+    cfg = client.Configuration()
+    try:
+        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False)
+    except config.ConfigException as exc:
+        raise InputError(f"context {context!r}: {exc}", source=kubeconfig) from None
+    cfg.retries = 0
+    return client.ApiClient(configuration=cfg)
+
+
+def _unreachable(exc: Exception, what: str) -> Exception:
+    from kubernetes.client.exceptions import ApiException
+
+    if isinstance(exc, ApiException):
+        if exc.status in (401, 403):
+            return SourceUnreachable(f"{what}: access denied (HTTP {exc.status})")
+        return SourceUnreachable(f"{what}: HTTP {exc.status} {exc.reason}")
+    return SourceUnreachable(f"{what}: cannot reach the Kubernetes API: {type(exc).__name__}: {exc}")
+
+
+def _call(fn: Any, what: str, *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+    """Call a client method; 404 -> None when ``missing_ok``; connection problems -> SourceUnreachable."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return fn(*args, _request_timeout=TIMEOUT, **kwargs)
+    except ApiException as exc:
+        if exc.status == 404 and missing_ok:
+            return None
+        raise _unreachable(exc, what) from None
+    except Exception as exc:  # urllib3 MaxRetryError, ProtocolError, SSLError, timeouts ...
+        raise _unreachable(exc, what) from None
+
+
+def discover(kubeconfig: str, context: str) -> KubeFacts:
+    from kubernetes import client
+
+    api = api_client(kubeconfig, context)
+    what = f"kubeconfig {kubeconfig} context {context} ({api.configuration.host})"
+    facts = KubeFacts(context=context, server=api.configuration.host)
+    try:
+        core = client.CoreV1Api(api)
+        custom = client.CustomObjectsApi(api)
+        discovery = client.DiscoveryV1Api(api)
+
+        for node in _call(core.list_node, what).items:
+            ip = None
+            for addr in node.status.addresses or [] if node.status else []:
+                if addr.type == "InternalIP":
+                    try:
+                        ip = IPv4Address(addr.address)
+                        break
+                    except ValueError:
+                        continue  # an IPv6 InternalIP: keep looking for the IPv4 one
+            ready = any(
+                c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [] if node.status else [])
+            )
+            facts.nodes.append(KubeNode(name=node.metadata.name, internal_ip=ip, ready=ready))
+        by_name = {n.name: n for n in facts.nodes}
+
+        seen: set[str] = set()
+        for selector in SPEAKER_SELECTORS:
+            for pod in _call(core.list_pod_for_all_namespaces, what, label_selector=selector).items:
+                uid = f"{pod.metadata.namespace}/{pod.metadata.name}"
+                if uid in seen:
+                    continue
+                seen.add(uid)
+                node_name = pod.spec.node_name if pod.spec else None
+                ready = (pod.status is not None and pod.status.phase == "Running") and any(
+                    c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or [])
+                )
+                kn = by_name.get(node_name or "")
+                if kn is None:
+                    if node_name:
+                        facts.warnings.append(f"speaker pod {uid} runs on unknown node {node_name}")
+                    continue
+                if ready:
+                    kn.speaker_ready = True
+                    kn.speaker_pod = uid
+                elif kn.speaker_pod is None:
+                    kn.speaker_pod = uid
+
+        _metallb(facts, core, custom, what)
+        _services(facts, core, discovery, what)
+    finally:
+        api.close()
+    return facts
+
+
+def _metallb(facts: KubeFacts, core: Any, custom: Any, what: str) -> None:
+    cm = _call(core.read_namespaced_config_map, what, "config", METALLB_NS, missing_ok=True)
+    peers_v2 = _call(
+        custom.list_namespaced_custom_object, what, "metallb.io", "v1beta2", METALLB_NS, "bgppeers", missing_ok=True
+    )
+    if peers_v2 is None:
+        peers_v2 = _call(
+            custom.list_namespaced_custom_object, what, "metallb.io", "v1beta1", METALLB_NS, "bgppeers", missing_ok=True
+        )
+    pools = _call(
+        custom.list_namespaced_custom_object,
+        what,
+        "metallb.io",
+        "v1beta1",
+        METALLB_NS,
+        "ipaddresspools",
+        missing_ok=True,
+    )
+    advs = _call(
+        custom.list_namespaced_custom_object,
+        what,
+        "metallb.io",
+        "v1beta1",
+        METALLB_NS,
+        "bgpadvertisements",
+        missing_ok=True,
+    )
+    crd_items = [*(peers_v2 or {}).get("items", []), *(pools or {}).get("items", [])]
+    if crd_items:
+        facts.metallb_source = "crds"
+        _from_crds(
+            facts, (peers_v2 or {}).get("items", []), (pools or {}).get("items", []), (advs or {}).get("items", [])
+        )
+        if cm is not None and cm.data and cm.data.get("config"):
+            facts.warnings.append("MetalLB: both the legacy ConfigMap and CRDs exist; using the CRDs")
+    elif cm is not None and cm.data and cm.data.get("config"):
+        facts.metallb_source = "configmap"
+        _from_configmap(facts, cm.data["config"])
+
+
+def _int(value: Any, where: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{value!r} is not a number", source="kubernetes", path=where) from None
+
+
+def _networks(addresses: list[Any], where: str) -> list[IPv4Network]:
+    out: list[IPv4Network] = []
+    for i, raw in enumerate(addresses or []):
+        text = str(raw).strip()
+        try:
+            if "-" in text:
+                first, last = (IPv4Address(p.strip()) for p in text.split("-", 1))
+                out.extend(summarize_address_range(first, last))
+            else:
+                out.append(IPv4Network(text, strict=False))
+        except ValueError:
+            if ":" in text:
+                continue  # IPv6 pool: not routed by this IPv4 edge
+            raise InputError(
+                f"{text!r} is not a CIDR or a-b range", source="kubernetes", path=f"{where}[{i}]"
+            ) from None
+    return out
+
+
+def _from_configmap(facts: KubeFacts, text: str) -> None:
+    where = f"configmap {METALLB_NS}/config"
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        raise InputError("key config is not valid YAML", source=where) from None
+    for i, peer in enumerate(doc.get("peers") or []):
+        try:
+            facts.peers.append(
+                MetalLBPeer(
+                    name=f"peers[{i}]",
+                    peer_address=IPv4Address(str(peer.get("peer-address"))),
+                    peer_asn=_int(peer.get("peer-asn"), f"{where} peers[{i}].peer-asn"),
+                    my_asn=_int(peer.get("my-asn"), f"{where} peers[{i}].my-asn"),
+                    source="configmap",
+                )
+            )
+        except ValueError as exc:
+            raise InputError(f"bad peer: {exc}", source=where, path=f"peers[{i}]") from None
+    for i, pool in enumerate(doc.get("address-pools") or []):
+        if pool.get("protocol", "bgp") != "bgp":
+            continue
+        facts.pools.append(
+            Pool(
+                name=str(pool.get("name", f"pool{i}")),
+                addresses=_networks(pool.get("addresses"), f"address-pools[{i}]"),
+            )
+        )
+
+
+def _from_crds(facts: KubeFacts, peers: list[dict[str, Any]], pools: list[dict[str, Any]], advs: list[Any]) -> None:
+    for obj in peers:
+        spec = obj.get("spec") or {}
+        name = (obj.get("metadata") or {}).get("name", "")
+        try:
+            facts.peers.append(
+                MetalLBPeer(
+                    name=name,
+                    peer_address=IPv4Address(str(spec.get("peerAddress"))),
+                    peer_asn=_int(spec.get("peerASN"), f"bgppeer {name} spec.peerASN"),
+                    my_asn=_int(spec.get("myASN"), f"bgppeer {name} spec.myASN"),
+                    source="crds",
+                )
+            )
+        except ValueError as exc:
+            raise InputError(f"bad BGPPeer: {exc}", source=f"bgppeer {METALLB_NS}/{name}") from None
+    advertised: set[str] | None = set()
+    if not advs:
+        if pools:
+            facts.warnings.append("MetalLB: no BGPAdvertisement, so no pool is announced over BGP")
+    for adv in advs:
+        spec = adv.get("spec") or {}
+        names = spec.get("ipAddressPools") or []
+        selectors = spec.get("ipAddressPoolSelectors") or []
+        if not names and not selectors:
+            advertised = None  # every pool
+            break
+        assert advertised is not None
+        advertised.update(names)
+        for pool in pools:
+            labels = (pool.get("metadata") or {}).get("labels") or {}
+            for sel in selectors:
+                match = (sel or {}).get("matchLabels") or {}
+                if all(labels.get(k) == v for k, v in match.items()):
+                    advertised.add(pool["metadata"]["name"])
+    for pool in pools:
+        name = (pool.get("metadata") or {}).get("name", "")
+        if advertised is not None and name not in advertised:
+            continue
+        addresses = _networks((pool.get("spec") or {}).get("addresses") or [], f"ipaddresspool {name} spec.addresses")
+        facts.pools.append(Pool(name=name, addresses=addresses))
+
+
+def _services(facts: KubeFacts, core: Any, discovery: Any, what: str) -> None:
+    ready_nodes: dict[tuple[str, str], set[str]] = {}
+    slices = _call(discovery.list_endpoint_slice_for_all_namespaces, what, missing_ok=True)
+    for es in slices.items if slices is not None else []:
+        svc = (es.metadata.labels or {}).get("kubernetes.io/service-name")
+        if not svc:
+            continue
+        key = (es.metadata.namespace, svc)
+        for ep in es.endpoints or []:
+            cond = ep.conditions
+            if (cond is None or cond.ready is None or cond.ready) and ep.node_name:
+                ready_nodes.setdefault(key, set()).add(ep.node_name)
+    for svc in _call(core.list_service_for_all_namespaces, what).items:
+        if svc.spec is None or svc.spec.type != "LoadBalancer":
+            continue
+        ips: list[IPv4Address] = []
+        ingress = svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None
+        for ing in ingress or []:
+            try:
+                if ing.ip:
+                    ips.append(IPv4Address(ing.ip))
+            except ValueError:
+                continue
+        ns, name = svc.metadata.namespace, svc.metadata.name
+        if not ips:
+            facts.warnings.append(f"service {ns}/{name}: LoadBalancer without an assigned IP (pending)")
+            continue
+        policy = svc.spec.external_traffic_policy or "Cluster"
+        facts.services.append(
+            Service(
+                namespace=ns,
+                name=name,
+                ips=ips,
+                external_traffic_policy="Local" if policy == "Local" else "Cluster",
+                endpoint_nodes=sorted(ready_nodes.get((ns, name), set())),
+            )
+        )
+
+
+def secret_reader(kubeconfig: str, context: str) -> K8sSecretReader:
+    """A reader for ``SecretRef(k8s=...)``: resolves one key of one Secret when called (never cached)."""
+
+    def read(namespace: str, name: str, key: str) -> str:
+        from kubernetes import client
+
+        from inventory.errors import MissingFact
+
+        api = api_client(kubeconfig, context)
+        try:
+            secret = _call(
+                client.CoreV1Api(api).read_namespaced_secret, f"context {context}", name, namespace, missing_ok=True
+            )
+        finally:
+            api.close()
+        if secret is None:
+            raise MissingFact(f"Kubernetes secret {namespace}/{name} not found", path=f"k8s:{namespace}/{name}/{key}")
+        value = (secret.data or {}).get(key)
+        if value is None:
+            raise MissingFact(f"Kubernetes secret {namespace}/{name} has no key {key}", path=f"k8s:{namespace}/{name}")
+        return base64.b64decode(value).decode().strip()
+
+    return read
