@@ -6,6 +6,8 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
+from inventory.build import InventorySources
+
 
 def _split_sources(value: str | None) -> list[str]:
     return [s.strip() for s in (value or "").split(",") if s.strip()]
@@ -20,6 +22,16 @@ class CommonOptions:
     limit: list[str] = field(default_factory=list)
     workers: int = 20
     require_k8s: bool = False
+
+    def sources(self) -> InventorySources:
+        """What ``inventory.build.load`` needs (the inventory layer never imports tasks)."""
+        return InventorySources(
+            states=list(self.states),
+            site=self.site,
+            kubeconfig=self.kubeconfig,
+            clusters=list(self.clusters),
+            require_k8s=self.require_k8s,
+        )
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CommonOptions:
