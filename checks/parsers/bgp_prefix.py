@@ -1,0 +1,67 @@
+"""``show ip bgp <prefix>`` from FRR / VyOS: every path with its flags (best, multipath, valid)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from checks.parsers import ParseError, _ttp
+from checks.parsers.models import BgpPath, BgpPrefix
+
+COMMAND = "show ip bgp <prefix>"
+TEMPLATE = "bgp_prefix"
+_NOT_FOUND = "Network not in table"
+
+
+def parse(text: str) -> BgpPrefix | None:
+    """The prefix and its paths; None when the prefix is not in the BGP table."""
+    if "BGP routing table entry for" not in text:
+        if _NOT_FOUND in text or not text.strip() or text.strip() == "{\n}":
+            return None
+        raise ParseError(COMMAND, "no 'BGP routing table entry for' line", text)
+    result = _ttp.run(TEMPLATE, text)
+    entry = _ttp.rows(result.get("entry"))
+    try:
+        paths = [_path(row) for row in _ttp.rows(result.get("paths"))]
+        return BgpPrefix(prefix=entry[0]["prefix"], version=entry[0].get("version"), paths=paths)
+    except (ValidationError, ValueError, KeyError, IndexError) as exc:
+        raise ParseError(COMMAND, f"bad field ({str(exc).splitlines()[0]})", text) from None
+
+
+def _path(row: dict[str, Any]) -> BgpPath:
+    as_path = row["as_path"].partition(", (")[0].strip()
+    left, _, right = row["hop"].partition(" from ")
+    nexthop = left.split(" ", 1)[0]
+    peer, _, router = right.partition(" (")
+    if peer.endswith(")") and "(" in peer:  # hostname(address) with bgp default show-hostname
+        peer = peer[:-1].split("(", 1)[1]
+    if nexthop.endswith(")") and "(" in nexthop:
+        nexthop = nexthop[:-1].split("(", 1)[1]
+    attrs: dict[str, Any] = {}
+    flags: set[str] = set()
+    best_reason = None
+    for part in row.get("attrs", "").split(", "):
+        name, _, value = part.partition(" ")
+        if name in ("metric", "localpref", "weight") and value.isdigit():
+            attrs[name] = int(value)
+        elif name == "best":
+            flags.add("best")
+            best_reason = value.strip("()") or None
+        elif part:
+            flags.add(part)
+    return BgpPath(
+        nexthop=nexthop,
+        from_address=peer,
+        router_id=router.split(")", 1)[0] or None,
+        as_path=as_path,
+        origin=row.get("origin"),
+        metric=attrs.get("metric"),
+        localpref=attrs.get("localpref"),
+        valid="valid" in flags,
+        best="best" in flags,
+        multipath="multipath" in flags,
+        external="external" in flags,
+        accessible="(inaccessible)" not in left,
+        best_reason=best_reason,
+    )

@@ -1,0 +1,115 @@
+"""The parser models built from FRR's own JSON (``vtysh -c '... json'``) of the same commands.
+
+Used to check the text parsers against FRR (the two must agree field by field), and usable wherever a
+device gives JSON (FRR's vtysh does; VyOS op mode passes ``json`` through to vtysh for these commands).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.parsers.models import BgpPath, BgpPeer, BgpPrefix, BgpSummary, NextHop, RouteEntry
+
+
+def bgp_summary(data: dict[str, Any], afi_safi: str = "ipv4Unicast") -> BgpSummary:
+    """``show ip bgp summary json``: {"ipv4Unicast": {...}} (FRR 8+) or the inner object itself."""
+    af = data.get(afi_safi, data)
+    if not af or "routerId" not in af:
+        return BgpSummary(router_id=None, local_as=None, layout="empty")
+    peers = []
+    for address, p in af.get("peers", {}).items():
+        established = p.get("state") == "Established"
+        policy = p.get("peerState") == "Policy"
+        peers.append(
+            BgpPeer(
+                address=address,
+                hostname=p.get("hostname"),
+                remote_as=p["remoteAs"],
+                version=p.get("version", 4),
+                msg_rcvd=p["msgRcvd"],
+                msg_sent=p["msgSent"],
+                table_version=p.get("tableVersion", 0),
+                inq=p.get("inq", 0),
+                outq=p.get("outq", 0),
+                up_down=p["peerUptime"],
+                state=p["state"],
+                prefixes_received=p.get("pfxRcd") if established else None,
+                prefixes_sent=p.get("pfxSnt"),
+                description=p.get("desc"),
+                dynamic=bool(p.get("dynamicPeer")),
+                policy_blocked=policy,
+            )
+        )
+    return BgpSummary(
+        router_id=af["routerId"],
+        local_as=af["as"],
+        vrf=af.get("vrfName"),
+        vrf_id=af.get("vrfId"),
+        table_version=af.get("tableVersion"),
+        peers=peers,
+        total_neighbors=af.get("totalPeers"),
+        dynamic_neighbors=af.get("dynamicPeers") or None,
+        dynamic_limit=None,  # not in the JSON
+        layout="frr8",
+    )
+
+
+def route(data: dict[str, Any]) -> list[RouteEntry]:
+    """``show ip route PREFIX json`` (or ``show ip route json``): {"prefix": [entry, ...], ...}."""
+    return [_route(entry) for entries in data.values() for entry in entries]
+
+
+def _route(entry: dict[str, Any]) -> RouteEntry:
+    nexthops = [
+        NextHop(
+            address=n.get("ip"),
+            interface=n.get("interfaceName"),
+            active=bool(n.get("active")),
+            fib=bool(n.get("fib")),
+            weight=n.get("weight"),
+            directly_connected=bool(n.get("directlyConnected")),
+            blackhole=bool(n.get("unreachable") or n.get("blackhole")),
+            recursive=bool(n.get("recursive")),
+            resolver=bool(n.get("resolver")),
+        )
+        for n in entry.get("nexthops", [])
+    ]
+    return RouteEntry(
+        prefix=entry["prefix"],
+        protocol=entry["protocol"],
+        distance=entry.get("distance", 0),
+        metric=entry.get("metric", 0),
+        selected=bool(entry.get("selected")),
+        fib=bool(entry.get("installed")),
+        uptime=entry.get("uptime"),
+        nexthops=nexthops,
+    )
+
+
+def bgp_prefix(data: dict[str, Any]) -> BgpPrefix | None:
+    """``show ip bgp PREFIX json``; ``{}`` (not in the table) gives None."""
+    if not data or "prefix" not in data:
+        return None
+    paths = []
+    for p in data.get("paths", []):
+        hop = (p.get("nexthops") or [{}])[0]
+        peer = p.get("peer", {})
+        best = p.get("bestpath", {})
+        paths.append(
+            BgpPath(
+                nexthop=hop.get("ip", ""),
+                from_address=peer.get("peerId", ""),
+                router_id=peer.get("routerId"),
+                as_path=p.get("aspath", {}).get("string") or "Local",
+                origin=p.get("origin"),
+                metric=p.get("metric"),
+                localpref=p.get("locPrf"),
+                valid=bool(p.get("valid")),
+                best=bool(best.get("overall")),
+                multipath=bool(p.get("multipath")),
+                external=peer.get("type") == "external",
+                accessible=bool(hop.get("accessible", True)),
+                best_reason=best.get("selectionReason"),
+            )
+        )
+    return BgpPrefix(prefix=data["prefix"], version=data.get("version"), paths=paths)
