@@ -57,20 +57,21 @@ class VyOSDriver(NetworkDriver):
                 username=self.username,
                 password=self.password,
                 port=int(args.get("port", 22)),
+                # netmiko's own argument names, as the Nornir inventory passes them
                 key_file=args.get("key_file"),
                 use_keys=bool(args.get("key_file")),
                 allow_agent=False,
                 ssh_strict=bool(args.get("ssh_strict", False)),
                 system_host_keys=False,
-                alt_host_keys=bool(args.get("known_hosts_file")),
-                alt_key_file=args.get("known_hosts_file", ""),
+                alt_host_keys=bool(args.get("alt_key_file")),
+                alt_key_file=args.get("alt_key_file", ""),
                 conn_timeout=float(args.get("conn_timeout", 10)),
                 timeout=self.timeout,
                 fast_cli=True,
             )
         except (NetmikoTimeoutException, NetmikoAuthenticationException, OSError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConnectionException(f"cannot connect to {self.hostname}: {first}") from exc
+            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise ConnectionException(f"cannot connect to {self.hostname}: {detail}") from exc
 
     def close(self) -> None:
         if self.device is not None:

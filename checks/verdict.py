@@ -1,0 +1,36 @@
+"""The result of one check on one host: a stable id, pass/fail/error, and a one-line reason."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Status = Literal["pass", "fail", "error"]
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    check: str  # stable id, e.g. "bgp.peers"
+    host: str
+    cluster: str
+    status: Status
+    reason: str
+    subject: str | None = None  # what the check looked at (a peer, a service IP), for one testcase each
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+
+def passed(check: str, host: str, cluster: str, reason: str, subject: str | None = None) -> CheckResult:
+    return CheckResult(check=check, host=host, cluster=cluster, status="pass", reason=reason, subject=subject)
+
+
+def failed(check: str, host: str, cluster: str, reason: str, subject: str | None = None) -> CheckResult:
+    return CheckResult(check=check, host=host, cluster=cluster, status="fail", reason=reason, subject=subject)
+
+
+def errored(check: str, host: str, cluster: str, reason: str, subject: str | None = None) -> CheckResult:
+    return CheckResult(check=check, host=host, cluster=cluster, status="error", reason=reason, subject=subject)

@@ -1,0 +1,246 @@
+"""`plan`, `deploy` and `render`: the router subcommands of `python -m tasks.router`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from checks.config_diff import mask_line
+from inventory.errors import InputError
+from inventory.model import Cluster
+from tasks import deploy
+from tasks.dialect import DIALECTS
+from tasks.options import CommonOptions, add_common_options
+from tasks.progress import Progress
+from tasks.render import render_router_config
+from tasks.report import HostReport, RunReport, console, err_console, print_changes, print_summary
+from tasks.runtime import Runtime, open_runtime
+
+EXIT_OK, EXIT_FAILED, EXIT_PENDING = 0, 1, 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    plan = subparsers.add_parser("plan", help="show each router's pending change as a diff (exit 10 if any)")
+    add_common_options(plan)
+    _add_output_options(plan)
+    plan.set_defaults(handler=lambda args: run_deploy(args, dry_run=True))
+
+    dep = subparsers.add_parser("deploy", help="apply the change to every router, cluster by cluster, safely")
+    add_common_options(dep)
+    _add_output_options(dep)
+    dep.add_argument("--dry-run", action="store_true", help="plan only (same as `plan`)")
+    dep.add_argument(
+        "--confirm-timeout",
+        type=int,
+        default=deploy.DEFAULT_CONFIRM_TIMEOUT,
+        metavar="SECONDS",
+        help="commit-confirm time: the router restores itself unless confirmed (default: %(default)s)",
+    )
+    dep.add_argument(
+        "--gate-timeout",
+        type=float,
+        default=deploy.DEFAULT_GATE_TIMEOUT,
+        metavar="SECONDS",
+        help="how long to wait for peers and ECMP routes after a commit (default: %(default)s)",
+    )
+    dep.add_argument("--all-at-once", action="store_true", help="do not wait for one cluster before the next")
+    dep.set_defaults(handler=lambda args: run_deploy(args, dry_run=args.dry_run))
+
+    render = subparsers.add_parser("render", help="print each router's full intended config (secrets masked)")
+    add_common_options(render)
+    render.add_argument("--vyos", choices=sorted(DIALECTS), help="render for this VyOS version without connecting")
+    render.set_defaults(handler=run_render)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+
+
+def _router_clusters(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
+    """(cluster, router host names) in rollout order."""
+    waves = []
+    for cluster in rt.loaded.site.ordered_clusters():
+        if options.clusters and cluster.name not in options.clusters:
+            continue
+        names = sorted(rt.hosts("router", cluster.name, options.limit).inventory.hosts)
+        if names:
+            waves.append((cluster, names))
+    return waves
+
+
+@contextmanager
+def _stop_on_interrupt(flag: deploy.StopFlag) -> Iterator[None]:
+    """First Ctrl-C: start no new host, let running ones finish or restore. The second one aborts."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag:
+            raise KeyboardInterrupt
+        flag.set()
+        err_console.print("[yellow]interrupt: no new host will start; waiting for hosts in progress[/]")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
+    options = CommonOptions.from_args(args)
+    rt = open_runtime(options)
+    waves = _router_clusters(rt, options)
+    if not waves:
+        raise InputError("no router matches the selection (--cluster/--limit)")
+    run_options = deploy.DeployOptions(
+        dry_run=dry_run,
+        confirm_timeout=getattr(args, "confirm_timeout", deploy.DEFAULT_CONFIRM_TIMEOUT),
+        gate_timeout=getattr(args, "gate_timeout", deploy.DEFAULT_GATE_TIMEOUT),
+    )
+    report = RunReport(command="plan" if dry_run else "deploy", warnings=list(rt.loaded.warnings))
+    reports = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
+    report.hosts = list(reports.values())
+    clusters = {name: c for c, names in waves for name in names}
+    plans: dict[str, deploy.RouterPlan] = {}
+    stop = deploy.StopFlag()
+    try:
+        with Progress(f"edgekit {report.command}") as progress, _stop_on_interrupt(stop):
+            _plan_all(rt, options, clusters, reports, plans, progress)
+            input_errors = [r for r in reports.values() if r.error and r.error.startswith("input: ")]
+            if input_errors:
+                raise InputError(input_errors[0].error.removeprefix("input: "))  # type: ignore[union-attr]
+            if not dry_run:
+                _apply_waves(rt, waves, clusters, reports, plans, run_options, progress, stop, args.all_at_once)
+    finally:
+        rt.nornir.close_connections(on_good=True, on_failed=True)
+    report.finished = time.time()
+    if dry_run:
+        print_changes(report)
+    print_summary(report)
+    if args.json:
+        report.write_json(args.json)
+    if not report.ok:
+        return EXIT_FAILED
+    if dry_run and any(r.status == "planned" for r in report.hosts):
+        return EXIT_PENDING
+    return EXIT_OK
+
+
+def _plan_all(
+    rt: Runtime,
+    options: CommonOptions,
+    clusters: dict[str, Cluster],
+    reports: dict[str, HostReport],
+    plans: dict[str, deploy.RouterPlan],
+    progress: Progress,
+) -> None:
+    def plan_task(task: Task) -> Result:
+        name = task.host.name
+        report = reports[name]
+        cluster = clusters[name]
+        try:
+            result = task.run(
+                task=deploy.plan_router,
+                cluster=cluster,
+                report=report,
+                k8s_reader=rt.loaded.secret_reader(cluster.name),
+                step=progress.step,
+                severity_level=10,
+            )
+            plans[name] = result.result
+            progress.step(name, report.status)
+        except Exception as exc:
+            _record_failure(report, exc)
+            progress.step(name, "failed")
+        return Result(host=task.host, result=report)
+
+    selected = rt.nornir.filter(filter_func=lambda host: host.name in clusters)
+    selected.run(task=plan_task, name="plan")
+
+
+def _apply_waves(
+    rt: Runtime,
+    waves: list[tuple[Cluster, list[str]]],
+    clusters: dict[str, Cluster],
+    reports: dict[str, HostReport],
+    plans: dict[str, deploy.RouterPlan],
+    run_options: deploy.DeployOptions,
+    progress: Progress,
+    stop: deploy.StopFlag,
+    all_at_once: bool,
+) -> None:
+    def apply_task(task: Task) -> Result:
+        name = task.host.name
+        report = reports[name]
+        if stop:
+            report.status = "skipped"
+            report.notes.append("interrupted before this host started")
+            return Result(host=task.host, result=report)
+        try:
+            task.run(
+                task=deploy.apply_router,
+                cluster=clusters[name],
+                plan=plans[name],
+                report=report,
+                options=run_options,
+                step=progress.step,
+                severity_level=10,
+            )
+        except Exception as exc:
+            if report.status not in ("reverted", "failed"):
+                _record_failure(report, exc)
+        progress.step(name, report.status)
+        return Result(host=task.host, result=report)
+
+    groups = [[name for _, names in waves for name in names]] if all_at_once else [names for _, names in waves]
+    blocked_by: str | None = None
+    for names in groups:
+        todo = [n for n in names if n in plans and reports[n].status == "planned"]
+        if blocked_by:
+            for n in todo:
+                reports[n].status = "skipped"
+                reports[n].notes.append(f"not started: {blocked_by}")
+            continue
+        if todo:
+            rt.nornir.filter(filter_func=lambda host, todo=todo: host.name in todo).run(task=apply_task, name="apply")
+        failed = [n for n in names if not reports[n].ok]
+        if failed and not all_at_once:
+            blocked_by = f"cluster {clusters[failed[0]].name} did not pass ({', '.join(failed)})"
+
+
+def _record_failure(report: HostReport, exc: BaseException) -> None:
+    cause = exc
+    # Nornir wraps a subtask's exception; the one-line message of the root cause is what matters.
+    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
+        cause = cause.result.exception  # type: ignore[attr-defined]
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    report.status = "failed"
+    report.error = f"input: {text}" if isinstance(cause, InputError) else text
+
+
+def run_render(args: argparse.Namespace) -> int:
+    options = CommonOptions.from_args(args)
+    rt = open_runtime(options)
+    waves = _router_clusters(rt, options)
+    if not waves:
+        raise InputError("no router matches the selection (--cluster/--limit)")
+    for cluster, names in waves:
+        for name in names:
+            reader = rt.loaded.secret_reader(cluster.name)
+            if args.vyos:
+                dialect = DIALECTS[args.vyos]
+            else:
+                host = rt.nornir.inventory.hosts[name]
+                driver = host.get_connection("napalm", rt.nornir.config)
+                dialect = deploy.router_dialect(cluster, driver)
+            rendered = render_router_config(cluster, dialect, reader)
+            console.print(f"# {name} ({cluster.name}, VyOS {dialect.version})", markup=False)
+            for line in rendered.lines:
+                console.print(mask_line(line, rendered.secrets), markup=False, soft_wrap=True)
+    rt.nornir.close_connections()
+    return EXIT_OK

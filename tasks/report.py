@@ -1,0 +1,122 @@
+"""What a run did, per host: printed as a rich table, written as JSON (and JUnit XML for checks)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.table import Table
+
+from checks.verdict import CheckResult
+
+HostStatus = Literal["unchanged", "changed", "planned", "failed", "reverted", "skipped"]
+STATUS_STYLE = {
+    "unchanged": "green",
+    "changed": "bold green",
+    "planned": "yellow",
+    "failed": "bold red",
+    "reverted": "bold red",
+    "skipped": "dim",
+}
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class HostReport:
+    host: str
+    cluster: str
+    role: str = "router"
+    status: HostStatus = "skipped"
+    dialect: str | None = None
+    commands: list[str] = field(default_factory=list)  # the change, secrets masked
+    error: str | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in ("failed", "reverted")
+
+    def timed(self, step: str, started: float) -> None:
+        self.timings[step] = round(self.timings.get(step, 0.0) + time.monotonic() - started, 3)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["checks"] = [c.model_dump() for c in self.checks]
+        return data
+
+
+@dataclass
+class RunReport:
+    command: str
+    hosts: list[HostReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(h.ok for h in self.hosts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "ok": self.ok,
+            "started": self.started,
+            "finished": self.finished,
+            "warnings": self.warnings,
+            "hosts": [h.to_json() for h in self.hosts],
+        }
+
+    def write_json(self, path: str) -> None:
+        target = sys.stdout if path == "-" else None
+        text = json.dumps(self.to_json(), indent=2, default=str)
+        if target:
+            target.write(text + "\n")
+        else:
+            Path(path).write_text(text + "\n")
+
+
+def print_changes(report: RunReport) -> None:
+    """Each host's change as a diff: ``-`` for deletes, ``+`` for sets (secrets already masked)."""
+    for host in report.hosts:
+        header = f"[bold]{host.host}[/] ({host.cluster}, VyOS {host.dialect or '?'})"
+        if host.error:
+            console.print(f"{header}: [red]{host.error}[/]")
+            continue
+        if not host.commands:
+            console.print(f"{header}: no change")
+            continue
+        console.print(f"{header}: {len(host.commands)} change(s)")
+        for command in host.commands:
+            if command.startswith("delete "):
+                console.print(f"  [red]- {command}[/]", markup=True, soft_wrap=True)
+            else:
+                console.print(f"  [green]+ {command}[/]", markup=True, soft_wrap=True)
+
+
+def print_summary(report: RunReport) -> None:
+    table = Table(title=f"edgekit {report.command}", show_lines=False)
+    for column in ("cluster", "host", "status", "changes", "time", "detail"):
+        table.add_column(column)
+    for host in report.hosts:
+        style = STATUS_STYLE.get(host.status, "")
+        total = sum(host.timings.values())
+        detail = host.error or "; ".join(host.notes) or ""
+        table.add_row(
+            host.cluster,
+            host.host,
+            f"[{style}]{host.status}[/]",
+            str(len(host.commands)),
+            f"{total:.1f}s",
+            detail,
+        )
+    console.print(table)

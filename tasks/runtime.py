@@ -1,0 +1,51 @@
+"""One place that turns the shared options into an inventory and a Nornir object."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nornir.core import Nornir
+from nornir.core.configuration import Config
+from nornir.core.filter import F
+from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.plugins.runners import ThreadedRunner
+
+from inventory.build import LoadResult, load
+from inventory.nornir_plugin import to_inventory
+from tasks.options import CommonOptions
+from tasks.report import err_console
+
+
+@dataclass
+class Runtime:
+    nornir: Nornir
+    loaded: LoadResult
+
+    def hosts(self, role: str, cluster: str | None = None, limit: list[str] | None = None) -> Nornir:
+        """The Nornir subset of one role (and one cluster, and the --limit hosts)."""
+        selected = self.nornir.filter(F(groups__contains=f"role_{role}"))
+        if cluster is not None:
+            selected = selected.filter(F(groups__contains=f"cluster_{cluster}"))
+        if limit:
+            selected = selected.filter(filter_func=lambda host: host.name in limit)
+        return selected
+
+
+def open_runtime(options: CommonOptions) -> Runtime:
+    """Load tfstate + Kubernetes + site once, validate, and build Nornir on it (no device is touched)."""
+    loaded = load(options.sources())
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}")
+    for disagreement in loaded.disagreements:
+        err_console.print(f"[yellow]disagreement:[/] {disagreement}")
+    ConnectionPluginRegister.auto_register()
+    # Task failures are reported by edgekit in one line per host, not as Nornir's tracebacks.
+    logging.getLogger("nornir").addHandler(logging.NullHandler())
+    logging.getLogger("nornir").propagate = False
+    # The same inventory the TFStateInventory plugin builds, from the result already loaded above.
+    config = Config(
+        logging={"enabled": False}, runner={"plugin": "threaded", "options": {"num_workers": options.workers}}
+    )
+    nornir = Nornir(inventory=to_inventory(loaded), runner=ThreadedRunner(num_workers=options.workers), config=config)
+    return Runtime(nornir, loaded)
