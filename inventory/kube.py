@@ -18,6 +18,7 @@ Connection failures, timeouts and 401/403 raise ``SourceUnreachable``; a bad kub
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from typing import Any
@@ -94,7 +95,10 @@ def _unreachable(exc: Exception, what: str) -> Exception:
         if exc.status in (401, 403):
             return SourceUnreachable(f"{what}: access denied (HTTP {exc.status})")
         return SourceUnreachable(f"{what}: HTTP {exc.status} {exc.reason}")
-    return SourceUnreachable(f"{what}: cannot reach the Kubernetes API: {type(exc).__name__}: {exc}")
+    reason = getattr(exc, "reason", None) or exc
+    m = re.search(r"\[Errno -?\d+\] [^'\")]+|timed out|CERTIFICATE_VERIFY_FAILED[^'\")]*", str(reason))
+    short = m.group(0) if m else f"{type(reason).__name__}: {str(reason)[:200]}"
+    return SourceUnreachable(f"{what}: cannot reach the Kubernetes API: {short}")
 
 
 def _call(fn: Any, what: str, *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:

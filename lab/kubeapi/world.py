@@ -1,0 +1,391 @@
+"""Build worlds for the Kubernetes API stand-in: genuine-looking objects for one cluster.
+
+    world = build_world(
+        nodes=[("k8s-node-1-server-prd", "203.0.113.11", True), ("k8s-node-2-server-prd", "203.0.113.12", False)],
+        metallb=("crds", "203.0.113.4", 65020, 65021, {"globalIP": ["198.51.100.0/28"]}),
+        services=[{"name": "web", "ip": "198.51.100.10", "policy": "Local", "endpoints": ["k8s-node-1-server-prd"]}],
+    )
+
+``nodes``: ``(name, InternalIP, ready_speaker)``; ``ready_speaker`` True (a Ready speaker pod), False (a
+speaker pod that is not Ready) or None (no speaker pod on that node). ``metallb``: ``(form, peer_address,
+peer_asn, my_asn, pools)`` with form ``"configmap"`` (legacy ConfigMap ``metallb-system/config``) or
+``"crds"`` (BGPPeer v1beta2, IPAddressPool and BGPAdvertisement v1beta1); pools as ``{name: [cidr or a-b]}``
+or ``[(name, [...])]``. ``services``: dicts with ``name``, ``ip``, optional ``namespace`` (default),
+``policy`` (Cluster | Local), ``endpoints`` (node names with a ready endpoint), ``not_ready`` (node names
+with a not-ready endpoint), ``port``, ``pool``. ``secrets``: ``{"ns/name": {key: value}}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import yaml
+
+T0 = "2024-05-01T09:00:00Z"
+METALLB_NS = "metallb-system"
+METALLB_VERSION = "v0.13.12"
+
+NodeSpec = tuple[str, str, bool | None]
+MetalLBSpec = tuple[str, str, int, int, Any]
+
+
+def _suffix(*parts: str, n: int = 5) -> str:
+    digest = hashlib.sha1("/".join(parts).encode()).hexdigest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    return "".join(alphabet[int(digest[i : i + 2], 16) % len(alphabet)] for i in range(0, 2 * n, 2))
+
+
+def _uid(*parts: str) -> str:
+    h = hashlib.sha1("/".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def node(name: str, ip: str, ready: bool = True, control_plane: bool = False) -> dict[str, Any]:
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+    }
+    if control_plane:
+        labels["node-role.kubernetes.io/control-plane"] = ""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "uid": _uid("node", name),
+            "labels": labels,
+            "annotations": {
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+            },
+            "creationTimestamp": T0,
+        },
+        "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}
+        | (
+            {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}
+            if control_plane
+            else {}
+        ),
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True" if ready else "False",
+                    "reason": "KubeletReady" if ready else "KubeletNotReady",
+                    "message": "kubelet is posting ready status" if ready else "container runtime is down",
+                    "lastHeartbeatTime": T0,
+                    "lastTransitionTime": T0,
+                }
+            ],
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": _uid("boot", name),
+                "containerRuntimeVersion": "containerd://1.7.13",
+                "kernelVersion": "5.15.0-105-generic",
+                "kubeProxyVersion": "v1.29.4",
+                "kubeletVersion": "v1.29.4",
+                "machineID": _uid("machine", name).replace("-", ""),
+                "operatingSystem": "linux",
+                "osImage": "Ubuntu 22.04.4 LTS",
+                "systemUUID": _uid("system", name),
+            },
+        },
+    }
+
+
+def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -> dict[str, Any]:
+    if helm:
+        labels = {
+            "app.kubernetes.io/component": "speaker",
+            "app.kubernetes.io/instance": "metallb",
+            "app.kubernetes.io/name": "metallb",
+        }
+        name, ds = f"metallb-speaker-{_suffix('speaker', node_name)}", "metallb-speaker"
+    else:
+        labels = {"app": "metallb", "component": "speaker"}
+        name, ds = f"speaker-{_suffix('speaker', node_name)}", "speaker"
+    labels["controller-revision-hash"] = _suffix("rev", n=10)
+    labels["pod-template-generation"] = "1"
+    cond = "True" if ready else "False"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": METALLB_NS,
+            "uid": _uid("pod", name),
+            "labels": labels,
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "name": ds,
+                    "uid": _uid("ds", ds),
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+            "creationTimestamp": T0,
+        },
+        "spec": {
+            "nodeName": node_name,
+            "hostNetwork": True,
+            "serviceAccountName": "speaker",
+            "containers": [
+                {
+                    "name": "speaker",
+                    "image": f"quay.io/metallb/speaker:{METALLB_VERSION}",
+                    "args": ["--port=7472", "--log-level=info"],
+                    "ports": [{"containerPort": 7472, "name": "monitoring", "protocol": "TCP"}],
+                }
+            ],
+        },
+        "status": {
+            "phase": "Running",
+            "hostIP": node_ip,
+            "podIP": node_ip,
+            "podIPs": [{"ip": node_ip}],
+            "startTime": T0,
+            "conditions": [
+                {"type": "Initialized", "status": "True", "lastTransitionTime": T0},
+                {"type": "Ready", "status": cond, "lastTransitionTime": T0},
+                {"type": "ContainersReady", "status": cond, "lastTransitionTime": T0},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": T0},
+            ],
+            "containerStatuses": [
+                {
+                    "name": "speaker",
+                    "ready": ready,
+                    "restartCount": 0,
+                    "image": f"quay.io/metallb/speaker:{METALLB_VERSION}",
+                    "imageID": f"quay.io/metallb/speaker@sha256:{'0' * 64}",
+                    "started": True,
+                    "state": {"running": {"startedAt": T0}},
+                }
+            ],
+        },
+    }
+
+
+def _pools(pools: Any) -> list[tuple[str, list[str]]]:
+    if isinstance(pools, dict):
+        return [(str(k), [str(a) for a in v]) for k, v in pools.items()]
+    return [(str(name), [str(a) for a in addrs]) for name, addrs in pools or []]
+
+
+def metallb_objects(spec: MetalLBSpec) -> list[dict[str, Any]]:
+    form, peer_address, peer_asn, my_asn, pools = spec
+    pool_list = _pools(pools)
+    if form == "configmap":
+        config = {
+            "peers": [{"peer-address": str(peer_address), "peer-asn": int(peer_asn), "my-asn": int(my_asn)}],
+            "address-pools": [{"name": n, "protocol": "bgp", "addresses": a} for n, a in pool_list],
+        }
+        return [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "config", "namespace": METALLB_NS, "uid": _uid("cm", "config")},
+                "data": {"config": yaml.safe_dump(config, sort_keys=False)},
+            }
+        ]
+    if form != "crds":
+        raise ValueError(f"metallb form must be 'configmap' or 'crds', not {form!r}")
+    objs: list[dict[str, Any]] = [
+        {
+            "apiVersion": "metallb.io/v1beta2",
+            "kind": "BGPPeer",
+            "metadata": {"name": "router", "namespace": METALLB_NS, "generation": 1},
+            "spec": {"myASN": int(my_asn), "peerASN": int(peer_asn), "peerAddress": str(peer_address)},
+        }
+    ]
+    for name, addresses in pool_list:
+        objs.append(
+            {
+                "apiVersion": "metallb.io/v1beta1",
+                "kind": "IPAddressPool",
+                "metadata": {"name": name, "namespace": METALLB_NS, "generation": 1},
+                "spec": {"addresses": addresses, "autoAssign": True, "avoidBuggyIPs": False},
+            }
+        )
+    objs.append(
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "BGPAdvertisement",
+            "metadata": {"name": "bgp", "namespace": METALLB_NS, "generation": 1},
+            "spec": {"ipAddressPools": [n for n, _ in pool_list]},
+        }
+    )
+    return objs
+
+
+def service_objects(svc: dict[str, Any], node_ips: dict[str, str]) -> list[dict[str, Any]]:
+    name = svc["name"]
+    ns = svc.get("namespace", "default")
+    port = int(svc.get("port", 80))
+    ips = svc["ip"] if isinstance(svc["ip"], list) else [svc["ip"]]
+    annotations = {"metallb.universe.tf/address-pool": svc["pool"]} if svc.get("pool") else {}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, "uid": _uid("svc", ns, name), "annotations": annotations},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": name},
+            "ports": [
+                {"name": "http", "port": port, "protocol": "TCP", "targetPort": 8080, "nodePort": 30000 + port % 2000}
+            ],
+            "clusterIP": f"10.96.{len(name) % 250}.{(sum(map(ord, name)) % 250) + 1}",
+            "externalTrafficPolicy": svc.get("policy", "Cluster"),
+            "sessionAffinity": "None",
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+        },
+        "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in ips]}},
+    }
+    endpoints = []
+    for i, (nodes, ready) in enumerate([(svc.get("endpoints") or [], True), (svc.get("not_ready") or [], False)]):
+        for j, n in enumerate(nodes):
+            endpoints.append(
+                {
+                    "addresses": [f"10.244.{(i * 16 + j) % 250}.{10 + j}"],
+                    "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                    "nodeName": n,
+                    "targetRef": {"kind": "Pod", "name": f"{name}-{_suffix(name, n)}", "namespace": ns},
+                }
+            )
+    del node_ips
+    slice_ = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{name}-{_suffix('es', ns, name)}",
+            "namespace": ns,
+            "labels": {
+                "kubernetes.io/service-name": name,
+                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+            },
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name, "uid": _uid("svc", ns, name)}],
+        },
+        "addressType": "IPv4",
+        "endpoints": endpoints,
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+    }
+    return [service, slice_]
+
+
+def secret(ref: str, data: dict[str, str]) -> dict[str, Any]:
+    ns, name = ref.split("/", 1)
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": name, "namespace": ns, "uid": _uid("secret", ns, name)},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+def build_world(
+    nodes: Iterable[NodeSpec] = (),
+    metallb: MetalLBSpec | None = None,
+    services: Sequence[dict[str, Any]] = (),
+    *,
+    masters: Iterable[tuple[str, str]] = (),
+    helm: bool = False,
+    secrets: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A ``v1 List`` world for ``KubeAPIServer`` (see the module docstring)."""
+    items: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}, "status": {"phase": "Active"}}
+        for n in ("default", "kube-system", METALLB_NS)
+    ]
+    node_ips: dict[str, str] = {}
+    for name, ip in masters:
+        items.append(node(name, ip, control_plane=True))
+        node_ips[name] = ip
+    pods = []
+    for name, ip, ready_speaker in nodes:
+        items.append(node(name, ip))
+        node_ips[name] = ip
+        if ready_speaker is not None:
+            pods.append(speaker_pod(name, ip, bool(ready_speaker), helm=helm))
+    items.extend(pods)
+    crds: list[str] = []
+    if metallb is not None:
+        items.extend(metallb_objects(metallb))
+        if metallb[0] == "crds":
+            crds = [f"{p}.metallb.io" for p in ("bgppeers", "ipaddresspools", "bgpadvertisements", "l2advertisements")]
+    for svc in services:
+        items.extend(service_objects(svc, node_ips))
+    for ref, data in (secrets or {}).items():
+        items.append(secret(ref, data))
+    world: dict[str, Any] = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
+    if crds:
+        world["crds"] = crds
+    return world
+
+
+def set_speaker_ready(world: dict[str, Any], node_name: str, ready: bool | None) -> dict[str, Any]:
+    """A copy of ``world`` with the speaker on ``node_name`` Ready / not Ready, or removed (None)."""
+    items = []
+    found = None
+    for obj in world["items"]:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        is_speaker = obj.get("kind") == "Pod" and (
+            labels.get("component") == "speaker" or labels.get("app.kubernetes.io/component") == "speaker"
+        )
+        if is_speaker and obj["spec"].get("nodeName") == node_name:
+            found = obj
+            continue
+        items.append(obj)
+    if ready is not None:
+        if found is None:
+            ip = next(
+                a["address"]
+                for o in world["items"]
+                if o.get("kind") == "Node" and o["metadata"]["name"] == node_name
+                for a in o["status"]["addresses"]
+                if a["type"] == "InternalIP"
+            )
+            found = speaker_pod(node_name, ip, ready)
+        else:
+            found = speaker_pod(
+                node_name,
+                found["status"]["hostIP"],
+                ready,
+                helm="app.kubernetes.io/component" in found["metadata"]["labels"],
+            )
+        items.append(found)
+    return {**world, "items": items}
+
+
+def kubeconfig(
+    servers: dict[str, str],
+    token: str | None = "edgekit-lab",
+    ca_file: str | None = None,
+    current: str | None = None,
+) -> dict[str, Any]:
+    """A kubeconfig with one context per cluster name -> server URL (context, cluster and user share the name)."""
+    names = list(servers)
+    clusters = []
+    for name, url in servers.items():
+        entry: dict[str, Any] = {"server": url}
+        if ca_file:
+            entry["certificate-authority"] = ca_file
+        clusters.append({"name": name, "cluster": entry})
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": clusters,
+        "users": [{"name": n, "user": {"token": token} if token else {}} for n in names],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": n}} for n in names],
+        "current-context": current or (names[0] if names else ""),
+    }
