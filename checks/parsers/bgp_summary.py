@@ -31,7 +31,7 @@ def parse(text: str) -> BgpSummary:
     info: dict[str, Any] = {}
     for row in _ttp.rows(result.get("info")):
         info.update(row)
-    layout = "frr8" if "PfxSnt" in info.get("header", "") else "frr7"
+    layout = "frr8" if " Desc" in info.get("header", "") else "frr7"
     try:
         peers = [_peer(row) for row in _ttp.rows(result.get("peers"))]
         summary = BgpSummary(
@@ -48,10 +48,24 @@ def parse(text: str) -> BgpSummary:
         )
     except (ValidationError, ValueError) as exc:
         raise ParseError(COMMAND, f"bad field ({str(exc).splitlines()[0]})", text) from None
-    shown = info.get("displayed_neighbors", summary.total_neighbors)
-    if shown is not None and int(shown) != len(peers):
-        raise ParseError(COMMAND, f"{shown} neighbors announced, {len(peers)} rows understood", text)
+    rows = _table_rows(text)
+    if rows != len(peers):
+        raise ParseError(COMMAND, f"{rows} neighbor rows, {len(peers)} understood", text)
     return summary
+
+
+def _table_rows(text: str) -> int:
+    """Non-empty lines between the column heading and the blank line after the table (no regex per line).
+
+    FRR's "Total number of neighbors" is no check: FRR 7 can count a neighbor it does not list.
+    """
+    start = text.find("\nNeighbor ")
+    if start < 0:
+        return 0
+    start = text.find("\n", start + 1)
+    end = text.find("\n\n", start)
+    block = text[start + 1 : end if end >= 0 else len(text)]
+    return sum(1 for line in block.split("\n") if line.strip())
 
 
 def _peer(row: dict[str, str]) -> BgpPeer:
