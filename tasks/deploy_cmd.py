@@ -102,6 +102,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
         confirm_timeout=getattr(args, "confirm_timeout", deploy.DEFAULT_CONFIRM_TIMEOUT),
         gate_timeout=getattr(args, "gate_timeout", deploy.DEFAULT_GATE_TIMEOUT),
     )
+    _validate_intent(rt, waves)
     report = RunReport(command="plan" if dry_run else "deploy", warnings=list(rt.loaded.warnings))
     reports = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
     report.hosts = list(reports.values())
@@ -129,6 +130,15 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
     if dry_run and any(r.status == "planned" for r in report.hosts):
         return EXIT_PENDING
     return EXIT_OK
+
+
+def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> None:
+    """Render every router's intent once before connecting anywhere: a missing fact or secret is an
+    input error (exit 2) while no device has been touched. The real render follows the detected dialect."""
+    for cluster, _ in waves:
+        assert cluster.router is not None
+        version = cluster.router.dialect if cluster.router.dialect != "auto" else "1.4"
+        render_router_config(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
 
 
 def _plan_all(
