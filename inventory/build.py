@@ -448,7 +448,7 @@ class _ClusterBuilder:
         node_nic = _nic_index(
             self.cf.router.node_interface if self.cf.router and self.cf.router.node_interface else "eth1"
         )
-        if role == "router" and self.cf.router and self.cf.router.node_address and node_nic not in given:
+        if role == "router" and self.cf.router and self.cf.router.node_address and node_nic not in out:
             out[node_nic] = self.cf.router.node_address
         outputs = dict(DEFAULT_ADDRESS_OUTPUTS)
         explicit = self.cf.address_outputs or {}
