@@ -389,7 +389,9 @@ class KubeAPIServer:
             context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
             httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="kubeapi", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="kubeapi", daemon=True
+        )
         self._thread.start()
         return self.url
 
