@@ -1,0 +1,419 @@
+"""The VyOS command line of one SSH session: op mode and config mode.
+
+Transport-free: the daemon hands it ``write`` and ``readline`` coroutines. Output ends with the
+prompt at once (no trailing delay), so clients that read up to the prompt never wait for silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import time
+from collections.abc import Awaitable, Callable
+
+from . import config as C
+from .router import Router
+
+Write = Callable[[str], None]
+ReadLine = Callable[[], Awaitable[str | None]]
+
+# Op-mode routing shows go to vtysh unchanged, as VyOS passes them through.
+VTYSH_SHOWS = (
+    ("show", "ip", "bgp"),
+    ("show", "ip", "route"),
+    ("show", "bgp"),
+    ("show", "ipv6", "route"),
+    ("show", "ipv6", "bgp"),
+)
+
+
+class Exit(Exception):
+    pass
+
+
+class Session:
+    def __init__(self, router: Router, user: str, write: Write, readline: ReadLine) -> None:
+        self.router = router
+        self.user = user
+        self.write = write
+        self.readline = readline
+        self.config_mode = False
+        self.candidate: C.Tree = {}
+        self.host = router.host_name()  # like a login shell, the prompt keeps the name it started with
+
+    # ------------------------------------------------------------ prompts
+
+    def prompt(self) -> str:
+        return f"{self.user}@{self.host}# " if self.config_mode else f"{self.user}@{self.host}:~$ "
+
+    def changed(self) -> bool:
+        return self.candidate != self.router.running
+
+    async def run(self) -> None:
+        self.write("Welcome to VyOS!\n\n")
+        while True:
+            self.write(self.prompt())
+            line = await self.readline()
+            if line is None:
+                return
+            try:
+                out = await self.handle(line.strip())
+            except Exit:
+                return
+            self.write(out)
+
+    async def handle(self, line: str) -> str:
+        """Run one command line; returns its output including VyOS's trailing `[edit]`."""
+        if self.config_mode:
+            out = await self.config_command(line)
+            if self.config_mode:
+                return out + "[edit]\n"
+            return out
+        return await self.op_command(line)
+
+    # ------------------------------------------------------------ op mode
+
+    async def op_command(self, line: str) -> str:
+        if not line:
+            return ""
+        try:
+            toks = shlex.split(line)
+        except ValueError:
+            return f"\n  Invalid command: [{line}]\n\n"
+        r = self.router
+        if toks[0] in ("exit", "logout", "quit") and len(toks) == 1:
+            raise Exit
+        if toks == ["configure"]:
+            self.config_mode = True
+            self.candidate = C.clone(r.running)
+            return "[edit]\n"
+        if toks[:2] == ["set", "terminal"] and len(toks) >= 3:
+            return ""  # no pager and no wrapping here; accepted like on VyOS
+        if toks[0] == "ping" and len(toks) >= 2:
+            return await self.ping(toks[1:])
+        if toks[0] == "generate":
+            return await self.generate(toks)
+        if toks[0] == "show":
+            return await self.show(toks, line)
+        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    async def show(self, toks: list[str], line: str) -> str:
+        r = self.router
+        if toks == ["show", "version"]:
+            return self.version_text()
+        if toks == ["show", "configuration"]:
+            return _lines(C.curly(r.running, r.schema))
+        if toks in (["show", "configuration", "commands"], ["show", "configuration", "command"]):
+            return _lines(r.commands())
+        if toks == ["show", "system", "commit"]:
+            return _lines([rev.line(i) for i, rev in enumerate(r.revisions)])
+        if toks == ["show", "interfaces"]:
+            return await asyncio.to_thread(show_interfaces)
+        if len(toks) == 5 and toks[:2] == ["show", "interfaces"] and toks[2] == "wireguard" and toks[4] == "summary":
+            return await _run_text(["wg", "show", toks[3]])
+        if len(toks) == 5 and toks[:3] == ["show", "interfaces", "wireguard"] and toks[4] == "public-key":
+            return await _run_text(["wg", "show", toks[3], "public-key"])
+        if r.dialect.has_show_wireguard and toks[:2] == ["show", "wireguard"]:
+            return await self.show_wireguard_13(toks[2:])
+        if any(tuple(toks[: len(p)]) == p for p in VTYSH_SHOWS):
+            return await asyncio.to_thread(r.frr.show, " ".join(toks))
+        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    def version_text(self) -> str:
+        d = self.router.dialect
+        return _lines(
+            [
+                f"Version:          VyOS {d.version}",
+                f"Release train:    {d.train}",
+                "",
+                "Built by:         edgekit lab (VyOS-compatible, not VyOS)",
+                "Built on:         Mon 01 Jan 2024 00:00 UTC",
+                "Build UUID:       00000000-0000-0000-0000-000000000000",
+                "Build commit ID:  0000000000000",
+                "",
+                "Architecture:     x86_64",
+                "Boot via:         installed image",
+                "System type:      KVM guest",
+                "",
+                "Hardware vendor:  edgekit",
+                "Hardware model:   namespace lab",
+                "Hardware S/N:     ",
+                "Hardware UUID:    ",
+                "",
+                "Copyright:        VyOS maintainers and contributors",
+            ]
+        )
+
+    async def show_wireguard_13(self, rest: list[str]) -> str:
+        wg = self.router.wg
+        if rest == ["keypairs", "pubkey"] or rest[:2] == ["keypairs", "pubkey"] and len(rest) == 3:
+            name = rest[2] if len(rest) == 3 else "default"
+            f = wg.keys / f"{name}.pub"
+            return f.read_text() if f.exists() else f"\n  Keypair {name} does not exist\n\n"
+        if rest == ["keypairs"]:
+            return _lines(sorted(p.stem for p in wg.keys.glob("*.pub")))
+        if len(rest) == 3 and rest[0] == "interfaces" and rest[2] == "summary":
+            return await _run_text(["wg", "show", rest[1]])
+        return f"\n  Invalid command: [show wireguard {' '.join(rest)}]\n\n"
+
+    async def generate(self, toks: list[str]) -> str:
+        r = self.router
+        if r.version == "1.3" and toks[:3] == ["generate", "wireguard", "named-keypairs"] and len(toks) == 4:
+            if not re.fullmatch(r"[-_a-zA-Z0-9.]{1,100}", toks[3]):
+                return "\n  Invalid key name\n\n"
+            await asyncio.to_thread(r.wg.generate_named, toks[3])
+            return ""
+        if r.version == "1.4" and toks == ["generate", "pki", "wireguard", "key-pair"]:
+            from .kernel import wg_genkey
+
+            priv, pub = await asyncio.to_thread(wg_genkey)
+            return f"Private key: {priv}\nPublic key: {pub}\n"
+        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    async def ping(self, args: list[str]) -> str:
+        cmd = ["ping", args[0]]
+        i = 1
+        opts = {"count": "-c", "interface": "-I", "source-address": "-I", "interval": "-i", "size": "-s", "ttl": "-t"}
+        count_given = False
+        while i + 1 < len(args) + 0 and args[i] in opts:
+            cmd += [opts[args[i]], args[i + 1]]
+            count_given |= args[i] == "count"
+            i += 2
+        if i != len(args):
+            return f"\n  Invalid command: [ping {' '.join(args)}]\n\n"
+        if not count_given:
+            cmd += ["-c", "3"]  # no Ctrl-C handling while a command runs here: stop by itself
+        return await _run_text(cmd)
+
+    # ------------------------------------------------------------ config mode
+
+    async def config_command(self, line: str) -> str:
+        r = self.router
+        if not line:
+            return ""
+        try:
+            toks = shlex.split(line)
+        except ValueError:
+            return f"\n  Invalid command: [{line}]\n\n"
+        cmd, args = toks[0], toks[1:]
+        if cmd == "set":
+            if not args:
+                return "\n  Invalid command: [set]\n\n"
+            try:
+                info = C.set_path(self.candidate, r.schema, args)
+            except C.PathError as e:
+                return "\n" + _indent(e.lines + ["Set failed"]) + "\n"
+            return ("\n" + _indent(info) + "\n") if info else ""
+        if cmd == "delete":
+            if not args:
+                return "\n  Invalid command: [delete]\n\n"
+            try:
+                C.delete_path(self.candidate, r.schema, args)
+            except C.PathError as e:
+                return "\n" + _indent(e.lines + ["Delete failed"]) + "\n"
+            return ""
+        if cmd == "show":
+            return self.show_candidate(args)
+        if cmd == "compare":
+            return self.compare(args)
+        if cmd == "commit":
+            comment = ""
+            if args[:1] == ["comment"] and len(args) == 2:
+                comment = args[1]
+            elif args:
+                return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+            return await self.commit(comment)
+        if cmd == "commit-confirm":
+            return await self.commit_confirm(args)
+        if cmd == "confirm" and not args:
+            ok = await asyncio.to_thread(r.confirm)
+            return "" if ok else "No confirmation required\n"
+        if cmd == "discard" and not args:
+            if not self.changed():
+                return "  No changes have been discarded\n"
+            self.candidate = C.clone(r.running)
+            return "  Changes have been discarded\n"
+        if cmd == "save":
+            name = args[0] if args else "/config/config.boot"
+            try:
+                await asyncio.to_thread(r.save, name)
+            except (C.PathError, OSError) as e:
+                return f"\n  {e}\n\n"
+            shown = name if name.startswith("/") else f"/config/{name}"
+            return f"Saving configuration to '{shown}'...\nDone\n"
+        if cmd in ("load", "merge"):
+            return self.load(cmd, args)
+        if cmd == "rollback":
+            return await self.rollback(args)
+        if cmd == "run":
+            if not args:
+                return "\n  Invalid command: [run]\n\n"
+            return await self.op_command(line.split(None, 1)[1])
+        if cmd == "exit":
+            if args == ["discard"]:
+                self.candidate = C.clone(r.running)
+                self.config_mode = False
+                return "exit\n"
+            if args:
+                return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+            if self.changed():
+                return "Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and exit.\n"
+            self.config_mode = False
+            warn = ""
+            if r.saved() != r.running:
+                warn = "Warning: configuration changes have not been saved.\n"
+            return warn + "exit\n"
+        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    def show_candidate(self, args: list[str]) -> str:
+        r = self.router
+        tree: C.Tree = self.candidate
+        spec = r.schema
+        if args:
+            try:
+                keys, spec_at, val = C.resolve(r.schema, args, for_delete=True)
+            except C.PathError as e:
+                return "\n" + _indent(e.lines) + "\n\n"
+            sub = C.sub(self.candidate, *keys)
+            if not C.has(self.candidate, *keys):
+                return "\n  Configuration under specified path is empty\n\n"
+            if spec_at.kind in ("leaf", "flag"):
+                return _lines([f"{keys[-1]} {v}" for v in sub] if sub else [keys[-1]])
+            tree = sub
+            spec = C.schema_at(r.schema, keys)
+            if spec.kind == "tag":  # `show interfaces ethernet`: every entry
+                lines = []
+                for name in C.ordered(tree, spec):
+                    lines += C.render_entry(C.Entry(f"{keys[-1]} {name}", tree[name], C.Node("node", spec.children)), 0)
+                return _lines(lines)
+        return _lines(C.curly(tree, spec))
+
+    def compare(self, args: list[str]) -> str:
+        r = self.router
+        if not args:
+            old = r.running
+        elif args == ["saved"]:
+            old = r.saved()
+        elif len(args) == 1 and args[0].isdigit():
+            rev = r.revision(int(args[0]))
+            if rev is None:
+                return f"\n  Invalid revision number {args[0]}\n\n"
+            old = rev
+        else:
+            return f"\n  Invalid command: [compare {' '.join(args)}]\n\n"
+        return _lines(C.diff(old, self.candidate, r.schema))
+
+    async def commit(self, comment: str) -> str:
+        r = self.router
+        if not self.changed():
+            return "No configuration changes to commit\n"
+        res = await asyncio.to_thread(r.commit, self.candidate, self.user, comment)
+        if not res.ok:
+            return "\n" + _lines(res.lines)
+        return ""
+
+    async def commit_confirm(self, args: list[str]) -> str:
+        r = self.router
+        minutes, comment = 10, ""
+        rest = list(args)
+        if rest and rest[0].isdigit():
+            minutes = int(rest.pop(0))
+        if rest[:1] == ["comment"] and len(rest) == 2:
+            comment = rest[1]
+        elif rest:
+            return f"\n  Invalid command: [commit-confirm {' '.join(args)}]\n\n"
+        if minutes < 1:
+            return "\n  Invalid value\n\n"
+        if not self.changed():
+            return "No configuration changes to commit\n"
+        self.write(
+            f"commit-confirm will automatically roll back in {minutes} minutes unless confirmed\nProceed? [confirm]"
+        )
+        answer = await self.readline()
+        if answer is None:
+            raise Exit
+        if answer.strip().lower() not in ("", "y", "yes"):
+            return "commit-confirm canceled\n"
+        res = await asyncio.to_thread(r.commit_confirm, self.candidate, self.user, minutes, comment)
+        if not res.ok:
+            return "\n" + _lines(res.lines)
+        return f"Initialized commit-confirm; {minutes} minutes to confirm before rollback\n"
+
+    def load(self, cmd: str, args: list[str]) -> str:
+        r = self.router
+        if len(args) != 1:
+            return f"\n  Invalid command: [{cmd}]\n\n"
+        try:
+            path = r.resolve_file(args[0])
+            text = path.read_text()
+            paths = C.parse_boot(text)
+            base: C.Tree = {} if cmd == "load" else C.clone(self.candidate)
+            for p in paths:
+                C.set_path(base, r.schema, p)
+        except (C.PathError, OSError, ValueError) as e:
+            return f"Loading configuration from '{args[0]}'...\n\n  {e}\n\n  {cmd.capitalize()} failed\n"
+        self.candidate = base
+        verb = "Load" if cmd == "load" else "Merge"
+        return f"Loading configuration from '{args[0]}'...\n{verb} complete. Use 'commit' to make changes active.\n"
+
+    async def rollback(self, args: list[str]) -> str:
+        """VyOS reboots into revision N; the lab commits revision N in place instead."""
+        r = self.router
+        if len(args) != 1 or not args[0].isdigit():
+            return "\n  Invalid command: [rollback]\n\n"
+        rev = r.revision(int(args[0]))
+        if rev is None:
+            return f"\n  Invalid revision number {args[0]}\n\n"
+        if self.changed():
+            return "Cannot rollback: configuration modified.\n"
+        if rev == r.running:
+            return "No configuration changes to commit\n"
+        res = await asyncio.to_thread(r.commit, rev, self.user, f"rollback/{args[0]}", "rollback")
+        if not res.ok:
+            return "\n" + _lines(res.lines)
+        self.candidate = C.clone(r.running)
+        return f"Rolled back to revision {args[0]} in place (the lab does not reboot)\n"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _lines(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def _indent(lines: list[str]) -> str:
+    return "".join(f"  {line}\n" for line in lines)
+
+
+async def _run_text(cmd: list[str]) -> str:
+    p = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await p.communicate()
+    return out.decode(errors="replace")
+
+
+def show_interfaces() -> str:
+    """VyOS's `show interfaces` table from the kernel."""
+    from .kernel import links
+
+    out = [
+        "Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down",
+        "Interface        IP Address                        S/L  Description",
+        "---------        ----------                        ---  -----------",
+    ]
+    for name, link in sorted(links().items()):
+        flags = link.get("flags", [])
+        admin = "u" if "UP" in flags else "A"
+        oper = "u" if "LOWER_UP" in flags or link.get("operstate") in ("UP", "UNKNOWN") else "D"
+        addrs = [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []) if a.get("scope") != "link"]
+        addrs = addrs or ["-"]
+        desc = link.get("ifalias", "")
+        out.append(f"{name:<16} {addrs[0]:<33} {admin}/{oper}  {desc}".rstrip())
+        for a in addrs[1:]:
+            out.append(f"{'':<16} {a}")
+    return _lines(out)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,157 @@
+"""The router daemon: ``ip netns exec NS python3 -m lab.vyos.daemon --spec STATE/spec.json``.
+
+One long-lived process per router, root, inside the router's namespace. It owns the running config,
+revisions, the commit-confirm timer (so a rollback happens even when the SSH session is gone) and
+the FRR and wireguard-go children, and serves SSH with asyncssh (password and public-key auth, PTY
+shells with echo/backspace/Ctrl-C from asyncssh's line editor, exec requests, SFTP/SCP confined to
+the state dir).
+
+Files under state_dir: run/daemon.pid, run/ready (written once SSH listens), run/wireguard-go.*.pid,
+frr/run/*.pid, log/daemon.log, ssh/host_key, config/config.boot, config/archive.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+import asyncssh
+
+from .cli import Session
+from .router import Router
+
+log = logging.getLogger("lab.vyos")
+
+
+class _Server(asyncssh.SSHServer):
+    def __init__(self, spec: dict) -> None:
+        self.spec = spec
+        self.conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+
+    def begin_auth(self, username: str) -> bool:
+        keys = self.spec.get("authorized_keys") or []
+        if self.conn is not None and keys and username == self.spec.get("username", "vyos"):
+            self.conn.set_authorized_keys(asyncssh.import_authorized_keys("\n".join(keys) + "\n"))
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return self.spec.get("password") is not None
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return username == self.spec.get("username", "vyos") and password == self.spec.get("password")
+
+
+async def _session(router: Router, process: asyncssh.SSHServerProcess) -> None:
+    user = process.get_extra_info("username") or "vyos"
+
+    def write(text: str) -> None:
+        try:
+            process.stdout.write(text)
+        except (BrokenPipeError, ConnectionError, asyncssh.Error):
+            pass
+
+    async def readline() -> str | None:
+        while True:
+            try:
+                line = await process.stdin.readline()
+            except asyncssh.BreakReceived:  # Ctrl-C in the line editor
+                write("^C\n")
+                return "\x03"
+            except (asyncssh.TerminalSizeChanged, asyncssh.SignalReceived):
+                continue
+            except (asyncssh.Error, ConnectionError):
+                return None
+            if line == "":
+                return None
+            return line.rstrip("\r\n")
+
+    session = Session(router, user, write, readline)
+    try:
+        if process.command is not None:  # `ssh router 'show version'`
+            write(await session.op_command(process.command.strip()))
+        else:
+            await session.run()
+    except Exception:  # a broken command must not take the daemon down
+        log.exception("session failed")
+        write("\n  Internal error (see the router's daemon.log)\n")
+    finally:
+        process.exit(0)
+
+
+async def _serve(spec: dict, router: Router) -> None:
+    state = Path(spec["state_dir"])
+    key_file = state / "ssh" / "host_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
+        os.chmod(key_file, 0o600)
+
+    def sftp(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
+        return asyncssh.SFTPServer(chan, chroot=str(state).encode())
+
+    server = await asyncssh.create_server(
+        lambda: _Server(spec),
+        spec.get("listen", "0.0.0.0"),
+        int(spec.get("port", 22)),
+        server_host_keys=[str(key_file)],
+        process_factory=lambda p: _session(router, p),
+        sftp_factory=sftp,
+        allow_scp=True,
+        keepalive_interval=0,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    (state / "run" / "ready").write_text(f"{os.getpid()}\n")
+    log.info("listening on %s:%s", spec.get("listen", "0.0.0.0"), spec.get("port", 22))
+    await stop.wait()
+    server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m lab.vyos.daemon")
+    ap.add_argument("--spec", required=True, type=Path, help="JSON of lab.vyos.RouterSpec")
+    args = ap.parse_args(argv)
+    spec = json.loads(args.spec.read_text())
+    state = Path(spec["state_dir"])
+    for d in ("run", "log"):
+        (state / d).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=state / "log" / "daemon.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    (state / "run" / "daemon.pid").write_text(f"{os.getpid()}\n")
+    (state / "run" / "ready").unlink(missing_ok=True)
+    router = Router(spec)
+    rc = 0
+    try:
+        router.boot()
+        asyncio.run(_serve(spec, router))
+    except Exception as e:
+        log.error("router failed: %s", traceback.format_exc())
+        (state / "run" / "failed").write_text(f"{e}\n")
+        print(f"router {spec.get('name')} failed: {e}", file=sys.stderr)
+        rc = 1
+    finally:
+        router.shutdown()
+        (state / "run" / "ready").unlink(missing_ok=True)
+        (state / "run" / "daemon.pid").unlink(missing_ok=True)
+        log.info("stopped")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
