@@ -73,6 +73,8 @@ def list_contexts(kubeconfig: str) -> tuple[list[str], str | None]:
         raise InputError(f"cannot read kubeconfig: {exc.strerror}", source=kubeconfig) from None
     except yaml.YAMLError:
         raise InputError("not valid YAML", source=kubeconfig) from None
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise InputError(f"not a kubeconfig ({type(exc).__name__}: {exc})", source=kubeconfig) from None
     return [c["name"] for c in contexts or []], (current or {}).get("name")
 
 
