@@ -1,0 +1,398 @@
+"""What the lab builds: names and addresses, computed from the options alone (no side effects).
+
+Addressing follows shared/reference/topology.md, shifted per cluster so that one operator namespace
+reaches every cluster on-link:
+
+- internet switch: a /28 per cluster (prd 203.0.113.0/28, dev .16/28, wsp .32/28), a /27 when more
+  than 3 nodes are asked for (prd .0/27, dev .32/27, ...). Offsets are fixed: gateway .1, router .4,
+  masters .5-.7, LBs .8/.9, VIP .10, nodes from .11, the operator at the block's last usable
+  address (.14 in a /28, .30 in a /27).
+- MetalLB range: 198.51.100.0/28, .16/28, .32/28 (a /28 per cluster whatever the block size).
+- private switch: 192.168.100.0/24 in every cluster (isolated), router .1; nodes .11- in the
+  ``private`` node-subnet variant.
+- venue: link 198.18.<i>.0/30 from the upstream (.1) to the venue (.2), tunnel 172.16.100.<4i>/30
+  (router .1, venue .2), venue network 10.88.<i>.0/24.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any, Literal
+
+NodeSubnet = Literal["proxy-arp", "private"]
+MetalLBMode = Literal["configmap", "crds"]
+
+# Fixed indices keep a cluster's addresses stable whichever subset of clusters is up.
+KNOWN_CLUSTERS = ("prd", "dev", "wsp")
+DEFAULT_METALLB: dict[str, MetalLBMode] = {"prd": "crds", "dev": "configmap", "wsp": "crds"}
+PUBLIC_BASE = IPv4Address("203.0.113.0")
+METALLB_BASE = IPv4Address("198.51.100.0")
+PRIVATE_NET = IPv4Network("192.168.100.0/24")
+ROUTER_NODE_ADDRESS = IPv4Interface("192.168.100.1/24")
+ROUTER_ASN = 65020
+SPEAKER_ASN = 65021
+WG_PORT = 51820
+S3_PORT = 9000
+KUBEAPI_BASE_PORT = 6443
+MAX_NODES = 19  # .11 .. .29 in a /27, below the operator at .30
+CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # becomes part of interface names (<= 15 chars)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that decides the topology; stored as ``<state>/lab.json`` so later commands agree."""
+
+    prefix: str
+    state_dir: Path
+    clusters: tuple[str, ...] = ("prd",)
+    nodes: int = 3
+    node_subnet: NodeSubnet = "proxy-arp"
+    vyos: dict[str, str] = field(default_factory=dict)  # cluster -> "1.3" | "1.4"
+    metallb: dict[str, str] = field(default_factory=dict)  # cluster -> "configmap" | "crds"
+    unready: tuple[str, ...] = ()  # lab host names (prd-node3) whose speaker pod is not Ready
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state_dir"] = str(self.state_dir)
+        data["clusters"] = list(self.clusters)
+        data["unready"] = list(self.unready)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Options:
+        return cls(
+            prefix=data["prefix"],
+            state_dir=Path(data["state_dir"]),
+            clusters=tuple(data["clusters"]),
+            nodes=int(data["nodes"]),
+            node_subnet=data["node_subnet"],
+            vyos=dict(data["vyos"]),
+            metallb=dict(data["metallb"]),
+            unready=tuple(data.get("unready", [])),
+        )
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,7}", self.prefix):
+            raise ValueError(f"prefix {self.prefix!r}: lower-case letters and digits, at most 8")
+        if not self.clusters:
+            raise ValueError("no clusters")
+        for name in self.clusters:
+            if not CLUSTER_NAME.match(name):
+                raise ValueError(f"cluster name {name!r}: lower-case letters and digits, at most 8")
+        if len(set(self.clusters)) != len(self.clusters):
+            raise ValueError("a cluster is named twice")
+        if not 1 <= self.nodes <= MAX_NODES:
+            raise ValueError(f"--nodes must be 1..{MAX_NODES}")
+        if self.node_subnet not in ("proxy-arp", "private"):
+            raise ValueError(f"node subnet {self.node_subnet!r}: proxy-arp or private")
+        for c in self.clusters:
+            if self.vyos.get(c, "1.4") not in ("1.3", "1.4"):
+                raise ValueError(f"--vyos for {c}: 1.3 or 1.4")
+            if self.metallb.get(c, "crds") not in ("configmap", "crds"):
+                raise ValueError(f"--metallb for {c}: configmap or crds")
+        if len(cluster_indices(self.clusters)) > 8:
+            raise ValueError("at most 8 clusters")
+
+
+@dataclass(frozen=True)
+class Service:
+    namespace: str
+    name: str
+    ip: IPv4Address
+    policy: Literal["Cluster", "Local"]
+    endpoint_nodes: tuple[str, ...]  # k8s node names with a ready endpoint
+
+
+@dataclass(frozen=True)
+class Link:
+    """A veth: ``ifname`` inside ``ns``, ``peer`` inside ``peer_ns`` (a switch port or a host)."""
+
+    ns: str
+    ifname: str
+    peer_ns: str
+    peer: str
+    bridge: str | None  # bridge in peer_ns the peer end joins
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str  # lab name used by fault/heal/status: prd-node1, prd-lb2, op
+    cluster: str  # "" for lab-wide hosts (the operator)
+    role: str  # router lb master node upstream venue switch operator
+    ns: str
+    server: str | None = None  # Terraform server name (and Kubernetes node name for nodes)
+    addresses: tuple[str, ...] = ()  # address/len per interface, "ifname=addr/len"
+    routes: tuple[str, ...] = ()  # `ip route replace` arguments
+    index: int = 0  # 1-based within its role
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    index: int
+    block: IPv4Network
+    node_subnet: NodeSubnet
+    vyos: str
+    metallb_mode: str
+    metallb_range: IPv4Network
+    node_count: int
+    unready: tuple[str, ...]
+
+    # -- internet switch -------------------------------------------------------------------------
+    @property
+    def gateway(self) -> IPv4Address:
+        return self.block[1]
+
+    @property
+    def router_public(self) -> IPv4Interface:
+        return IPv4Interface(f"{self.block[4]}/{self.block.prefixlen}")
+
+    def master_address(self, i: int) -> IPv4Address:
+        return self.block[4 + i]
+
+    def lb_address(self, i: int) -> IPv4Address:
+        return self.block[7 + i]
+
+    @property
+    def vip(self) -> IPv4Address:
+        return self.block[10]
+
+    @property
+    def operator_address(self) -> IPv4Interface:
+        return IPv4Interface(f"{self.block[-2]}/{self.block.prefixlen}")
+
+    # -- private switch --------------------------------------------------------------------------
+    def node_address(self, i: int) -> IPv4Interface:
+        if self.node_subnet == "private":
+            return IPv4Interface(f"{PRIVATE_NET[10 + i]}/{PRIVATE_NET.prefixlen}")
+        return IPv4Interface(f"{self.block[10 + i]}/{self.block.prefixlen}")
+
+    @property
+    def node_gateway(self) -> IPv4Address:
+        return ROUTER_NODE_ADDRESS.ip if self.node_subnet == "private" else self.gateway
+
+    @property
+    def metallb_peer(self) -> IPv4Address:
+        """The router address speakers peer with (topology.md: the public one in the proxy-ARP layout)."""
+        return ROUTER_NODE_ADDRESS.ip if self.node_subnet == "private" else self.router_public.ip
+
+    # -- venue -------------------------------------------------------------------------------------
+    @property
+    def venue_link(self) -> IPv4Network:
+        return IPv4Network(f"198.18.{self.index}.0/30")
+
+    @property
+    def venue_endpoint(self) -> IPv4Address:
+        return self.venue_link[2]
+
+    @property
+    def tunnel(self) -> IPv4Network:
+        return IPv4Network(f"172.16.100.{4 * self.index}/30")
+
+    @property
+    def venue_network(self) -> IPv4Network:
+        return IPv4Network(f"10.88.{self.index}.0/24")
+
+    @property
+    def kubeapi_port(self) -> int:
+        return KUBEAPI_BASE_PORT + self.index
+
+    # -- names -------------------------------------------------------------------------------------
+    def server_name(self, role: str, i: int = 1) -> str:
+        """Terraform server names as the real deployment used them (tfstate.md)."""
+        if role == "router":
+            return f"k8s-router-{i}-{self.name}"
+        return f"k8s-{role}-{i}-server-{self.name}"
+
+    @property
+    def node_names(self) -> list[str]:
+        return [self.server_name("node", i) for i in range(1, self.node_count + 1)]
+
+    @property
+    def services(self) -> list[Service]:
+        """Two LoadBalancer Services: one Cluster-wide, one Local with endpoints on the first two nodes."""
+        first = self.metallb_range[1]  # MetalLB's avoid-buggy-ips skips a .0
+        nodes = tuple(self.node_names)
+        return [
+            Service("default", "web", first, "Cluster", nodes),
+            Service("default", "api", first + 1, "Local", nodes[:2]),
+        ]
+
+    def speaker_ready(self, i: int) -> bool:
+        return f"{self.name}-node{i}" not in self.unready
+
+    def advertised(self, i: int) -> list[IPv4Address]:
+        """Service IPs node i's speaker announces (Local services: only from nodes with an endpoint)."""
+        node = self.server_name("node", i)
+        return [s.ip for s in self.services if s.policy == "Cluster" or node in s.endpoint_nodes]
+
+
+def cluster_indices(names: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """prd/dev/wsp keep 0/1/2; other names follow in sorted order."""
+    out = {n: KNOWN_CLUSTERS.index(n) for n in names if n in KNOWN_CLUSTERS}
+    for i, n in enumerate(sorted(n for n in names if n not in KNOWN_CLUSTERS)):
+        out[n] = len(KNOWN_CLUSTERS) + i
+    return out
+
+
+class Plan:
+    """The whole lab: clusters, hosts and links, for one ``Options``."""
+
+    def __init__(self, opts: Options) -> None:
+        opts.validate()
+        self.opts = opts
+        self.prefix = opts.prefix
+        size = 16 if opts.nodes <= 3 else 32
+        self.clusters: dict[str, Cluster] = {}
+        for name, idx in sorted(cluster_indices(opts.clusters).items(), key=lambda kv: kv[1]):
+            self.clusters[name] = Cluster(
+                name=name,
+                index=idx,
+                block=IPv4Network(f"{PUBLIC_BASE + size * idx}/{32 - (size.bit_length() - 1)}"),
+                node_subnet=opts.node_subnet,
+                vyos=opts.vyos.get(name, "1.4"),
+                metallb_mode=opts.metallb.get(name, DEFAULT_METALLB.get(name, "crds")),
+                metallb_range=IPv4Network(f"{METALLB_BASE + 16 * idx}/28"),
+                node_count=opts.nodes,
+                unready=opts.unready,
+            )
+        self.hosts: list[Host] = []
+        self.links: list[Link] = []
+        self._build()
+
+    # Namespace names: <prefix>-op and <prefix>-<cluster>-<host>.
+    def ns(self, cluster: str, host: str) -> str:
+        return f"{self.prefix}-{cluster}-{host}" if cluster else f"{self.prefix}-{host}"
+
+    @property
+    def operator_ns(self) -> str:
+        return self.ns("", "op")
+
+    def _build(self) -> None:
+        op = self.operator_ns
+        op_addrs: list[str] = []
+        for c in self.clusters.values():
+            sw = self.ns(c.name, "sw")
+            plen = c.block.prefixlen
+            self.hosts.append(Host(f"{c.name}-sw", c.name, "switch", sw))
+
+            def on_inet(host: str, port: str, ifname: str = "eth0", *, _sw: str = sw, _c: str = c.name) -> None:
+                self.links.append(Link(self.ns(_c, host), ifname, _sw, port, "inet"))
+
+            # Upstream: the cloud's gateway and the internet; routes the MetalLB range to the router.
+            up = self.ns(c.name, "up")
+            on_inet("up", "gw")
+            self.links.append(Link(up, "venue", self.ns(c.name, "venue"), "eth0", None))
+            self.hosts.append(
+                Host(
+                    f"{c.name}-up",
+                    c.name,
+                    "upstream",
+                    up,
+                    addresses=(f"eth0={c.gateway}/{plen}", f"venue={c.venue_link[1]}/30"),
+                    routes=(f"{c.metallb_range} via {c.router_public.ip}",),
+                )
+            )
+            # Router: the VyOS stand-in owns its addresses; the lab only wires eth0/eth1.
+            on_inet("router", "r0")
+            self.links.append(Link(self.ns(c.name, "router"), "eth1", sw, "r1", "priv"))
+            self.hosts.append(
+                Host(
+                    f"{c.name}-router",
+                    c.name,
+                    "router",
+                    self.ns(c.name, "router"),
+                    server=c.server_name("router"),
+                    addresses=(f"eth0={c.router_public}",),
+                )
+            )
+            for i in (1, 2, 3):
+                on_inet(f"master{i}", f"m{i}")
+                self.hosts.append(
+                    Host(
+                        f"{c.name}-master{i}",
+                        c.name,
+                        "master",
+                        self.ns(c.name, f"master{i}"),
+                        server=c.server_name("master", i),
+                        addresses=(f"eth0={c.master_address(i)}/{plen}",),
+                        routes=(f"default via {c.gateway}",),
+                        index=i,
+                    )
+                )
+            for i in (1, 2):
+                on_inet(f"lb{i}", f"lb{i}")
+                self.hosts.append(
+                    Host(
+                        f"{c.name}-lb{i}",
+                        c.name,
+                        "lb",
+                        self.ns(c.name, f"lb{i}"),
+                        server=c.server_name("lb", i),
+                        addresses=(f"eth0={c.lb_address(i)}/{plen}",),
+                        routes=(f"default via {c.gateway}",),
+                        index=i,
+                    )
+                )
+            for i in range(1, c.node_count + 1):
+                node_ns = self.ns(c.name, f"node{i}")
+                self.links.append(Link(node_ns, "eth0", sw, f"n{i}", "priv"))
+                addr = c.node_address(i)
+                # In the proxy-ARP layout the gateway is not on the node's wire; `onlink` says so.
+                self.hosts.append(
+                    Host(
+                        f"{c.name}-node{i}",
+                        c.name,
+                        "node",
+                        node_ns,
+                        server=c.server_name("node", i),
+                        addresses=(f"eth0={addr}", *(f"lo={s.ip}/32" for s in c.services)),
+                        routes=(f"default via {c.node_gateway} dev eth0 onlink",),
+                        index=i,
+                    )
+                )
+            self.hosts.append(
+                Host(
+                    f"{c.name}-venue",
+                    c.name,
+                    "venue",
+                    self.ns(c.name, "venue"),
+                    addresses=(f"eth0={c.venue_endpoint}/30", f"lo={c.venue_network[1]}/{c.venue_network.prefixlen}"),
+                    routes=(f"default via {c.venue_link[1]}",),
+                )
+            )
+            self.links.append(Link(op, f"op-{c.name}", sw, "op", "inet"))
+            op_addrs.append(f"op-{c.name}={c.operator_address}")
+        self.hosts.append(Host("op", "", "operator", op, addresses=tuple(op_addrs)))
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def host(self, name: str) -> Host:
+        """A host by lab name (prd-node1), namespace (ek-prd-node1) or Terraform name."""
+        for h in self.hosts:
+            if name in (h.name, h.ns, h.server):
+                return h
+        raise KeyError(name)
+
+    def namespaces(self) -> list[str]:
+        return [h.ns for h in self.hosts]
+
+    def cluster_of_ip(self, ip: IPv4Address) -> Cluster | None:
+        for c in self.clusters.values():
+            if ip in c.metallb_range:
+                return c
+        return None
+
+
+def state_dir_default(repo: Path) -> Path:
+    return repo / "lab" / ".state"
+
+
+def load_options(state_dir: Path) -> Options | None:
+    path = state_dir / "lab.json"
+    if not path.exists():
+        return None
+    return Options.from_json(json.loads(path.read_text()))
