@@ -9,9 +9,10 @@ never touched, so what edgekit does not own survives every deploy.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from checks.parsers import config_commands
 
 ConfigPath = tuple[str, ...]
 ScopePredicate = Callable[[ConfigPath], bool]
@@ -19,19 +20,6 @@ ScopePredicate = Callable[[ConfigPath], bool]
 # Leaves whose values are secrets: masked in every plan, diff and report whatever the value.
 SECRET_LEAVES = frozenset({"password", "private-key", "pre-shared-key", "preshared-key", "auth_pass"})
 MASK = "********"
-
-
-def parse_set_line(line: str) -> ConfigPath:
-    """``set a b 'c d'`` -> ("a", "b", "c d"). Lines that are not ``set`` raise ValueError."""
-    tokens = shlex.split(line)
-    if not tokens or tokens[0] != "set":
-        raise ValueError(f"not a set line: {line!r}")
-    return tuple(tokens[1:])
-
-
-def parse_config_commands(text: str) -> list[ConfigPath]:
-    """The paths of ``show configuration commands`` output (blank and non-set lines ignored)."""
-    return [parse_set_line(line) for line in text.splitlines() if line.strip().startswith("set ")]
 
 
 def quote(token: str) -> str:
@@ -72,14 +60,17 @@ class ManagedScope:
 
 
 class ConfigTree:
-    """The set lines of one side, with the original text of each (to keep VyOS's quoting)."""
+    """The set lines of one side, keyed by path (value last), with the original text of each line."""
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.text: dict[ConfigPath, str] = {}
-        for line in lines:
-            line = line.strip()
-            if line.startswith("set "):
-                self.text.setdefault(parse_set_line(line), line)
+        self._valued: set[ConfigPath] = set()
+        set_lines = [line.strip() for line in lines if line.strip().startswith("set ")]
+        for line, command in zip(set_lines, config_commands.parse("\n".join(set_lines)), strict=True):
+            path = command.path if command.value is None else (*command.path, command.value)
+            if command.value is not None:
+                self._valued.add(path)
+            self.text.setdefault(path, line)
 
     @property
     def paths(self) -> set[ConfigPath]:
@@ -87,8 +78,7 @@ class ConfigTree:
 
     def valued(self, path: ConfigPath) -> bool:
         """Whether the last token is a value (quoted in VyOS output) rather than a node name."""
-        original = self.text.get(path, "")
-        return original.rstrip().endswith("'")
+        return path in self._valued
 
 
 def diff(running: Sequence[str], intended: Sequence[str], scope: ManagedScope) -> ConfigChange:

@@ -21,8 +21,10 @@ from napalm.base.exceptions import (
 )
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
-from checks.config_diff import ConfigTree
+from checks.config_diff import ManagedScope, diff
 from napalm_edgekit_vyos.connection import CommandError, EdgekitVyOSSSH
+
+WHOLE_CONFIG = ManagedScope(predicates=[lambda path: True])
 
 
 class VyOSDriver(NetworkDriver):
@@ -186,11 +188,8 @@ class VyOSDriver(NetworkDriver):
 
     def restore(self, previous: list[str]) -> None:
         """Make the whole running config equal ``previous`` again (inverse change, commit, confirm)."""
-        current = ConfigTree(self.show("show configuration commands").splitlines())
-        target = ConfigTree(previous)
-        deletes = sorted(current.paths - target.paths)
-        commands = [_delete_line(current, path) for path in _outermost(deletes, target.paths)]
-        commands += [target.text[path] for path in target.text if path not in current.paths]
+        current = self.show("show configuration commands").splitlines()
+        commands = diff(current, previous, WHOLE_CONFIG).commands
         if commands:
             try:
                 self.conn.send_config_set(commands)
@@ -204,24 +203,3 @@ class VyOSDriver(NetworkDriver):
             self.conn.run("confirm")
             self._pending_confirm_until = None
         self.conn.exit_config_mode()
-
-
-def _outermost(paths: list[tuple[str, ...]], keep: set[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """Collapse deletes to the highest node under which nothing is kept."""
-    result: list[tuple[str, ...]] = []
-    for path in paths:
-        node = path
-        for length in range(2, len(path)):
-            prefix = path[:length]
-            if not any(k[:length] == prefix for k in keep):
-                node = prefix
-                break
-        if not any(node[: len(r)] == r for r in result):
-            result.append(node)
-    return result
-
-
-def _delete_line(tree: ConfigTree, path: tuple[str, ...]) -> str:
-    if path in tree.text:
-        return "delete " + tree.text[path][len("set ") :]
-    return "delete " + " ".join(path)

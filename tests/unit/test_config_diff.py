@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.config_diff import ManagedScope, diff, mask_line, parse_set_line
+from checks.config_diff import ConfigTree, ManagedScope, diff, mask_line
 
 RUNNING = """\
 set interfaces ethernet eth0 address '203.0.113.4/28'
@@ -69,7 +69,7 @@ def test_secret_values_are_masked_by_leaf_and_by_value() -> None:
     assert mask_line("anything abc= here", ["abc="]) == "anything ******** here"
 
 
-def test_parse_set_line_handles_quoted_spaces() -> None:
-    assert parse_set_line("set a b 'c d'") == ("a", "b", "c d")
-    with pytest.raises(ValueError):
-        parse_set_line("delete a b")
+def test_tree_keys_paths_with_values_last_and_knows_which_are_values() -> None:
+    tree = ConfigTree(["set a b 'c d'", "set a e", "delete x"])
+    assert tree.paths == {("a", "b", "c d"), ("a", "e")}
+    assert tree.valued(("a", "b", "c d")) and not tree.valued(("a", "e"))
