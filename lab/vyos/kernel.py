@@ -43,7 +43,12 @@ def private_wireguard_run() -> None:
 
 
 def links() -> dict[str, dict]:
-    return {link["ifname"]: link for link in json.loads(run("ip", "-j", "addr", "show"))}
+    """Interfaces with their addresses; `ip -j addr` omits the alias (description), `ip -j link` has it."""
+    out = {link["ifname"]: link for link in json.loads(run("ip", "-j", "addr", "show"))}
+    for link in json.loads(run("ip", "-j", "link", "show")):
+        if link["ifname"] in out and "ifalias" in link:
+            out[link["ifname"]]["ifalias"] = link["ifalias"]
+    return out
 
 
 def interface_exists(name: str) -> bool:
