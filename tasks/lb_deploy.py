@@ -674,4 +674,5 @@ def plan_lb_task(task: Task, rendered: RenderedLB, step: Step = _noop_step) -> R
 def apply_lb_task(task: Task, plan: LBPlan, step: Step = _noop_step) -> Result:
     remote = SSHRemote.from_task(task)
     outcome = apply_lb(remote, plan, task.host.name, step)
-    return Result(host=task.host, result=outcome, failed=outcome.status in ("failed", "reverted"))
+    # Not marked failed for Nornir: the caller reads the outcome (a failed Result would raise in task.run).
+    return Result(host=task.host, result=outcome)

@@ -1,0 +1,418 @@
+"""`python -m tasks.lb plan|deploy|verify`: the API load balancers (HAProxy + Keepalived) of every cluster.
+
+Same options, output and exit codes as the router commands (``tasks.router``): 0 ok, 1 a host or check
+failed, 2 bad input, 3 unreachable source, 10 ``plan`` found pending changes, 130 interrupted.
+
+- ``plan``: render every LB's files, validate them locally with ``haproxy -c`` / ``keepalived -t`` (no
+  device touched; input errors stop here with exit 2), then read every LB in parallel and show unified
+  diffs (the VRRP password masked) and the reloads that would follow.
+- ``deploy``: the same plan, then cluster by cluster in rollout order, the BACKUP LB before the MASTER
+  (the VIP stays where it is while the standby changes), push atomically and reload what changed
+  (``tasks.lb_deploy``). A failed LB stops the rest of its cluster and the clusters after it.
+- ``verify``: the ``lb.*`` checks (``checks.lb``) as a table, ``--json`` and ``--junit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from nornir.core.task import Result, Task
+
+from checks import lb as lbchecks
+from checks.parsers import haproxy_stat
+from checks.verdict import CheckResult, errored
+from inventory.errors import InputError
+from inventory.model import Cluster
+from tasks import lb_deploy
+from tasks.options import CommonOptions, add_common_options
+from tasks.progress import Progress
+from tasks.report import HostReport, RunReport, console, err_console, print_summary, write_junit
+from tasks.router import run
+from tasks.runtime import Runtime, open_runtime
+
+EXIT_OK, EXIT_FAILED, EXIT_PENDING = 0, 1, 10
+SHOW_STAT = (
+    "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "
+    "else echo 'show stat' | nc -N -U {sock}; fi"
+)
+
+
+@dataclass
+class LBHostReport(HostReport):
+    """A host report with the unified diff of each changed file (secrets masked)."""
+
+    diffs: dict[str, list[str]] = field(default_factory=dict)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    plan = subparsers.add_parser("plan", help="show each LB's pending change as unified diffs (exit 10 if any)")
+    add_common_options(plan)
+    plan.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+    plan.set_defaults(handler=lambda args: run_deploy(args, dry_run=True))
+
+    dep = subparsers.add_parser("deploy", help="push HAProxy/Keepalived config to every LB, cluster by cluster")
+    add_common_options(dep)
+    dep.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+    dep.add_argument("--dry-run", action="store_true", help="plan only (same as `plan`)")
+    dep.set_defaults(handler=lambda args: run_deploy(args, dry_run=args.dry_run))
+
+    ver = subparsers.add_parser("verify", help="check VIP ownership, HAProxy backends, /healthz through the VIP")
+    add_common_options(ver)
+    ver.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+    ver.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per host x check")
+    ver.add_argument("--ca", metavar="FILE", help="CA to verify the apiserver's certificate (default: not verified)")
+    ver.add_argument("--timeout", type=float, default=3.0, help="seconds for the /healthz request (default: 3)")
+    ver.set_defaults(handler=run_verify)
+
+
+# --- selection and render (no device) ----------------------------------------------------------------------
+
+
+def lb_waves(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
+    """(cluster, LB host names) in rollout order; each cluster's BACKUP before its MASTER."""
+    waves = []
+    for cluster in rt.loaded.site.ordered_clusters():
+        if options.clusters and cluster.name not in options.clusters:
+            continue
+        names = sorted(rt.hosts("lb", cluster.name, options.limit).inventory.hosts)
+        if not names:
+            continue
+        lb_deploy.require_api_lb(cluster)
+        state = {lb.name: lb.state for lb in cluster.api_lb.lbs} if cluster.api_lb else {}
+        waves.append((cluster, sorted(names, key=lambda n: (state.get(n) == "MASTER", n))))
+    if not waves:
+        raise InputError("no API load balancer matches the selection (--cluster/--limit)")
+    return waves
+
+
+def render_all(
+    rt: Runtime, waves: list[tuple[Cluster, list[str]]], warnings: list[str]
+) -> dict[str, lb_deploy.RenderedLB]:
+    """Every LB's files; missing facts and secrets raise InputError here, before any device."""
+    rendered = {}
+    for cluster, names in waves:
+        reader = rt.loaded.secret_reader(cluster.name)
+        for name in names:
+            rendered[name] = lb_deploy.render_lb(cluster, name, reader)
+            for warning in rendered[name].warnings:
+                if warning not in warnings:
+                    warnings.append(warning)
+                    err_console.print(f"[yellow]warning:[/] {warning}")
+    return rendered
+
+
+# --- plan / deploy -----------------------------------------------------------------------------------------
+
+
+def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
+    options = CommonOptions.from_args(args)
+    rt = open_runtime(options)
+    report = RunReport(command="lb plan" if dry_run else "lb deploy", warnings=list(rt.loaded.warnings))
+    waves = lb_waves(rt, options)
+    rendered = render_all(rt, waves, report.warnings)
+    clusters = {name: c for c, names in waves for name in names}
+    reports = {name: LBHostReport(host=name, cluster=c.name, role="lb") for c, names in waves for name in names}
+    report.hosts = list(reports.values())
+
+    # Local validation with the real programs: an invalid render fails its host, no device touched.
+    for name, r in rendered.items():
+        started = time.monotonic()
+        try:
+            reports[name].notes.extend(lb_deploy.validate_local(r))
+        except lb_deploy.ValidationFailed as exc:
+            reports[name].status = "failed"
+            reports[name].error = str(exc)
+        reports[name].timed("validate", started)
+
+    plans: dict[str, lb_deploy.LBPlan] = {}
+    try:
+        with Progress(f"edgekit {report.command}") as progress:
+            todo = [n for n in rendered if reports[n].status != "failed"]
+            _plan_all(rt, todo, rendered, reports, plans, progress)
+            if not dry_run:
+                _apply_waves(rt, waves, reports, plans, progress)
+    finally:
+        rt.nornir.close_connections(on_good=True, on_failed=True)
+    report.finished = time.time()
+    if dry_run:
+        print_lb_changes(report, clusters)
+    print_summary(report)
+    if args.json:
+        report.write_json(args.json)
+    if not report.ok:
+        return EXIT_FAILED
+    if dry_run and any(r.status == "planned" for r in report.hosts):
+        return EXIT_PENDING
+    return EXIT_OK
+
+
+def _plan_all(
+    rt: Runtime,
+    names: list[str],
+    rendered: dict[str, lb_deploy.RenderedLB],
+    reports: dict[str, LBHostReport],
+    plans: dict[str, lb_deploy.LBPlan],
+    progress: Progress,
+) -> None:
+    def plan_task(task: Task) -> Result:
+        name = task.host.name
+        report = reports[name]
+        started = time.monotonic()
+        try:
+            plan, _ = task.run(
+                task=lb_deploy.plan_lb_task, rendered=rendered[name], step=progress.step, severity_level=10
+            ).result
+            plans[name] = plan
+            report.commands = plan.actions()
+            report.diffs = plan.diffs()
+            report.status = "planned" if plan else "unchanged"
+        except Exception as exc:
+            _record_failure(report, exc)
+        report.timed("plan", started)
+        progress.step(name, report.status)
+        return Result(host=task.host, result=report)
+
+    if names:
+        rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=plan_task, name="lb plan")
+
+
+def _apply_waves(
+    rt: Runtime,
+    waves: list[tuple[Cluster, list[str]]],
+    reports: dict[str, LBHostReport],
+    plans: dict[str, lb_deploy.LBPlan],
+    progress: Progress,
+) -> None:
+    def apply_task(task: Task) -> Result:
+        name = task.host.name
+        report = reports[name]
+        started = time.monotonic()
+        try:
+            outcome: lb_deploy.ApplyOutcome = task.run(
+                task=lb_deploy.apply_lb_task, plan=plans[name], step=progress.step, severity_level=10
+            ).result
+        except Exception as exc:
+            _record_failure(report, exc)
+            report.timed("apply", started)
+            progress.step(name, report.status)
+            return Result(host=task.host, result=report)
+        report.status = outcome.status
+        report.error = outcome.error
+        report.notes.extend(outcome.notes)
+        report.timed("apply", started)
+        progress.step(name, report.status)
+        return Result(host=task.host, result=report)
+
+    blocked_by: str | None = None
+    for cluster, names in waves:
+        failed_here = [n for n in names if not reports[n].ok]
+        if failed_here and not blocked_by:
+            blocked_by = f"{', '.join(failed_here)} of cluster {cluster.name} failed before any change"
+        for name in names:
+            report = reports[name]
+            if not report.ok:
+                continue
+            if blocked_by:
+                report.status = "skipped"
+                report.notes.append(f"not started: {blocked_by}")
+                continue
+            if report.status != "planned":
+                continue
+            rt.nornir.filter(filter_func=lambda host, name=name: host.name == name).run(task=apply_task, name="apply")
+            if not report.ok:
+                blocked_by = f"{name} ({cluster.name}) {report.status}"
+
+
+def _record_failure(report: HostReport, exc: BaseException) -> None:
+    cause = exc
+    # Nornir wraps a subtask's exception; the one-line message of the root cause is what matters.
+    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
+        cause = cause.result.exception  # type: ignore[attr-defined]
+    report.status = "failed"
+    report.error = lb_deploy.one_line(str(cause)) or type(cause).__name__
+
+
+def print_lb_changes(report: RunReport, clusters: dict[str, Cluster]) -> None:
+    """Each LB's actions and the unified diff of each changed file (secrets already masked)."""
+    for host in report.hosts:
+        cluster = clusters.get(host.host)
+        lb = next((x for x in cluster.api_lb.lbs if x.name == host.host), None) if cluster and cluster.api_lb else None
+        header = f"[bold]{host.host}[/] ({host.cluster}" + (f", {lb.state} priority {lb.priority})" if lb else ")")
+        if host.error:
+            console.print(f"{header}: [red]{host.error}[/]", soft_wrap=True)
+            continue
+        if not host.commands:
+            console.print(f"{header}: no change")
+            continue
+        console.print(f"{header}: " + "; ".join(host.commands), soft_wrap=True)
+        for lines in getattr(host, "diffs", {}).values():
+            for line in lines:
+                style = (
+                    "bold"
+                    if line.startswith(("---", "+++"))
+                    else "cyan"
+                    if line.startswith("@@")
+                    else "green"
+                    if line.startswith("+")
+                    else "red"
+                    if line.startswith("-")
+                    else ""
+                )
+                console.print(f"[{style}]{_escape(line)}[/]" if style else _escape(line), soft_wrap=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+# --- verify ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LBState:
+    """What verify reads from one LB."""
+
+    addresses: set[IPv4Address] | None = None
+    active: dict[str, bool] = field(default_factory=dict)
+    stat: str | None = None
+    differing: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # what could not be read -> why
+
+
+def read_lb_state(remote: lb_deploy.Remote, rendered: lb_deploy.RenderedLB) -> LBState:
+    state = LBState()
+    rc, out = remote.run("ip -4 -o addr show")
+    if rc == 0:
+        state.addresses = lbchecks.ipv4_addresses(out)
+    else:
+        state.errors["addresses"] = lb_deploy.one_line(out) or f"ip addr exit {rc}"
+    state.active = {s: lb_deploy.service_active(remote, s) for s in lb_deploy.SERVICES}
+    rc, out = remote.run(SHOW_STAT.format(sock=lb_deploy.ADMIN_SOCKET))
+    if rc == 0 and out.strip():
+        state.stat = out
+    else:
+        state.errors["show stat"] = lb_deploy.one_line(out) or f"exit {rc}"
+    for f in rendered.files:
+        got = remote.read(f.path)
+        if got is None or got[0] != f.content or got[1] != f.mode:
+            state.differing.append(f.path + (" (missing)" if got is None else ""))
+    return state
+
+
+def verify_lb_task(task: Task, rendered: lb_deploy.RenderedLB) -> Result:
+    remote = lb_deploy.SSHRemote.from_task(task)
+    return Result(host=task.host, result=read_lb_state(remote, rendered))
+
+
+def lb_checks(name: str, cluster: Cluster, state: LBState) -> list[CheckResult]:
+    assert cluster.api_lb is not None
+    holds = state.addresses is not None and cluster.api_lb.vip in state.addresses
+    results = [lbchecks.check_services(name, cluster.name, state.active, holds if state.addresses else None)]
+    expected = [m.name for m in sorted(cluster.masters, key=lambda m: m.name)]
+    if state.stat is None:
+        results.append(errored("lb.backends", name, cluster.name, f"show stat: {state.errors.get('show stat')}"))
+    else:
+        try:
+            rows = haproxy_stat.parse(state.stat)
+            results.append(lbchecks.check_backends(name, cluster.name, rows, expected))
+        except Exception as exc:
+            results.append(errored("lb.backends", name, cluster.name, str(exc)))
+    results.append(lbchecks.check_config(name, cluster.name, state.differing))
+    return results
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    options = CommonOptions.from_args(args)
+    rt = open_runtime(options)
+    report = RunReport(command="lb verify", warnings=list(rt.loaded.warnings))
+    waves = lb_waves(rt, options)
+    rendered = render_all(rt, waves, report.warnings)
+    reports = {name: LBHostReport(host=name, cluster=c.name, role="lb") for c, names in waves for name in names}
+    states: dict[str, LBState] = {}
+
+    def verify_task(task: Task) -> Result:
+        name = task.host.name
+        started = time.monotonic()
+        try:
+            states[name] = task.run(task=verify_lb_task, rendered=rendered[name], severity_level=10).result
+        except Exception as exc:
+            _record_failure(reports[name], exc)
+        reports[name].timed("read", started)
+        return Result(host=task.host, result=None)
+
+    try:
+        names = list(rendered)
+        rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=verify_task, name="lb verify")
+    finally:
+        rt.nornir.close_connections(on_good=True, on_failed=True)
+
+    all_results: list[CheckResult] = []
+    for cluster, names in waves:
+        assert cluster.api_lb is not None
+        vip = cluster.api_lb.vip
+        holders: dict[str, bool] = {}
+        unknown: dict[str, str] = {}
+        for name in names:
+            r = reports[name]
+            state = states.get(name)
+            if state is None:
+                reason = r.error or "not read"
+                r.checks = [errored(c, name, cluster.name, reason) for c in ("lb.services", "lb.backends", "lb.config")]
+                unknown[name] = reason
+            else:
+                r.checks = lb_checks(name, cluster, state)
+                if state.addresses is None:
+                    unknown[name] = state.errors.get("addresses", "?")
+                else:
+                    holders[name] = vip in state.addresses
+            r.status = "unchanged" if all(c.ok for c in r.checks) else "failed"
+            r.error = None
+            all_results.extend(r.checks)
+        # LBs outside --limit still count for the VIP: only judge it when the whole pair was read.
+        pair = {lb.name for lb in cluster.api_lb.lbs}
+        cluster_report = LBHostReport(host=lbchecks.vip_subject(vip), cluster=cluster.name, role="vip")
+        if pair <= set(names):
+            cluster_report.checks.append(lbchecks.check_vip(cluster.name, vip, holders, unknown))
+        url = f"https://{vip}:{cluster.api_lb.frontend_port}/healthz"
+        status, body = lbchecks.fetch_healthz(url, timeout=args.timeout, ca_file=args.ca)
+        cluster_report.checks.append(lbchecks.check_healthz(cluster.name, vip, url, status, body))
+        cluster_report.status = "unchanged" if all(c.ok for c in cluster_report.checks) else "failed"
+        all_results.extend(cluster_report.checks)
+        report.hosts.extend([reports[n] for n in names] + [cluster_report])
+    report.finished = time.time()
+
+    print_checks(all_results)
+    if args.json:
+        report.write_json(args.json)
+    if args.junit:
+        write_junit(all_results, args.junit, suite="edgekit lb verify")
+    return EXIT_OK if all(r.ok for r in all_results) else EXIT_FAILED
+
+
+def print_checks(results: list[CheckResult]) -> None:
+    from rich.table import Table
+
+    style = {"pass": "green", "fail": "bold red", "error": "bold red"}
+    table = Table(title="edgekit lb verify")
+    for column in ("cluster", "host", "check", "status", "reason"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(r.cluster, r.host, r.check, f"[{style[r.status]}]{r.status}[/]", _escape(r.reason))
+    console.print(table)
+    failed = sum(not r.ok for r in results)
+    console.print(f"{len(results) - failed}/{len(results)} checks passed")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(argv, modules=("tasks.lb",), prog="python -m tasks.lb")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
