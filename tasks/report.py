@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -120,3 +122,44 @@ def print_summary(report: RunReport) -> None:
             detail,
         )
     console.print(table)
+
+
+def write_junit(results: list[CheckResult], path: str, suite: str = "edgekit") -> None:
+    """JUnit XML for CI: one testsuite per check id, one testcase per host x check (x subject).
+
+    ``fail`` becomes <failure>, ``error`` (the check could not run) <error>; the reason is the message.
+    """
+    by_check: dict[str, list[CheckResult]] = defaultdict(list)
+    for result in results:
+        by_check[result.check].append(result)
+    root = ET.Element(
+        "testsuites",
+        name=suite,
+        tests=str(len(results)),
+        failures=str(sum(r.status == "fail" for r in results)),
+        errors=str(sum(r.status == "error" for r in results)),
+    )
+    for check, items in by_check.items():
+        ts = ET.SubElement(
+            root,
+            "testsuite",
+            name=check,
+            tests=str(len(items)),
+            failures=str(sum(r.status == "fail" for r in items)),
+            errors=str(sum(r.status == "error" for r in items)),
+        )
+        for r in items:
+            name = f"{r.check} {r.host}" + (f" {r.subject}" if r.subject else "")
+            case = ET.SubElement(ts, "testcase", classname=f"{r.cluster}.{r.host}", name=name)
+            if r.status == "fail":
+                ET.SubElement(case, "failure", message=r.reason, type="fail").text = r.reason
+            elif r.status == "error":
+                ET.SubElement(case, "error", message=r.reason, type="error").text = r.reason
+            else:
+                ET.SubElement(case, "system-out").text = r.reason
+    ET.indent(root)
+    text = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    if path == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(path).write_text(text + "\n")
