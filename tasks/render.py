@@ -121,6 +121,7 @@ def managed_scope(cluster: Cluster, dialect: Dialect) -> ManagedScope:
     node_if, public_if = router.node_interface, router.public_interface
     prefixes: list[ConfigPath] = [
         ("protocols", "bgp"),
+        ("system", "ip", "multipath", "layer4-hashing"),
         ("interfaces", "ethernet", node_if, "address"),
         ("interfaces", "ethernet", node_if, "description"),
         ("interfaces", "ethernet", node_if, "ip", "enable-proxy-arp"),

@@ -95,6 +95,12 @@ def _sync_interface(name: str, cfg: Tree | None, current: dict | None) -> None:
     run("ip", "link", "set", "dev", name, "down" if cfg is not None and has(cfg, "disable") else "up")
 
 
+def apply_system_ip(new: Tree) -> None:
+    """`system ip multipath layer4-hashing`: spread flows of one client over all ECMP next hops."""
+    layer4 = has(sub(new, "system", "ip", "multipath"), "layer4-hashing")
+    _sysctl("net.ipv4.fib_multipath_hash_policy", "1" if layer4 else "0")
+
+
 def apply_ethernet(old: Tree, new: Tree) -> None:
     cur = links()
     names = set(sub(old, "interfaces", "ethernet")) | set(sub(new, "interfaces", "ethernet"))

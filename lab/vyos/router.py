@@ -15,7 +15,15 @@ from pathlib import Path
 
 from . import config as C
 from .frr import Frr, FrrError, Line, bgp_root, render
-from .kernel import ApplyError, WireGuard, apply_ethernet, interface_exists, private_wireguard_run, setup_namespace
+from .kernel import (
+    ApplyError,
+    WireGuard,
+    apply_ethernet,
+    apply_system_ip,
+    interface_exists,
+    private_wireguard_run,
+    setup_namespace,
+)
 from .schema import DIALECTS, build_schema
 
 MAX_REVISIONS = 100
@@ -201,6 +209,10 @@ class Router:
             apply_ethernet(old, new)
         except (ApplyError, OSError) as e:
             raise _Failed("interfaces ethernet", str(e)) from e
+        try:
+            apply_system_ip(new)
+        except OSError as e:
+            raise _Failed("system ip", str(e)) from e
         try:
             self.wg.apply(old, new)
         except (ApplyError, OSError) as e:

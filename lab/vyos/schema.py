@@ -273,7 +273,8 @@ def build_schema(version: str) -> Node:
             check_network, next_hop_interface=tag(check_ifname, distance=leaf(_u32(1, 255)))
         )
     return node(
-        system=node(host_name=leaf(check_hostname)),
+        # `system ip multipath layer4-hashing`: ECMP by L4 hash (fib_multipath_hash_policy=1), VyOS 1.3 and 1.4.
+        system=node(host_name=leaf(check_hostname), ip=node(multipath=node(layer4_hashing=flag()))),
         interfaces=node(
             ethernet=tag(
                 check_ethernet,

@@ -25,6 +25,7 @@ def test_14_bgp_sets_system_as_and_one_neighbor_per_speaker() -> None:
     assert "set protocols bgp address-family ipv4-unicast maximum-paths ebgp '8'" in lines
     assert not any("multipath-relax" in line for line in lines)
     assert "set protocols static route 198.51.100.0/28 blackhole distance '254'" in lines
+    assert "set system ip multipath layer4-hashing" in lines
 
 
 def test_13_puts_asn_in_every_bgp_path() -> None:
