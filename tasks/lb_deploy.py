@@ -205,7 +205,7 @@ def render_lb(
 
 # --- masking and diffs -------------------------------------------------------------------------------------
 
-_AUTH_PASS = re.compile(r"^(\s*auth_pass\s+)\S+", re.MULTILINE)
+_AUTH_PASS = re.compile(r"^([-+ ]?\s*auth_pass\s+)\S+", re.MULTILINE)
 
 
 def mask(text: str, secrets: list[str]) -> str:
@@ -217,12 +217,11 @@ def mask(text: str, secrets: list[str]) -> str:
 
 
 def unified_diff(path: str, current: str | None, intended: str, secrets: list[str]) -> list[str]:
-    old = mask(current, secrets).splitlines(keepends=True) if current is not None else []
-    new = mask(intended, secrets).splitlines(keepends=True)
-    return [
-        line.rstrip("\n")
-        for line in difflib.unified_diff(old, new, f"a{path}" if current is not None else "/dev/null", f"b{path}")
-    ]
+    # Diff the real text, then mask each line: a changed secret still shows as a -/+ pair (both masked).
+    old = current.splitlines(keepends=True) if current is not None else []
+    new = intended.splitlines(keepends=True)
+    diff = difflib.unified_diff(old, new, f"a{path}" if current is not None else "/dev/null", f"b{path}")
+    return [mask(line.rstrip("\n"), secrets) for line in diff]
 
 
 # --- local validation --------------------------------------------------------------------------------------
