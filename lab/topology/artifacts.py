@@ -486,9 +486,10 @@ def kubeconfig(paths: Paths, plan: Plan) -> dict[str, Any]:
 def environment(paths: Paths, plan: Plan, repo: Path) -> dict[str, str]:
     """What `lab exec` adds to the environment, so edgekit needs no arguments in the operator namespace."""
     s3 = f"http://127.0.0.1:{S3_PORT}"
-    workspaces = ",".join(plan.clusters)
+    # One source per workspace: EDGEKIT_STATE is a comma-separated list of sources.
+    states = ",".join(f"s3://{S3_BUCKET}/{S3_KEY}?workspace={name}" for name in plan.clusters)
     env = {
-        "EDGEKIT_STATE": f"s3://{S3_BUCKET}/{S3_KEY}?workspace={workspaces}",
+        "EDGEKIT_STATE": states,
         "EDGEKIT_S3_ENDPOINT": s3,
         "AWS_ENDPOINT_URL_S3": s3,
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -549,27 +550,6 @@ def speaker_bgpd(c: Cluster, i: int) -> str:
     lines += [f"  network {ip}/32" for ip in c.advertised(i)]
     lines += [" exit-address-family", "exit", ""]
     return "\n".join(lines)
-
-
-def sshd_config(paths: Paths, host_dir: Path) -> str:
-    return "\n".join(
-        [
-            "Port 22",
-            "ListenAddress 0.0.0.0",
-            f"HostKey {paths.host_key}",
-            f"AuthorizedKeysFile {paths.authorized_keys}",
-            f"PidFile {host_dir}/run/sshd.pid",
-            "PermitRootLogin prohibit-password",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "UsePAM no",
-            "StrictModes no",
-            "PrintMotd no",
-            "UseDNS no",
-            "Subsystem sftp internal-sftp",
-            "",
-        ]
-    )
 
 
 def world_args(plan: Plan, c: Cluster) -> dict[str, Any]:
