@@ -2,40 +2,80 @@
 ``systemctl`` are the host's own, so an SSH session sees a Linux host with haproxy and keepalived
 installed but not configured, and ``systemctl reload haproxy`` works.
 
-A *holder* process (``sleep infinity``) owns the mount namespace; sshd, haproxy and keepalived are
-entered into it (sshd by the lab with nsenter, the services by the ``systemctl`` shim that an SSH
-session runs). Because the holder outlives sshd, the lab can restart sshd or a service after a fault.
+A *holder* process (``sleep infinity``) owns the mount namespace (and a UTS namespace with the host's
+name); sshd, haproxy and keepalived are entered into it (sshd by the lab with nsenter, the services by
+the ``systemctl`` shim that an SSH session runs). Because the holder outlives sshd, the lab can restart sshd or a service after a fault.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+INNER = Path("/run/lab")  # the host's directory, as seen inside its mount namespace
+INNER_SSH = Path("/run/lab-ssh")  # the lab's ssh directory (host key, authorized_keys)
 
-def holder_script(d: Path) -> str:
+
+def holder_script(d: Path, ssh_dir: Path, hostname: str) -> str:
     # Order matters: /run becomes a private tmpfs first (sshd needs /run/sshd; nothing leaks to the
-    # machine's /run), then the per-host directories are bound over the packaged paths.
+    # machine's /run); the host's directory is bound at /run/lab before /tmp and /root are covered
+    # (the state dir may well live under /tmp), then the packaged paths get the host's own copies.
     return f"""set -e
 rm -f '{d}/run/holder.ready'
+hostname '{hostname}'
 mount -t tmpfs -o mode=0755 lab-run /run
-mkdir -p /run/sshd /run/haproxy
-mount --bind '{d}/haproxy-run' /run/haproxy
-mount --bind '{d}/etc/haproxy' /etc/haproxy
-mount --bind '{d}/etc/keepalived' /etc/keepalived
-mount --bind '{d}/bin' /usr/local/sbin
-if [ -e /usr/bin/systemctl ]; then mount --bind '{d}/bin/systemctl' /usr/bin/systemctl; fi
-if [ -e /usr/sbin/service ]; then mount --bind '{d}/bin/service' /usr/sbin/service; fi
-touch '{d}/run/holder.ready'
+mkdir -p /run/sshd /run/haproxy {INNER} {INNER_SSH}
+mount --bind '{d}' {INNER}
+mount --bind '{ssh_dir}' {INNER_SSH}
+mount --bind {INNER}/haproxy-run /run/haproxy
+mount --bind {INNER}/etc/haproxy /etc/haproxy
+mount --bind {INNER}/etc/keepalived /etc/keepalived
+mount --bind {INNER}/bin /usr/local/sbin
+if [ -e /usr/bin/systemctl ]; then mount --bind {INNER}/bin/systemctl /usr/bin/systemctl; fi
+if [ -e /usr/sbin/service ]; then mount --bind {INNER}/bin/service /usr/sbin/service; fi
+mount --bind {INNER}/tmp /tmp
+mount --bind {INNER}/home /root
+touch {INNER}/run/holder.ready
 exec sleep infinity
 """
 
 
-def systemctl_shim(d: Path) -> str:
+def sshd_check_script(d: Path, ssh_dir: Path) -> str:
+    """`sshd -t` in a mount namespace shaped like the holder's (the config names /run/lab paths)."""
+    return (
+        f"mount -t tmpfs lab-run /run && mkdir -p /run/sshd {INNER} {INNER_SSH} && "
+        f"mount --bind '{d}' {INNER} && mount --bind '{ssh_dir}' {INNER_SSH} && "
+        f"/usr/sbin/sshd -t -f {INNER}/sshd_config"
+    )
+
+
+def sshd_config() -> str:
+    return "\n".join(
+        [
+            "Port 22",
+            "ListenAddress 0.0.0.0",
+            f"HostKey {INNER_SSH}/ssh_host_ed25519_key",
+            f"AuthorizedKeysFile {INNER_SSH}/authorized_keys",
+            f"PidFile {INNER}/run/sshd.pid",
+            "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "StrictModes no",
+            "PrintMotd no",
+            "UseDNS no",
+            "Subsystem sftp internal-sftp",
+            "",
+        ]
+    )
+
+
+def systemctl_shim() -> str:
     """POSIX sh ``systemctl`` for units haproxy and keepalived (others: ssh is active, the rest unknown)."""
     return f"""#!/bin/sh
 # systemctl stand-in of a lab LB host (lab/README.md, "LB reload shim"). Runs inside the host's
-# network and mount namespace; starts the services detached, with pid files under {d}/run.
-D='{d}'
+# network and mount namespace; starts the services detached, with pid files under {INNER}/run
+# (the host's directory in the lab's state dir, bound there).
+D='{INNER}'
 RUN="$D/run"; LOG="$D/log"
 
 conf() {{

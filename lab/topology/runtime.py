@@ -194,7 +194,16 @@ class Lab:
                             f"{h.name}.holder",
                             h.name,
                             "holder",
-                            ["unshare", "-m", "--propagation", "private", "sh", "-c", lbhost.holder_script(d)],
+                            [
+                                "unshare",
+                                "-m",
+                                "-u",
+                                "--propagation",
+                                "private",
+                                "sh",
+                                "-c",
+                                lbhost.holder_script(d, self.paths.ssh, h.server or h.name),
+                            ],
                             h.ns,
                             d / "log" / "holder.log",
                             ready=lambda _pid, d=d: (d / "run" / "holder.ready").exists(),
@@ -211,11 +220,12 @@ class Lab:
                                 str(self.pid_of(f"{h.name}.holder")),
                                 "-m",
                                 "-n",
+                                "-u",
                                 "/usr/sbin/sshd",
                                 "-D",
                                 "-e",
                                 "-f",
-                                str(d / "sshd_config"),
+                                str(lbhost.INNER / "sshd_config"),
                             ],
                             None,
                             d / "log" / "sshd.log",
@@ -409,17 +419,16 @@ class Lab:
                     for p in [f / "run", *f.iterdir()]:
                         shutil.chown(p, "frr", "frr")
                 elif h.role == "lb":
-                    for sub in ("run", "log", "haproxy-run", "bin", "etc"):
+                    for sub in ("run", "log", "haproxy-run", "bin", "etc", "tmp", "home"):
                         (d / sub).mkdir(exist_ok=True)
                     A.copy_tree_once(Path("/etc/haproxy"), d / "etc" / "haproxy")
                     (d / "etc" / "keepalived").mkdir(exist_ok=True)
-                    A.write(d / "bin" / "systemctl", lbhost.systemctl_shim(d), 0o755)
+                    os.chmod(d / "tmp", 0o1777)
+                    A.write(d / "bin" / "systemctl", lbhost.systemctl_shim(), 0o755)
                     A.write(d / "bin" / "service", lbhost.service_shim(), 0o755)
-                    if A.write(d / "sshd_config", A.sshd_config(paths, d)):
-                        # sshd -t wants /run/sshd: check in a private mount namespace, as it will run.
-                        check = (
-                            f"mount -t tmpfs lab-run /run && mkdir /run/sshd && /usr/sbin/sshd -t -f {d}/sshd_config"
-                        )
+                    if A.write(d / "sshd_config", lbhost.sshd_config()):
+                        # sshd -t wants /run/sshd and reads /run/lab paths: check in a namespace like the holder's.
+                        check = lbhost.sshd_check_script(d, paths.ssh)
                         run(["unshare", "-m", "--propagation", "private", "sh", "-c", check])
                 elif h.role == "router":
                     self.prepare_router_dir(c, d)
@@ -823,7 +832,10 @@ class Lab:
             return
         for svc in ("haproxy", "keepalived"):
             if (d / "run" / f"{svc}.wanted").exists() and not self.lb_service_pids(h, svc):
-                run(["nsenter", "-t", str(holder), "-m", "-n", str(d / "bin" / "systemctl"), "start", svc], check=False)
+                run(
+                    ["nsenter", "-t", str(holder), "-m", "-n", "-u", str(d / "bin" / "systemctl"), "start", svc],
+                    check=False,
+                )
 
     # -- traffic -----------------------------------------------------------------------------------------
 

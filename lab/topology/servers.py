@@ -1,82 +1,91 @@
-"""Small servers and the traffic client the lab runs inside namespaces (stdlib only, to stay light).
+"""Small servers and the traffic client the lab runs inside namespaces.
 
-python -m lab.topology.servers node NAME ADDR[,ADDR...] [--port 80]
-    answers every GET with NAME (which node took the request), on each service IP
-python -m lab.topology.servers apiserver --cert C --key K [--port 6443]
-    a kube-apiserver's health endpoints: /healthz /readyz /livez -> ok
-python -m lab.topology.servers client IP [-n N] [--port 80]
-    N requests, each on a new connection (a new source port, so ECMP hashing spreads them); JSON counts
+    python -m lab.topology.servers node NAME ADDR[,ADDR...] [--port 80]
+        answers every GET with NAME (which node took the request), on each service IP
+    python -m lab.topology.servers apiserver --cert C --key K [--port 6443]
+        a kube-apiserver's health endpoints: /healthz /readyz /livez -> ok
+    python -m lab.topology.servers client IP [-n N] [--port 80]
+        N requests, each on a new connection (a new source port, so ECMP hashing spreads them); JSON counts
+
+Raw sockets and a thread per connection instead of http.server: one of these runs per node and per
+master, and http.server's imports double a process's memory (about 22 MB against 10 MB).
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import signal
-import ssl
+import socket
 import sys
 import threading
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from typing import Any
+
+Responder = Callable[[str], tuple[int, str]]
+REASONS = {200: "OK", 404: "Not Found"}
 
 
-class _Quiet(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
+def _handle(conn: socket.socket, respond: Responder, ctx: Any) -> None:
+    try:
+        conn.settimeout(5)
+        if ctx is not None:
+            conn = ctx.wrap_socket(conn, server_side=True)
+        data = b""
+        while b"\r\n\r\n" not in data and len(data) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        parts = data.split(b" ", 2)
+        path = parts[1].decode(errors="replace").split("?")[0] if len(parts) > 2 else "/"
+        code, body = respond(path)
+        payload = body.encode()
+        head = (
+            f"HTTP/1.1 {code} {REASONS.get(code, 'Error')}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        )
+        conn.sendall(head.encode() + payload)
+    except OSError:  # ssl.SSLError is an OSError: a failed handshake or a client gone
         pass
-
-    def _send(self, code: int, body: str) -> None:
-        data = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    finally:
+        conn.close()
 
 
-def serve_node(name: str, addresses: list[str], port: int) -> None:
-    class Handler(_Quiet):
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
-            self._send(200, name + "\n")
-
-    servers = [ThreadingHTTPServer((addr, port), Handler) for addr in addresses]
-    for srv in servers[1:]:
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-    servers[0].serve_forever()
+def _accept(sock: socket.socket, respond: Responder, ctx: Any) -> None:
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            continue
+        threading.Thread(target=_handle, args=(conn, respond, ctx), daemon=True).start()
 
 
-def serve_apiserver(cert: str, key: str, port: int) -> None:
-    class Handler(_Quiet):
-        def do_GET(self) -> None:  # noqa: N802
-            path = self.path.split("?")[0]
-            if path in ("/healthz", "/readyz", "/livez"):
-                self._send(200, "ok")
-            elif path == "/version":
-                self._send(200, json.dumps({"major": "1", "minor": "29", "gitVersion": "v1.29.0-lab"}))
-            else:
-                self._send(404, "not found")
-
-    srv = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    srv.serve_forever()
+def serve(addresses: list[str], port: int, respond: Responder, ctx: Any = None) -> None:
+    for addr in addresses:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((addr, port))
+        sock.listen(128)
+        threading.Thread(target=_accept, args=(sock, respond, ctx), daemon=True).start()
+    while True:
+        signal.pause()
 
 
 def client(ip: str, count: int, port: int, timeout: float) -> dict[str, int]:
-    counts: Counter[str] = Counter()
+    import http.client
+
+    counts: dict[str, int] = {}
     for _ in range(count):
         conn = http.client.HTTPConnection(ip, port, timeout=timeout)
         try:
             conn.request("GET", "/")
-            counts[conn.getresponse().read().decode().strip() or "(empty)"] += 1
+            key = conn.getresponse().read().decode().strip() or "(empty)"
         except OSError:
-            counts["(error)"] += 1
+            key = "(error)"
         finally:
             conn.close()
-    return dict(counts)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,13 +105,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=80)
     p.add_argument("--timeout", type=float, default=2.0)
     args = parser.parse_args(argv)
-    # SIGTERM ends serve_forever cleanly enough for a lab; exit code 0 keeps logs quiet.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.what == "node":
-        serve_node(args.name, args.addresses.split(","), args.port)
+        name = args.name + "\n"
+        serve(args.addresses.split(","), args.port, lambda _path: (200, name))
     elif args.what == "apiserver":
-        serve_apiserver(args.cert, args.key, args.port)
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+
+        def health(path: str) -> tuple[int, str]:
+            if path in ("/healthz", "/readyz", "/livez"):
+                return 200, "ok"
+            if path == "/version":
+                return 200, '{"major": "1", "minor": "29", "gitVersion": "v1.29.0-lab"}'
+            return 404, "not found"
+
+        serve(["0.0.0.0"], args.port, health, ctx)
     else:
+        import json
+
         print(json.dumps(client(args.ip, args.n, args.port, args.timeout)))
     return 0
 
