@@ -4,7 +4,8 @@ installed but not configured, and ``systemctl reload haproxy`` works.
 
 A *holder* process (``sleep infinity``) owns the mount namespace (and a UTS namespace with the host's
 name); sshd, haproxy and keepalived are entered into it (sshd by the lab with nsenter, the services by
-the ``systemctl`` shim that an SSH session runs). Because the holder outlives sshd, the lab can restart sshd or a service after a fault.
+the ``systemctl`` shim that an SSH session runs). Because the holder outlives sshd, the lab can
+restart sshd or a service after a fault.
 """
 
 from __future__ import annotations
