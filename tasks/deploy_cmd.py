@@ -218,7 +218,9 @@ def _apply_waves(
             continue
         if todo:
             rt.nornir.filter(filter_func=lambda host, todo=todo: host.name in todo).run(task=apply_task, name="apply")
-        failed = [n for n in names if not reports[n].ok]
+        # A change that failed its gate stops the rollout (the canary caught it); a router that could
+        # not even be read was never changed, so it fails alone and the other clusters go on.
+        failed = [n for n in todo if not reports[n].ok]
         if failed and not all_at_once:
             blocked_by = f"cluster {clusters[failed[0]].name} did not pass ({', '.join(failed)})"
 
