@@ -217,11 +217,11 @@ def _apply_waves(
             report = reports[name]
             if not report.ok:
                 continue
+            if report.status != "planned":
+                continue
             if blocked_by:
                 report.status = "skipped"
                 report.notes.append(f"not started: {blocked_by}")
-                continue
-            if report.status != "planned":
                 continue
             rt.nornir.filter(filter_func=lambda host, name=name: host.name == name).run(task=apply_task, name="apply")
             if not report.ok:
@@ -244,12 +244,12 @@ def print_lb_changes(report: RunReport, clusters: dict[str, Cluster]) -> None:
         lb = next((x for x in cluster.api_lb.lbs if x.name == host.host), None) if cluster and cluster.api_lb else None
         header = f"[bold]{host.host}[/] ({host.cluster}" + (f", {lb.state} priority {lb.priority})" if lb else ")")
         if host.error:
-            console.print(f"{header}: [red]{host.error}[/]", soft_wrap=True)
+            console.print(f"{header}: [red]{_escape(host.error)}[/]", soft_wrap=True)
             continue
         if not host.commands:
             console.print(f"{header}: no change")
             continue
-        console.print(f"{header}: " + "; ".join(host.commands), soft_wrap=True)
+        console.print(f"{header}: " + _escape("; ".join(host.commands)), soft_wrap=True)
         for lines in getattr(host, "diffs", {}).values():
             for line in lines:
                 style = (

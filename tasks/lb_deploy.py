@@ -237,7 +237,7 @@ def program_errors(kind: FileKind, output: str, replace: dict[str, str] | None =
     lines: list[str] = []
     for raw in output.splitlines():
         line = raw.strip()
-        if not line:
+        if not line or line.startswith('See "systemctl status'):
             continue
         if kind == "haproxy":
             if "[NOTICE]" in line or "[WARNING]" in line or "Fatal errors found" in line:
@@ -624,7 +624,7 @@ def apply_lb(remote: Remote, plan: LBPlan, host: str = "", step: Step = _noop_st
             outcome.reloaded.append(service)
             continue
         # Reload failed: the previous files go back and the services touched reload onto them.
-        error = f"reload of {service} failed: {mask(one_line(out), secrets) or f'exit {rc}'}"
+        error = f"reload of {service} failed: {mask(program_errors('haproxy', out), secrets) or f'exit {rc}'}"
         step(host, "restore")
         _restore(remote, installed)
         notes = ["previous files restored from " + ", ".join(f.file.path + BAK_SUFFIX for f in installed if f.current)]
@@ -635,7 +635,9 @@ def apply_lb(remote: Remote, plan: LBPlan, host: str = "", step: Step = _noop_st
             if rc2 == 0:
                 notes.append(f"{again} reloaded with the previous config")
             else:
-                notes.append(f"{again} reload after restore also failed: {mask(one_line(out2), secrets)}")
+                notes.append(
+                    f"{again} reload after restore also failed: {mask(program_errors('haproxy', out2), secrets)}"
+                )
         return ApplyOutcome("reverted", error, notes, outcome.reloaded)
     if outcome.reloaded:
         outcome.notes.append("reloaded " + ", ".join(outcome.reloaded))
