@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from checks.verdict import CheckResult
@@ -112,7 +113,8 @@ def print_summary(report: RunReport) -> None:
     for host in report.hosts:
         style = STATUS_STYLE.get(host.status, "")
         total = sum(host.timings.values())
-        detail = host.error or "; ".join(host.notes) or ""
+        # Program messages contain brackets ("parsing [haproxy.cfg:25]") that rich would take for markup.
+        detail = escape(host.error or "; ".join(host.notes) or "")
         table.add_row(
             host.cluster,
             host.host,
