@@ -1,0 +1,288 @@
+"""API load balancers against the namespace lab: deploy, VIP failover, a DOWN backend, bad values, failed reload.
+
+One lab of its own (prefix ``ektlb``, state in a temp dir), up for the module and down at the end, also on
+failure. edgekit runs only inside the operator namespace (``python -m lab exec -- python -m tasks.lb ...``);
+the root namespace never sends to lab addresses. Assertions on LB files read the lab's state directory
+(the LBs' /etc/haproxy and /etc/keepalived are bind mounts of it); VIP ownership is read with
+``ip netns exec <lb> ip -4 -o addr show`` (reading namespace state, no traffic).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+PREFIX = "ektlb"
+LB1, LB2 = "k8s-lb-1-server-prd", "k8s-lb-2-server-prd"  # MASTER (priority 150), BACKUP (101)
+LB_ADDR = {LB1: "203.0.113.8", LB2: "203.0.113.9"}
+LB_LAB = {LB1: "prd-lb1", LB2: "prd-lb2"}
+VIP = "203.0.113.10"
+MASTER2 = "k8s-master-2-server-prd"
+HAPROXY = "etc/haproxy/haproxy.cfg"
+KEEPALIVED = "etc/keepalived/keepalived.conf"
+
+
+class LabHandle:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.common = ["--prefix", PREFIX, "--state-dir", str(state)]
+
+    def lab(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lab", args[0], *self.common, *args[1:]],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"python -m lab {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def exec(self, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """CMD in the operator namespace, with the lab's environment."""
+        env = {**os.environ, "COLUMNS": "250"}
+        return subprocess.run(
+            [sys.executable, "-m", "lab", "exec", *self.common, "--", *cmd],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
+
+    def edgekit(self, *args: str) -> tuple[int, str, dict[str, Any]]:
+        """``python -m tasks.lb ARGS --json FILE`` in the operator namespace: (exit code, output, report)."""
+        report = self.state / f"report-{time.monotonic_ns()}.json"
+        proc = self.exec(sys.executable, "-m", "tasks.lb", *args, "--json", str(report), timeout=120)
+        data = json.loads(report.read_text()) if report.exists() else {}
+        return proc.returncode, proc.stdout + proc.stderr, data
+
+    def ssh(self, lb: str, command: str) -> subprocess.CompletedProcess[str]:
+        """A root shell command on an LB, over SSH from the operator namespace (as an operator would)."""
+        ssh = (
+            'ssh -i "$EDGEKIT_SSH_KEY" -o UserKnownHostsFile="$EDGEKIT_KNOWN_HOSTS" -o BatchMode=yes '
+            f"root@{LB_ADDR[lb]} {shlex_quote(command)}"
+        )
+        return self.exec("sh", "-c", ssh)
+
+    def file(self, lb: str, path: str) -> str:
+        return (self.state / "hosts" / LB_LAB[lb] / path).read_text()
+
+    def holds_vip(self, lb: str) -> bool:
+        out = subprocess.run(
+            ["ip", "netns", "exec", f"{PREFIX}-{LB_LAB[lb]}", "ip", "-4", "-o", "addr", "show"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return f"inet {VIP}/" in out
+
+
+def shlex_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for h in report["hosts"] for c in h["checks"]]
+
+
+def check(report: dict[str, Any], check_id: str, host: str) -> dict[str, Any]:
+    found = [c for c in checks(report) if c["check"] == check_id and c["host"] == host]
+    assert len(found) == 1, (check_id, host, checks(report))
+    return found[0]
+
+
+def host_report(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(h for h in report["hosts"] if h["host"] == name)
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.3) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def verify_until(lab: LabHandle, predicate: Any, timeout: float, what: str) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rc, out, report = lab.edgekit("verify")
+        if report and predicate(rc, report):
+            return report
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last verify exit {rc}:\n{out}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[LabHandle]:
+    if not shutil.which("haproxy") or not shutil.which("keepalived"):
+        pytest.skip("haproxy and keepalived are needed")
+    state = Path(tempfile.mkdtemp(prefix="ektlb-", dir="/tmp"))
+    handle = LabHandle(state)
+    try:
+        handle.lab("up", "--clusters", "prd", timeout=120)
+        yield handle
+    finally:
+        handle.lab("down", check=False, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def deployed(lab: LabHandle) -> LabHandle:
+    rc, out, report = lab.edgekit("plan")
+    assert rc == 10, out
+    assert all(h["status"] == "planned" for h in report["hosts"]), out
+    rc, out, report = lab.edgekit("deploy")
+    assert rc == 0, out
+    assert [h["host"] for h in report["hosts"]] == [LB2, LB1]  # the BACKUP first
+    assert all(h["status"] == "changed" for h in report["hosts"]), out
+    return lab
+
+
+def test_deploy_then_the_vip_answers_and_a_second_run_changes_nothing(deployed: LabHandle) -> None:
+    lab = deployed
+    wait_for(lambda: lab.holds_vip(LB1), 15, "the VIP on the MASTER LB")
+    report = verify_until(lab, lambda rc, r: rc == 0, 20, "verify to pass")
+    assert check(report, "lb.vip", f"vip {VIP}")["reason"] == f"held by {LB1} only"
+    assert check(report, "lb.healthz", f"vip {VIP}")["reason"].endswith("200 ok")
+    for lb in (LB1, LB2):
+        assert check(report, "lb.backends", lb)["status"] == "pass"
+        assert check(report, "lb.config", lb)["status"] == "pass"
+    # The secret never reaches the files edgekit writes for people, but is on the LBs.
+    secret = (lab.state / "secrets" / "prd-vrrp.pass").read_text().strip()
+    assert f"auth_pass {secret}\n" in lab.file(LB1, KEEPALIVED)
+
+    before = {lb: (lab.file(lb, HAPROXY), lab.file(lb, KEEPALIVED)) for lb in (LB1, LB2)}
+    rc, out, again = lab.edgekit("deploy")
+    assert rc == 0, out
+    assert [h["status"] for h in again["hosts"]] == ["unchanged", "unchanged"], out
+    assert all(not h["commands"] and "reloaded" not in " ".join(h["notes"]) for h in again["hosts"])
+    assert {lb: (lab.file(lb, HAPROXY), lab.file(lb, KEEPALIVED)) for lb in (LB1, LB2)} == before
+    rc, out, _ = lab.edgekit("plan")
+    assert rc == 0, out
+    assert secret not in out
+
+    junit = lab.state / "verify.xml"
+    proc = lab.exec(sys.executable, "-m", "tasks.lb", "verify", "--junit", str(junit))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = junit.read_text()
+    assert text.count("<testcase ") == 8 and "<failure" not in text
+
+
+def test_keepalived_killed_on_the_master_moves_the_vip_and_verify_reports_the_degraded_pair(
+    deployed: LabHandle,
+) -> None:
+    lab = deployed
+    wait_for(lambda: lab.holds_vip(LB1), 15, "the VIP on the MASTER LB")
+    lab.lab("fault", "prd-lb1", "keepalived-down")
+    wait_for(lambda: lab.holds_vip(LB2) and not lab.holds_vip(LB1), 10, "the VIP to move to the BACKUP")
+    rc, out, report = lab.edgekit("verify")
+    assert rc == 1, out
+    assert check(report, "lb.vip", f"vip {VIP}") == {
+        **check(report, "lb.vip", f"vip {VIP}"),
+        "status": "pass",
+        "reason": f"held by {LB2} only",
+    }
+    services = check(report, "lb.services", LB1)
+    assert services["status"] == "fail" and "keepalived" in services["reason"] and "degraded" in services["reason"]
+    assert check(report, "lb.services", LB2)["status"] == "pass"
+    assert check(report, "lb.healthz", f"vip {VIP}")["status"] == "pass"  # still served, through LB2
+
+    # deploy converges: the files are current, the stopped keepalived is started; the MASTER takes the VIP back.
+    rc, out, dep = lab.edgekit("deploy")
+    assert rc == 0, out
+    assert host_report(dep, LB1)["commands"] == ["start keepalived"]
+    assert host_report(dep, LB2)["status"] == "unchanged"
+    wait_for(lambda: lab.holds_vip(LB1) and not lab.holds_vip(LB2), 15, "the VIP back on the MASTER")
+    lab.lab("heal", "prd-lb1")
+
+
+def test_stopped_apiserver_is_named_down(deployed: LabHandle) -> None:
+    lab = deployed
+    lab.lab("fault", "prd-master2", "apiserver-down")
+    try:
+        report = verify_until(
+            lab,
+            lambda rc, r: all(check(r, "lb.backends", lb)["status"] == "fail" for lb in (LB1, LB2)),
+            15,
+            "both HAProxies to mark the backend DOWN",
+        )
+        for lb in (LB1, LB2):
+            reason = check(report, "lb.backends", lb)["reason"]
+            assert reason.startswith(f"{MASTER2} DOWN"), reason
+            assert "k8s-master-1" not in reason and "k8s-master-3" not in reason
+        assert check(report, "lb.healthz", f"vip {VIP}")["status"] == "pass"  # two apiservers still serve
+    finally:
+        lab.lab("heal", "prd-master2")
+    verify_until(lab, lambda rc, r: rc == 0, 15, "the backend UP again")
+
+
+def test_render_with_a_bad_value_pushes_nothing(deployed: LabHandle) -> None:
+    lab = deployed
+    site = yaml.safe_load((lab.state / "site.yaml").read_text())
+    site["clusters"]["prd"]["lb"]["interface"] = "nosuch0"  # valid for the model, not on the LBs
+    bad = lab.state / "site-bad.yaml"
+    bad.write_text(yaml.safe_dump(site))
+    before = {lb: (lab.file(lb, HAPROXY), lab.file(lb, KEEPALIVED)) for lb in (LB1, LB2)}
+    mtimes = {lb: (lab.state / "hosts" / LB_LAB[lb] / KEEPALIVED).stat().st_mtime for lb in (LB1, LB2)}
+
+    rc, out, report = lab.edgekit("deploy", "--site", str(bad))
+    assert rc == 1, out
+    first = host_report(report, LB2)
+    assert first["status"] == "failed"
+    assert first["error"].startswith("keepalived -t on the host: ("), first["error"]
+    assert "nosuch0" in first["error"] or "interface" in first["error"]
+    assert host_report(report, LB1)["status"] == "skipped"  # the cluster stops at the first failure
+    after = {lb: (lab.file(lb, HAPROXY), lab.file(lb, KEEPALIVED)) for lb in (LB1, LB2)}
+    assert after == before
+    assert {lb: (lab.state / "hosts" / LB_LAB[lb] / KEEPALIVED).stat().st_mtime for lb in (LB1, LB2)} == mtimes
+    leftovers = list((lab.state / "hosts").glob("prd-lb*/etc/*/*.edgekit-new*"))
+    assert leftovers == []
+
+
+def test_failing_reload_restores_the_previous_config(deployed: LabHandle) -> None:
+    lab = deployed
+    # A reload that fails for real: haproxy is stopped and its port taken, so starting it cannot bind.
+    # `haproxy -c` passes (it binds nothing); only the reload finds out.
+    proc = lab.ssh(
+        LB2,
+        "systemctl stop haproxy; echo '# edited by hand' >> /etc/haproxy/haproxy.cfg; "
+        "setsid socat TCP-LISTEN:6443,reuseaddr,fork EXEC:/bin/true </dev/null >/dev/null 2>&1 & echo $!",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    blocker = int(proc.stdout.strip().splitlines()[-1])
+    try:
+        edited = lab.file(LB2, HAPROXY)
+        rc, out, report = lab.edgekit("deploy")
+        assert rc == 1, out
+        lb2 = host_report(report, LB2)
+        assert lb2["status"] == "reverted", out
+        assert lb2["error"].startswith("reload of haproxy failed:") and "cannot bind socket" in lb2["error"]
+        assert lab.file(LB2, HAPROXY) == edited  # the previous file is back
+        failed = lab.state / "hosts" / LB_LAB[LB2] / (HAPROXY + ".edgekit-failed")
+        assert "# edited by hand" not in failed.read_text()
+        assert host_report(report, LB1)["status"] == "unchanged"
+    finally:
+        lab.ssh(LB2, f"kill {blocker}")
+    rc, out, report = lab.edgekit("deploy")
+    assert rc == 0, out
+    assert host_report(report, LB2)["status"] == "changed"
+    assert "# edited by hand" not in lab.file(LB2, HAPROXY)
+    verify_until(lab, lambda rc, r: rc == 0, 15, "verify to pass after the repair")
