@@ -234,7 +234,8 @@ def _record_failure(report: HostReport, exc: BaseException) -> None:
     while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
         cause = cause.result.exception  # type: ignore[attr-defined]
     report.status = "failed"
-    report.error = lb_deploy.one_line(str(cause)) or type(cause).__name__
+    text = str(cause).strip()
+    report.error = text.splitlines()[0] if text else type(cause).__name__
 
 
 def print_lb_changes(report: RunReport, clusters: dict[str, Cluster]) -> None:

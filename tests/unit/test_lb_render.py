@@ -159,3 +159,12 @@ def test_local_copy_rewrites_keep_line_numbers(tmp_path) -> None:  # type: ignor
     assert f"stats socket {tmp_path}/admin.sock mode 660" in ha_copy
     assert "interface eth7" in ka_copy and "ens99" not in ka_copy
     assert f'script "{tmp_path}/s.sh"' in ka_copy
+
+
+def test_non_root_local_copy_runs_the_script_as_the_current_user(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # keepalived's script security rejects a root script_user for a script a non-root developer owns.
+    monkeypatch.setattr(lb_deploy.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(lb_deploy, "_local_user", lambda: ("dev", "dev"))
+    ka = lb_deploy.render_lb(cluster(), LB1).file("keepalived").content
+    copy = lb_deploy.keepalived_local_copy(ka, tmp_path / "s.sh", "eth0")
+    assert "script_user dev" in copy and "script_user root" not in copy
