@@ -1,13 +1,20 @@
-"""bgp.peers and bgp.unexpected: the router's neighbors against the live MetalLB speakers."""
+"""bgp.peers and bgp.unexpected: the router's neighbors against the live MetalLB speakers.
+
+``down`` (optional) are speakers whose pod exists but is not Ready: MetalLB placed a speaker on that node,
+so the node is meant to serve, and its missing session is a failure named by its cause rather than an
+unexpected neighbor (the deploy gate passes none: it only waits for what is Ready).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from checks.parsers.models import BgpSummary
 from checks.verdict import CheckResult, failed, passed
-from inventory.model import Cluster
+from inventory.model import Cluster, Speaker
 
 
-def check_peers(host: str, cluster: Cluster, summary: BgpSummary) -> CheckResult:
+def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence[Speaker] = ()) -> CheckResult:
     """Every expected speaker is a neighbor, Established, with prefixes received."""
     problems: list[str] = []
     for speaker in cluster.speakers:
@@ -18,14 +25,20 @@ def check_peers(host: str, cluster: Cluster, summary: BgpSummary) -> CheckResult
             problems.append(f"{speaker.name} ({speaker.address}) is {peer.state}")
         elif not peer.prefixes_received:
             problems.append(f"{speaker.name} ({speaker.address}) is Established but sent no prefixes")
+    for speaker in down:
+        peer = summary.peer(str(speaker.address))
+        session = "no neighbor" if peer is None else f"neighbor {peer.state}"
+        problems.append(f"{speaker.name} ({speaker.address}): speaker pod not Ready in Kubernetes, {session}")
     if problems:
         return failed("bgp.peers", host, cluster.name, "; ".join(problems))
     return passed("bgp.peers", host, cluster.name, f"{len(cluster.speakers)} speakers Established with prefixes")
 
 
-def check_unexpected(host: str, cluster: Cluster, summary: BgpSummary) -> CheckResult:
-    """Neighbors that are not live speakers (a stale node, a typo, a speaker that went away)."""
-    expected = {str(s.address) for s in cluster.speakers}
+def check_unexpected(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence[Speaker] = ()) -> CheckResult:
+    """Neighbors that are not speakers (a stale node, a typo, a speaker that went away).
+
+    A node whose speaker pod is merely not Ready is reported by bgp.peers, not here."""
+    expected = {str(s.address) for s in [*cluster.speakers, *down]}
     extra = [p.address for p in summary.peers if p.address not in expected]
     if extra:
         return failed("bgp.unexpected", host, cluster.name, "neighbors that are not speakers: " + ", ".join(extra))

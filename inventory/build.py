@@ -134,6 +134,8 @@ class LoadResult:
     states: dict[str, tfstate.State] = field(default_factory=dict)  # cluster -> its state
     kube_contexts: dict[str, str] = field(default_factory=dict)  # cluster -> kubeconfig context used
     kubeconfig: str | None = None
+    # What each cluster's Kubernetes API said (absent when not read): verify compares it with tfstate.
+    kube_facts: dict[str, kube.KubeFacts] = field(default_factory=dict)
 
     def host(self, name: str) -> HostFacts:
         for h in self.hosts:
@@ -233,6 +235,8 @@ def load(src: InventorySources) -> LoadResult:
         else:
             builder.warn(f"{name}: no kubeconfig; using tfstate nodes as speakers")
         cluster = builder.build(facts)
+        if facts is not None:
+            result.kube_facts[name] = facts
         clusters[name] = cluster
         result.hosts.extend(builder.hosts)
         result.states[name] = item.state

@@ -123,6 +123,8 @@ class WireGuard(Model):
     allowed_ips: list[IPv4Network]
     keepalive: Annotated[int, Field(ge=0, le=65535)] = 25
     venue_networks: list[IPv4Network] = []
+    # What verify pings through the tunnel (default: the first host of the first venue network).
+    probe_address: IPv4Address | None = None
 
     @field_validator("peer_public_key")
     @classmethod

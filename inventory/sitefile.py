@@ -83,6 +83,7 @@ class WireGuardFile(Partial):
     allowed_ips: list[IPv4Network] | None = None
     keepalive: Annotated[int, Field(ge=0, le=65535)] | None = None
     venue_networks: list[IPv4Network] | None = None
+    probe_address: IPv4Address | None = None  # verify pings it through the tunnel
 
 
 class LBFile(Partial):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from inventory.errors import EdgekitError
 
 # Subcommand modules, in the order `--help` lists them. Each exposes register(subparsers).
-SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.inventory_cmd", "tasks.deploy_cmd")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.inventory_cmd", "tasks.deploy_cmd", "tasks.verify_cmd")
 
 Handler = Callable[[argparse.Namespace], int]
 

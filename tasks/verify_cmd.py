@@ -1,0 +1,167 @@
+"""`verify` and `comply`: the router subcommands of `python -m tasks.router` that judge, never change.
+
+``verify`` runs the checks of ``tasks.verify`` on every selected router in parallel (plus the
+per-cluster ``consistency.nodes``); ``comply`` adds ``compliance.config``, the running config of the
+managed subtrees against the intent, and lists every differing line. A live table while hosts report, the
+final table grouped by cluster and host on stdout, ``--json FILE`` and ``--junit FILE``. Exit 0 only when
+every check passes, 1 otherwise; 2 bad input, 3 an unreachable source (``tasks.router``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from nornir.core.task import Result, Task
+
+from checks.verdict import CheckResult
+from checks.wireguard import DEFAULT_MAX_AGE
+from inventory.errors import InputError
+from tasks.options import CommonOptions, add_common_options
+from tasks.report import HostReport, RunReport, write_junit
+from tasks.runtime import Runtime, open_runtime
+from tasks.verify import (
+    ClusterFacts,
+    LiveResults,
+    RouterVerdict,
+    VerifyOptions,
+    cluster_checks,
+    host_report,
+    print_drift,
+    print_results,
+    validate_intent,
+    verify_router_task,
+    write_json,
+)
+
+EXIT_OK, EXIT_FAILED = 0, 1
+Job = Callable[[Task], None]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ver = subparsers.add_parser("verify", help="check BGP, ECMP, proxy-ARP, WireGuard and MetalLB consistency")
+    add_verify_options(ver)
+    ver.set_defaults(handler=lambda args: run_verify(args, comply=False))
+    com = subparsers.add_parser("comply", help="verify, plus the managed running config against the intent")
+    add_verify_options(com)
+    com.set_defaults(handler=lambda args: run_verify(args, comply=True))
+
+
+def add_verify_options(parser: argparse.ArgumentParser) -> None:
+    add_common_options(parser)
+    out = parser.add_argument_group("verify")
+    out.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+    out.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per host x check")
+    out.add_argument(
+        "--handshake-max-age",
+        type=int,
+        default=DEFAULT_MAX_AGE,
+        metavar="SECONDS",
+        help="oldest WireGuard handshake still counted as alive (default: %(default)s)",
+    )
+
+
+def router_targets(rt: Runtime, options: CommonOptions) -> list[tuple[ClusterFacts, list[str]]]:
+    """(cluster facts, router host names) in rollout order; clusters without a selected router are left out."""
+    out = []
+    for cluster in rt.loaded.site.ordered_clusters():
+        if options.clusters and cluster.name not in options.clusters:
+            continue
+        names = sorted(rt.hosts("router", cluster.name, options.limit).inventory.hosts)
+        if names and cluster.router is not None:
+            out.append((ClusterFacts.from_loaded(rt.loaded, cluster), names))
+    return out
+
+
+def router_jobs(
+    targets: list[tuple[ClusterFacts, list[str]]],
+    options: VerifyOptions,
+    live: LiveResults,
+    reports: dict[str, HostReport],
+) -> dict[str, Job]:
+    """One job per router: verify it and hand its results to the live view and its host report."""
+    jobs: dict[str, Job] = {}
+    for facts, names in targets:
+        for name in names:
+
+            def job(task: Task, facts: ClusterFacts = facts, name: str = name) -> None:
+                started = time.monotonic()
+                verdict: RouterVerdict = verify_router_task(task, facts, options).result
+                report = host_report(name, facts.cluster.name, "router", verdict.results)
+                report.dialect = verdict.dialect
+                report.commands = verdict.drift
+                report.timed("verify", started)
+                reports[name] = report
+                live.add(name, verdict.results)
+
+            jobs[name] = job
+    return jobs
+
+
+def run_jobs(rt: Runtime, jobs: dict[str, Job], name: str) -> None:
+    """All jobs at once on Nornir's threaded runner (each host its own thread, up to --workers)."""
+    if not jobs:
+        return
+
+    def task(task: Task) -> Result:
+        jobs[task.host.name](task)
+        return Result(host=task.host)
+
+    try:
+        rt.nornir.filter(filter_func=lambda host: host.name in jobs).run(task=task, name=name)
+    finally:
+        rt.nornir.close_connections(on_good=True, on_failed=True)
+
+
+def cluster_reports(targets: list[tuple[ClusterFacts, list[str]]]) -> list[HostReport]:
+    reports = []
+    for facts, _ in targets:
+        results = cluster_checks(facts)
+        reports.append(host_report(results[0].host, facts.cluster.name, "kubernetes", results))
+    return reports
+
+
+def finish(
+    title: str,
+    command: str,
+    rt: Runtime,
+    reports: list[HostReport],
+    args: argparse.Namespace,
+    cluster_order: list[str],
+    comply: bool,
+) -> int:
+    """Print, write --json/--junit, and return the exit code (0 only when every check passed)."""
+    results: list[CheckResult] = [r for report in reports for r in report.checks]
+    print_results(results, title, cluster_order)
+    if comply:
+        print_drift(reports)
+    report = RunReport(command=command, hosts=reports, warnings=list(rt.loaded.warnings))
+    report.finished = time.time()
+    if args.json:
+        write_json(report, results, args.json)
+    if args.junit:
+        write_junit(results, args.junit, suite=f"edgekit {command}")
+    return EXIT_OK if results and all(r.ok for r in results) else EXIT_FAILED
+
+
+def run_verify(args: argparse.Namespace, comply: bool) -> int:
+    options = CommonOptions.from_args(args)
+    rt = open_runtime(options)
+    targets = router_targets(rt, options)
+    if not targets:
+        raise InputError("no router matches the selection (--cluster/--limit)")
+    vopts = VerifyOptions(comply=comply, handshake_max_age=args.handshake_max_age)
+    if comply:
+        validate_intent(facts for facts, _ in targets)
+    command = "comply" if comply else "verify"
+    reports: dict[str, HostReport] = {}
+    pending = [(facts.cluster.name, name) for facts, names in targets for name in names]
+    with LiveResults(f"edgekit {command}", pending) as live:
+        for report in cluster_reports(targets):
+            live.add(report.host, report.checks)
+            reports[f"{report.cluster}/{report.host}"] = report
+        run_jobs(rt, router_jobs(targets, vopts, live, reports), command)
+    order = [facts.cluster.name for facts, _ in targets]
+    ordered = sorted(reports.values(), key=lambda r: (order.index(r.cluster), r.role != "router", r.host))
+    return finish(f"edgekit {command}", command, rt, ordered, args, order, comply)
