@@ -349,7 +349,8 @@ def validate_local(rendered: RenderedLB) -> list[str]:
             rc, out = _run(["keepalived", "-t", "-f", str(conf)])
             if rc != 0:
                 names = {str(conf): KEEPALIVED_CONF, str(script): CHECK_SCRIPT}
-                raise ValidationFailed(f"keepalived -t: {program_errors('keepalived', out, names)}")
+                message = mask(program_errors("keepalived", out, names), rendered.secrets)  # never echo the secret
+                raise ValidationFailed(f"keepalived -t: {message}")
     return notes
 
 
