@@ -67,7 +67,7 @@ def check_route(
 
 
 def _lost(lost: dict[str, str], missing: set[str]) -> str:
-    named = [f"{lost[a]} ({a})" for a in sorted(missing) if a in lost]
+    named = [lost[a] for a in sorted(missing) if a in lost]
     return f" ({', '.join(named)}: speaker pod not Ready)" if named else ""
 
 

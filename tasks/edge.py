@@ -1,0 +1,174 @@
+"""`python -m tasks.edge verify|comply`: the whole edge of every cluster at once, in one report.
+
+Routers (``tasks.verify``: bgp, ecmp, proxyarp, wireguard, consistency, compliance with ``comply``) and
+API load balancers (``tasks.lb``'s reading and ``checks.lb``: lb.services, lb.backends, lb.config per LB;
+lb.vip and lb.healthz per cluster) of every selected cluster run in one Nornir run, all hosts in
+parallel; the /healthz requests through the VIPs run beside them. One table, one ``--json``, one
+``--junit``; exit 0 only when every check passes, 1 otherwise, 2 bad input, 3 unreachable source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from nornir.core.task import Task
+
+from checks import lb as lbchecks
+from checks.verdict import CheckResult, errored
+from inventory.errors import InputError
+from inventory.model import Cluster
+from tasks import lb, lb_deploy
+from tasks.options import CommonOptions
+from tasks.report import HostReport
+from tasks.router import run
+from tasks.runtime import Runtime, open_runtime
+from tasks.verify import LiveResults, VerifyOptions, host_report, validate_intent
+from tasks.verify_cmd import Job, add_verify_options, cluster_reports, finish, router_jobs, router_targets, run_jobs
+
+LB_CHECKS = ("lb.services", "lb.backends", "lb.config")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    for name, comply, text in (
+        ("verify", False, "verify routers and API LBs of every cluster in parallel"),
+        ("comply", True, "verify, plus every router's managed running config against the intent"),
+    ):
+        parser = subparsers.add_parser(name, help=text)
+        add_verify_options(parser)
+        group = parser.add_argument_group("load balancers")
+        group.add_argument("--ca", metavar="FILE", help="CA for the apiserver's certificate (default: not verified)")
+        group.add_argument("--timeout", type=float, default=3.0, help="seconds for /healthz (default: %(default)s)")
+        parser.set_defaults(handler=lambda args, comply=comply: run_edge(args, comply))
+
+
+def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
+    """(cluster, LB names) of clusters with selected LBs; a cluster with LB hosts but no LB facts is exit 2."""
+    out = []
+    for cluster in rt.loaded.site.ordered_clusters():
+        if options.clusters and cluster.name not in options.clusters:
+            continue
+        names = sorted(rt.hosts("lb", cluster.name, options.limit).inventory.hosts)
+        if names:
+            lb_deploy.require_api_lb(cluster)
+            out.append((cluster, names))
+    return out
+
+
+def lb_jobs(
+    lbs: list[tuple[Cluster, list[str]]],
+    rendered: dict[str, lb_deploy.RenderedLB],
+    live: LiveResults,
+    reports: dict[str, HostReport],
+    states: dict[str, lb.LBState | str],
+) -> dict[str, Job]:
+    jobs: dict[str, Job] = {}
+    for cluster, names in lbs:
+        for name in names:
+
+            def job(task: Task, cluster: Cluster = cluster, name: str = name) -> None:
+                started = time.monotonic()
+                try:
+                    state: lb.LBState = task.run(
+                        task=lb.verify_lb_task, rendered=rendered[name], severity_level=10
+                    ).result
+                    states[name] = state
+                    results = lb.lb_checks(name, cluster, state)
+                except Exception as exc:
+                    reason = _one_line(exc)
+                    states[name] = reason
+                    results = [errored(check, name, cluster.name, reason) for check in LB_CHECKS]
+                report = host_report(name, cluster.name, "lb", results)
+                report.timed("verify", started)
+                reports[name] = report
+                live.add(name, results)
+
+            jobs[name] = job
+    return jobs
+
+
+def vip_results(cluster: Cluster, names: list[str], states: dict[str, lb.LBState | str]) -> list[CheckResult]:
+    """lb.vip from what each LB said (only when the whole pair was selected: --limit may take one)."""
+    assert cluster.api_lb is not None
+    vip = cluster.api_lb.vip
+    holders: dict[str, bool] = {}
+    unknown: dict[str, str] = {}
+    for name in names:
+        state = states.get(name, "not read")
+        if isinstance(state, str):
+            unknown[name] = state
+        elif state.addresses is None:
+            unknown[name] = state.errors.get("addresses", "?")
+        else:
+            holders[name] = vip in state.addresses
+    if {m.name for m in cluster.api_lb.lbs} <= set(names):
+        return [lbchecks.check_vip(cluster.name, vip, holders, unknown)]
+    return []
+
+
+def run_edge(args: argparse.Namespace, comply: bool) -> int:
+    options = CommonOptions.from_args(args)
+    rt = open_runtime(options)
+    routers = router_targets(rt, options)
+    lbs = lb_targets(rt, options)
+    if not routers and not lbs:
+        raise InputError("no router or API load balancer matches the selection (--cluster/--limit)")
+    vopts = VerifyOptions(comply=comply, handshake_max_age=args.handshake_max_age)
+    # Input problems (missing facts, secrets) stop here with exit 2, before any device is contacted.
+    if comply:
+        validate_intent(facts for facts, _ in routers)
+    warnings: list[str] = []
+    rendered = lb.render_all(rt, lbs, warnings) if lbs else {}
+    command = "edge comply" if comply else "edge verify"
+
+    reports: dict[str, HostReport] = {}
+    states: dict[str, lb.LBState | str] = {}
+    pending = [(f.cluster.name, n) for f, names in routers for n in names] + [(c.name, n) for c, ns in lbs for n in ns]
+    with ThreadPoolExecutor(max_workers=max(1, len(lbs))) as pool, LiveResults(f"edgekit {command}", pending) as live:
+        # /healthz through each VIP goes beside the SSH reads: it needs no LB session.
+        health: dict[str, tuple[str, Future[tuple[int | None, str]]]] = {}
+        for cluster, _ in lbs:
+            assert cluster.api_lb is not None
+            url = f"https://{cluster.api_lb.vip}:{cluster.api_lb.frontend_port}/healthz"
+            health[cluster.name] = (url, pool.submit(lbchecks.fetch_healthz, url, args.timeout, args.ca))
+        for report in cluster_reports(routers):
+            live.add(report.host, report.checks)
+            reports[f"{report.cluster}/{report.host}"] = report
+        jobs = router_jobs(routers, vopts, live, reports) | lb_jobs(lbs, rendered, live, reports, states)
+        run_jobs(rt, jobs, command)
+        for cluster, names in lbs:
+            assert cluster.api_lb is not None
+            url, future = health[cluster.name]
+            status, body = future.result()
+            results = vip_results(cluster, names, states)
+            results.append(lbchecks.check_healthz(cluster.name, cluster.api_lb.vip, url, status, body))
+            vip_host = lbchecks.vip_subject(cluster.api_lb.vip)
+            reports[f"{cluster.name}/{vip_host}"] = host_report(vip_host, cluster.name, "vip", results)
+            live.add(vip_host, results)
+
+    order = [c.name for c in rt.loaded.site.ordered_clusters()]
+    role_rank = {"router": 0, "kubernetes": 1, "lb": 2, "vip": 3}
+    ordered = sorted(reports.values(), key=lambda r: (order.index(r.cluster), role_rank.get(r.role, 9), r.host))
+    for warning in warnings:
+        if warning not in rt.loaded.warnings:
+            rt.loaded.warnings.append(warning)
+    return finish(f"edgekit {command}", command, rt, ordered, args, order, comply)
+
+
+def _one_line(exc: BaseException) -> str:
+    cause: BaseException = exc
+    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
+        cause = cause.result.exception  # type: ignore[attr-defined]
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(argv, modules=("tasks.edge",), prog="python -m tasks.edge")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
