@@ -520,7 +520,7 @@ class Lab:
         if not have("lab.vyos") or not hasattr(importlib.import_module("lab.vyos"), "start_router"):
             self.notes.append("lab.vyos is not available: routers have interfaces but no daemon")
             return out
-        from lab.vyos import RouterSpec, start_router
+        from lab.vyos import RouterSpec, start_router, stop_router
 
         pub = self.paths.key.with_suffix(".pub").read_text().strip()
         for c in self.plan.clusters.values():
@@ -539,6 +539,9 @@ class Lab:
 
             def go(spec: Any = spec, result: dict[str, Any] = result, name: str = name) -> None:
                 try:
+                    # A daemon that died (sshd-down, a crash) leaves FRR and wireguard-go behind, which
+                    # a new daemon cannot adopt: clear them first (a restart, like a reboot of the box).
+                    stop_router(spec.state_dir)
                     self.record(f"{name}.router", start_router(spec, timeout=20.0))
                 except Exception as exc:  # reported with the other failures
                     result["error"] = exc
@@ -733,7 +736,7 @@ class Lab:
                 pid = self.pid_of(f"{h.name}.router")
                 if pid:
                     os.kill(pid, signal.SIGKILL)
-                what = "router SSH daemon killed (routing goes on)"
+                what = "router SSH daemon killed (routing goes on; heal restarts the router from its saved config)"
         elif kind == "keepalived-down":
             pids = self.lb_service_pids(h, "keepalived")
             if not pids:
@@ -832,10 +835,9 @@ class Lab:
             return
         for svc in ("haproxy", "keepalived"):
             if (d / "run" / f"{svc}.wanted").exists() and not self.lb_service_pids(h, svc):
-                run(
-                    ["nsenter", "-t", str(holder), "-m", "-n", "-u", str(d / "bin" / "systemctl"), "start", svc],
-                    check=False,
-                )
+                # The shim's path inside the host's mount namespace (the state dir may be hidden there).
+                shim = str(lbhost.INNER / "bin" / "systemctl")
+                run(["nsenter", "-t", str(holder), "-m", "-n", "-u", shim, "start", svc])
 
     # -- traffic -----------------------------------------------------------------------------------------
 
