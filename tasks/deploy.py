@@ -24,7 +24,7 @@ from checks.parsers import bgp_summary, route
 from checks.verdict import CheckResult, errored
 from inventory.errors import EdgekitError
 from inventory.model import Cluster
-from inventory.secrets import K8sSecretReader
+from inventory.secrets import K8sSecretReader, is_wireguard_key
 from napalm_edgekit_vyos.driver import VyOSDriver
 from tasks.dialect import Dialect, detect, dialect_for
 from tasks.render import RenderedConfig, managed_scope, render_router_task
@@ -167,11 +167,15 @@ def _normalized(lines: list[str]) -> list[str]:
 
 
 def _ensure_named_keypair(driver: VyOSDriver, name: str, report: HostReport) -> None:
-    """VyOS 1.3 refers to WireGuard keys by the name of a keypair generated on the box."""
-    output = driver.show(f"show wireguard keypairs pubkey {name}")
-    if "not found" in output.lower() or "invalid" in output.lower() or not output.strip():
+    """VyOS 1.3 refers to WireGuard keys by the name of a keypair generated on the box; the venue needs
+    its public key, so the report carries it."""
+    pubkey = driver.show(f"show wireguard keypairs pubkey {name}").strip()
+    if not is_wireguard_key(pubkey):
         driver.show(f"generate wireguard named-keypairs {name}")
+        pubkey = driver.show(f"show wireguard keypairs pubkey {name}").strip()
         report.notes.append(f"generated WireGuard keypair {name!r} on the router")
+    if is_wireguard_key(pubkey):
+        report.notes.append(f"router WireGuard public key: {pubkey}")
 
 
 def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str) -> list[CheckResult]:

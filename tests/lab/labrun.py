@@ -98,7 +98,8 @@ class LabRun:
 
     def router_address(self, cluster: str) -> str:
         router = self.host(f"{cluster}-router")
-        return next(a.split("/")[0] for a in router["addresses"] if a.startswith("203.0.113."))
+        # status lists "IFNAME ADDRESS/PREFIX"; the management address is the public one on eth0
+        return next(a.split()[1].split("/")[0] for a in router["addresses"] if a.startswith("eth0 "))
 
     def lab_env(self) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -80,8 +80,10 @@ def test_first_deploy_changes_both_routers_and_names_their_dialects(first_deploy
 def test_every_service_ip_is_ecmp_over_every_speaker_in_the_kernel(
     lab: LabRun, first_deploy: dict, cluster: str
 ) -> None:
-    for ip in SERVICES[cluster]:
-        assert kernel_nexthops(lab, cluster, ip) == NODES[cluster]
+    web, api = SERVICES[cluster]
+    assert kernel_nexthops(lab, cluster, web) == NODES[cluster]
+    # `api` has externalTrafficPolicy Local with endpoints on the first two nodes only.
+    assert kernel_nexthops(lab, cluster, api) == NODES[cluster][:2]
 
 
 @pytest.mark.parametrize("cluster", ["prd", "dev"])
@@ -110,9 +112,10 @@ def test_wireguard_tunnel_to_the_venue_carries_traffic_on_14(lab: LabRun, first_
 
 def test_wireguard_on_13_uses_a_named_keypair_the_venue_is_given(lab: LabRun, first_deploy: dict) -> None:
     dev = next(h for h in first_deploy["hosts"] if h["cluster"] == "dev")
-    assert any("private-key 'venue'" in c for c in dev["commands"])
+    assert "set interfaces wireguard wg0 private-key 'venue'" in lab.running_config("dev")
     pubkey = lab.show("dev", "show wireguard keypairs pubkey venue").strip().splitlines()[-1].strip()
     assert re.fullmatch(r"[A-Za-z0-9+/]{43}=", pubkey), pubkey
+    assert f"router WireGuard public key: {pubkey}" in dev["notes"]  # what the operator sends the venue
     lab.lab("venue-peer", "dev", pubkey)
     assert wait_for(lambda: "latest handshake" in lab.show("dev", "show interfaces wireguard wg0 summary"))
     lab.sh("dev-venue", "ping -c 1 -W 2 172.16.100.5")
