@@ -141,9 +141,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    total = 0
+    total = pss = 0
     for r in rows:
         total += r["rss_kb"]
+        pss += r["pss_kb"]
         procs = " ".join(f"{p['name']}{'' if p['alive'] else '(DOWN)'}" for p in r["processes"]) or "-"
         flag = "ok " if r["healthy"] else "BAD"
         faults = f" faults: {','.join(r['faults'])}" if r["faults"] else ""
@@ -152,7 +153,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"    {procs}{faults}")
     for c in lab.plan.clusters.values():
         print(f"{c.name} LoadBalancer IPs: " + ", ".join(f"{s.namespace}/{s.name} {s.ip}" for s in c.services))
-    print(f"memory: {total / 1024:.1f} MB in {sum(len(r['processes']) for r in rows)} processes")
+    count = sum(len(r["processes"]) for r in rows)
+    print(f"memory: {pss / 1024:.1f} MB PSS ({total / 1024:.1f} MB RSS) in {count} processes")
     return 0 if all(r["healthy"] for r in rows) else 1
 
 

@@ -662,14 +662,29 @@ class Lab:
                 pid = self.pid_of(p.id)
                 info = proc_info(pid) if pid else None
                 procs.append(
-                    {"name": p.kind, "pid": pid, "alive": pid is not None, "rss_kb": info.rss_kb if info else 0}
+                    {
+                        "name": p.kind,
+                        "pid": pid,
+                        "alive": pid is not None,
+                        "rss_kb": info.rss_kb if info else 0,
+                        "pss_kb": info.pss_kb if info else 0,
+                    }
                 )
             if h.role == "router":
                 pid = self.pid_of(f"{h.name}.router")
-                procs.append({"name": "router", "pid": pid, "alive": pid is not None, "rss_kb": rss(pid)})
+                info = proc_info(pid) if pid else None
+                procs.append(
+                    {
+                        "name": "router",
+                        "pid": pid,
+                        "alive": pid is not None,
+                        "rss_kb": info.rss_kb if info else 0,
+                        "pss_kb": info.pss_kb if info else 0,
+                    }
+                )
             listed = {p["pid"] for p in procs}
             others = [
-                {"name": i.comm, "pid": i.pid, "alive": True, "rss_kb": i.rss_kb}
+                {"name": i.comm, "pid": i.pid, "alive": True, "rss_kb": i.rss_kb, "pss_kb": i.pss_kb}
                 for i in by_ns.get(h.ns, [])
                 if i.pid not in listed
             ]
@@ -686,6 +701,7 @@ class Lab:
                     "healthy": h.ns in addrs and all(p["alive"] for p in procs) and not faults.get(h.name),
                     "processes": procs + others,
                     "rss_kb": sum(i.rss_kb for i in by_ns.get(h.ns, [])),
+                    "pss_kb": sum(i.pss_kb for i in by_ns.get(h.ns, [])),
                     "faults": faults.get(h.name, []),
                     "services": [
                         {"namespace": s.namespace, "name": s.name, "ip": str(s.ip), "policy": s.policy}
@@ -891,11 +907,6 @@ def tail(path: Path, n: int = 3) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(lines[-n:]) or "(empty log)"
-
-
-def rss(pid: int | None) -> int:
-    info = proc_info(pid) if pid else None
-    return info.rss_kb if info else 0
 
 
 def live_addresses(namespaces: list[str]) -> dict[str, list[str]]:

@@ -72,6 +72,7 @@ class ProcInfo:
     rss_kb: int
     cmdline: str
     netns_inode: int | None
+    pss_kb: int = 0  # proportional share: shared libraries counted once across processes
 
 
 def proc_info(pid: int) -> ProcInfo | None:
@@ -90,7 +91,15 @@ def proc_info(pid: int) -> ProcInfo | None:
             ino = None
         if (base / "stat").read_text().split(")")[-1].split()[0] == "Z":
             return None  # a zombie is dead for our purposes
-        return ProcInfo(pid, comm, rss, cmdline, ino)
+        pss = 0
+        try:
+            for line in (base / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                    break
+        except OSError:
+            pss = rss
+        return ProcInfo(pid, comm, rss, cmdline, ino, pss)
     except (OSError, ValueError, IndexError):
         return None
 
