@@ -299,6 +299,8 @@ class Lab:
         A.write_json(self.paths.lab_json, self.opts.to_json())  # first: `down` after a crash needs it
         self.build_network()
         t_net = time.monotonic() - t0
+        # `up` puts back every port and process, so whatever faults were injected are gone.
+        (self.paths.state / "faults.json").unlink(missing_ok=True)
         A.ensure_secrets(self.paths, self.plan)
         self.write_files()
         routers = self.start_routers()
@@ -970,7 +972,7 @@ def strays(state_dir: Path) -> set[int]:
     root network namespace, with the state dir on their command line. Never this process or its parents."""
     root_ns = os.stat("/proc/self/ns/net").st_ino
     mine = ancestors()
-    needle = str(state_dir)
+    needle = str(state_dir).rstrip("/") + "/"  # a file inside it: ".state" must not match ".state2"
     out: set[int] = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in mine:
