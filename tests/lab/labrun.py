@@ -42,10 +42,12 @@ class LabRun:
             **self.extra_env,
         }
 
-    def lab(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def lab(
+        self, *args: str, check: bool = True, timeout: float = 120, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [sys.executable, "-m", "lab", *args],
-            cwd=REPO,
+            cwd=cwd or REPO,
             env=self.env,
             capture_output=True,
             text=True,
@@ -97,9 +99,11 @@ class LabRun:
         return proc
 
     def router_address(self, cluster: str) -> str:
-        router = self.host(f"{cluster}-router")
-        # status lists "IFNAME ADDRESS/PREFIX"; the management address is the public one on eth0
-        return next(a.split()[1].split("/")[0] for a in router["addresses"] if a.startswith("eth0 "))
+        return self.address(f"{cluster}-router")
+
+    def address(self, host: str) -> str:
+        """A lab host's management address: status lists "IFNAME ADDRESS/PREFIX", and it is eth0's."""
+        return next(a.split()[1].split("/")[0] for a in self.host(host)["addresses"] if a.startswith("eth0 "))
 
     def lab_env(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -137,8 +141,12 @@ class LabRun:
 
     def show(self, cluster: str, command: str) -> str:
         """One op-mode command's output (exec request, no terminal)."""
+        return self.ssh(f"vyos@{self.router_address(cluster)}", command).stdout
+
+    def ssh(self, target: str, command: str) -> subprocess.CompletedProcess[str]:
+        """``ssh target command`` from the operator namespace with the lab's key and known_hosts."""
         env = self.lab_env()
-        proc = subprocess.run(
+        return subprocess.run(
             [
                 "ip",
                 "netns",
@@ -151,14 +159,13 @@ class LabRun:
                 f"UserKnownHostsFile={env['EDGEKIT_KNOWN_HOSTS']}",
                 "-o",
                 "BatchMode=yes",
-                f"vyos@{self.router_address(cluster)}",
+                target,
                 command,
             ],
             capture_output=True,
             text=True,
             timeout=60,
         )
-        return proc.stdout
 
     def running_config(self, cluster: str) -> list[str]:
         return sorted(
