@@ -287,6 +287,8 @@ def build_schema(version: str) -> Node:
             wireguard=_wireguard(version),
         ),
         protocols=node(bgp=bgp, static=static),
+        # The daemon's own SSH server always runs; the config records it as a VyOS box would.
+        service=node(ssh=node(port=leaf(_u32(1, 65535)), listen_address=leaf(check_ip, multi=True))),
     )
 
 
