@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,10 +18,8 @@ from tasks.dialect import DIALECTS
 from tasks.options import CommonOptions, add_common_options
 from tasks.progress import Progress
 from tasks.render import render_router_config
-from tasks.report import HostReport, RunReport, console, err_console, print_changes, print_summary
+from tasks.report import EXIT_OK, HostReport, RunReport, console, err_console, finish, print_changes
 from tasks.runtime import Runtime, open_runtime
-
-EXIT_OK, EXIT_FAILED, EXIT_PENDING = 0, 1, 10
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -119,17 +116,9 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
                 _apply_waves(rt, waves, clusters, reports, plans, run_options, progress, stop, args.all_at_once)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
-    report.finished = time.time()
     if dry_run:
         print_changes(report)
-    print_summary(report)
-    if args.json:
-        report.write_json(args.json)
-    if not report.ok:
-        return EXIT_FAILED
-    if dry_run and any(r.status == "planned" for r in report.hosts):
-        return EXIT_PENDING
-    return EXIT_OK
+    return finish(report, args.json, plan_only=dry_run)
 
 
 def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> None:

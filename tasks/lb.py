@@ -31,11 +31,19 @@ from inventory.model import Cluster
 from tasks import lb_deploy
 from tasks.options import CommonOptions, add_common_options
 from tasks.progress import Progress
-from tasks.report import HostReport, RunReport, console, err_console, print_summary, write_junit
+from tasks.report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    HostReport,
+    RunReport,
+    console,
+    err_console,
+    finish,
+    write_junit,
+)
 from tasks.router import run
 from tasks.runtime import Runtime, open_runtime
 
-EXIT_OK, EXIT_FAILED, EXIT_PENDING = 0, 1, 10
 SHOW_STAT = (
     "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "
     "else echo 'show stat' | nc -N -U {sock}; fi"
@@ -138,17 +146,9 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
                 _apply_waves(rt, waves, reports, plans, progress)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
-    report.finished = time.time()
     if dry_run:
         print_lb_changes(report, clusters)
-    print_summary(report)
-    if args.json:
-        report.write_json(args.json)
-    if not report.ok:
-        return EXIT_FAILED
-    if dry_run and any(r.status == "planned" for r in report.hosts):
-        return EXIT_PENDING
-    return EXIT_OK
+    return finish(report, args.json, plan_only=dry_run)
 
 
 def _plan_all(

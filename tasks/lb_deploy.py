@@ -45,13 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from nornir.core.task import Result, Task
 
 from inventory.errors import MissingFact
 from inventory.model import ApiLB, Cluster, LoadBalancer
 from inventory.secrets import MASK, K8sSecretReader
-from templates import TEMPLATES
+from templates import JINJA_ENV
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
@@ -82,13 +81,6 @@ DEFAULT_TUNING: dict[str, Any] = {
     "instance": "VI_1",
 }
 
-JINJA_ENV = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
 
 FileKind = Literal["haproxy", "keepalived", "script"]
 

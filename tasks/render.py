@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from nornir.core.task import Result, Task
 from nornir_jinja2.plugins.tasks import template_file
 
@@ -19,19 +18,10 @@ from inventory.errors import MissingFact
 from inventory.model import Cluster, Router
 from inventory.secrets import K8sSecretReader
 from tasks.dialect import Dialect
-from templates import TEMPLATES
+from templates import JINJA_ENV, TEMPLATES
 
 ROUTER_TEMPLATE = "vyos/router.j2"
 MIN_MAXIMUM_PATHS = 8
-
-# One environment for every render: building one per host costs more than the render itself.
-JINJA_ENV = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
 
 
 @dataclass

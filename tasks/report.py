@@ -17,6 +17,8 @@ from rich.table import Table
 
 from checks.verdict import CheckResult
 
+EXIT_OK, EXIT_FAILED, EXIT_PENDING = 0, 1, 10
+
 HostStatus = Literal["unchanged", "changed", "planned", "failed", "reverted", "skipped"]
 STATUS_STYLE = {
     "unchanged": "green",
@@ -165,3 +167,17 @@ def write_junit(results: list[CheckResult], path: str, suite: str = "edgekit") -
         sys.stdout.write(text + "\n")
     else:
         Path(path).write_text(text + "\n")
+
+
+def finish(report: RunReport, json_path: str | None, plan_only: bool = False) -> int:
+    """Print the summary, write the JSON report, and give the exit code: 0 all good, 1 a host failed,
+    10 a plan found pending changes."""
+    report.finished = time.time()
+    print_summary(report)
+    if json_path:
+        report.write_json(json_path)
+    if not report.ok:
+        return EXIT_FAILED
+    if plan_only and any(h.status == "planned" for h in report.hosts):
+        return EXIT_PENDING
+    return EXIT_OK

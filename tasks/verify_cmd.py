@@ -19,7 +19,7 @@ from checks.verdict import CheckResult
 from checks.wireguard import DEFAULT_MAX_AGE
 from inventory.errors import InputError
 from tasks.options import CommonOptions, add_common_options
-from tasks.report import HostReport, RunReport, write_junit
+from tasks.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, write_junit
 from tasks.runtime import Runtime, open_runtime
 from tasks.verify import (
     ClusterFacts,
@@ -35,7 +35,6 @@ from tasks.verify import (
     write_json,
 )
 
-EXIT_OK, EXIT_FAILED = 0, 1
 Job = Callable[[Task], None]
 
 
