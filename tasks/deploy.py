@@ -28,7 +28,7 @@ from inventory.secrets import K8sSecretReader, is_wireguard_key
 from napalm_edgekit_vyos.driver import VyOSDriver
 from tasks.dialect import Dialect, detect, dialect_for
 from tasks.render import RenderedConfig, managed_scope, render_router_task
-from tasks.report import HostReport
+from tasks.report import HostReport, one_line
 
 DEFAULT_CONFIRM_TIMEOUT = 300  # seconds the router waits for `confirm` before restoring itself
 DEFAULT_GATE_TIMEOUT = 60.0
@@ -136,7 +136,7 @@ def apply_router(
         failing = [c for c in report.checks if not c.ok]
         report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in failing[:3])
     except Exception as exc:  # the session broke mid-gate: still try to restore in place
-        report.error = f"error after commit: {_one_line(exc)}"
+        report.error = f"error after commit: {one_line(exc)}"
     step(name, "revert")
     started = time.monotonic()
     _restore(task, driver, plan.running, report, options)
@@ -158,7 +158,7 @@ def _restore(task: Task, driver: VyOSDriver, previous: list[str], report: HostRe
         report.status = "failed"
         minutes = max(1, -(-options.confirm_timeout // 60))
         report.notes.append(
-            f"could not restore ({_one_line(exc)}); the router restores itself within {minutes} min (commit-confirm)"
+            f"could not restore ({one_line(exc)}); the router restores itself within {minutes} min (commit-confirm)"
         )
 
 
@@ -203,11 +203,6 @@ def wait_for_gate(driver: VyOSDriver, cluster: Cluster, host: str, options: Depl
         if all(r.ok for r in results) or time.monotonic() >= deadline:
             return results
         time.sleep(options.gate_interval)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class StopFlag:

@@ -18,7 +18,17 @@ from tasks.dialect import DIALECTS
 from tasks.options import CommonOptions, add_common_options
 from tasks.progress import Progress
 from tasks.render import render_router_config
-from tasks.report import EXIT_OK, HostReport, RunReport, console, err_console, finish, print_changes
+from tasks.report import (
+    EXIT_OK,
+    HostReport,
+    RunReport,
+    console,
+    err_console,
+    finish,
+    one_line,
+    print_changes,
+    root_cause,
+)
 from tasks.runtime import Runtime, open_runtime
 
 
@@ -215,13 +225,9 @@ def _apply_waves(
 
 
 def _record_failure(report: HostReport, exc: BaseException) -> None:
-    cause = exc
-    # Nornir wraps a subtask's exception; the one-line message of the root cause is what matters.
-    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
-        cause = cause.result.exception  # type: ignore[attr-defined]
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    text = one_line(exc)
     report.status = "failed"
-    report.error = f"input: {text}" if isinstance(cause, InputError) else text
+    report.error = f"input: {text}" if isinstance(root_cause(exc), InputError) else text
 
 
 def run_render(args: argparse.Namespace) -> int:

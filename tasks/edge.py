@@ -23,7 +23,7 @@ from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import lb, lb_deploy
 from tasks.options import CommonOptions
-from tasks.report import HostReport
+from tasks.report import HostReport, one_line
 from tasks.router import run
 from tasks.runtime import Runtime, open_runtime
 from tasks.verify import LiveResults, VerifyOptions, host_report, validate_intent
@@ -78,7 +78,7 @@ def lb_jobs(
                     states[name] = state
                     results = lb.lb_checks(name, cluster, state)
                 except Exception as exc:
-                    reason = _one_line(exc)
+                    reason = one_line(exc)
                     states[name] = reason
                     results = [errored(check, name, cluster.name, reason) for check in LB_CHECKS]
                 report = host_report(name, cluster.name, "lb", results)
@@ -156,14 +156,6 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
         if warning not in rt.loaded.warnings:
             rt.loaded.warnings.append(warning)
     return finish(f"edgekit {command}", command, rt, ordered, args, order, comply)
-
-
-def _one_line(exc: BaseException) -> str:
-    cause: BaseException = exc
-    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
-        cause = cause.result.exception  # type: ignore[attr-defined]
-    text = str(cause).strip()
-    return text.splitlines()[0] if text else type(cause).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,6 +39,7 @@ from tasks.report import (
     console,
     err_console,
     finish,
+    one_line,
     write_junit,
 )
 from tasks.router import run
@@ -229,13 +230,8 @@ def _apply_waves(
 
 
 def _record_failure(report: HostReport, exc: BaseException) -> None:
-    cause = exc
-    # Nornir wraps a subtask's exception; the one-line message of the root cause is what matters.
-    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
-        cause = cause.result.exception  # type: ignore[attr-defined]
     report.status = "failed"
-    text = str(cause).strip()
-    report.error = text.splitlines()[0] if text else type(cause).__name__
+    report.error = one_line(exc)
 
 
 def print_lb_changes(report: RunReport, clusters: dict[str, Cluster]) -> None:

@@ -181,3 +181,18 @@ def finish(report: RunReport, json_path: str | None, plan_only: bool = False) ->
     if plan_only and any(h.status == "planned" for h in report.hosts):
         return EXIT_PENDING
     return EXIT_OK
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The exception behind Nornir's wrappers (a subtask's failure is wrapped once per task level)."""
+    cause = exc
+    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
+        cause = cause.result.exception  # type: ignore[attr-defined]
+    return cause
+
+
+def one_line(exc: BaseException) -> str:
+    """The root cause's first line: what an operator needs in a table cell."""
+    cause = root_cause(exc)
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__

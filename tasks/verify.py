@@ -40,7 +40,7 @@ from inventory.model import Cluster, Speaker
 from inventory.secrets import K8sSecretReader
 from tasks.dialect import DIALECTS, Dialect, detect, dialect_for
 from tasks.render import managed_scope, render_router_config
-from tasks.report import HostReport, RunReport, console, err_console
+from tasks.report import HostReport, RunReport, console, err_console, one_line
 
 Show = Callable[[str], str]
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
@@ -153,7 +153,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
         try:
             out.extend(judge())
         except Exception as exc:  # a parse error or a broken session fails these checks, not the run
-            reason = _one_line(exc)
+            reason = one_line(exc)
             out.extend(errored(check, host, cluster.name, reason, subject) for check, subject in ids)
 
     planned = planned_checks(facts, options)
@@ -169,7 +169,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
         running = config_commands.parse("\n".join(line for line in running_text if line.strip()))
         config_error = ""
     except Exception as exc:
-        config_error = _one_line(exc)
+        config_error = one_line(exc)
 
     def bgp_checks() -> list[CheckResult]:
         summary = bgp_summary.parse(show("show ip bgp summary"))
@@ -265,7 +265,7 @@ def verify_router_task(task: Task, facts: ClusterFacts, options: VerifyOptions) 
     try:
         driver = deploy.router_driver(task)
     except Exception as exc:
-        return Result(host=task.host, result=RouterVerdict(errored_all(facts, name, options, _one_line(exc))))
+        return Result(host=task.host, result=RouterVerdict(errored_all(facts, name, options, one_line(exc))))
     return Result(host=task.host, result=verify_router(driver.show, facts, name, options))
 
 
@@ -389,12 +389,3 @@ def write_json(report: RunReport, results: Sequence[CheckResult], path: str) -> 
         sys.stdout.write(text + "\n")
     else:
         Path(path).write_text(text + "\n")
-
-
-def _one_line(exc: BaseException) -> str:
-    cause: BaseException = exc
-    # Nornir wraps a subtask's exception; the root cause's first line is what an operator needs.
-    while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
-        cause = cause.result.exception  # type: ignore[attr-defined]
-    text = str(cause).strip()
-    return text.splitlines()[0] if text else type(cause).__name__
