@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 
 from lab.topology.plan import (
+    GENERATED_BASE,
+    MAX_GENERATED,
     PRIVATE_NET,
     PUBLIC_BASE,
     ROUTER_ASN,
@@ -154,6 +156,9 @@ def _cert_names() -> list[str]:
             if int(base) + 10 > int(PUBLIC_BASE) + 255:
                 continue
             names += [f"IP:{base + off}" for off in (5, 6, 7, 10)]
+    for number in range(1, MAX_GENERATED + 1):  # generated clusters: same offsets in 100.64.NN.0/24
+        base = GENERATED_BASE + 256 * number
+        names += [f"IP:{base + off}" for off in (5, 6, 7, 10)]
     return sorted(set(names))
 
 

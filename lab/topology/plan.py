@@ -11,7 +11,11 @@ reaches every cluster on-link:
 - private switch: 192.168.100.0/24 in every cluster (isolated), router .1; nodes .11- in the
   ``private`` node-subnet variant.
 - venue: link 198.18.<i>.0/30 from the upstream (.1) to the venue (.2), tunnel 172.16.100.<4i>/30
-  (router .1, venue .2), venue network 10.88.<i>.0/24.
+  (router .1, venue .2; from 172.16.101.0 on for i >= 64), venue network 10.88.<i>.0/24.
+
+Generated clusters ``c01`` .. ``c63`` (the scale benchmark's) have an address plan of their own in the
+shared address space 100.64.0.0/10: cluster cNN gets 100.64.NN.0/24, its internet switch at the start
+of it (a /28 or /27, same offsets) and its MetalLB range at 100.64.NN.128/28; their index is 10 + NN.
 """
 
 from __future__ import annotations
@@ -40,6 +44,21 @@ S3_PORT = 9000
 KUBEAPI_BASE_PORT = 6443
 MAX_NODES = 19  # .11 .. .29 in a /27, below the operator at .30
 CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # becomes part of interface names (<= 15 chars)
+MAX_NAMED_CLUSTERS = 8  # in 203.0.113.0/24
+# Generated clusters c01..c63: one 100.64.NN.0/24 each (RFC 6598 shared address space), index 10 + NN.
+GENERATED_CLUSTER = re.compile(r"^c(\d{2})$")
+GENERATED_BASE = IPv4Address("100.64.0.0")
+GENERATED_INDEX_BASE = 10
+MAX_GENERATED = 63
+TUNNEL_BASE = IPv4Address("172.16.100.0")
+
+
+def generated_number(name: str) -> int | None:
+    """NN of a generated cluster name cNN (1..63), else None."""
+    m = GENERATED_CLUSTER.match(name)
+    if m is None or not 1 <= int(m.group(1)) <= MAX_GENERATED:
+        return None
+    return int(m.group(1))
 
 
 @dataclass(frozen=True)
@@ -94,8 +113,8 @@ class Options:
                 raise ValueError(f"--vyos for {c}: 1.3 or 1.4")
             if self.metallb.get(c, "crds") not in ("configmap", "crds"):
                 raise ValueError(f"--metallb for {c}: configmap or crds")
-        if len(cluster_indices(self.clusters)) > 8:
-            raise ValueError("at most 8 clusters")
+        if len([c for c in self.clusters if generated_number(c) is None]) > MAX_NAMED_CLUSTERS:
+            raise ValueError(f"at most {MAX_NAMED_CLUSTERS} clusters (besides generated ones c01..c{MAX_GENERATED})")
 
 
 @dataclass(frozen=True)
@@ -191,7 +210,7 @@ class Cluster:
 
     @property
     def tunnel(self) -> IPv4Network:
-        return IPv4Network(f"172.16.100.{4 * self.index}/30")
+        return IPv4Network(f"{TUNNEL_BASE + 4 * self.index}/30")
 
     @property
     def venue_network(self) -> IPv4Network:
@@ -232,11 +251,25 @@ class Cluster:
 
 
 def cluster_indices(names: tuple[str, ...] | list[str]) -> dict[str, int]:
-    """prd/dev/wsp keep 0/1/2; other names follow in sorted order."""
+    """prd/dev/wsp keep 0/1/2; generated cNN get 10 + NN; other names follow prd/dev/wsp in sorted order."""
     out = {n: KNOWN_CLUSTERS.index(n) for n in names if n in KNOWN_CLUSTERS}
-    for i, n in enumerate(sorted(n for n in names if n not in KNOWN_CLUSTERS)):
+    for n in names:
+        number = generated_number(n)
+        if number is not None:
+            out[n] = GENERATED_INDEX_BASE + number
+    for i, n in enumerate(sorted(n for n in names if n not in out)):
         out[n] = len(KNOWN_CLUSTERS) + i
     return out
+
+
+def cluster_block(name: str, index: int, size: int) -> tuple[IPv4Network, IPv4Network]:
+    """(internet switch block, MetalLB range) of a cluster; ``size`` is 16 or 32 addresses."""
+    plen = 32 - (size.bit_length() - 1)
+    number = generated_number(name)
+    if number is not None:
+        base = GENERATED_BASE + 256 * number
+        return IPv4Network(f"{base}/{plen}"), IPv4Network(f"{base + 128}/28")
+    return IPv4Network(f"{PUBLIC_BASE + size * index}/{plen}"), IPv4Network(f"{METALLB_BASE + 16 * index}/28")
 
 
 class Plan:
@@ -249,14 +282,15 @@ class Plan:
         size = 16 if opts.nodes <= 3 else 32
         self.clusters: dict[str, Cluster] = {}
         for name, idx in sorted(cluster_indices(opts.clusters).items(), key=lambda kv: kv[1]):
+            block, metallb_range = cluster_block(name, idx, size)
             self.clusters[name] = Cluster(
                 name=name,
                 index=idx,
-                block=IPv4Network(f"{PUBLIC_BASE + size * idx}/{32 - (size.bit_length() - 1)}"),
+                block=block,
                 node_subnet=opts.node_subnet,
                 vyos=opts.vyos.get(name, "1.4"),
                 metallb_mode=opts.metallb.get(name, DEFAULT_METALLB.get(name, "crds")),
-                metallb_range=IPv4Network(f"{METALLB_BASE + 16 * idx}/28"),
+                metallb_range=metallb_range,
                 node_count=opts.nodes,
                 unready=opts.unready,
             )
