@@ -244,8 +244,9 @@ def load(src: InventorySources) -> LoadResult:
         result.disagreements.extend(f"{name}: {d}" for d in cluster.disagreements)
 
     result.site = Site(clusters=clusters, rollout=rollout)
+    by_name = {name: _ByName.of(c) for name, c in result.site.clusters.items()}
     for h in result.hosts:
-        h.data["model"] = host_slice(result.site.clusters[h.cluster], h)
+        h.data["model"] = host_slice(result.site.clusters[h.cluster], h, by_name[h.cluster])
     return result
 
 
@@ -291,8 +292,29 @@ def _dump(model: BaseModel | None) -> Any:
     return None if model is None else model.model_dump(mode="json")
 
 
-def host_slice(cluster: Cluster, host: HostFacts) -> dict[str, Any]:
+@dataclass
+class _ByName:
+    """A cluster's masters, nodes and speakers by name: one lookup per host instead of a scan (10,000 servers)."""
+
+    masters: dict[str, Any]
+    nodes: dict[str, Any]
+    speakers: dict[str, Any]
+
+    @classmethod
+    def of(cls, cluster: Cluster) -> _ByName:
+        def first(items: list[Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for item in items:
+                out.setdefault(item.name, item)  # the first one wins, as the scan did
+            return out
+
+        return cls(first(cluster.masters), first(cluster.nodes), first(cluster.speakers))
+
+
+def host_slice(cluster: Cluster, host: HostFacts, by_name: _ByName | None = None) -> dict[str, Any]:
     """The part of the site model one host needs, JSON-able; SecretRefs appear as references only."""
+    if by_name is None:
+        by_name = _ByName.of(cluster)
     base: dict[str, Any] = {"cluster": cluster.name, "order": cluster.order}
     if host.role == "router":
         router = cluster.router if cluster.router and cluster.router.name == host.name else None
@@ -324,9 +346,9 @@ def host_slice(cluster: Cluster, host: HostFacts) -> dict[str, Any]:
             "missing": {k: v for k, v in cluster.missing.items() if k.startswith("api_lb")},
         }
     if host.role == "master":
-        return {**base, "master": _dump(next((m for m in cluster.masters if m.name == host.name), None))}
-    node = next((n for n in cluster.nodes if n.name == host.name), None)
-    speaker = next((s for s in cluster.speakers if s.name == host.name), None)
+        return {**base, "master": _dump(by_name.masters.get(host.name))}
+    node = by_name.nodes.get(host.name)
+    speaker = by_name.speakers.get(host.name)
     return {**base, "node": _dump(node), "speaker": _dump(speaker)}
 
 
