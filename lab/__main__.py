@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lab.topology.plan import DEFAULT_METALLB, Options, load_options
+from lab.topology.plan import DEFAULT_METALLB, Options, load_options, state_dir_default
 from lab.topology.system import LabError, list_netns
 
 REPO = Path(__file__).resolve().parent.parent
@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--state-dir",
-        default=os.environ.get("EDGEKIT_LAB_STATE", str(REPO / "lab" / ".state")),
+        default=os.environ.get("EDGEKIT_LAB_STATE", str(state_dir_default(REPO))),
         help="state directory (default: %(default)s)",
     )
     parser = argparse.ArgumentParser(prog="python -m lab", description="edgekit's network-namespace lab")

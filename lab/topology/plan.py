@@ -421,8 +421,17 @@ class Plan:
         return None
 
 
+# Where the lab keeps its state when the checkout itself is not searchable by others (a clone under
+# /root, mode 700): FRR runs as user frr and keeps its sockets in the state dir.
+FALLBACK_STATE = Path("/var/lib/edgekit-lab")
+
+
 def state_dir_default(repo: Path) -> Path:
-    return repo / "lab" / ".state"
+    """``lab/.state`` in the checkout, or FALLBACK_STATE when a parent of the checkout lacks o+x."""
+    state = repo / "lab" / ".state"
+    if all(p.stat().st_mode & 0o001 for p in [repo, *repo.parents]):
+        return state
+    return FALLBACK_STATE
 
 
 def load_options(state_dir: Path) -> Options | None:
