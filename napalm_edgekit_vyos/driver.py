@@ -22,6 +22,7 @@ from napalm.base.exceptions import (
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
 from checks.config_diff import ManagedScope, diff
+from napalm_edgekit_vyos import getters
 from napalm_edgekit_vyos.connection import CommandError, EdgekitVyOSSSH
 
 WHOLE_CONFIG = ManagedScope(predicates=[lambda path: True])
@@ -94,6 +95,24 @@ class VyOSDriver(NetworkDriver):
     def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
         self.conn.exit_config_mode()
         return {command: self.conn.run(command) for command in commands}
+
+    # -- getters (show output parsed by checks.parsers) --------------------------------------------
+
+    def get_facts(self) -> dict[str, Any]:
+        return getters.facts(
+            self.show("show version"), self.show("show interfaces"), self.conn.base_prompt.split("@")[-1]
+        )
+
+    def get_bgp_neighbors(self) -> dict[str, Any]:
+        return getters.bgp_neighbors_from_text(self.show("show ip bgp summary"))
+
+    def get_interfaces_ip(self) -> dict[str, Any]:
+        return getters.interfaces_ip(self.show("show interfaces"))
+
+    def get_route_to(self, destination: str = "", protocol: str = "", longer: bool = False) -> dict[str, Any]:
+        if not destination or longer:
+            raise NotImplementedError("get_route_to needs one destination (longer=False)")
+        return getters.route_to_from_text(self.show(f"show ip route {destination}"), protocol)
 
     def show(self, command: str) -> str:
         """An op-mode command's output (from config mode through ``run``)."""
