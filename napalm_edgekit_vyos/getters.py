@@ -90,20 +90,33 @@ def interfaces_ip(show_interfaces: str) -> dict[str, Any]:
 
 
 def route_to(entries: list[RouteEntry], protocol: str = "") -> dict[str, list[dict[str, Any]]]:
+    """One NAPALM next hop per route next hop; a recursive one (a BGP next hop reached through another
+    route) takes its interface and FIB state from the resolving lines FRR prints under it."""
     out: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         if protocol and entry.protocol != protocol:
             continue
-        for nexthop in entry.nexthops:
+        hops = list(entry.nexthops)
+        for index, nexthop in enumerate(hops):
+            if nexthop.resolver:
+                continue
+            resolvers = []
+            if nexthop.recursive:
+                for following in hops[index + 1 :]:
+                    if not following.resolver:
+                        break
+                    resolvers.append(following)
+            interface = nexthop.interface or next((r.interface for r in resolvers if r.interface), None)
+            selected = nexthop.fib or any(r.fib for r in resolvers)
             out.setdefault(entry.prefix, []).append(
                 {
                     "protocol": entry.protocol,
                     "current_active": entry.selected and nexthop.active,
                     "last_active": entry.selected,
-                    "age": uptime_seconds(entry.uptime or "") if entry.uptime else -1,
+                    "age": uptime_seconds(entry.uptime) if entry.uptime else -1,
                     "next_hop": nexthop.address or "",
-                    "outgoing_interface": nexthop.interface or "",
-                    "selected_next_hop": nexthop.fib,
+                    "outgoing_interface": interface or "",
+                    "selected_next_hop": selected,
                     "preference": entry.distance,
                     "inactive_reason": "" if nexthop.active else "inactive",
                     "routing_table": "default",

@@ -207,3 +207,22 @@ def test_unreachable_router_fails_alone_and_the_other_finishes(lab: LabRun, firs
     assert hosts["dev"]["status"] == "failed" and "cannot connect" in hosts["dev"]["error"]
     assert hosts["prd"]["status"] == "changed"
     assert "set interfaces ethernet eth1 description 'k8s nodes (edgekit)'" in lab.running_config("prd")
+
+
+def test_napalm_driver_getters_and_config_lifecycle(lab: LabRun, first_deploy: dict) -> None:
+    proc = lab.lab(
+        "exec", "--", sys.executable, "-m", "tests.lab.napalm_probe", lab.router_address("prd"), "198.51.100.1"
+    )
+    out = __import__("json").loads(proc.stdout)
+    assert out["facts"]["vendor"] == "VyOS" and out["facts"]["os_version"].startswith("1.4")
+    assert out["facts"]["hostname"] == "k8s-router-1-prd" and "eth1" in out["facts"]["interface_list"]
+    peers = out["bgp"]["global"]["peers"]
+    assert sorted(peers) == NODES["prd"] and all(p["is_up"] and p["remote_as"] == 65021 for p in peers.values())
+    assert out["ips"]["eth1"]["ipv4"] == {"192.168.100.1": {"prefix_length": 24}}
+    assert sorted(h["next_hop"] for h in out["route"]["198.51.100.1/32"]) == NODES["prd"]
+    assert "napalm-probe" in out["compare"]
+    assert out["pending"] is True and out["pending_after_confirm"] is False
+    assert "set interfaces ethernet eth1 description 'napalm-probe'" in out["after_confirm"]
+    assert out["after_rollback"] == out["before"]  # rollback restores the exact previous config
+    assert out["after_discard"] == out["before"]
+    assert "no-such-thing" in out["merge_error"] and out["after_bad_merge"] == out["before"]

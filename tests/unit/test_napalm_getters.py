@@ -61,3 +61,15 @@ def test_interfaces_ip_and_facts_from_vyos_show_interfaces() -> None:
 )
 def test_frr_uptime_formats(text: str, seconds: int) -> None:
     assert getters.uptime_seconds(text) == seconds
+
+
+def test_route_to_folds_recursive_next_hops_into_one_each() -> None:
+    # Captured from the lab router (FRR 8.4) with disable-connected-check: each BGP next hop is
+    # "(recursive)" and resolved onlink through eth1 on the line below it.
+    text = (FIXTURES / "parsers" / "lab" / "show_ip_route_recursive_onlink.txt").read_text()
+    hops = getters.route_to_from_text(text)["198.51.100.1/32"]
+    assert [(h["next_hop"], h["outgoing_interface"], h["selected_next_hop"]) for h in hops] == [
+        ("203.0.113.11", "eth1", True),
+        ("203.0.113.12", "eth1", True),
+        ("203.0.113.13", "eth1", True),
+    ]
