@@ -19,6 +19,7 @@ from tasks.options import CommonOptions, add_common_options
 from tasks.progress import Progress
 from tasks.render import render_router_config
 from tasks.report import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     HostReport,
     RunReport,
@@ -128,7 +129,8 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
         rt.nornir.close_connections(on_good=True, on_failed=True)
     if dry_run:
         print_changes(report)
-    return finish(report, args.json, plan_only=dry_run)
+    code = finish(report, args.json, plan_only=dry_run)
+    return EXIT_INTERRUPTED if stop else code
 
 
 def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> None:

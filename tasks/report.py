@@ -17,7 +17,7 @@ from rich.table import Table
 
 from checks.verdict import CheckResult
 
-EXIT_OK, EXIT_FAILED, EXIT_PENDING = 0, 1, 10
+EXIT_OK, EXIT_FAILED, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 10, 130
 
 HostStatus = Literal["unchanged", "changed", "planned", "failed", "reverted", "skipped"]
 STATUS_STYLE = {

@@ -226,3 +226,52 @@ def test_napalm_driver_getters_and_config_lifecycle(lab: LabRun, first_deploy: d
     assert out["after_rollback"] == out["before"]  # rollback restores the exact previous config
     assert out["after_discard"] == out["before"]
     assert "no-such-thing" in out["merge_error"] and out["after_bad_merge"] == out["before"]
+
+
+def test_rollout_stops_after_a_cluster_fails_its_gate_unless_all_at_once(lab: LabRun, first_deploy: dict) -> None:
+    # dev comes first in the rollout (dev, wsp, prd); its change fails the gate, prd has a good change.
+    site = site_with(lab, "site-rollout.yaml", "dev", {"asn": 65032})
+    data = yaml.safe_load(site.read_text())
+    data["clusters"].setdefault("prd", {}).setdefault("router", {})["description"] = "rollout"
+    site.write_text(yaml.safe_dump(data))
+    before_prd = lab.running_config("prd")
+    code, report, output = lab.edgekit_json("deploy", "--site", str(site), "--gate-timeout", "5")
+    assert code == 1, output
+    hosts = {h["cluster"]: h for h in report["hosts"]}
+    assert hosts["dev"]["status"] == "reverted"
+    assert hosts["prd"]["status"] == "skipped" and "cluster dev did not pass" in hosts["prd"]["notes"][0]
+    assert lab.running_config("prd") == before_prd
+
+    code, report, output = lab.edgekit_json("deploy", "--site", str(site), "--gate-timeout", "5", "--all-at-once")
+    hosts = {h["cluster"]: h for h in report["hosts"]}
+    assert code == 1 and hosts["dev"]["status"] == "reverted" and hosts["prd"]["status"] == "changed", output
+    assert lab.edgekit_json("deploy")[0] == 0  # back to the lab's own site file
+
+
+def test_ctrl_c_starts_no_new_router_and_lets_the_running_one_finish(lab: LabRun, first_deploy: dict) -> None:
+    site = site_with(lab, "site-interrupt.yaml", "dev", {"asn": 65033})
+    data = yaml.safe_load(site.read_text())
+    data["clusters"].setdefault("prd", {}).setdefault("router", {})["description"] = "interrupted"
+    site.write_text(yaml.safe_dump(data))
+    before = {c: lab.running_config(c) for c in ("dev", "prd")}
+    report_path = lab.state_dir / "interrupt.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "exec", "--", sys.executable, "-m", "tasks.router", "deploy"]
+        + ["--site", str(site), "--gate-timeout", "6", "--json", str(report_path)],
+        cwd=REPO,
+        env=lab.env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # `lab exec` execs into edgekit: proc.pid is edgekit itself
+        if "k8s-router-1-dev: gate" in line:
+            os.kill(proc.pid, signal.SIGINT)
+            break
+    proc.stderr.read()
+    assert proc.wait(timeout=60) == 130
+    hosts = {h["cluster"]: h for h in __import__("json").loads(report_path.read_text())["hosts"]}
+    assert hosts["dev"]["status"] == "reverted"  # the router in progress finished its own way
+    assert hosts["prd"]["status"] == "skipped"
+    assert {c: lab.running_config(c) for c in ("dev", "prd")} == before
