@@ -49,6 +49,7 @@ class VyOSDriver(NetworkDriver):
         self._pending_confirm_until: float | None = None
         # The running config before our last commit: what rollback() restores.
         self._previous_config: list[str] | None = None
+        self._remembered: list[str] | None = None
 
     # -- session ---------------------------------------------------------------------------------
 
@@ -170,7 +171,11 @@ class VyOSDriver(NetworkDriver):
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         """Commit; with ``revert_in`` seconds the router reverts by itself unless confirmed (VyOS counts
         minutes, so the time is rounded up to whole minutes)."""
-        self._previous_config = self.show("show configuration commands").splitlines()
+        # A caller that has just read the running config hands it over (remember_running): one read less.
+        previous, self._remembered = self._remembered, None
+        self._previous_config = (
+            previous if previous is not None else self.show("show configuration commands").splitlines()
+        )
         try:
             if revert_in:
                 self.conn.commit_confirm(max(1, math.ceil(revert_in / 60)), comment=message)
@@ -183,6 +188,10 @@ class VyOSDriver(NetworkDriver):
             self.discard_config()
             raise CommitError(str(exc)) from exc
         self._candidate_loaded = False
+
+    def remember_running(self, lines: list[str]) -> None:
+        """The running config the caller has just read: what rollback() restores, without reading it again."""
+        self._remembered = list(lines)
 
     def has_pending_commit(self) -> bool:
         return self._pending_confirm_until is not None and time.monotonic() < self._pending_confirm_until

@@ -39,7 +39,7 @@ class DeployOptions:
     dry_run: bool = False
     confirm_timeout: int = DEFAULT_CONFIRM_TIMEOUT
     gate_timeout: float = DEFAULT_GATE_TIMEOUT
-    gate_interval: float = 1.0
+    gate_interval: float = 0.25  # FRR installs routes within a second of Established: poll often
     comment: str = "edgekit deploy"
 
 
@@ -119,6 +119,7 @@ def apply_router(
     started = time.monotonic()
     step(name, "commit")
     driver.load_merge_candidate(config=plan.change.commands)
+    driver.remember_running(plan.running)
     driver.commit_config(message=options.comment, revert_in=options.confirm_timeout)
     report.timed("commit", started)
     try:
