@@ -47,6 +47,7 @@ Facts a feature needs but nobody provides are recorded in ``Cluster.missing`` (f
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
@@ -169,8 +170,13 @@ def load(src: InventorySources) -> LoadResult:
     rules = _role_rules(sitefile, site_label)
 
     loaded: dict[str, _Loaded] = {}
-    for source in src.states:
-        for doc in sources.fetch(source):
+    # Backends answer in parallel (network-bound); parsing and every check stay in the given order.
+    with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+        fetched = list(pool.map(_fetch_or_error, src.states))
+    for source, docs in zip(src.states, fetched, strict=True):
+        if isinstance(docs, BaseException):
+            raise docs
+        for doc in docs:
             state = tfstate.loads(doc.text, doc.label)
             name = _cluster_name(doc, state)
             if not state.servers:
@@ -197,6 +203,7 @@ def load(src: InventorySources) -> LoadResult:
     elif src.require_k8s:
         raise InputError("--require-k8s needs a kubeconfig (--kubeconfig or $KUBECONFIG)")
 
+    discovered = _discover_all(src, loaded, sitefile, contexts, current)
     clusters: dict[str, Cluster] = {}
     seen_names: dict[str, str] = {}
     for name in sorted(loaded, key=lambda n: (rollout.index(n) if n in rollout else len(rollout), n)):
@@ -215,10 +222,8 @@ def load(src: InventorySources) -> LoadResult:
                 raise InputError(f"host {h.name!r} is also in cluster {seen_names[h.name]}", source=item.state.source)
             seen_names[h.name] = name
         facts = None
-        context = builder.cf.kube_context or name
+        context = _kube_context(name, sitefile, contexts, current, len(loaded))
         if src.kubeconfig:
-            if context not in contexts and len(loaded) == 1 and current and not builder.cf.kube_context:
-                context = current
             if context not in contexts:
                 message = f"{name}: no context {context!r} in kubeconfig {src.kubeconfig}"
                 if src.require_k8s:
@@ -226,12 +231,15 @@ def load(src: InventorySources) -> LoadResult:
                 builder.warn(message + "; using tfstate nodes as speakers")
             else:
                 result.kube_contexts[name] = context
-                try:
-                    facts = kube.discover(src.kubeconfig, context)
-                except SourceUnreachable as exc:
+                found = discovered[name]
+                if isinstance(found, SourceUnreachable):
                     if src.require_k8s:
-                        raise
-                    builder.warn(f"{name}: Kubernetes unreachable ({exc}); using tfstate nodes as speakers")
+                        raise found
+                    builder.warn(f"{name}: Kubernetes unreachable ({found}); using tfstate nodes as speakers")
+                elif isinstance(found, BaseException):
+                    raise found
+                else:
+                    facts = found
         else:
             builder.warn(f"{name}: no kubeconfig; using tfstate nodes as speakers")
         cluster = builder.build(facts)
@@ -248,6 +256,48 @@ def load(src: InventorySources) -> LoadResult:
     for h in result.hosts:
         h.data["model"] = host_slice(result.site.clusters[h.cluster], h, by_name[h.cluster])
     return result
+
+
+FETCH_WORKERS = 16
+
+
+def _fetch_or_error(source: str) -> list[sources.Fetched] | BaseException:
+    try:
+        return sources.fetch(source)
+    except Exception as exc:  # re-raised in source order by load()
+        return exc
+
+
+def _kube_context(name: str, sitefile: SiteFile, contexts: list[str], current: str | None, clusters: int) -> str:
+    """The kubeconfig context of a cluster: the site file's kube_context, else the cluster's name; with a
+    single cluster and no such context, the kubeconfig's current one."""
+    explicit = sitefile.cluster(name).kube_context
+    context = explicit or name
+    if context not in contexts and clusters == 1 and current and not explicit:
+        return current
+    return context
+
+
+def _discover_all(
+    src: InventorySources, loaded: dict[str, _Loaded], sitefile: SiteFile, contexts: list[str], current: str | None
+) -> dict[str, kube.KubeFacts | BaseException | None]:
+    """Every cluster's Kubernetes facts, read in parallel (each is ~9 API round trips)."""
+    if not src.kubeconfig:
+        return {name: None for name in loaded}
+    kubeconfig = src.kubeconfig
+
+    def one(name: str) -> kube.KubeFacts | BaseException | None:
+        context = _kube_context(name, sitefile, contexts, current, len(loaded))
+        if context not in contexts:
+            return None
+        try:
+            return kube.discover(kubeconfig, context)
+        except Exception as exc:  # handled per cluster, in rollout order, by load()
+            return exc
+
+    names = list(loaded)
+    with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+        return dict(zip(names, pool.map(one, names), strict=True))
 
 
 def _cluster_name(doc: sources.Fetched, state: tfstate.State) -> str:
