@@ -146,21 +146,31 @@ def apply_router(
 
 
 def _restore(task: Task, driver: VyOSDriver, previous: list[str], report: HostReport, options: DeployOptions) -> None:
-    try:
-        driver.restore(previous)
-        now = driver.show("show configuration commands").splitlines()
-        if _normalized(now) != _normalized(previous):
-            report.notes.append("restored config differs from the previous one")
+    """Put the exact previous config back; a broken session gets one fresh one before giving up to the
+    router's own commit-confirm timer."""
+    for attempt in (1, 2):
+        try:
+            if attempt == 2:
+                driver.close()
+                driver.open()
+            driver.restore(previous)
+            now = driver.show("show configuration commands").splitlines()
+        except Exception as exc:
+            if attempt == 1:
+                continue
             report.status = "failed"
+            minutes = max(1, -(-options.confirm_timeout // 60))
+            report.notes.append(
+                f"could not restore ({one_line(exc)}); the router restores itself within {minutes} min (commit-confirm)"
+            )
+            return
+        if _normalized(now) != _normalized(previous):
+            report.status = "failed"
+            report.notes.append("restored config differs from the previous one")
             return
         report.status = "reverted"
         report.notes.append("previous config restored")
-    except Exception as exc:
-        report.status = "failed"
-        minutes = max(1, -(-options.confirm_timeout // 60))
-        report.notes.append(
-            f"could not restore ({one_line(exc)}); the router restores itself within {minutes} min (commit-confirm)"
-        )
+        return
 
 
 def _normalized(lines: list[str]) -> list[str]:
