@@ -94,7 +94,13 @@ def one_size(routers: int, nodes: int) -> dict[str, Any]:
         "deploy_status": sorted({h["status"] for h in deploy["report"].get("hosts", [])}),
         "noop": {k: noop[k] for k in ("wall", "peak_rss_mb", "returncode")},
         "verify": {k: verify[k] for k in ("wall", "peak_rss_mb", "returncode")},
-        "verify_checks": {"total": len(checks), "failed": sum(1 for c in checks if c.get("status") != "pass")},
+        "verify_checks": {
+            "total": len(checks),
+            "failed": sum(1 for c in checks if c.get("status") != "pass"),
+            "not_passed": [
+                f"{c.get('host')} {c.get('check')}: {c.get('reason')}" for c in checks if c.get("status") != "pass"
+            ],
+        },
         "errors": {k: r["output"] for k, r in (("deploy", deploy), ("verify", verify)) if "output" in r},
     }
 
