@@ -9,12 +9,9 @@ the root namespace never sends to lab addresses. Assertions on LB files read the
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.lab.labrun import LabRun
+
 pytestmark = pytest.mark.lab
 
-REPO = Path(__file__).resolve().parents[2]
 PREFIX = "ektlb"
 LB1, LB2 = "k8s-lb-1-server-prd", "k8s-lb-2-server-prd"  # MASTER (priority 150), BACKUP (101)
 LB_ADDR = {LB1: "203.0.113.8", LB2: "203.0.113.9"}
@@ -36,49 +34,25 @@ HAPROXY = "etc/haproxy/haproxy.cfg"
 KEEPALIVED = "etc/keepalived/keepalived.conf"
 
 
-class LabHandle:
-    def __init__(self, state: Path) -> None:
-        self.state = state
-        self.common = ["--prefix", PREFIX, "--state-dir", str(state)]
+class LabHandle(LabRun):
+    """The shared LabRun, plus what these tests read of the LBs."""
 
-    def lab(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "lab", args[0], *self.common, *args[1:]],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"python -m lab {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-        return proc
+    @property
+    def state(self) -> Path:
+        return self.state_dir
 
     def exec(self, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """CMD in the operator namespace, with the lab's environment."""
-        env = {**os.environ, "COLUMNS": "250"}
-        return subprocess.run(
-            [sys.executable, "-m", "lab", "exec", *self.common, "--", *cmd],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-        )
+        return self.lab("exec", "--", *cmd, check=False, timeout=timeout)
 
-    def edgekit(self, *args: str) -> tuple[int, str, dict[str, Any]]:
+    def lb(self, *args: str) -> tuple[int, str, dict[str, Any]]:
         """``python -m tasks.lb ARGS --json FILE`` in the operator namespace: (exit code, output, report)."""
-        report = self.state / f"report-{time.monotonic_ns()}.json"
-        proc = self.exec(sys.executable, "-m", "tasks.lb", *args, "--json", str(report), timeout=120)
-        data = json.loads(report.read_text()) if report.exists() else {}
-        return proc.returncode, proc.stdout + proc.stderr, data
+        code, report, output = self.edgekit_json(*args, module="tasks.lb")
+        return code, output, report
 
-    def ssh(self, lb: str, command: str) -> subprocess.CompletedProcess[str]:
+    def lb_ssh(self, lb: str, command: str) -> subprocess.CompletedProcess[str]:
         """A root shell command on an LB, over SSH from the operator namespace (as an operator would)."""
-        ssh = (
-            'ssh -i "$EDGEKIT_SSH_KEY" -o UserKnownHostsFile="$EDGEKIT_KNOWN_HOSTS" -o BatchMode=yes '
-            f"root@{LB_ADDR[lb]} {shlex_quote(command)}"
-        )
-        return self.exec("sh", "-c", ssh)
+        return self.ssh(f"root@{LB_ADDR[lb]}", command)
 
     def file(self, lb: str, path: str) -> str:
         return (self.state / "hosts" / LB_LAB[lb] / path).read_text()
@@ -91,10 +65,6 @@ class LabHandle:
             check=True,
         ).stdout
         return f"inet {VIP}/" in out
-
-
-def shlex_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -122,7 +92,7 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.3) -
 def verify_until(lab: LabHandle, predicate: Any, timeout: float, what: str) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        rc, out, report = lab.edgekit("verify")
+        rc, out, report = lab.lb("verify")
         if report and predicate(rc, report):
             return report
         if time.monotonic() > deadline:
@@ -134,22 +104,21 @@ def verify_until(lab: LabHandle, predicate: Any, timeout: float, what: str) -> d
 def lab() -> Iterator[LabHandle]:
     if not shutil.which("haproxy") or not shutil.which("keepalived"):
         pytest.skip("haproxy and keepalived are needed")
-    state = Path(tempfile.mkdtemp(prefix="ektlb-", dir="/tmp"))
-    handle = LabHandle(state)
+    handle = LabHandle.create(PREFIX, COLUMNS="250")
     try:
         handle.lab("up", "--clusters", "prd", timeout=120)
         yield handle
     finally:
-        handle.lab("down", check=False, timeout=120)
-        shutil.rmtree(state, ignore_errors=True)
+        handle.down()
+        shutil.rmtree(handle.state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def deployed(lab: LabHandle) -> LabHandle:
-    rc, out, report = lab.edgekit("plan")
+    rc, out, report = lab.lb("plan")
     assert rc == 10, out
     assert all(h["status"] == "planned" for h in report["hosts"]), out
-    rc, out, report = lab.edgekit("deploy")
+    rc, out, report = lab.lb("deploy")
     assert rc == 0, out
     assert [h["host"] for h in report["hosts"]] == [LB2, LB1]  # the BACKUP first
     assert all(h["status"] == "changed" for h in report["hosts"]), out
@@ -170,12 +139,12 @@ def test_deploy_then_the_vip_answers_and_a_second_run_changes_nothing(deployed: 
     assert f"auth_pass {secret}\n" in lab.file(LB1, KEEPALIVED)
 
     before = {lb: (lab.file(lb, HAPROXY), lab.file(lb, KEEPALIVED)) for lb in (LB1, LB2)}
-    rc, out, again = lab.edgekit("deploy")
+    rc, out, again = lab.lb("deploy")
     assert rc == 0, out
     assert [h["status"] for h in again["hosts"]] == ["unchanged", "unchanged"], out
     assert all(not h["commands"] and "reloaded" not in " ".join(h["notes"]) for h in again["hosts"])
     assert {lb: (lab.file(lb, HAPROXY), lab.file(lb, KEEPALIVED)) for lb in (LB1, LB2)} == before
-    rc, out, _ = lab.edgekit("plan")
+    rc, out, _ = lab.lb("plan")
     assert rc == 0, out
     assert secret not in out
 
@@ -193,7 +162,7 @@ def test_keepalived_killed_on_the_master_moves_the_vip_and_verify_reports_the_de
     wait_for(lambda: lab.holds_vip(LB1), 15, "the VIP on the MASTER LB")
     lab.lab("fault", "prd-lb1", "keepalived-down")
     wait_for(lambda: lab.holds_vip(LB2) and not lab.holds_vip(LB1), 10, "the VIP to move to the BACKUP")
-    rc, out, report = lab.edgekit("verify")
+    rc, out, report = lab.lb("verify")
     assert rc == 1, out
     assert check(report, "lb.vip", f"vip {VIP}") == {
         **check(report, "lb.vip", f"vip {VIP}"),
@@ -206,7 +175,7 @@ def test_keepalived_killed_on_the_master_moves_the_vip_and_verify_reports_the_de
     assert check(report, "lb.healthz", f"vip {VIP}")["status"] == "pass"  # still served, through LB2
 
     # deploy converges: the files are current, the stopped keepalived is started; the MASTER takes the VIP back.
-    rc, out, dep = lab.edgekit("deploy")
+    rc, out, dep = lab.lb("deploy")
     assert rc == 0, out
     assert host_report(dep, LB1)["commands"] == ["start keepalived"]
     assert host_report(dep, LB2)["status"] == "unchanged"
@@ -243,7 +212,7 @@ def test_render_with_a_bad_value_pushes_nothing(deployed: LabHandle) -> None:
     before = {lb: (lab.file(lb, HAPROXY), lab.file(lb, KEEPALIVED)) for lb in (LB1, LB2)}
     mtimes = {lb: (lab.state / "hosts" / LB_LAB[lb] / KEEPALIVED).stat().st_mtime for lb in (LB1, LB2)}
 
-    rc, out, report = lab.edgekit("deploy", "--site", str(bad))
+    rc, out, report = lab.lb("deploy", "--site", str(bad))
     assert rc == 1, out
     first = host_report(report, LB2)
     assert first["status"] == "failed"
@@ -261,7 +230,7 @@ def test_failing_reload_restores_the_previous_config(deployed: LabHandle) -> Non
     lab = deployed
     # A reload that fails for real: haproxy is stopped and its port taken, so starting it cannot bind.
     # `haproxy -c` passes (it binds nothing); only the reload finds out.
-    proc = lab.ssh(
+    proc = lab.lb_ssh(
         LB2,
         "systemctl stop haproxy; echo '# edited by hand' >> /etc/haproxy/haproxy.cfg; "
         "setsid socat TCP-LISTEN:6443,reuseaddr,fork EXEC:/bin/true </dev/null >/dev/null 2>&1 & echo $!",
@@ -270,7 +239,7 @@ def test_failing_reload_restores_the_previous_config(deployed: LabHandle) -> Non
     blocker = int(proc.stdout.strip().splitlines()[-1])
     try:
         edited = lab.file(LB2, HAPROXY)
-        rc, out, report = lab.edgekit("deploy")
+        rc, out, report = lab.lb("deploy")
         assert rc == 1, out
         lb2 = host_report(report, LB2)
         assert lb2["status"] == "reverted", out
@@ -280,8 +249,8 @@ def test_failing_reload_restores_the_previous_config(deployed: LabHandle) -> Non
         assert "# edited by hand" not in failed.read_text()
         assert host_report(report, LB1)["status"] == "unchanged"
     finally:
-        lab.ssh(LB2, f"kill {blocker}")
-    rc, out, report = lab.edgekit("deploy")
+        lab.lb_ssh(LB2, f"kill {blocker}")
+    rc, out, report = lab.lb("deploy")
     assert rc == 0, out
     assert host_report(report, LB2)["status"] == "changed"
     assert "# edited by hand" not in lab.file(LB2, HAPROXY)
