@@ -8,14 +8,13 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from lab.harness import LabRun
+
 PREFIX = "ektbn"  # the benchmarks' own lab prefix (never the developer's `ek` lab)
 
 
@@ -76,59 +75,27 @@ def write_json(path: str | None, data: dict[str, Any]) -> None:
         print(f"\nwrote {path}")
 
 
-@dataclass
-class BenchLab:
-    """A lab of the benchmark's own, driven through ``python -m lab`` (prefix ektbn, a state dir in /tmp)."""
-
-    prefix: str
-    state_dir: Path
+class BenchLab(LabRun):
+    """A lab of the benchmark's own (prefix ektbn, a state dir in /tmp), on the lab tests' harness."""
 
     @classmethod
-    def create(cls, prefix: str = PREFIX) -> BenchLab:
-        state = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir="/tmp"))
-        state.chmod(0o755)  # FRR (user frr) must traverse it
-        return cls(prefix, state)
+    def create(cls, prefix: str = PREFIX, **extra_env: str) -> BenchLab:
+        return super().create(prefix, **extra_env)  # type: ignore[return-value]
 
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "EDGEKIT_LAB_PREFIX": self.prefix,
-            "EDGEKIT_LAB_STATE": str(self.state_dir),
-            "PYTHONPATH": str(REPO),
-        }
+    def lab(
+        self, *args: str, check: bool = True, timeout: float = 600, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return super().lab(*args, check=check, timeout=timeout, cwd=cwd)
 
-    def lab(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "lab", *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"lab {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-        return proc
-
-    def up(self, *args: str, timeout: float = 900) -> float:
+    def up_timed(self, *args: str, timeout: float = 900) -> float:
         """Bring the lab up; returns the wall time."""
         started = time.monotonic()
         self.lab("up", *args, "--timeout", str(timeout), timeout=timeout + 60)
         return time.monotonic() - started
 
-    def down(self) -> None:
-        self.lab("down", check=False, timeout=300)
-
     def exec(self, *cmd: str, timeout: float = 900, check: bool = False) -> subprocess.CompletedProcess[str]:
         """CMD inside the operator namespace with the lab's environment."""
         return self.lab("exec", "--", *cmd, check=check, timeout=timeout)
-
-    def status(self) -> list[dict[str, Any]]:
-        return json.loads(self.lab("status", "--json", check=False).stdout)
-
-    def ns(self, host: str) -> str:
-        return f"{self.prefix}-{host}"
 
     def in_ns(self, host: str, *cmd: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     floor: list[dict[str, Any]] = []
     netmiko: list[dict[str, Any]] = []
     try:
-        up_s = lab.up("--clusters", args.clusters)
+        up_s = lab.up_timed("--clusters", args.clusters)
         print(f"lab up ({args.clusters}) in {up_s:.1f} s, state {lab.state_dir}")
         plan_file = lab.state_dir / "bench-plan.json"
         session(lab, "plan", str(plan_file))

@@ -26,7 +26,8 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import REPO, median, print_table, write_json
+from bench._common import median, print_table, write_json
+from lab.harness import REPO
 
 WORKSPACES = ("prd", "dev", "wsp")
 FIXED_SERVERS = 6  # router, 3 masters, 2 LBs per workspace

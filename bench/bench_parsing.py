@@ -32,7 +32,8 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import PREFIX, REPO, median, print_table, write_json
+from bench._common import PREFIX, median, print_table, write_json
+from lab.harness import REPO
 
 NS = f"{PREFIX}-parse"
 ROUTE_BASE = IPv4Address("172.20.0.0")

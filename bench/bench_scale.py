@@ -58,7 +58,7 @@ def one_size(routers: int, nodes: int) -> dict[str, Any]:
     before = mem_available_mb()
     lab = BenchLab.create()
     try:
-        up_s = lab.up("--clusters", clusters, "--nodes", str(nodes), timeout=900)
+        up_s = lab.up_timed("--clusters", clusters, "--nodes", str(nodes), timeout=900)
         print(f"{routers} routers: lab up in {up_s:.1f} s", flush=True)
         lab_mem = lab.memory()
         mem_drop = before - mem_available_mb()
