@@ -72,14 +72,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def _router_clusters(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
     """(cluster, router host names) in rollout order."""
-    waves = []
-    for cluster in rt.loaded.site.ordered_clusters():
-        if options.clusters and cluster.name not in options.clusters:
-            continue
-        names = sorted(rt.hosts("router", cluster.name, options.limit).inventory.hosts)
-        if names:
-            waves.append((cluster, names))
-    return waves
+    return rt.targets("router", options)
 
 
 @contextmanager

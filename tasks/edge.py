@@ -47,15 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
     """(cluster, LB names) of clusters with selected LBs; a cluster with LB hosts but no LB facts is exit 2."""
-    out = []
-    for cluster in rt.loaded.site.ordered_clusters():
-        if options.clusters and cluster.name not in options.clusters:
-            continue
-        names = sorted(rt.hosts("lb", cluster.name, options.limit).inventory.hosts)
-        if names:
-            lb_deploy.require_api_lb(cluster)
-            out.append((cluster, names))
-    return out
+    targets = rt.targets("lb", options)
+    for cluster, _ in targets:
+        lb_deploy.require_api_lb(cluster)
+    return targets
 
 
 def lb_jobs(

@@ -85,12 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def lb_waves(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
     """(cluster, LB host names) in rollout order; each cluster's BACKUP before its MASTER."""
     waves = []
-    for cluster in rt.loaded.site.ordered_clusters():
-        if options.clusters and cluster.name not in options.clusters:
-            continue
-        names = sorted(rt.hosts("lb", cluster.name, options.limit).inventory.hosts)
-        if not names:
-            continue
+    for cluster, names in rt.targets("lb", options):
         lb_deploy.require_api_lb(cluster)
         state = {lb.name: lb.state for lb in cluster.api_lb.lbs} if cluster.api_lb else {}
         waves.append((cluster, sorted(names, key=lambda n: (state.get(n) == "MASTER", n))))

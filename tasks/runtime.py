@@ -12,6 +12,7 @@ from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.plugins.runners import ThreadedRunner
 
 from inventory.build import LoadResult, load
+from inventory.model import Cluster
 from inventory.nornir_plugin import to_inventory
 from tasks.options import CommonOptions
 from tasks.report import err_console
@@ -21,6 +22,17 @@ from tasks.report import err_console
 class Runtime:
     nornir: Nornir
     loaded: LoadResult
+
+    def targets(self, role: str, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
+        """(cluster, selected host names of ``role``) in rollout order; clusters with none are left out."""
+        out = []
+        for cluster in self.loaded.site.ordered_clusters():
+            if options.clusters and cluster.name not in options.clusters:
+                continue
+            names = sorted(self.hosts(role, cluster.name, options.limit).inventory.hosts)
+            if names:
+                out.append((cluster, names))
+        return out
 
     def hosts(self, role: str, cluster: str | None = None, limit: list[str] | None = None) -> Nornir:
         """The Nornir subset of one role (and one cluster, and the --limit hosts)."""

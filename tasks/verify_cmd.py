@@ -63,14 +63,11 @@ def add_verify_options(parser: argparse.ArgumentParser) -> None:
 
 def router_targets(rt: Runtime, options: CommonOptions) -> list[tuple[ClusterFacts, list[str]]]:
     """(cluster facts, router host names) in rollout order; clusters without a selected router are left out."""
-    out = []
-    for cluster in rt.loaded.site.ordered_clusters():
-        if options.clusters and cluster.name not in options.clusters:
-            continue
-        names = sorted(rt.hosts("router", cluster.name, options.limit).inventory.hosts)
-        if names and cluster.router is not None:
-            out.append((ClusterFacts.from_loaded(rt.loaded, cluster), names))
-    return out
+    return [
+        (ClusterFacts.from_loaded(rt.loaded, cluster), names)
+        for cluster, names in rt.targets("router", options)
+        if cluster.router is not None
+    ]
 
 
 def router_jobs(
