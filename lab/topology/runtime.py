@@ -516,7 +516,7 @@ class Lab:
         if not have("lab.vyos") or not hasattr(importlib.import_module("lab.vyos"), "start_router"):
             self.notes.append("lab.vyos is not available: routers have interfaces but no daemon")
             return out
-        from lab.vyos import RouterSpec, start_router, stop_router
+        from lab.vyos import RouterSpec, start_router
 
         pub = self.paths.key.with_suffix(".pub").read_text().strip()
         for c in self.plan.clusters.values():
@@ -535,9 +535,7 @@ class Lab:
 
             def go(spec: Any = spec, result: dict[str, Any] = result, name: str = name) -> None:
                 try:
-                    # A daemon that died (sshd-down, a crash) leaves FRR and wireguard-go behind, which
-                    # a new daemon cannot adopt: clear them first (a restart, like a reboot of the box).
-                    stop_router(spec.state_dir)
+                    # start_router clears what a dead daemon left (a restart, like a reboot of the box).
                     self.record(f"{name}.router", start_router(spec, timeout=20.0))
                 except Exception as exc:  # reported with the other failures
                     result["error"] = exc

@@ -65,6 +65,9 @@ def start_router(spec: RouterSpec, timeout: float = 5.0) -> int:
                 raise RouterStartError(f"router already running in {state} (pid {old.read_text().strip()})")
         except ValueError:
             pass
+    # A daemon that was killed leaves FRR and wireguard-go behind (a router's data plane outlives its
+    # CLI); stop them by their PID files so the new daemon starts them afresh.
+    stop_router(state)
     for f in ("ready", "failed"):
         (state / "run" / f).unlink(missing_ok=True)
     data = asdict(spec)
