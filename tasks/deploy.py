@@ -118,9 +118,13 @@ def apply_router(
         _ensure_named_keypair(driver, cluster.wireguard.key_name, report)
     started = time.monotonic()
     step(name, "commit")
-    driver.load_merge_candidate(config=plan.change.commands)
-    driver.remember_running(plan.running)
-    driver.commit_config(message=options.comment, revert_in=options.confirm_timeout)
+    try:
+        driver.load_merge_candidate(config=plan.change.commands)
+        driver.remember_running(plan.running)
+        driver.commit_config(message=options.comment, revert_in=options.confirm_timeout)
+    except Exception as exc:
+        # The router's error quotes the failing line, secret values included: mask before reporting.
+        raise ApplyError(mask_line(one_line(exc), plan.rendered.secrets)) from None
     report.timed("commit", started)
     try:
         started = time.monotonic()
@@ -214,6 +218,10 @@ def wait_for_gate(driver: VyOSDriver, cluster: Cluster, host: str, options: Depl
         if all(r.ok for r in results) or time.monotonic() >= deadline:
             return results
         time.sleep(options.gate_interval)
+
+
+class ApplyError(EdgekitError):
+    """The router refused the change (nothing was committed: the candidate was discarded)."""
 
 
 class StopFlag:
