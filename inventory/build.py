@@ -29,8 +29,9 @@ Addresses
     also ``router.management_address``; else NIC 0's address.
 
 Speakers
-    With a kubeconfig: the nodes running a Ready MetalLB speaker pod, at their InternalIP, ASN from
-    MetalLB's ``my-asn`` / ``myASN`` (else site ``speaker_asn``, default 65021). When the API is
+    With a kubeconfig: the nodes running a Ready MetalLB speaker pod that the router's MetalLB peer selects
+    (its node selectors), at their InternalIP, ASN from MetalLB's ``my-asn`` / ``myASN`` (else site
+    ``speaker_asn``, default 65021). When the API is
     unreachable (or there is no kubeconfig): every tfstate node, with a warning; with ``require_k8s`` the
     unreachable API is an error (exit 3) instead.
 
@@ -683,7 +684,8 @@ class _ClusterBuilder:
             peers = list(facts.peers)
             pools = list(facts.pools)
             services = list(facts.services)
-            my_peer = next((p for p in peers if p.peer_address in router_ips), peers[0] if peers else None)
+            my_peers = [p for p in peers if p.peer_address in router_ips]
+            my_peer = my_peers[0] if my_peers else (peers[0] if peers else None)
             if my_peer is not None:
                 speaker_asn = my_peer.my_asn
                 if cf.speaker_asn and cf.speaker_asn != my_peer.my_asn:
@@ -721,6 +723,8 @@ class _ClusterBuilder:
                         )
                     idx = nodes.index(tn)
                     nodes[idx] = tn.model_copy(update={"source": "tfstate+kubernetes"})
+                if kn.speaker_ready and my_peers and not any(p.selects(kn.labels) for p in my_peers):
+                    continue  # the peer's nodeSelectors leave this node's speaker out: it never peers here
                 if kn.speaker_ready:
                     address = kn.internal_ip or (tn.address if tn else None)
                     if address is None:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from inventory.errors import InputError, SourceUnreachable
-from inventory.model import MetalLBPeer, Pool, Service
+from inventory.model import MetalLBPeer, NodeSelector, Pool, SelectorRequirement, Service
 from inventory.secrets import K8sSecretReader
 
 METALLB_NS = "metallb-system"
@@ -41,6 +41,7 @@ class KubeNode:
     ready: bool
     speaker_ready: bool = False
     speaker_pod: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,7 +141,8 @@ def discover(kubeconfig: str, context: str) -> KubeFacts:
             ready = any(
                 c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [] if node.status else [])
             )
-            facts.nodes.append(KubeNode(name=node.metadata.name, internal_ip=ip, ready=ready))
+            labels = dict(node.metadata.labels or {})
+            facts.nodes.append(KubeNode(name=node.metadata.name, internal_ip=ip, ready=ready, labels=labels))
         by_name = {n.name: n for n in facts.nodes}
 
         seen: set[str] = set()
@@ -238,6 +240,27 @@ def _networks(addresses: list[Any], where: str) -> list[IPv4Network]:
     return out
 
 
+def _selectors(raw: Any, labels_key: str, expressions_key: str) -> list[NodeSelector]:
+    """MetalLB's peer node selectors (CRD: matchLabels/matchExpressions; ConfigMap: match-labels/...)."""
+    out = []
+    for item in raw or []:
+        item = item or {}
+        out.append(
+            NodeSelector(
+                match_labels={str(k): str(v) for k, v in (item.get(labels_key) or {}).items()},
+                match_expressions=[
+                    SelectorRequirement(
+                        key=str(e.get("key")),
+                        operator=e.get("operator"),
+                        values=[str(v) for v in e.get("values") or []],
+                    )
+                    for e in item.get(expressions_key) or []
+                ],
+            )
+        )
+    return out
+
+
 def _from_configmap(facts: KubeFacts, text: str) -> None:
     where = f"configmap {METALLB_NS}/config"
     try:
@@ -253,6 +276,7 @@ def _from_configmap(facts: KubeFacts, text: str) -> None:
                     peer_asn=_int(peer.get("peer-asn"), f"{where} peers[{i}].peer-asn"),
                     my_asn=_int(peer.get("my-asn"), f"{where} peers[{i}].my-asn"),
                     source="configmap",
+                    node_selectors=_selectors(peer.get("node-selectors"), "match-labels", "match-expressions"),
                 )
             )
         except ValueError as exc:
@@ -280,6 +304,7 @@ def _from_crds(facts: KubeFacts, peers: list[dict[str, Any]], pools: list[dict[s
                     peer_asn=_int(spec.get("peerASN"), f"bgppeer {name} spec.peerASN"),
                     my_asn=_int(spec.get("myASN"), f"bgppeer {name} spec.myASN"),
                     source="crds",
+                    node_selectors=_selectors(spec.get("nodeSelectors"), "matchLabels", "matchExpressions"),
                 )
             )
         except ValueError as exc:

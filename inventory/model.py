@@ -82,6 +82,34 @@ class Service(Model):
     endpoint_nodes: list[str] = []  # nodes with a ready endpoint (matters for policy Local)
 
 
+class SelectorRequirement(Model):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = []
+
+
+class NodeSelector(Model):
+    """A Kubernetes label selector (``matchLabels`` AND every ``matchExpressions`` requirement)."""
+
+    match_labels: dict[str, str] = {}
+    match_expressions: list[SelectorRequirement] = []
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+            return False
+        for req in self.match_expressions:
+            present = req.key in labels
+            if req.operator == "In" and not (present and labels[req.key] in req.values):
+                return False
+            if req.operator == "NotIn" and present and labels[req.key] in req.values:
+                return False
+            if req.operator == "Exists" and not present:
+                return False
+            if req.operator == "DoesNotExist" and present:
+                return False
+        return True
+
+
 class MetalLBPeer(Model):
     """One BGP peer in MetalLB's configuration (ConfigMap ``peers`` or a BGPPeer object)."""
 
@@ -90,6 +118,11 @@ class MetalLBPeer(Model):
     peer_asn: ASN
     my_asn: ASN
     source: Literal["configmap", "crds"] = "crds"
+    # Which nodes' speakers peer with it: none means every node, several mean any of them (MetalLB).
+    node_selectors: list[NodeSelector] = []
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
 
 
 class BGP(Model):

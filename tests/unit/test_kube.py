@@ -217,3 +217,39 @@ def test_stand_in_cli_reloads_world(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
+
+
+def _label(world: dict[str, Any], node_names: list[str], key: str, value: str) -> None:
+    for obj in world["items"]:
+        if obj.get("kind") == "Node" and obj["metadata"]["name"] in node_names:
+            obj["metadata"]["labels"][key] = value
+
+
+def test_bgppeer_node_selectors_narrow_the_speakers(api: tuple[KubeAPIServer, str]) -> None:
+    server, kc = api
+    world = prd_world()
+    _label(world, NODES[:2], "edge.example/bgp", "on")
+    peer = next(o for o in world["items"] if o.get("kind") == "BGPPeer")
+    peer["spec"]["nodeSelectors"] = [{"matchLabels": {"edge.example/bgp": "on"}}]
+    server.set_world(world)
+    facts = kube.discover(kc, "prd")
+    assert facts.peers[0].selects({"edge.example/bgp": "on"}) and not facts.peers[0].selects({})
+    cluster = load(InventorySources(states=[str(SAMPLE)], kubeconfig=kc)).site.clusters["prd"]
+    assert [s.name for s in cluster.speakers] == NODES[:2]  # node 3's speaker never peers with the router
+
+
+def test_configmap_node_selectors_with_expressions(api: tuple[KubeAPIServer, str]) -> None:
+    server, kc = api
+    world = prd_world("configmap", metallb=("configmap", "203.0.113.4", 65020, 65021, POOLS))
+    _label(world, [NODES[2]], "zone", "b")
+    _label(world, NODES[:2], "zone", "a")
+    cm = next(o for o in world["items"] if o.get("kind") == "ConfigMap" and o["metadata"]["name"] == "config")
+    config = yaml.safe_load(cm["data"]["config"])
+    config["peers"][0]["node-selectors"] = [
+        {"match-expressions": [{"key": "zone", "operator": "NotIn", "values": ["a"]}]},
+        {"match-labels": {"kubernetes.io/hostname": NODES[0]}},
+    ]
+    cm["data"]["config"] = yaml.safe_dump(config)
+    server.set_world(world)
+    cluster = load(InventorySources(states=[str(SAMPLE)], kubeconfig=kc)).site.clusters["prd"]
+    assert [s.name for s in cluster.speakers] == [NODES[0], NODES[2]]  # either selector selects
