@@ -117,6 +117,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
             if input_errors:
                 raise InputError(input_errors[0].error.removeprefix("input: "))  # type: ignore[union-attr]
             if not dry_run:
+                print_changes(report, only_pending=True)  # what is about to change, before anything does
                 _apply_waves(rt, waves, clusters, reports, plans, run_options, progress, stop, args.all_at_once)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)

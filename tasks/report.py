@@ -93,22 +93,22 @@ class RunReport:
             Path(path).write_text(text + "\n")
 
 
-def print_changes(report: RunReport) -> None:
+def print_changes(report: RunReport, only_pending: bool = False) -> None:
     """Each host's change as a diff: ``-`` for deletes, ``+`` for sets (secrets already masked)."""
     for host in report.hosts:
-        header = f"[bold]{host.host}[/] ({host.cluster}, VyOS {host.dialect or '?'})"
+        if only_pending and host.status != "planned":
+            continue
+        header = f"[bold]{escape(host.host)}[/] ({escape(host.cluster)}, VyOS {host.dialect or '?'})"
         if host.error:
-            console.print(f"{header}: [red]{host.error}[/]")
+            console.print(f"{header}: [red]{escape(host.error)}[/]")
             continue
         if not host.commands:
             console.print(f"{header}: no change")
             continue
         console.print(f"{header}: {len(host.commands)} change(s)")
         for command in host.commands:
-            if command.startswith("delete "):
-                console.print(f"  [red]- {command}[/]", markup=True, soft_wrap=True)
-            else:
-                console.print(f"  [green]+ {command}[/]", markup=True, soft_wrap=True)
+            style, sign = ("red", "-") if command.startswith("delete ") else ("green", "+")
+            console.print(f"  [{style}]{sign} {escape(command)}[/]", soft_wrap=True)
 
 
 def print_summary(report: RunReport) -> None:
