@@ -118,3 +118,11 @@ def test_render_offline_prints_the_intent_with_secrets_masked(
     assert "password '********'" in out
     assert "bgp-secret-value" not in out
     assert router_port.accepted == 0
+
+
+def test_edgekit_program_reaches_the_lb_and_edge_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "broken.tfstate"
+    bad.write_text("{not json")
+    for argv in (["lb", "plan"], ["edge", "verify"]):
+        assert main([*argv, "--state", str(bad)]) == 2
+        assert "broken.tfstate" in capsys.readouterr().err
