@@ -131,7 +131,6 @@ class BGP(Model):
     keepalive: Annotated[int, Field(ge=1, le=65535)] = 3
     holdtime: Annotated[int, Field(ge=3, le=65535)] = 9
     password: SecretRef | None = None
-    peer_group: str = "metallb"
 
     @model_validator(mode="after")
     def _timers(self) -> BGP:

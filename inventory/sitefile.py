@@ -54,7 +54,6 @@ class BGPFile(Partial):
     keepalive: Annotated[int, Field(ge=1, le=65535)] | None = None
     holdtime: Annotated[int, Field(ge=3, le=65535)] | None = None
     password: SecretRef | None = None
-    peer_group: str | None = None
     router_id: IPv4Address | None = None
 
 
