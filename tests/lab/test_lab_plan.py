@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -83,9 +82,8 @@ def test_tfstate_is_read_by_edgekit_like_the_real_one() -> None:
     assert str(node.ip_address) == "203.0.113.11" and node.netmask == 28
 
 
+@pytest.mark.programs("wg")
 def test_site_file_validates_against_the_schema(tmp_path: Path) -> None:
-    if not shutil.which("wg"):
-        pytest.skip("wireguard-tools not installed")
     p = Plan(Options(prefix="ektp", state_dir=tmp_path, clusters=("prd", "dev"), vyos={"dev": "1.3"}))
     paths = A.Paths(tmp_path)
     paths.secrets.mkdir(parents=True)

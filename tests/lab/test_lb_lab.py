@@ -22,7 +22,7 @@ import yaml
 
 from tests.lab.labrun import LabRun
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.programs("haproxy", "keepalived")]
 
 PREFIX = "ektlb"
 LB1, LB2 = "k8s-lb-1-server-prd", "k8s-lb-2-server-prd"  # MASTER (priority 150), BACKUP (101)
@@ -102,8 +102,6 @@ def verify_until(lab: LabHandle, predicate: Any, timeout: float, what: str) -> d
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabHandle]:
-    if not shutil.which("haproxy") or not shutil.which("keepalived"):
-        pytest.skip("haproxy and keepalived are needed")
     handle = LabHandle.create(PREFIX, COLUMNS="250")
     try:
         handle.lab("up", "--clusters", "prd", timeout=120)

@@ -6,7 +6,6 @@ Only loopback is ever contacted: the LBs' management address is 127.0.0.1 on a c
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -64,7 +63,7 @@ def test_unreachable_lbs_fail_the_run(tmp_path: Path, monkeypatch: pytest.Monkey
     assert all("\n" not in h["error"] for h in data["hosts"])
 
 
-@pytest.mark.skipif(not shutil.which("haproxy"), reason="haproxy not installed")
+@pytest.mark.programs("haproxy")
 def test_invalid_render_fails_that_host_without_connecting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefgh")
     monkeypatch.setitem(lbcmd.lb_deploy.DEFAULT_TUNING, "balance", "fastest")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from tasks import lb_deploy
 from tests.unit.lb_fixtures import LB1, VRRP_ENV, VRRP_PASS, FakeLB, cluster
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("haproxy") and shutil.which("keepalived")), reason="haproxy and keepalived needed"
-)
+pytestmark = pytest.mark.programs("haproxy", "keepalived")
 DEBIAN_HAPROXY = "global\n\tlog /dev/log local0\n\tdaemon\n\ndefaults\n\tmode http\n"
 H, K, S = lb_deploy.HAPROXY_CFG, lb_deploy.KEEPALIVED_CONF, lb_deploy.CHECK_SCRIPT
 

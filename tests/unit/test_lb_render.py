@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -13,8 +12,8 @@ from inventory.model import ApiLB
 from tasks import lb_deploy
 from tests.unit.lb_fixtures import LB1, LB2, MASTERS, VRRP_ENV, VRRP_PASS, cluster
 
-needs_haproxy = pytest.mark.skipif(not shutil.which("haproxy"), reason="haproxy not installed")
-needs_keepalived = pytest.mark.skipif(not shutil.which("keepalived"), reason="keepalived not installed")
+needs_haproxy = pytest.mark.programs("haproxy")
+needs_keepalived = pytest.mark.programs("keepalived")
 
 
 @pytest.fixture(autouse=True)
