@@ -121,14 +121,13 @@ def _highest_deletable(
     return path
 
 
-_SECRET_VALUE = re.compile(r"^(?P<head>.*\b(?:" + "|".join(map(re.escape, SECRET_LEAVES)) + r")) '[^']*'$")
+# A secret leaf and its quoted value, wherever it stands (a config line, or an error quoting one).
+_SECRET_VALUE = re.compile(r"\b(?P<leaf>" + "|".join(map(re.escape, SECRET_LEAVES)) + r") '[^']*'")
 
 
 def mask_line(line: str, secrets: Iterable[str] = ()) -> str:
-    """The line with secret leaves' values and any known secret value replaced by the mask."""
-    match = _SECRET_VALUE.match(line)
-    if match:
-        line = f"{match.group('head')} '{MASK}'"
+    """The text with secret leaves' values and any known secret value replaced by the mask."""
+    line = _SECRET_VALUE.sub(lambda m: f"{m.group('leaf')} '{MASK}'", line)
     for secret in secrets:
         if secret:
             line = line.replace(secret, MASK)

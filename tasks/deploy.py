@@ -141,15 +141,21 @@ def apply_router(
         failing = [c for c in report.checks if not c.ok]
         report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in failing[:3])
     except Exception as exc:  # the session broke mid-gate: still try to restore in place
-        report.error = f"error after commit: {one_line(exc)}"
+        report.error = mask_line(f"error after commit: {one_line(exc)}", plan.rendered.secrets)
     step(name, "revert")
     started = time.monotonic()
-    _restore(task, driver, plan.running, report, options)
+    _restore(driver, plan.running, report, options, plan.rendered.secrets)
     report.timed("revert", started)
     return Result(host=task.host, result=report, failed=True)
 
 
-def _restore(task: Task, driver: VyOSDriver, previous: list[str], report: HostReport, options: DeployOptions) -> None:
+def _restore(
+    driver: VyOSDriver,
+    previous: list[str],
+    report: HostReport,
+    options: DeployOptions,
+    secrets: list[str],
+) -> None:
     """Put the exact previous config back; a broken session gets one fresh one before giving up to the
     router's own commit-confirm timer."""
     for attempt in (1, 2):
@@ -165,7 +171,8 @@ def _restore(task: Task, driver: VyOSDriver, previous: list[str], report: HostRe
             report.status = "failed"
             minutes = max(1, -(-options.confirm_timeout // 60))
             report.notes.append(
-                f"could not restore ({one_line(exc)}); the router restores itself within {minutes} min (commit-confirm)"
+                f"could not restore ({mask_line(one_line(exc), secrets)}); "
+                f"the router restores itself within {minutes} min (commit-confirm)"
             )
             return
         if _normalized(now) != _normalized(previous):

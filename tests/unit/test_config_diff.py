@@ -73,3 +73,8 @@ def test_tree_keys_paths_with_values_last_and_knows_which_are_values() -> None:
     tree = ConfigTree(["set a b 'c d'", "set a e", "delete x"])
     assert tree.paths == {("a", "b", "c d"), ("a", "e")}
     assert tree.valued(("a", "b", "c d")) and not tree.valued(("a", "e"))
+
+
+def test_secret_leaf_values_are_masked_inside_error_text_too() -> None:
+    error = "'set protocols bgp neighbor 1.2.3.4 password 'old-pw'' failed: Set failed"
+    assert mask_line(error) == "'set protocols bgp neighbor 1.2.3.4 password '********'' failed: Set failed"
