@@ -137,6 +137,8 @@ class EdgekitVyOSSSH(VyOSSSH):
         output = self._exchange([command], body, read_timeout)[0]
         if check and any(marker in output for marker in ERROR_MARKERS):
             raise CommandError(command, output)
+        if self.in_config_mode:  # VyOS ends every config-mode answer with `[edit]`: not part of it
+            output = "\n".join(line for line in output.split("\n") if line.strip() != "[edit]").strip("\n")
         return output
 
     def check_config_mode(self, check_string: str = "#", pattern: str = "", force_regex: bool = False) -> bool:

@@ -137,9 +137,13 @@ class VyOSDriver(NetworkDriver):
         return result
 
     def compare_saved(self) -> str:
-        """Differences between running and the saved config (empty when saved)."""
+        """Differences between running and the saved config (empty when saved); leaves the mode as it was."""
+        entered = not self.conn.in_config_mode
         self.conn.config_mode()
-        return self.conn.run("compare saved").strip()
+        output = self.conn.run("compare saved").strip()
+        if entered:
+            self.conn.exit_config_mode()
+        return output
 
     def load_merge_candidate(self, filename: str | None = None, config: str | list[str] | None = None) -> None:
         if filename:

@@ -31,6 +31,8 @@ def main(address: str, service_ip: str) -> dict[str, Any]:
         out["bgp"] = driver.get_bgp_neighbors()
         out["ips"] = driver.get_interfaces_ip()
         out["route"] = driver.get_route_to(service_ip)
+        out["config"] = driver.get_config()
+        out["config_mode_after_get_config"] = driver.conn.in_config_mode
         out["before"] = driver.show("show configuration commands")
         driver.load_merge_candidate(config="set interfaces ethernet eth1 description 'napalm-probe'")
         out["compare"] = driver.compare_config()

@@ -220,6 +220,8 @@ def test_napalm_driver_getters_and_config_lifecycle(lab: LabRun, first_deploy: d
     assert sorted(peers) == NODES["prd"] and all(p["is_up"] and p["remote_as"] == 65021 for p in peers.values())
     assert out["ips"]["eth1"]["ipv4"] == {"192.168.100.1": {"prefix_length": 24}}
     assert sorted(h["next_hop"] for h in out["route"]["198.51.100.1/32"]) == NODES["prd"]
+    assert out["config"]["running"] == out["before"] == out["config"]["startup"]  # deploy saved it
+    assert out["config_mode_after_get_config"] is False
     assert "napalm-probe" in out["compare"]
     assert out["pending"] is True and out["pending_after_confirm"] is False
     assert "set interfaces ethernet eth1 description 'napalm-probe'" in out["after_confirm"]
