@@ -28,6 +28,11 @@ class LabRun:
 
     @classmethod
     def create(cls, prefix: str, **extra_env: str) -> LabRun:
+        # Two checkouts running lab tests at once would share namespace names: EDGEKIT_TEST_NS (three
+        # letters) replaces the tests' "ekt" lead so each checkout gets names of its own.
+        lead = os.environ.get("EDGEKIT_TEST_NS", "")
+        if lead and prefix.startswith("ekt"):
+            prefix = lead[:3] + prefix[3:]
         # FRR runs as user frr inside the state dir: it and its parents must be searchable by others.
         state = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir="/tmp"))
         state.chmod(0o755)

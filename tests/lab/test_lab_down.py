@@ -72,12 +72,12 @@ def test_down_after_a_killed_up_leaves_nothing() -> None:
         assert up.poll() is None, "up finished before it could be killed"
         up.send_signal(signal.SIGKILL)
         up.wait()
-        assert namespaces("ektkill"), "the killed up left no namespaces to clean"
+        assert namespaces(run.prefix), "the killed up left no namespaces to clean"
         pids = recorded_pids(run.state_dir)
         assert any(alive(p) for p in pids)
         run.lab("down")
         time.sleep(0.2)
-        assert namespaces("ektkill") == []
+        assert namespaces(run.prefix) == []
         assert [p for p in pids if alive(p)] == []
         assert processes_mentioning(str(run.state_dir)) == []
         assert not run.state_dir.exists()
@@ -89,7 +89,7 @@ def test_down_twice_and_without_a_lab_is_fine() -> None:
     run = LabRun.create("ektnone")
     run.lab("down")
     run.lab("down")
-    assert namespaces("ektnone") == []
+    assert namespaces(run.prefix) == []
 
 
 def test_two_labs_side_by_side_do_not_touch_each_other() -> None:

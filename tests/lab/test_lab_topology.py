@@ -134,7 +134,7 @@ def test_status_lists_every_host_healthy_with_addresses(lab: LabRun) -> None:
     assert "op-prd 203.0.113.14/28" in hosts["op"]["addresses"]
     assert [s["ip"] for s in hosts["prd-node1"]["services"]] == ["198.51.100.1", "198.51.100.2"]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert "ektlab-prd-sw" in netns and "ektlab-op" in netns
+    assert lab.ns("prd-sw") in netns and lab.ns("op") in netns
     # The root namespace holds no lab interface or route.
     root = subprocess.run(["ip", "-br", "addr"], capture_output=True, text=True).stdout
     assert "203.0.113." not in root and "198.51.100." not in root

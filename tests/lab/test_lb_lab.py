@@ -59,7 +59,7 @@ class LabHandle(LabRun):
 
     def holds_vip(self, lb: str) -> bool:
         out = subprocess.run(
-            ["ip", "netns", "exec", f"{PREFIX}-{LB_LAB[lb]}", "ip", "-4", "-o", "addr", "show"],
+            ["ip", "netns", "exec", self.ns(LB_LAB[lb]), "ip", "-4", "-o", "addr", "show"],
             capture_output=True,
             text=True,
             check=True,
