@@ -229,7 +229,7 @@ def load(src: InventorySources) -> LoadResult:
             if context in contexts and context != name and not sitefile.cluster(name).kube_context:
                 builder.warn(
                     f"{name}: kubeconfig {src.kubeconfig} has no context named {name!r}; "
-                    f"using its {'current' if context == current else 'only'} context {context!r}"
+                    f"using its current context {context!r}"
                 )
             if context not in contexts:
                 message = f"{name}: no context {context!r} in kubeconfig {src.kubeconfig}"
@@ -277,14 +277,11 @@ def _fetch_or_error(source: str) -> list[sources.Fetched] | BaseException:
 
 def _kube_context(name: str, sitefile: SiteFile, contexts: list[str], current: str | None, clusters: int) -> str:
     """The kubeconfig context of a cluster: the site file's kube_context, else the cluster's name; with a
-    single cluster and no such context, the kubeconfig's current one (else its only one)."""
+    single cluster and no such context, the kubeconfig's current one (load() says so in a warning)."""
     explicit = sitefile.cluster(name).kube_context
     context = explicit or name
-    if context not in contexts and clusters == 1 and not explicit:
-        if current in contexts:
-            return current
-        if len(contexts) == 1:
-            return contexts[0]
+    if context not in contexts and clusters == 1 and current and not explicit:
+        return current
     return context
 
 
