@@ -42,7 +42,10 @@ Pools
 
 Facts a feature needs but nobody provides are recorded in ``Cluster.missing`` (field path -> reason);
 ``Cluster.require("wireguard")`` raises ``MissingFact`` naming the field. Other bad input raises
-``InputError`` naming the file and the JSON/YAML path.
+``InputError`` naming the file and the JSON/YAML path: among it a MetalLB pool over the nodes' or the
+router's node-side subnet, an API VIP outside the LBs' subnet, ``address_outputs`` with an unknown role
+or output. Live facts the router cannot work with (a Kubernetes speaker outside every subnet the router
+reaches, a Kubernetes pool over the nodes' subnet) refuse only that cluster: ``Cluster.refused``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The site file: the facts neither Terraform state nor Kubernetes holds (YAML).
 
 Every field is optional; ``defaults`` applies to every cluster and ``clusters.<name>`` overrides it
-(deep merge, cluster wins). Unknown keys are errors, so a typo names itself. Example::
+(deep merge, cluster wins). Unknown keys are errors, so a typo names itself, and so is a key given twice
+in one mapping (YAML would silently keep the second). Example::
 
     rollout: [dev, wsp, prd]
     defaults:
