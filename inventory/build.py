@@ -77,7 +77,7 @@ from inventory.model import (
     Speaker,
     WireGuard,
 )
-from inventory.secrets import K8sSecretReader
+from inventory.secrets import MASK, K8sSecretReader
 from inventory.sitefile import ClusterFile, RoleRule, SiteFile, load_site_file
 
 DEFAULT_ROLE_RULES: tuple[RoleRule, ...] = (
@@ -820,12 +820,12 @@ class _ClusterBuilder:
             pools = site_pools
         else:
             found = self._tfstate_pools(router)
-            for pool, source, path in found:
-                conflict = self._pool_conflict(pool, router, hosts["node"], nodes)
+            for pool, source, path, sensitive in found:
+                conflict = self._pool_conflict(pool, router, hosts["node"], nodes, masked=sensitive)
                 if conflict:
                     raise InputError(conflict, source=source, path=path)
             if found:
-                pools = [found[0][0].model_copy(update={"addresses": [n for p, _, _ in found for n in p.addresses]})]
+                pools = [found[0][0].model_copy(update={"addresses": [n for f in found for n in f[0].addresses]})]
         if not pools:
             self.missing["pools"] = "no MetalLB pool: not in Kubernetes, the site file (metallb.pools) or tfstate"
 
@@ -891,25 +891,29 @@ class _ClusterBuilder:
         return kept, refused
 
     @staticmethod
-    def _pool_conflict(pool: Pool, router: Router | None, node_hosts: list[HostFacts], nodes: list[Node]) -> str:
+    def _pool_conflict(
+        pool: Pool, router: Router | None, node_hosts: list[HostFacts], nodes: list[Node], masked: bool = False
+    ) -> str:
         """Why a MetalLB pool cannot be blackholed on the router ("" when it can): it overlaps the nodes'
-        subnet or the router's node-side subnet, so its blackhole route would take the nodes' own addresses."""
+        subnet or the router's node-side subnet, so its blackhole route would take the nodes' own addresses.
+        ``masked``: the range comes from a sensitive output and is not quoted."""
         subnets: dict[IPv4Network, str] = {}
         if router is not None:
             subnets[router.node_address.network] = f"the router's node-side subnet ({router.node_interface})"
         for h in node_hosts:
             subnets.setdefault(h.addresses[0].network, f"the nodes' subnet (node {h.name} is {h.addresses[0]})")
         for net in pool.addresses:
+            shown = MASK if masked else str(net)
             for subnet, what in subnets.items():
                 if net.overlaps(subnet):
                     return (
-                        f"MetalLB pool {pool.name} range {net} overlaps {subnet}, {what}: its blackhole route "
+                        f"MetalLB pool {pool.name} range {shown} overlaps {subnet}, {what}: its blackhole route "
                         "would swallow the nodes' own addresses"
                     )
             for node in nodes:
                 if node.address in net:
                     return (
-                        f"MetalLB pool {pool.name} range {net} contains node {node.name}'s address {node.address}: "
+                        f"MetalLB pool {pool.name} range {shown} contains node {node.name}'s address {node.address}: "
                         "its blackhole route would swallow it"
                     )
         return ""
@@ -930,8 +934,8 @@ class _ClusterBuilder:
             out.append(Pool(name=p.name, addresses=nets))
         return out
 
-    def _tfstate_pools(self, router: Router | None) -> list[tuple[Pool, str, str]]:
-        """Pools from Terraform outputs, else routed subnets, each with its source and JSON path."""
+    def _tfstate_pools(self, router: Router | None) -> list[tuple[Pool, str, str, bool]]:
+        """Pools from Terraform outputs, else routed subnets, each with its source, JSON path and sensitivity."""
         for name in POOL_OUTPUTS:
             output = self.state.output(name)
             if output is None:
@@ -942,10 +946,12 @@ class _ClusterBuilder:
                 nets = kube._networks(values, name)
             except InputError:
                 raise InputError("not a CIDR or a-b range", source=self.state.source, path=output.path) from None
-            return [(Pool(name=name, addresses=nets), self.state.source, output.path)]
+            return [(Pool(name=name, addresses=nets), self.state.source, output.path, output.sensitive)]
         subnets = [s for s in self.state.subnets if router is None or s.next_hop in (None, router.public_address.ip)]
         # One routed pool; each subnet is checked on its own so an error names its resource.
-        return [(Pool(name="routed", addresses=[s.network]), self.state.source, s.path or s.address) for s in subnets]
+        return [
+            (Pool(name="routed", addresses=[s.network]), self.state.source, s.path or s.address, False) for s in subnets
+        ]
 
     def _wireguard(self) -> WireGuard | None:
         wf = self.cf.wireguard
@@ -990,11 +996,13 @@ class _ClusterBuilder:
             if vip not in h.addresses[0].network:
                 if self.cf.lb and self.cf.lb.vip:
                     source, path = self.site_label, _site_path(self.sitefile, self.name, "lb.vip")
+                    shown = str(vip)
                 else:
                     output = self.state.output("vip_address")
                     source, path = self.state.source, output.path if output else "outputs.vip_address"
+                    shown = MASK if output and output.sensitive else str(vip)
                 raise InputError(
-                    f"API VIP {vip} is outside the LBs' subnet: {h.name} is {h.addresses[0]} "
+                    f"API VIP {shown} is outside the LBs' subnet: {h.name} is {h.addresses[0]} "
                     f"(network {h.addresses[0].network})",
                     source=source,
                     path=path,

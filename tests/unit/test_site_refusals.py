@@ -81,6 +81,19 @@ def test_terraform_pool_output_over_the_node_side_subnet(tmp_path: Path) -> None
     assert "the router's node-side subnet" in text
 
 
+def test_sensitive_outputs_are_not_quoted_in_the_refusal(tmp_path: Path) -> None:
+    doc = json.loads(SAMPLE.read_text())
+    doc["outputs"]["metallb_address_range"].update(value="192.168.100.0/28", sensitive=True)
+    state = write_state(tmp_path, doc)
+    text = refusal(state)
+    assert "MetalLB pool metallb_address_range range ******** overlaps 192.168.100.0/24" in text
+    assert "192.168.100.0/28" not in text
+    doc = json.loads(SAMPLE.read_text())
+    doc["outputs"]["vip_address"].update(value="198.51.100.10", sensitive=True)
+    text = refusal(write_state(tmp_path, doc))
+    assert "API VIP ******** is outside" in text and "198.51.100.10" not in text
+
+
 def test_routed_subnet_over_the_nodes_subnet(tmp_path: Path) -> None:
     doc = json.loads(SAMPLE.read_text())
     del doc["outputs"]["metallb_address_range"]
