@@ -42,7 +42,10 @@ Pools
 
 Facts a feature needs but nobody provides are recorded in ``Cluster.missing`` (field path -> reason);
 ``Cluster.require("wireguard")`` raises ``MissingFact`` naming the field. Other bad input raises
-``InputError`` naming the file and the JSON/YAML path.
+``InputError`` naming the file and the JSON/YAML path: among it a MetalLB pool over the nodes' or the
+router's node-side subnet, an API VIP outside the LBs' subnet, ``address_outputs`` with an unknown role
+or output. Live facts the router cannot work with (a Kubernetes speaker outside every subnet the router
+reaches, a Kubernetes pool over the nodes' subnet) refuse only that cluster: ``Cluster.refused``.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -59,6 +62,7 @@ from inventory import kube, sources, tfstate
 from inventory.errors import InputError, SourceUnreachable, from_validation
 from inventory.model import (
     BGP,
+    ROLES,
     ApiLB,
     Cluster,
     Credentials,
@@ -73,7 +77,7 @@ from inventory.model import (
     Speaker,
     WireGuard,
 )
-from inventory.secrets import K8sSecretReader
+from inventory.secrets import MASK, K8sSecretReader
 from inventory.sitefile import ClusterFile, RoleRule, SiteFile, load_site_file
 
 DEFAULT_ROLE_RULES: tuple[RoleRule, ...] = (
@@ -225,6 +229,11 @@ def load(src: InventorySources) -> LoadResult:
         facts = None
         context = _kube_context(name, sitefile, contexts, current, len(loaded))
         if src.kubeconfig:
+            if context in contexts and context != name and not sitefile.cluster(name).kube_context:
+                builder.warn(
+                    f"{name}: kubeconfig {src.kubeconfig} has no context named {name!r}; "
+                    f"using its current context {context!r}"
+                )
             if context not in contexts:
                 message = f"{name}: no context {context!r} in kubeconfig {src.kubeconfig}"
                 if src.require_k8s:
@@ -271,7 +280,7 @@ def _fetch_or_error(source: str) -> list[sources.Fetched] | BaseException:
 
 def _kube_context(name: str, sitefile: SiteFile, contexts: list[str], current: str | None, clusters: int) -> str:
     """The kubeconfig context of a cluster: the site file's kube_context, else the cluster's name; with a
-    single cluster and no such context, the kubeconfig's current one."""
+    single cluster and no such context, the kubeconfig's current one (load() says so in a warning)."""
     explicit = sitefile.cluster(name).kube_context
     context = explicit or name
     if context not in contexts and clusters == 1 and current and not explicit:
@@ -371,6 +380,7 @@ def host_slice(cluster: Cluster, host: HostFacts, by_name: _ByName | None = None
         router = cluster.router if cluster.router and cluster.router.name == host.name else None
         return {
             **base,
+            "refused": list(cluster.refused),
             "router": _dump(router),
             "node_subnet": cluster.node_subnet,
             "gateway": str(cluster.gateway) if cluster.gateway else None,
@@ -444,7 +454,33 @@ class _ClusterBuilder:
             return rule.role
         return None
 
+    def _check_address_outputs(self) -> None:
+        """``address_outputs`` keys are ``<role>:<nic>`` with a known role and NIC 1 or up, and every output
+        named exists in the state (checked whether or not a host of that role needs it)."""
+        for key, out_name in (self.cf.address_outputs or {}).items():
+            path = _site_path(self.sitefile, self.name, f"address_outputs.{key}")
+            role, _, nic = key.partition(":")
+            if role not in ROLES:
+                raise InputError(
+                    f"unknown role {role!r} in {key!r} (the key is ROLE:NIC, ROLE one of {', '.join(ROLES)})",
+                    source=self.site_label,
+                    path=path,
+                )
+            if not nic.isdigit() or int(nic) < 1:
+                raise InputError(
+                    f"{key!r} names no NIC index 1 or up (the key is ROLE:NIC, e.g. router:1; NIC 0 is ip_address)",
+                    source=self.site_label,
+                    path=path,
+                )
+            if self.state.output(out_name) is None:
+                raise InputError(
+                    f"output {out_name!r} is not in {self.state.source}",
+                    source=self.site_label,
+                    path=path,
+                )
+
     def collect_hosts(self) -> None:
+        self._check_address_outputs()
         by_role: dict[str, list[tfstate.Server]] = {}
         for server in self.state.servers:
             role = self._role(server)
@@ -675,6 +711,8 @@ class _ClusterBuilder:
         # Kubernetes
         speaker_asn = cf.speaker_asn or DEFAULT_SPEAKER_ASN
         speakers: list[Speaker] = []
+        # Where each speaker's address comes from (source, path), for the error that refuses it.
+        origins: dict[str, tuple[str, str]] = {}
         peers: list[MetalLBPeer] = []
         pools: list[Pool] = []
         services = []
@@ -731,6 +769,13 @@ class _ClusterBuilder:
                         self.warn(f"{self.name}: node {kn.name} runs a speaker but has no IPv4 InternalIP; skipped")
                         continue
                     speakers.append(Speaker(name=tn.name if tn else kn.name, address=address, asn=speaker_asn))
+                    if kn.internal_ip is not None:
+                        origins[speakers[-1].name] = (
+                            f"kubernetes context {facts.context}",
+                            f"nodes/{kn.name}.status.addresses[InternalIP]",
+                        )
+                    elif tn is not None:
+                        origins[speakers[-1].name] = self._server_origin(tn.name)
             for n in nodes:
                 if n.source == "tfstate" and n.name not in matched:
                     self.disagreements.append(f"node {n.name} ({n.address}) is in tfstate but not in Kubernetes")
@@ -740,9 +785,29 @@ class _ClusterBuilder:
         else:
             speakers = [Speaker(name=n.name, address=n.address, asn=speaker_asn) for n in nodes]
             speakers_source = "tfstate"
+        refused: list[str] = []
+        if router is not None and facts is not None:
+            # Only live speakers: the tfstate fallback is every node Terraform made, whatever its network.
+            speakers, refused = self._reachable_speakers(router, speakers, origins)
 
         site_pools = self._site_pools()
+        for i, pool in enumerate(site_pools):
+            path = _site_path(self.sitefile, self.name, "metallb.pools") + f"[{i}].addresses"
+            conflict = self._pool_conflict(pool, router, hosts["node"], nodes)
+            if conflict:
+                raise InputError(conflict, source=self.site_label, path=path)
         if pools:
+            assert facts is not None
+            for pool in pools:
+                conflict = self._pool_conflict(pool, router, hosts["node"], nodes)
+                if conflict:
+                    where = (
+                        f"ipaddresspools/{pool.name}.spec.addresses"
+                        if facts.metallb_source == "crds"
+                        else f"configmap {kube.METALLB_NS}/config address-pools[name={pool.name}].addresses"
+                    )
+                    refused.append(str(InputError(conflict, source=f"kubernetes context {facts.context}", path=where)))
+
             if site_pools and {tuple(p.addresses) for p in site_pools} != {tuple(p.addresses) for p in pools}:
                 self.disagreements.append(
                     "MetalLB pools in Kubernetes ("
@@ -751,8 +816,16 @@ class _ClusterBuilder:
                     + ", ".join(str(a) for p in site_pools for a in p.addresses)
                     + ")"
                 )
+        elif site_pools:
+            pools = site_pools
         else:
-            pools = site_pools or self._tfstate_pools(router)
+            found = self._tfstate_pools(router)
+            for pool, source, path, sensitive in found:
+                conflict = self._pool_conflict(pool, router, hosts["node"], nodes, masked=sensitive)
+                if conflict:
+                    raise InputError(conflict, source=source, path=path)
+            if found:
+                pools = [found[0][0].model_copy(update={"addresses": [n for f in found for n in f[0].addresses]})]
         if not pools:
             self.missing["pools"] = "no MetalLB pool: not in Kubernetes, the site file (metallb.pools) or tfstate"
 
@@ -782,8 +855,68 @@ class _ClusterBuilder:
             speakers_source=speakers_source,  # type: ignore[arg-type]
             metallb_peers=peers,
             disagreements=self.disagreements,
+            refused=refused,
         )
         return cluster
+
+    def _server_origin(self, name: str) -> tuple[str, str]:
+        server = self.servers.get(name)
+        return (self.state.source, f"{server.attr_path}.ip_address" if server else "resources")
+
+    def _reachable_speakers(
+        self, router: Router, speakers: list[Speaker], origins: dict[str, tuple[str, str]]
+    ) -> tuple[list[Speaker], list[str]]:
+        """The speakers inside a subnet the router has an address in, and one refusal line per other one.
+
+        A speaker elsewhere could never peer with the router (there is no route to it but the /32 edgekit
+        would invent), so its cluster's router is refused rather than configured with a dead neighbor.
+        """
+        reachable = [
+            (router.public_address.network, router.public_interface),
+            (router.node_address.network, router.node_interface),
+        ]
+        nets = ", ".join(f"{net} on {iface}" for net, iface in reachable)
+        kept: list[Speaker] = []
+        refused: list[str] = []
+        for speaker in speakers:
+            if any(speaker.address in net for net, _ in reachable):
+                kept.append(speaker)
+                continue
+            source, path = origins.get(speaker.name, (f"cluster {self.name}", f"speakers.{speaker.name}"))
+            reason = (
+                f"speaker {speaker.name} at {speaker.address} is outside every subnet router {router.name} reaches "
+                f"({nets}); cluster {self.name}'s router is refused"
+            )
+            refused.append(str(InputError(reason, source=source, path=path)))
+        return kept, refused
+
+    @staticmethod
+    def _pool_conflict(
+        pool: Pool, router: Router | None, node_hosts: list[HostFacts], nodes: list[Node], masked: bool = False
+    ) -> str:
+        """Why a MetalLB pool cannot be blackholed on the router ("" when it can): it overlaps the nodes'
+        subnet or the router's node-side subnet, so its blackhole route would take the nodes' own addresses.
+        ``masked``: the range comes from a sensitive output and is not quoted."""
+        subnets: dict[IPv4Network, str] = {}
+        if router is not None:
+            subnets[router.node_address.network] = f"the router's node-side subnet ({router.node_interface})"
+        for h in node_hosts:
+            subnets.setdefault(h.addresses[0].network, f"the nodes' subnet (node {h.name} is {h.addresses[0]})")
+        for net in pool.addresses:
+            shown = MASK if masked else str(net)
+            for subnet, what in subnets.items():
+                if net.overlaps(subnet):
+                    return (
+                        f"MetalLB pool {pool.name} range {shown} overlaps {subnet}, {what}: its blackhole route "
+                        "would swallow the nodes' own addresses"
+                    )
+            for node in nodes:
+                if node.address in net:
+                    return (
+                        f"MetalLB pool {pool.name} range {shown} contains node {node.name}'s address {node.address}: "
+                        "its blackhole route would swallow it"
+                    )
+        return ""
 
     def _site_pools(self) -> list[Pool]:
         if not self.cf.metallb or not self.cf.metallb.pools:
@@ -801,7 +934,8 @@ class _ClusterBuilder:
             out.append(Pool(name=p.name, addresses=nets))
         return out
 
-    def _tfstate_pools(self, router: Router | None) -> list[Pool]:
+    def _tfstate_pools(self, router: Router | None) -> list[tuple[Pool, str, str, bool]]:
+        """Pools from Terraform outputs, else routed subnets, each with its source, JSON path and sensitivity."""
         for name in POOL_OUTPUTS:
             output = self.state.output(name)
             if output is None:
@@ -812,11 +946,12 @@ class _ClusterBuilder:
                 nets = kube._networks(values, name)
             except InputError:
                 raise InputError("not a CIDR or a-b range", source=self.state.source, path=output.path) from None
-            return [Pool(name=name, addresses=nets)]
+            return [(Pool(name=name, addresses=nets), self.state.source, output.path, output.sensitive)]
         subnets = [s for s in self.state.subnets if router is None or s.next_hop in (None, router.public_address.ip)]
-        if subnets:
-            return [Pool(name="routed", addresses=[s.network for s in subnets])]
-        return []
+        # One routed pool; each subnet is checked on its own so an error names its resource.
+        return [
+            (Pool(name="routed", addresses=[s.network]), self.state.source, s.path or s.address, False) for s in subnets
+        ]
 
     def _wireguard(self) -> WireGuard | None:
         wf = self.cf.wireguard
@@ -840,6 +975,11 @@ class _ClusterBuilder:
             endpoint_port = int(port)
         except ValueError:
             raise InputError(f"{wf.endpoint!r} is not ADDRESS:PORT", source=self.site_label, path=epath) from None
+        if not 1 <= endpoint_port <= 65535:
+            # Checked here, not by the model, whose field (endpoint_port) is not a key of the site file.
+            raise InputError(
+                f"{wf.endpoint!r}: port {endpoint_port} is not in 1-65535", source=self.site_label, path=epath
+            )
         values = wf.model_dump(exclude_none=True, exclude={"endpoint", "private_key"})
         return self._validate(
             WireGuard,
@@ -849,6 +989,24 @@ class _ClusterBuilder:
             endpoint_port=endpoint_port,
             **values,
         )
+
+    def _check_vip(self, vip: IPv4Address, lbs: list[HostFacts]) -> None:
+        """The VIP moves between the LBs with VRRP: it must lie in the subnet of each LB's address."""
+        for h in lbs:
+            if vip not in h.addresses[0].network:
+                if self.cf.lb and self.cf.lb.vip:
+                    source, path = self.site_label, _site_path(self.sitefile, self.name, "lb.vip")
+                    shown = str(vip)
+                else:
+                    output = self.state.output("vip_address")
+                    source, path = self.state.source, output.path if output else "outputs.vip_address"
+                    shown = MASK if output and output.sensitive else str(vip)
+                raise InputError(
+                    f"API VIP {shown} is outside the LBs' subnet: {h.name} is {h.addresses[0]} "
+                    f"(network {h.addresses[0].network})",
+                    source=source,
+                    path=path,
+                )
 
     def _api_lb(self, lbs: list[HostFacts]) -> ApiLB | None:
         lf = self.cf.lb
@@ -862,6 +1020,8 @@ class _ClusterBuilder:
                     raise InputError(
                         f"{out.shown()!r} is not a valid IPv4 address", source=self.state.source, path=out.path
                     ) from None
+        if vip is not None:
+            self._check_vip(vip, lbs)
         if vip is None:
             self.missing["api_lb.vip"] = "no API VIP: set lb.vip in the site file or the Terraform output vip_address"
         if lf is None or lf.auth_pass is None:

@@ -142,6 +142,9 @@ def discover(kubeconfig: str, context: str) -> KubeFacts:
                 c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [] if node.status else [])
             )
             labels = dict(node.metadata.labels or {})
+            if ip is None:
+                # Without one, edgekit can only use the node's tfstate address (or skip its speaker).
+                facts.warnings.append(f"node {node.metadata.name} has no IPv4 InternalIP in status.addresses")
             facts.nodes.append(KubeNode(name=node.metadata.name, internal_ip=ip, ready=ready, labels=labels))
         by_name = {n.name: n for n in facts.nodes}
 

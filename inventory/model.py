@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inventory.errors import MissingFact
+from inventory.errors import InputError, MissingFact
 from inventory.secrets import SecretRef, is_wireguard_key
 
 # 0 and 65535 / 4294967295 are reserved; 23456 is AS_TRANS. VyOS itself accepts 1-4294967294.
@@ -238,10 +238,19 @@ class Cluster(Model):
     metallb_peers: list[MetalLBPeer] = []
     # Where Kubernetes and tfstate / the site file disagree (one line each).
     disagreements: list[str] = []
+    # Live facts this cluster's router cannot be configured for (a speaker outside every subnet the router
+    # reaches, a pool in Kubernetes over the nodes' subnet): one InputError line each, naming the source and
+    # path. Such a router is never rendered nor connected to; the other clusters proceed.
+    refused: list[str] = []
 
     @property
     def speaker_asns(self) -> set[int]:
         return {s.asn for s in self.speakers}
+
+    def raise_refused(self) -> None:
+        """Fail with ``InputError`` (the first ``refused`` line) when this cluster's router is refused."""
+        if self.refused:
+            raise InputError(self.refused[0])
 
     def require(self, *fields: str) -> None:
         """Fail with ``MissingFact`` naming the first unresolved field under any of ``fields``.

@@ -1,7 +1,8 @@
 """The site file: the facts neither Terraform state nor Kubernetes holds (YAML).
 
 Every field is optional; ``defaults`` applies to every cluster and ``clusters.<name>`` overrides it
-(deep merge, cluster wins). Unknown keys are errors, so a typo names itself. Example::
+(deep merge, cluster wins). Unknown keys are errors, so a typo names itself, and so is a key given twice
+in one mapping (YAML would silently keep the second). Example::
 
     rollout: [dev, wsp, prd]
     defaults:
@@ -33,7 +34,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from inventory.errors import InputError, from_validation
+from inventory.errors import InputError, from_validation, json_path
 from inventory.model import ASN, Dialect, Port
 from inventory.secrets import SecretRef
 
@@ -163,6 +164,50 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _load_unique(text: str, label: str) -> Any:
+    """``yaml.safe_load``, but a key given twice in one mapping is an ``InputError`` (file, line, YAML path).
+
+    PyYAML keeps the last of two equal keys, so a second ``clusters: prd:`` block would silently replace
+    the first (and with it, say, its WireGuard section). Merge keys (``<<``) keep their YAML meaning.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_duplicates(node, [], label, set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _refuse_duplicates(node: yaml.Node, path: list[Any], label: str, visited: set[int]) -> None:
+    if id(node) in visited:  # an alias: its anchor was checked already (and may be recursive)
+        return
+    visited.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                _refuse_duplicates(value_node, path, label, visited)
+                continue
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                line = key_node.start_mark.line + 1
+                raise InputError(
+                    f"key {key!r} appears twice in one mapping (line {line}, first on line {seen[key]}): "
+                    "YAML would keep only the second one",
+                    source=label,
+                    path=json_path([*path, key]),
+                )
+            if key is not None:
+                seen[key] = key_node.start_mark.line + 1
+            _refuse_duplicates(value_node, [*path, key if key is not None else "?"], label, visited)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _refuse_duplicates(item, [*path, i], label, visited)
+
+
 def load_site_file(path: str | Path) -> SiteFile:
     """Read and validate a site file; any problem is one ``InputError`` naming the file and the YAML path."""
     path = Path(path)
@@ -172,7 +217,7 @@ def load_site_file(path: str | Path) -> SiteFile:
     except OSError as exc:
         raise InputError(f"cannot read site file: {exc.strerror}", source=label) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _load_unique(text, label)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""

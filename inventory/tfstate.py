@@ -91,6 +91,7 @@ class Subnet:
     address: str
     network: IPv4Network
     next_hop: IPv4Address | None
+    path: str = ""  # JSON path of the network_address attribute
 
 
 @dataclass
@@ -316,7 +317,9 @@ def _add(
                 f"{net!r}/{mask!r} is not a valid IPv4 network", source=source, path=f"{apath}.network_address"
             ) from None
         next_hop = _addr(attrs.get("next_hop"), source, f"{apath}.next_hop", ("next_hop",), sensitive)
-        state.subnets.append(Subnet(address=address, network=network, next_hop=next_hop))
+        state.subnets.append(
+            Subnet(address=address, network=network, next_hop=next_hop, path=f"{apath}.network_address")
+        )
         return
     name = attrs.get("name")
     if not isinstance(name, str) or not name:

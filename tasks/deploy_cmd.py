@@ -107,13 +107,20 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
     report = RunReport(command="plan" if dry_run else "deploy", warnings=list(rt.loaded.warnings))
     reports = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
     report.hosts = list(reports.values())
-    clusters = {name: c for c, names in waves for name in names}
+    # A router whose cluster's live facts are refused is never read nor changed; the other clusters proceed.
+    refused = {name: c.refused[0] for c, names in waves if c.refused for name in names}
+    for name, reason in refused.items():
+        reports[name].status = "failed"
+        reports[name].error = f"input: {reason}"
+    clusters = {name: c for c, names in waves for name in names if name not in refused}
     plans: dict[str, deploy.RouterPlan] = {}
     stop = deploy.StopFlag()
     try:
         with Progress(f"edgekit {report.command}") as progress, _stop_on_interrupt(stop):
             _plan_all(rt, options, clusters, reports, plans, progress)
-            input_errors = [r for r in reports.values() if r.error and r.error.startswith("input: ")]
+            input_errors = [
+                r for r in reports.values() if r.error and r.error.startswith("input: ") and r.host not in refused
+            ]
             if input_errors:
                 raise InputError(input_errors[0].error.removeprefix("input: "))  # type: ignore[union-attr]
             if not dry_run:
@@ -124,7 +131,9 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
     if dry_run:
         print_changes(report)
     code = finish(report, args.json, plan_only=dry_run)
-    return EXIT_INTERRUPTED if stop else code
+    if stop:
+        return EXIT_INTERRUPTED
+    return InputError.exit_code if refused else code
 
 
 def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> None:
@@ -132,6 +141,8 @@ def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> Non
     input error (exit 2) while no device has been touched. The real render follows the detected dialect."""
     for cluster, _ in waves:
         assert cluster.router is not None
+        if cluster.refused:
+            continue  # reported per router by run_deploy
         version = cluster.router.dialect if cluster.router.dialect != "auto" else "1.4"
         render_router_config(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
 
@@ -232,7 +243,11 @@ def run_render(args: argparse.Namespace) -> int:
     waves = _router_clusters(rt, options)
     if not waves:
         raise InputError("no router matches the selection (--cluster/--limit)")
+    code = EXIT_OK
     for cluster, names in waves:
+        if cluster.refused:  # nothing rendered for it (open_runtime printed why); the others are
+            code = InputError.exit_code
+            continue
         for name in names:
             reader = rt.loaded.secret_reader(cluster.name)
             if args.vyos:
@@ -246,4 +261,4 @@ def run_render(args: argparse.Namespace) -> int:
             for line in rendered.lines:
                 console.print(mask_line(line, rendered.secrets), markup=False, soft_wrap=True)
     rt.nornir.close_connections()
-    return EXIT_OK
+    return code

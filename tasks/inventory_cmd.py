@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from nornir.core.inventory import Inventory
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from inventory.build import LoadResult
@@ -104,6 +105,8 @@ def _notes(result: LoadResult, console: Console, missing: bool = False) -> None:
             )
             for path, reason in cluster.missing.items():
                 console.print(f"  [yellow]missing[/] {path}: {reason}", highlight=False)
+            for line in cluster.refused:
+                console.print(f"  [red]refused[/] {escape(line)}", highlight=False)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     for d in result.disagreements:

@@ -43,6 +43,7 @@ def template_context(
 ) -> tuple[dict[str, Any], list[str]]:
     """The variables the router templates read, and the secret values among them."""
     router = require_router(cluster)
+    cluster.raise_refused()  # a live fact the router cannot be configured for: nothing is rendered
     for name, reason in cluster.missing.items():
         if name.startswith(("router", "speakers", "pools")):
             raise MissingFact(reason, path=f"clusters.{cluster.name}.{name}")

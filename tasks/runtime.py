@@ -10,6 +10,7 @@ from nornir.core.configuration import Config
 from nornir.core.filter import F
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.plugins.runners import ThreadedRunner
+from rich.markup import escape
 
 from inventory.build import LoadResult, load
 from inventory.model import Cluster
@@ -51,6 +52,9 @@ def open_runtime(options: CommonOptions) -> Runtime:
         err_console.print(f"[yellow]warning:[/] {warning}")
     for disagreement in loaded.disagreements:
         err_console.print(f"[yellow]disagreement:[/] {disagreement}")
+    for cluster in loaded.site.ordered_clusters():
+        for line in cluster.refused:  # that cluster's router is reported failed, the others proceed (exit 2)
+            err_console.print(f"[red]refused:[/] {escape(line)}", highlight=False, soft_wrap=True)
     ConnectionPluginRegister.auto_register()
     # Task failures are reported by edgekit in one line per host, not as Nornir's tracebacks.
     logging.getLogger("nornir").addHandler(logging.NullHandler())

@@ -277,8 +277,8 @@ def validate_intent(facts: Iterable[ClusterFacts]) -> None:
     """comply renders every router's intent before connecting: a missing fact or secret is exit 2."""
     for f in facts:
         router = f.cluster.router
-        if router is None:
-            continue
+        if router is None or f.cluster.refused:
+            continue  # a refused cluster's router errors on every check instead (verify_cmd.router_jobs)
         version = router.dialect if router.dialect != "auto" else "1.4"
         render_router_config(f.cluster, DIALECTS[version], f.k8s_reader)
 

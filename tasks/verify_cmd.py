@@ -27,6 +27,7 @@ from tasks.verify import (
     RouterVerdict,
     VerifyOptions,
     cluster_checks,
+    errored_all,
     host_report,
     print_drift,
     print_results,
@@ -83,6 +84,13 @@ def router_jobs(
 
             def job(task: Task, facts: ClusterFacts = facts, name: str = name) -> None:
                 started = time.monotonic()
+                if facts.cluster.refused:  # never connected to: every check errors with the input problem
+                    reason = f"input: {facts.cluster.refused[0]}"
+                    report = host_report(name, facts.cluster.name, "router", errored_all(facts, name, options, reason))
+                    report.error = reason
+                    reports[name] = report
+                    live.add(name, report.checks)
+                    return
                 verdict: RouterVerdict = verify_router_task(task, facts, options).result
                 report = host_report(name, facts.cluster.name, "router", verdict.results)
                 report.dialect = verdict.dialect
@@ -138,6 +146,8 @@ def finish(
         write_json(report, results, args.json)
     if args.junit:
         write_junit(results, args.junit, suite=f"edgekit {command}")
+    if any((r.error or "").startswith("input: ") for r in reports):
+        return InputError.exit_code  # a refused cluster's router (the other clusters were verified)
     return EXIT_OK if results and all(r.ok for r in results) else EXIT_FAILED
 
 

@@ -41,3 +41,50 @@ def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
         load_site_file(path)
     with pytest.raises(InputError, match="cannot read site file"):
         load_site_file(tmp_path / "nope.yaml")
+
+
+def test_duplicate_key_names_file_line_and_path(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(
+        "clusters:\n"
+        "  prd:\n"
+        "    wireguard:\n"
+        "      address: 172.16.100.1/30\n"
+        "      endpoint: 198.18.0.2:51820\n"
+        "      address: 172.16.100.5/30\n"
+    )
+    with pytest.raises(InputError) as err:
+        load_site_file(path)
+    assert str(err.value) == (
+        f"{path} at clusters.prd.wireguard.address: key 'address' appears twice in one mapping "
+        "(line 6, first on line 4): YAML would keep only the second one"
+    )
+
+
+def test_duplicate_key_inside_a_list_names_the_index(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text("role_rules:\n  - {role: node, name: '^n-'}\n  - {role: lb, name: '^l-', role: node}\n")
+    with pytest.raises(
+        InputError,
+        match=r"at role_rules\[1\]\.role: key 'role' appears twice in one mapping \(line 3, first on line 3\)",
+    ):
+        load_site_file(path)
+
+
+def test_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
+    """A merge key (<<) overriding a key is YAML's own override, not a duplicate; aliases load once."""
+    path = tmp_path / "site.yaml"
+    path.write_text(
+        "defaults:\n"
+        "  router: &r {asn: 65020, description: base}\n"
+        "clusters:\n"
+        "  prd:\n"
+        "    router: {<<: *r, description: prd-nodes}\n"
+        "  dev:\n"
+        "    router: *r\n"
+    )
+    site = load_site_file(path)
+    prd = site.cluster("prd").router
+    assert prd is not None and prd.description == "prd-nodes" and prd.asn == 65020
+    dev = site.cluster("dev").router
+    assert dev is not None and dev.description == "base"
