@@ -26,8 +26,9 @@ class BgpPeer(_Model):
     ("Active", "Connect", "Idle", "Idle (Admin)", "OpenSent", ...). ``prefixes_received``/``prefixes_sent`` are
     None where the output has no number: not established (received), or the FRR 7 layout without PfxSnt.
     ``(Policy)`` (eBGP peer without an in/out policy while ``ebgp-requires-policy`` is on) counts as 0 and sets
-    ``policy_blocked``. ``description`` is None for FRR's ``N/A``; FRR prints only the first words of a long
-    description (up to 20 characters).
+    ``policy_blocked``; so does ``(Policy)`` under PfxSnt (nothing sent: ``prefixes_sent`` 0). ``NoNeg`` (the
+    family was not negotiated) is Established with no count. ``description`` is None for FRR's ``N/A``; FRR
+    prints only the first words of a long description (up to 20 characters).
     """
 
     address: str  # IP address, or the interface name of an unnumbered peer
@@ -63,6 +64,9 @@ class BgpSummary(_Model):
     dynamic_neighbors: int | None = None
     dynamic_limit: int | None = None
     layout: Literal["frr7", "frr8", "empty"] = "frr8"
+    # The block's heading, as FRR prints it: "IPv4 Unicast", "IPv6 Unicast", "L2VPN EVPN"; None where the
+    # output has no heading (FRR 7 before 7.2 printed none for `show ip bgp summary`).
+    afi_safi: str | None = None
 
     def peer(self, address: str) -> BgpPeer | None:
         return next((p for p in self.peers if p.address == address), None)
