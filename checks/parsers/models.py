@@ -143,7 +143,10 @@ class Interface(_Model):
     addresses: list[str] = []
     admin_state: Literal["up", "down", "admin-down"]  # S column: u, D, A
     link_state: Literal["up", "down"]  # L column: u, D
-    description: str | None = None
+    description: str | None = None  # the lines of a wrapped description joined with one space
+    mac: str | None = None  # VyOS 1.4+ only (MAC column; None for "n/a")
+    vrf: str | None = None  # VyOS 1.4+ only
+    mtu: int | None = None  # VyOS 1.4+ only
 
 
 # --- show configuration commands -----------------------------------------------------------------------------
