@@ -64,4 +64,6 @@ def _path(row: dict[str, Any]) -> BgpPath:
         external="external" in flags,
         accessible="(inaccessible)" not in left,
         best_reason=best_reason,
+        communities=row.get("communities", "").split(),
+        large_communities=row.get("large_communities", "").split(),
     )

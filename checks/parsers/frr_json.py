@@ -132,6 +132,8 @@ def bgp_prefix(data: dict[str, Any]) -> BgpPrefix | None:
                 external=peer.get("type") == "external",
                 accessible=bool(hop.get("accessible", True)),
                 best_reason=best.get("selectionReason"),
+                communities=(p.get("community") or {}).get("string", "").split(),
+                large_communities=(p.get("largeCommunity") or {}).get("string", "").split(),
             )
         )
     return BgpPrefix(prefix=data["prefix"], version=data.get("version"), paths=paths)

@@ -119,6 +119,8 @@ class BgpPath(_Model):
     external: bool = False
     accessible: bool = True  # False when FRR marks the next hop "(inaccessible)"
     best_reason: str | None = None
+    communities: list[str] = []  # "65001:12", "no-export", or an alias FRR prints in their place
+    large_communities: list[str] = []
 
 
 class BgpPrefix(_Model):
@@ -147,6 +149,26 @@ class Interface(_Model):
     mac: str | None = None  # VyOS 1.4+ only (MAC column; None for "n/a")
     vrf: str | None = None  # VyOS 1.4+ only
     mtu: int | None = None  # VyOS 1.4+ only
+
+
+# --- show arp, show version --------------------------------------------------------------------------------
+
+
+class ArpEntry(_Model):
+    ip: str
+    interface: str
+    mac: str | None = None  # None while unresolved (1.3 "(incomplete)", 1.4 INCOMPLETE/FAILED)
+    state: str  # 1.4+: the kernel's NUD state (REACHABLE, STALE, PERMANENT, ...); 1.3: arp's flags (C, CM, ...)
+
+
+class Version(_Model):
+    version: str  # "1.4.0", "1.3.0-rc4", "1.5-secureboot" (without "VyOS ")
+    release_train: str | None = None
+    system_type: str | None = None
+    hardware_vendor: str | None = None
+    hardware_model: str | None = None
+    serial_number: str | None = None  # None when VyOS prints nothing after "Hardware S/N:"
+    hardware_uuid: str | None = None
 
 
 # --- show configuration commands -----------------------------------------------------------------------------
