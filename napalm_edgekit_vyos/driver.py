@@ -252,8 +252,8 @@ class VyOSDriver(NetworkDriver):
         return getters.arp_table(self.show("show arp"))
 
     def _route_to(self, destination: str, protocol: str) -> dict[str, Any]:
-        """``show ip[v6] route DEST``; for its BGP routes also ``show ip[v6] bgp PREFIX`` and the summary, for
-        the path attributes NAPALM documents (as_path, communities, local_preference, remote_as, ...)."""
+        """``show ip[v6] route DEST``; for its BGP routes also ``show ip bgp PREFIX`` (``show bgp ipv6 PREFIX``)
+        and the summary, for the path attributes NAPALM documents (as_path, communities, remote_as, ...)."""
         v6 = ":" in destination
         entries = route.parse(self.show(f"show {'ipv6' if v6 else 'ip'} route {destination}"))
         wanted = [e for e in entries if e.protocol == "bgp" and protocol in ("", "bgp")]
