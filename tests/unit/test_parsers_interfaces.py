@@ -98,3 +98,12 @@ def test_vyos14_columns_must_be_the_ones_vyos_prints() -> None:
     text = load(VYOS / "show_interfaces-15-doc-gowin.txt").replace("VRF        MTU", "Zone       MTU")
     with pytest.raises(ParseError, match="columns"):
         interfaces.parse(text)
+
+
+def test_vyos_documentation_fixed_layout_with_multiword_description() -> None:
+    result = {i.name: i for i in interfaces.parse(load(VYOS / "show_interfaces-13-doc-bonding.txt"))}
+    assert [(i.name, i.addresses, i.description) for i in result.values()] == [
+        ("bond0", [], "my-sw1 int 23 and 24"),
+        ("bond0.10", ["192.168.0.1/24"], "office-net"),
+        ("bond0.100", ["10.10.10.1/24"], "management-net"),
+    ]
