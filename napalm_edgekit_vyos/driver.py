@@ -14,6 +14,7 @@ from typing import Any
 
 from napalm.base.base import NetworkDriver
 from napalm.base.exceptions import (
+    CommandErrorException,
     CommitError,
     ConnectionException,
     MergeConfigException,
@@ -22,6 +23,7 @@ from napalm.base.exceptions import (
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
 from checks.config_diff import ManagedScope, diff
+from checks.parsers import bgp_prefix, bgp_summary, route
 from napalm_edgekit_vyos import getters
 from napalm_edgekit_vyos.connection import CommandError, EdgekitVyOSSSH
 
@@ -101,11 +103,14 @@ class VyOSDriver(NetworkDriver):
 
     def get_facts(self) -> dict[str, Any]:
         return getters.facts(
-            self.show("show version"), self.show("show interfaces"), self.conn.base_prompt.split("@")[-1]
+            self.show("show version"),
+            self.show("show interfaces"),
+            self.conn.base_prompt.split("@")[-1],
+            self._show_if_known("show system uptime"),
         )
 
     def get_bgp_neighbors(self) -> dict[str, Any]:
-        return getters.bgp_neighbors_from_text(self.show("show ip bgp summary"))
+        return getters.bgp_neighbors_from_text(self.show("show bgp summary"))  # every address family
 
     def get_interfaces_ip(self) -> dict[str, Any]:
         return getters.interfaces_ip(self.show("show interfaces"))
@@ -113,7 +118,7 @@ class VyOSDriver(NetworkDriver):
     def get_route_to(self, destination: str = "", protocol: str = "", longer: bool = False) -> dict[str, Any]:
         if not destination or longer:
             raise NotImplementedError("get_route_to needs one destination (longer=False)")
-        return getters.route_to_from_text(self.show(f"show ip route {destination}"), protocol)
+        return self._route_to(destination, protocol)
 
     def show(self, command: str) -> str:
         """An op-mode command's output (from config mode through ``run``)."""
@@ -131,7 +136,7 @@ class VyOSDriver(NetworkDriver):
         if retrieve in ("all", "running"):
             result["running"] = running
         if retrieve in ("all", "candidate"):
-            result["candidate"] = self.conn.run("show | commands") if self.conn.in_config_mode else running
+            result["candidate"] = self._candidate() if self.conn.in_config_mode else running
         if retrieve in ("all", "startup"):
             result["startup"] = running if not self.compare_saved() else ""
         return result
@@ -235,3 +240,39 @@ class VyOSDriver(NetworkDriver):
             self.conn.run("confirm")
             self._pending_confirm_until = None
         self.conn.exit_config_mode()
+
+    # -- more getters (parsers in checks.parsers, NAPALM structures in getters) -------------------
+
+    def get_interfaces(self) -> dict[str, Any]:
+        return getters.interfaces_detail(self.show("show interfaces"))
+
+    def get_arp_table(self, vrf: str = "") -> list[dict[str, Any]]:
+        if vrf:
+            raise NotImplementedError("get_arp_table reads the default VRF only (VyOS: show arp)")
+        return getters.arp_table(self.show("show arp"))
+
+    def _route_to(self, destination: str, protocol: str) -> dict[str, Any]:
+        """``show ip[v6] route DEST``; for its BGP routes also ``show ip bgp PREFIX`` (``show bgp ipv6 PREFIX``)
+        and the summary, for the path attributes NAPALM documents (as_path, communities, remote_as, ...)."""
+        v6 = ":" in destination
+        entries = route.parse(self.show(f"show {'ipv6' if v6 else 'ip'} route {destination}"))
+        wanted = [e for e in entries if e.protocol == "bgp" and protocol in ("", "bgp")]
+        bgp = "show bgp ipv6" if v6 else "show ip bgp"
+        paths = {e.prefix: bgp_prefix.parse(self.show(f"{bgp} {e.prefix}")) for e in wanted}
+        summary = None
+        if wanted:
+            summary = bgp_summary.parse(self.show(f"{bgp} summary"), "IPv6 Unicast" if v6 else "IPv4 Unicast")
+        return getters.route_to(entries, protocol, paths, summary)
+
+    def _candidate(self) -> str:
+        """The candidate config in config mode as set lines (``show | commands``, vyos-cli.md); a device that
+        answers with an error raises it instead of handing the error text back as a config."""
+        try:
+            return self.conn.run("show | commands", check=True)
+        except CommandError as exc:
+            raise CommandErrorException(str(exc)) from exc
+
+    def _show_if_known(self, command: str) -> str | None:
+        """An op-mode command's output, or None when the device does not know it (VyOS: "Invalid command")."""
+        output = self.show(command)
+        return None if "Invalid command:" in output else output

@@ -1,8 +1,10 @@
 """Parsers of show output: one module and one TTP template per command, typed results in ``models``.
 
-Each module exposes ``parse(text) -> <model>``; text that is clearly not that command's output raises
-``ParseError``. Modules: ``bgp_summary``, ``route``, ``bgp_prefix``, ``interfaces``, ``config_commands``,
-``wireguard``, ``haproxy_stat``; ``frr_json`` builds the same models from FRR's JSON output.
+Each module exposes ``parse(text) -> <model>``; text that is not that command's output, and a row a parser
+does not understand, raise ``ParseError`` (naming the row): a parser never guesses. Modules: ``bgp_summary``
+(``parse_all`` for every address family), ``route``, ``bgp_prefix``, ``interfaces``, ``config_commands``,
+``wireguard``, ``haproxy_stat``, ``arp``, ``system`` (``show version``, ``show system uptime``);
+``frr_json`` builds the same models from FRR's JSON output.
 """
 
 from __future__ import annotations

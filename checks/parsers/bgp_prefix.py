@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from checks.parsers.models import BgpPath, BgpPrefix
 COMMAND = "show ip bgp <prefix>"
 TEMPLATE = "bgp_prefix"
 _NOT_FOUND = "Network not in table"
+_FROM_LINE = re.compile(r"^    \S+.* from \S+ \(")
 
 
 def parse(text: str) -> BgpPrefix | None:
@@ -24,9 +26,19 @@ def parse(text: str) -> BgpPrefix | None:
     entry = _ttp.rows(result.get("entry"))
     try:
         paths = [_path(row) for row in _ttp.rows(result.get("paths"))]
-        return BgpPrefix(prefix=entry[0]["prefix"], version=entry[0].get("version"), paths=paths)
+        prefix = BgpPrefix(prefix=entry[0]["prefix"], version=entry[0].get("version"), paths=paths)
     except (ValidationError, ValueError, KeyError, IndexError) as exc:
         raise ParseError(COMMAND, f"bad field ({str(exc).splitlines()[0]})", text) from None
+    # Each path has one "NEXTHOP from PEER (ROUTER-ID)" line (bgpd/bgp_route.c route_vty_out_detail): a path
+    # block the template did not read is an error, not a path less.
+    hop_lines = [line for line in text.splitlines() if _FROM_LINE.match(line)]
+    if len(hop_lines) != len(paths):
+        parsed = {(p.nexthop, p.from_address) for p in paths}
+        missed = next(
+            (h for h in hop_lines if tuple(h.split()[0:3:2]) not in parsed), hop_lines[0] if hop_lines else ""
+        )
+        raise ParseError(COMMAND, f"{len(hop_lines)} paths, {len(paths)} understood; not understood", missed)
+    return prefix
 
 
 def _path(row: dict[str, Any]) -> BgpPath:
@@ -64,4 +76,6 @@ def _path(row: dict[str, Any]) -> BgpPath:
         external="external" in flags,
         accessible="(inaccessible)" not in left,
         best_reason=best_reason,
+        communities=row.get("communities", "").split(),
+        large_communities=row.get("large_communities", "").split(),
     )

@@ -10,12 +10,28 @@ from typing import Any
 
 from checks.parsers.models import BgpPath, BgpPeer, BgpPrefix, BgpSummary, NextHop, RouteEntry
 
+# get_afi_safi_str(afi, safi, true) -> get_afi_safi_str(afi, safi, false) (FRRouting/frr bgpd/bgp_vty.c)
+FAMILIES = {
+    "ipv4Unicast": "IPv4 Unicast",
+    "ipv4Multicast": "IPv4 Multicast",
+    "ipv4LabeledUnicast": "IPv4 labeled-unicast",
+    "ipv4Vpn": "IPv4 VPN",
+    "ipv4Flowspec": "IPv4 Flowspec",
+    "ipv6Unicast": "IPv6 Unicast",
+    "ipv6Multicast": "IPv6 Multicast",
+    "ipv6LabeledUnicast": "IPv6 labeled-unicast",
+    "ipv6Vpn": "IPv6 VPN",
+    "ipv6Flowspec": "IPv6 Flowspec",
+    "l2VpnEvpn": "L2VPN EVPN",
+}
+
 
 def bgp_summary(data: dict[str, Any], afi_safi: str = "ipv4Unicast") -> BgpSummary:
     """``show ip bgp summary json``: {"ipv4Unicast": {...}} (FRR 8+) or the inner object itself."""
     af = data.get(afi_safi, data)
+    family = FAMILIES.get(afi_safi) if afi_safi in data else None
     if not af or "routerId" not in af:
-        return BgpSummary(router_id=None, local_as=None, layout="empty")
+        return BgpSummary(router_id=None, local_as=None, layout="empty", afi_safi=FAMILIES.get(afi_safi))
     peers = []
     for address, p in af.get("peers", {}).items():
         established = p.get("state") == "Established"
@@ -51,7 +67,13 @@ def bgp_summary(data: dict[str, Any], afi_safi: str = "ipv4Unicast") -> BgpSumma
         dynamic_neighbors=af.get("dynamicPeers") or None,
         dynamic_limit=None,  # not in the JSON
         layout="frr8",
+        afi_safi=family,
     )
+
+
+def bgp_summary_all(data: dict[str, Any]) -> list[BgpSummary]:
+    """``show bgp summary json``: one summary per address family key, in FRR's order."""
+    return [bgp_summary(data, key) for key in data if key in FAMILIES]
 
 
 def route(data: dict[str, Any]) -> list[RouteEntry]:
@@ -110,6 +132,8 @@ def bgp_prefix(data: dict[str, Any]) -> BgpPrefix | None:
                 external=peer.get("type") == "external",
                 accessible=bool(hop.get("accessible", True)),
                 best_reason=best.get("selectionReason"),
+                communities=(p.get("community") or {}).get("string", "").split(),
+                large_communities=(p.get("largeCommunity") or {}).get("string", "").split(),
             )
         )
     return BgpPrefix(prefix=data["prefix"], version=data.get("version"), paths=paths)

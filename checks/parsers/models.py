@@ -26,8 +26,9 @@ class BgpPeer(_Model):
     ("Active", "Connect", "Idle", "Idle (Admin)", "OpenSent", ...). ``prefixes_received``/``prefixes_sent`` are
     None where the output has no number: not established (received), or the FRR 7 layout without PfxSnt.
     ``(Policy)`` (eBGP peer without an in/out policy while ``ebgp-requires-policy`` is on) counts as 0 and sets
-    ``policy_blocked``. ``description`` is None for FRR's ``N/A``; FRR prints only the first words of a long
-    description (up to 20 characters).
+    ``policy_blocked``; so does ``(Policy)`` under PfxSnt (nothing sent: ``prefixes_sent`` 0). ``NoNeg`` (the
+    family was not negotiated) is Established with no count. ``description`` is None for FRR's ``N/A``; FRR
+    prints only the first words of a long description (up to 20 characters).
     """
 
     address: str  # IP address, or the interface name of an unnumbered peer
@@ -63,6 +64,9 @@ class BgpSummary(_Model):
     dynamic_neighbors: int | None = None
     dynamic_limit: int | None = None
     layout: Literal["frr7", "frr8", "empty"] = "frr8"
+    # The block's heading, as FRR prints it: "IPv4 Unicast", "IPv6 Unicast", "L2VPN EVPN"; None where the
+    # output has no heading (FRR 7 before 7.2 printed none for `show ip bgp summary`).
+    afi_safi: str | None = None
 
     def peer(self, address: str) -> BgpPeer | None:
         return next((p for p in self.peers if p.address == address), None)
@@ -115,6 +119,8 @@ class BgpPath(_Model):
     external: bool = False
     accessible: bool = True  # False when FRR marks the next hop "(inaccessible)"
     best_reason: str | None = None
+    communities: list[str] = []  # "65001:12", "no-export", or an alias FRR prints in their place
+    large_communities: list[str] = []
 
 
 class BgpPrefix(_Model):
@@ -139,7 +145,30 @@ class Interface(_Model):
     addresses: list[str] = []
     admin_state: Literal["up", "down", "admin-down"]  # S column: u, D, A
     link_state: Literal["up", "down"]  # L column: u, D
-    description: str | None = None
+    description: str | None = None  # the lines of a wrapped description joined with one space
+    mac: str | None = None  # VyOS 1.4+ only (MAC column; None for "n/a")
+    vrf: str | None = None  # VyOS 1.4+ only
+    mtu: int | None = None  # VyOS 1.4+ only
+
+
+# --- show arp, show version --------------------------------------------------------------------------------
+
+
+class ArpEntry(_Model):
+    ip: str
+    interface: str
+    mac: str | None = None  # None while unresolved (1.3 "(incomplete)", 1.4 INCOMPLETE/FAILED)
+    state: str  # 1.4+: the kernel's NUD state (REACHABLE, STALE, PERMANENT, ...); 1.3: arp's flags (C, CM, ...)
+
+
+class Version(_Model):
+    version: str  # "1.4.0", "1.3.0-rc4", "1.5-secureboot" (without "VyOS ")
+    release_train: str | None = None
+    system_type: str | None = None
+    hardware_vendor: str | None = None
+    hardware_model: str | None = None
+    serial_number: str | None = None  # None when VyOS prints nothing after "Hardware S/N:"
+    hardware_uuid: str | None = None
 
 
 # --- show configuration commands -----------------------------------------------------------------------------

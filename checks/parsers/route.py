@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from checks.parsers import ParseError, _ttp
 from checks.parsers.models import NextHop, RouteEntry
 
+T = TypeVar("T")
 COMMAND = "show ip route <prefix>"
 TABLE_COMMAND = "show ip route"
 TEMPLATE = "route"
@@ -34,7 +38,21 @@ PROTOCOLS = {
     "f": "openfabric",
 }
 _NOT_FOUND = "Network not in table"
-_FLAG_WORDS = {"inactive", "onlink", "linkdown", "(recursive)"}
+_FLAG_WORDS = {"inactive", "onlink", "linkdown", "(recursive)", "(duplicate nexthop removed)"}
+# what show_nexthop_detail_helper prints after the address, comma-separated (zebra/zebra_vty.c)
+_HOP_KEYWORDS = {"via", "weight", "src", "rmapsrc", "mtu", "label", "backup"}
+
+# The lines zebra prints (FRRouting/frr zebra/zebra_vty.c vty_show_ip_route_detail, show_nexthop_detail_helper,
+# zebra_show_ip_route_opaque; the same from FRR 7.5 to 10.4). A next hop line must be one the template reads;
+# any other line is a ParseError naming it.
+_HOP = re.compile(r"^  [*qrtob ] +(?:[0-9a-fA-F:.]+(?:,| |$)|directly connected|unreachable)")
+_DETAIL_OTHER = re.compile(
+    r"^(?:Routing entry for |  Known via |  Last update |  (?:Installed |Received )?Nexthop Group ID: \d+$"
+    r"|    Opaque Data: |    [A-Za-z][A-Za-z -]*?\s*: |    b)"
+)
+_TABLE_ROUTE = re.compile(r"^[A-Za-z](?:\[\d+\])?[ >][ *qrtob] [0-9a-fA-F:.]+/\d+ ")
+_TABLE_HOP = re.compile(r"^  [*qrtob ] +(?:via |is directly connected|unreachable)")
+_TABLE_OTHER = re.compile(r"^(?:Codes: |       |IPv[46] unicast VRF )")
 
 
 def parse(text: str) -> list[RouteEntry]:
@@ -45,9 +63,11 @@ def parse(text: str) -> list[RouteEntry]:
         raise ParseError(COMMAND, "no 'Routing entry for' line", text)
     entries = _ttp.rows(_ttp.run(TEMPLATE, text).get("entries"))
     try:
-        return [_entry(row) for row in entries]
+        result = [_entry(row) for row in entries]
     except (ValidationError, ValueError, KeyError) as exc:
         raise ParseError(COMMAND, f"bad field ({str(exc).splitlines()[0]})", text) from None
+    _every_line_read(text, sum(len(e.nexthops) for e in result), _HOP, _DETAIL_OTHER, COMMAND)
+    return result
 
 
 def parse_table(text: str) -> list[RouteEntry]:
@@ -58,14 +78,35 @@ def parse_table(text: str) -> list[RouteEntry]:
         raise ParseError(TABLE_COMMAND, "no 'Codes:' legend", text)
     rows = _ttp.rows(_ttp.run(TEMPLATE, text).get("routes"))
     try:
-        return [_table_route(row) for row in rows]
+        result = [_table_route(row) for row in rows]
     except (ValidationError, ValueError, KeyError) as exc:
         raise ParseError(TABLE_COMMAND, f"bad field ({str(exc).splitlines()[0]})", text) from None
+    hops = sum(len(r.nexthops) for r in result)
+    _every_line_read(
+        text, hops, re.compile(f"{_TABLE_ROUTE.pattern}|{_TABLE_HOP.pattern}"), _TABLE_OTHER, TABLE_COMMAND
+    )
+    return result
+
+
+def _every_line_read(text: str, hops: int, hop: re.Pattern[str], other: re.Pattern[str], command: str) -> None:
+    """Each non-blank line is a next hop line (as many as were read) or one of the other lines zebra prints."""
+    hop_lines = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if hop.match(line):
+            hop_lines.append(line)
+        elif not other.match(line):
+            raise ParseError(command, "a line that is neither a route, a next hop nor a line zebra prints", line)
+    if len(hop_lines) != hops:
+        raise ParseError(
+            command, f"{len(hop_lines)} next hop lines, {hops} understood", hop_lines[0] if hop_lines else ""
+        )
 
 
 def _entry(row: dict[str, Any]) -> RouteEntry:
     flags = row.get("flags", "")
-    nexthops = [_detail_hop(r["hop"]) for r in _ttp.rows(row.get("nexthops"))]
+    nexthops = [_hop_or_error(_detail_hop, r["hop"], COMMAND) for r in _ttp.rows(row.get("nexthops"))]
     return RouteEntry(
         prefix=row["prefix"],
         protocol=row["protocol"],
@@ -76,6 +117,13 @@ def _entry(row: dict[str, Any]) -> RouteEntry:
         uptime=row.get("uptime"),
         nexthops=nexthops,
     )
+
+
+def _hop_or_error(decode: Callable[[str], T], text: str, command: str) -> T:
+    try:
+        return decode(text)
+    except (ValidationError, ValueError, KeyError) as exc:
+        raise ParseError(command, f"a next hop that does not decode ({str(exc).splitlines()[0]})", text) from None
 
 
 def _detail_hop(hop: str) -> NextHop:
@@ -92,10 +140,12 @@ def _detail_hop(hop: str) -> NextHop:
     elif first.startswith("unreachable"):
         hop_kw["blackhole"] = True
     else:
-        hop_kw["address"] = first
+        hop_kw["address"] = str(ipaddress.ip_address(first))  # ValueError (a ParseError) if it is not one
         for part in parts[1:]:
             if part.startswith("via "):
                 hop_kw["interface"] = part[4:]
+            elif part.split(" ", 1)[0] not in _HOP_KEYWORDS:
+                raise ValueError(f"next hop part {part!r}")
     for part in parts[1:]:
         if part.startswith("weight "):
             hop_kw["weight"] = part[7:]
@@ -127,10 +177,10 @@ def _table_route(row: dict[str, Any]) -> RouteEntry:
         distance_text, _, metric_text = rest[1:close].partition("/")
         distance, metric = int(distance_text), int(metric_text)
         rest = rest[close + 1 :].lstrip()
-    first, uptime = _table_hop(codes[-1], rest)
+    first, uptime = _hop_or_error(lambda t: _table_hop(codes[-1], t), rest, TABLE_COMMAND)
     nexthops = [first]
     for more in _ttp.rows(row.get("more")):
-        hop, _ = _table_hop(more["hop"][0], more["hop"][1:].strip())
+        hop, _ = _hop_or_error(lambda t: _table_hop(t[0], t[1:].strip()), more["hop"], TABLE_COMMAND)
         nexthops.append(hop)
     return RouteEntry(
         prefix=row["prefix"],
@@ -157,7 +207,7 @@ def _table_hop(status: str, text: str) -> tuple[NextHop, str | None]:
     elif first.startswith("unreachable"):
         hop_kw["blackhole"] = True
     else:
-        hop_kw["address"] = first.removeprefix("via ")
+        hop_kw["address"] = str(ipaddress.ip_address(first.removeprefix("via ")))
         if len(parts) > 1 and not parts[1].startswith("weight "):
             hop_kw["interface"] = parts[1]
     for part in parts[1:]:

@@ -127,6 +127,60 @@ LINKS = (
 )
 ADVERTISED = {"n1": ["198.51.100.10/32", "198.51.100.20/32"], "n2": ["198.51.100.10/32"], "n3": ["198.51.100.10/32"]}
 
+# A second, smaller lab for `show bgp summary` with two address families: r1 has an IPv4 session to n1
+# (inbound route-map only, so FRR's default ebgp-requires-policy prints "(Policy)" under PfxSnt next to a
+# prefix count, the row of the FRR documentation) and an IPv6 session activated in IPv6 Unicast only.
+FAMILY_CONFIGS = {
+    "r1": """\
+route-map ALL permit 10
+!
+router bgp 65020
+ bgp router-id 10.77.0.1
+ timers bgp 1 3
+ neighbor 10.77.1.11 remote-as 65021
+ neighbor 10.77.1.11 timers connect 1
+ neighbor 2001:db8:1::11 remote-as 65021
+ neighbor 2001:db8:1::11 description n1 over IPv6
+ neighbor 2001:db8:1::11 timers connect 1
+ !
+ address-family ipv4 unicast
+  neighbor 10.77.1.11 route-map ALL in
+  no neighbor 2001:db8:1::11 activate
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  neighbor 2001:db8:1::11 activate
+  neighbor 2001:db8:1::11 route-map ALL in
+  neighbor 2001:db8:1::11 route-map ALL out
+ exit-address-family
+!
+""",
+    "n1": """\
+router bgp 65021
+ bgp router-id 10.77.1.11
+ no bgp ebgp-requires-policy
+ timers bgp 1 3
+ neighbor 10.77.1.1 remote-as 65020
+ neighbor 10.77.1.1 timers connect 1
+ neighbor 2001:db8:1::1 remote-as 65020
+ neighbor 2001:db8:1::1 timers connect 1
+ !
+ address-family ipv4 unicast
+  network 198.51.100.10/32
+  network 198.51.100.20/32
+  no neighbor 2001:db8:1::1 activate
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  neighbor 2001:db8:1::1 activate
+  network 2001:db8:100::10/128
+ exit-address-family
+!
+""",
+}
+FAMILY_LINKS = (("eth1", "10.77.1.1/24,2001:db8:1::1/64", "n1", "10.77.1.11/24,2001:db8:1::11/64"),)
+FAMILY_ADVERTISED = {"n1": ["198.51.100.10/32", "198.51.100.20/32", "2001:db8:100::10/128"]}
+
 PREFIXES = ("198.51.100.10/32", "198.51.100.20/32", "198.51.100.0/28", "10.99.0.0/16", "10.77.1.0/24")
 
 
@@ -135,10 +189,20 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 class FrrLab:
-    """Four namespaces with FRR; ``close()`` removes everything it made, whatever state it is in."""
+    """Namespaces with FRR (by default the four above); ``close()`` removes everything it made, whatever
+    state it is in."""
 
-    def __init__(self) -> None:
-        self.prefix = f"ektps{os.getpid() % 100000}"
+    def __init__(
+        self,
+        configs: dict[str, str] | None = None,
+        links: tuple[tuple[str, ...], ...] = LINKS,
+        advertised: dict[str, list[str]] | None = None,
+        tag: str = "",
+    ) -> None:
+        self.configs = CONFIGS if configs is None else configs
+        self.links = links
+        self.advertised = ADVERTISED if advertised is None else advertised
+        self.prefix = f"ektps{tag}{os.getpid() % 100000}"
         self.state = Path(tempfile.mkdtemp(prefix="ektps-frr-"))
         self.pids: list[int] = []
         self.namespaces: list[str] = []
@@ -150,24 +214,27 @@ class FrrLab:
         return self.state / node
 
     def start(self) -> None:
-        for node in CONFIGS:
+        for node in self.configs:
             sh("ip", "netns", "add", self.ns(node))
             self.namespaces.append(self.ns(node))
             sh("ip", "-n", self.ns(node), "link", "set", "lo", "up")
-        for index, (r1_if, r1_addr, node, addr) in enumerate(LINKS):
+        for index, (r1_if, r1_addrs, node, addrs) in enumerate(self.links):
             # Created in r1's namespace under temporary names, then one end moved: nothing in the root one.
             peer_tmp = f"ektpsv{index}"
             sh("ip", "-n", self.ns("r1"), "link", "add", r1_if, "type", "veth", "peer", "name", peer_tmp)
             sh("ip", "-n", self.ns("r1"), "link", "set", peer_tmp, "netns", self.ns(node))
             sh("ip", "-n", self.ns(node), "link", "set", peer_tmp, "name", "eth1")
-            sh("ip", "-n", self.ns("r1"), "addr", "add", r1_addr, "dev", r1_if)
-            sh("ip", "-n", self.ns(node), "addr", "add", addr, "dev", "eth1")
+            for ns, dev, address in [(self.ns("r1"), r1_if, a) for a in r1_addrs.split(",")] + [
+                (self.ns(node), "eth1", a) for a in addrs.split(",")
+            ]:
+                # nodad: an IPv6 address is usable at once (no duplicate address detection to wait for)
+                sh("ip", "-n", ns, "addr", "add", address, "dev", dev, *(["nodad"] if ":" in address else []))
             sh("ip", "-n", self.ns("r1"), "link", "set", r1_if, "up")
             sh("ip", "-n", self.ns(node), "link", "set", "eth1", "up")
-        for node, prefixes in ADVERTISED.items():
+        for node, prefixes in self.advertised.items():
             for prefix in prefixes:
                 sh("ip", "-n", self.ns(node), "addr", "add", prefix, "dev", "lo")
-        for node, config in CONFIGS.items():
+        for node, config in self.configs.items():
             self._start_frr(node, config)
 
     def _start_frr(self, node: str, config: str) -> None:
@@ -253,6 +320,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def families_ready(frr: FrrLab) -> bool:
+    data = json.loads(frr.vtysh("r1", "show bgp summary json") or "{}")
+    v4 = data.get("ipv4Unicast", {}).get("peers", {}).get("10.77.1.11", {})
+    v6 = data.get("ipv6Unicast", {}).get("peers", {}).get("2001:db8:1::11", {})
+    return v4.get("pfxRcd") == 2 and v6.get("pfxRcd") == 1
+
+
 def commands() -> list[str]:
     bgp = ("198.51.100.10/32", "198.51.100.20/32", "10.99.0.0/16")  # multipath, one path, not in the table
     return ["show ip bgp summary", *(f"show ip route {p}" for p in PREFIXES), *(f"show ip bgp {p}" for p in bgp)]
@@ -290,6 +364,28 @@ def test_lab_state_is_the_interesting_one(lab: FrrLab) -> None:
     assert sum(p.best for p in paths) == 1 and sum(p.multipath for p in paths) == 3
 
 
+@pytest.fixture(scope="module")
+def family_lab() -> Iterator[FrrLab]:
+    frr = FrrLab(FAMILY_CONFIGS, FAMILY_LINKS, FAMILY_ADVERTISED, tag="f")
+    try:
+        frr.start()
+        frr.wait(lambda: families_ready(frr))
+        yield frr
+    finally:
+        frr.close()
+
+
+@pytest.mark.lab
+@pytest.mark.programs("vtysh")
+def test_every_address_family_of_show_bgp_summary_agrees_with_frr_json(family_lab: FrrLab) -> None:
+    text, data = family_lab.stable("show bgp summary")
+    agree("show bgp summary", text, data)
+    v4, v6 = bgp_summary.parse_all(text)
+    peer = v4.peer("10.77.1.11")
+    assert peer is not None and (peer.state, peer.prefixes_received, peer.policy_blocked) == ("Established", 2, True)
+    assert [p.address for p in v6.peers] == ["2001:db8:1::11"] and v6.peers[0].prefixes_received == 1
+
+
 def capture(outdir: Path) -> None:
     """Save text + JSON of each command (and n2's view with ``(Policy)``) for the unit tests."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -310,6 +406,15 @@ def capture(outdir: Path) -> None:
         text, data = frr.stable("show ip route")
         agree("show ip route", text, data)
         _save(outdir / "r1-ip_route", "show ip route", text, data)
+    finally:
+        frr.close()
+    frr = FrrLab(FAMILY_CONFIGS, FAMILY_LINKS, FAMILY_ADVERTISED, tag="f")
+    try:
+        frr.start()
+        frr.wait(lambda: families_ready(frr))
+        text, data = frr.stable("show bgp summary")
+        agree("show bgp summary", text, data)
+        _save(outdir / "r1-bgp_summary_families", "show bgp summary", text, data)
     finally:
         frr.close()
 

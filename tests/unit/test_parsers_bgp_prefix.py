@@ -57,3 +57,25 @@ def test_not_in_table_is_none_and_garbage_is_an_error() -> None:
     assert bgp_prefix.parse("% Network not in table\n") is None
     with pytest.raises(ParseError, match="show ip bgp"):
         bgp_prefix.parse("% Unknown command: show ip bgpp 1.2.3.4\n")
+
+
+def test_a_path_block_not_understood_is_an_error_not_a_path_less() -> None:
+    text = (FIXTURES / "parsers" / "frr84" / "r1-ip_bgp_198.51.100.10_32.txt").read_text()
+    broken = text.replace("\n  65021\n", "\n  AS65021\n", 1)
+    assert broken != text
+    with pytest.raises(ParseError, match="3 paths, 2 understood"):
+        bgp_prefix.parse(broken)
+
+
+def test_communities_of_a_path() -> None:
+    from tests.unit.fixture_text import load
+
+    (path,) = bgp_prefix.parse(load(FIXTURES / "parsers" / "frr-doc" / "show_ip_bgp_prefix-community.txt")).paths
+    assert path.communities == ["65001:12", "65001:13", "community-1", "65001:65534"]
+    assert path.large_communities == ["lcommunity-1", "65001:123:2"]
+    assert (path.as_path, path.nexthop, path.router_id, path.best_reason) == (
+        "65030",
+        "192.168.0.2",
+        "172.16.16.1",
+        "Neighbor IP",
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from checks.parsers import ParseError, bgp_summary
+from tests.unit.fixture_text import load
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FRR7 = FIXTURES / "parsers" / "frr7"
@@ -119,3 +120,94 @@ def test_a_row_the_template_does_not_understand_is_an_error() -> None:
     broken = text.replace("10.77.0.12      4      65021", "10.77.0.12      x      65021")
     with pytest.raises(ParseError, match="3 neighbor rows, 2 understood"):
         bgp_summary.parse(broken)
+
+
+# --- every layout FRR 7.5 .. 10 prints, from FRR's documentation and topotests (sources in the fixtures) ---
+
+DOC = FIXTURES / "parsers" / "frr-doc"
+
+
+@pytest.mark.parametrize(
+    ("name", "vrf", "layout"),
+    [
+        ("frr75-policy.txt", None, "frr7"),
+        ("frr91-policy.txt", "default", "frr8"),
+        ("frr10-policy.txt", "default", "frr8"),
+    ],
+)
+def test_policy_rows_of_frr_7_9_10_are_established_with_their_counts(name: str, vrf: str | None, layout: str) -> None:
+    summary = bgp_summary.parse(load(DOC / name))
+    assert (summary.afi_safi, summary.vrf, summary.layout, summary.local_as) == ("IPv4 Unicast", vrf, layout, 65001)
+    v4, v6 = summary.peers
+    # "5 (Policy) N/A": 5 prefixes received, nothing sent (no outbound policy): Established, not down
+    assert (v4.address, v4.state, v4.prefixes_received, v4.prefixes_sent, v4.policy_blocked) == (
+        "192.168.0.2",
+        "Established",
+        5,
+        0,
+        True,
+    )
+    assert v4.description is None and v4.up_down == "00:03:09"
+    assert (v6.address, v6.state, v6.prefixes_received, v6.prefixes_sent) == ("fe80:1::2222", "Established", 0, 0)
+
+
+def test_software_version_in_the_desc_column() -> None:
+    summary = bgp_summary.parse(load(DOC / "frr91-software-version.txt"))
+    assert [(p.address, p.prefixes_received, p.prefixes_sent, p.description) for p in summary.peers] == [
+        ("10.0.0.4", 5, 12, "FRRouting/8.5.1"),
+        ("10.0.0.5", 5, 12, "FRRouting/9.0"),
+        ("192.168.67.7", 2, 10, "FRRouting/9.1-dev-MyOwnFRRVersion-g3c8c08dcd9"),
+    ]
+
+
+def test_topotest_reference_without_heading_active_peers_with_descriptions() -> None:
+    summary = bgp_summary.parse(load(DOC / "topotest-show_ip_bgp_summary.txt"))
+    assert summary.afi_safi is None and summary.vrf == "default" and summary.local_as == 100
+    assert [(p.address, p.state, p.prefixes_received, p.prefixes_sent, p.description) for p in summary.peers] == [
+        ("192.168.7.10", "Active", None, 0, "Transit_cogent"),
+        ("192.168.7.20", "Active", None, 0, "Client_Bibi_Full"),
+        ("fc00:0:0:8::1000", "Active", None, 0, "Transit_cogent_v6"),
+        ("fc00:0:0:8::2000", "Active", None, 0, "Client_Toto_default"),
+    ]
+
+
+def test_wide_layout_is_refused_not_misread() -> None:
+    with pytest.raises(ParseError, match="wide"):
+        bgp_summary.parse(load(DOC / "frr85-wide.txt"))
+
+
+def test_two_address_families_are_two_summaries() -> None:
+    text = (FIXTURES / "parsers" / "frr84" / "r1-bgp_summary_families.txt").read_text()
+    v4, v6 = bgp_summary.parse_all(text)
+    assert (v4.afi_safi, v6.afi_safi) == ("IPv4 Unicast", "IPv6 Unicast")
+    assert [(p.address, p.prefixes_received, p.prefixes_sent, p.policy_blocked) for p in v4.peers] == [
+        ("10.77.1.11", 2, 0, True)
+    ]
+    assert [(p.address, p.prefixes_received, p.description) for p in v6.peers] == [
+        ("2001:db8:1::11", 1, "n1 over IPv6")
+    ]
+    assert bgp_summary.parse(text) == v4 and bgp_summary.parse(text, "IPv6 Unicast") == v6
+    empty = bgp_summary.parse(text, "L2VPN EVPN")
+    assert empty.peers == [] and empty.layout == "empty"
+
+
+@pytest.mark.parametrize(
+    ("row", "what"),
+    [
+        ("00:03:09            5 Policy N/A", "Policy"),  # not FRR's "(Policy)"
+        ("00:03:09     Estab        5 N/A", "Estab"),  # not an FSM state name FRR prints
+        ("00:03:09            5", "00:03:09"),  # the PfxSnt column missing
+    ],
+)
+def test_a_row_that_does_not_decode_is_an_error_naming_it(row: str, what: str) -> None:
+    text = load(DOC / "frr91-policy.txt")
+    good = "192.168.0.2     4      65002         8        10        0    0    0 00:03:09            5 (Policy) N/A"
+    bad = good.replace("00:03:09            5 (Policy) N/A", row)
+    with pytest.raises(ParseError, match="192.168.0.2") as info:
+        bgp_summary.parse(text.replace(good, bad))
+    assert what in str(info.value) and "\n" not in str(info.value)
+
+
+def test_no_neighbor_in_any_family_is_no_block() -> None:
+    assert bgp_summary.parse_all("% No BGP neighbors found in VRF default\n") == []
+    assert bgp_summary.parse_all("\nIPv6 Unicast Summary:\nNo IPv6 Unicast neighbor is configured\n") == []

@@ -55,6 +55,14 @@ def agree(command: str, text: str, data: Any) -> None:
         parsed = bgp_summary.parse(text)
         expected = summary_as_text_shows(frr_json.bgp_summary(data), parsed)
         problems = diff(parsed, expected)
+    elif command == "show bgp summary":
+        parsed_all, expected_all = bgp_summary.parse_all(text), frr_json.bgp_summary_all(data)
+        assert [s.afi_safi for s in parsed_all] == [s.afi_safi for s in expected_all], (parsed_all, expected_all)
+        problems = [
+            line
+            for a, b in zip(parsed_all, expected_all, strict=True)
+            for line in diff(a, summary_as_text_shows(b, a), a.afi_safi or "")
+        ]
     elif command.startswith("show ip route"):
         parsed_routes = route.parse(text) if command != "show ip route" else route.parse_table(text)
         expected_routes = frr_json.route(data)

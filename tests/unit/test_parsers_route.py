@@ -67,3 +67,34 @@ def test_not_in_table_is_empty_and_garbage_is_an_error() -> None:
         route.parse("% Unknown command: show ip rout 1.2.3.4\n")
     with pytest.raises(ParseError, match="show ip route"):
         route.parse_table("% Unknown command: show ip rout\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "after"),
+    [
+        ("  * 10.77.1.11 via eth1, weird", "  Last update"),  # a next hop the template cannot read
+        ("  Flags: something new", "  Last update"),  # a line zebra does not print
+    ],
+)
+def test_detail_line_not_understood_is_an_error_naming_it(line: str, after: str) -> None:
+    text = (FRR84 / "r1-ip_route_198.51.100.20_32.txt").read_text()
+    head, tail = text.split(after, 1)
+    first, rest = tail.split("\n", 1)
+    broken = head + after + first + "\n" + line + "\n" + rest
+    with pytest.raises(ParseError, match="show ip route") as info:
+        route.parse(broken)
+    assert line.strip().split()[0] in str(info.value) or "next hop lines" in str(info.value)
+
+
+def test_table_line_not_understood_is_an_error_naming_it() -> None:
+    text = (FRR84 / "r1-ip_route.txt").read_text() + "X? 10.0.0.0/8 something\n"
+    with pytest.raises(ParseError, match="X\\? 10.0.0.0/8"):
+        route.parse_table(text)
+
+
+def test_nexthop_group_and_opaque_lines_are_known() -> None:
+    text = (FRR84 / "r1-ip_route_198.51.100.20_32.txt").read_text()
+    extra = "  Nexthop Group ID: 25\n  Installed Nexthop Group ID: 26\n"
+    text = text.replace(" ago\n", " ago\n" + extra, 1) + "    AS-Path          : 65021\n"
+    (entry,) = route.parse(text)
+    assert [n.address for n in entry.nexthops] == ["10.77.1.11"]
