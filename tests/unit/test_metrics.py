@@ -20,9 +20,7 @@ from tasks.report import HostReport, RunReport
 def sample_report() -> RunReport:
     router = HostReport(host="k8s-router-1-prd", cluster="prd", role="router", status="failed")
     router.checks = [
-        failed(
-            "bgp.peers", router.host, "prd", "node1 is Active", details={"expected": 3, "established": 2}
-        ),
+        failed("bgp.peers", router.host, "prd", "node1 is Active", details={"expected": 3, "established": 2}),
         passed("bgp.unexpected", router.host, "prd", "every neighbor is a live speaker"),
         failed(
             "ecmp.routes",
@@ -56,7 +54,9 @@ def sample_report() -> RunReport:
     ]
     lb1 = HostReport(host="prd-lb1", cluster="prd", role="lb")
     lb1.checks = [
-        passed("lb.backends", "prd-lb1", "prd", "3/3 UP", details={"backend": "apiserverbackend", "expected": 3, "up": 3})
+        passed(
+            "lb.backends", "prd-lb1", "prd", "3/3 UP", details={"backend": "apiserverbackend", "expected": 3, "up": 3}
+        )
     ]
     vip = HostReport(host="vip 10.0.0.10", cluster="prd", role="vip")
     vip.checks = [
