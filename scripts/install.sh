@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything edgekit and its lab need on a fresh Debian machine (as root): the lab's real
-# daemons from Debian (and Prometheus: promtool for the alert rules, the server for a lab test), edgekit itself with its test and lab extras from PyPI.
+# daemons (and Prometheus: promtool for the alert rules, the server for a lab test) from Debian, edgekit
+# itself with its test and lab extras from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive

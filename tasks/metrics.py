@@ -2,34 +2,11 @@
 
 Everything here is built from a :class:`tasks.report.RunReport` (its hosts and their check results with
 their ``details``), never from the verify engine's internals, so ``verify --metrics FILE`` and the
-exporter (``tasks.exporter``) say the same thing ``--json`` does. The families (README.md, *Metrics*):
-
-=========================================  =====================================  ======================================
-metric                                     labels                                 what
-=========================================  =====================================  ======================================
-edgekit_check_ok                           cluster, host, check, subject          1 the check passed, 0 fail or error
-edgekit_check_status                       cluster, host, check, subject, status  1 for the check's status (pass, fail,
-                                                                                  error), 0 for the other two
-edgekit_checks                             status                                 results of the run per status
-edgekit_bgp_sessions_expected              cluster, host                          speakers meant to peer with the router
-edgekit_bgp_sessions_established           cluster, host                          of those, sessions Established
-edgekit_ecmp_nexthops                      cluster, host, service, ip             next hops FRR selected and the kernel
-                                                                                  installed, among the expected ones
-edgekit_ecmp_nexthops_expected             cluster, host, service, ip             nodes meant to serve the IP
-edgekit_wireguard_handshake_age_seconds    cluster, host, interface               age of the venue peer's latest
-                                                                                  handshake when read (+Inf: never)
-edgekit_vip_holder                         cluster, vip, lb                       1 the LB holds the VIP, 0 it does not
-edgekit_vip_holders                        cluster, vip                           LBs holding the VIP (alert unless 1)
-edgekit_haproxy_backends_up                cluster, host, backend                 expected apiservers UP in show stat
-edgekit_haproxy_backends_expected          cluster, host, backend                 apiservers expected in that backend
-edgekit_config_drift_lines                 cluster, host, kind                    comply only: running lines the intent
-                                                                                  lacks (extra), intended ones missing
-edgekit_run_duration_seconds                                                      wall time of the run
-edgekit_last_run_timestamp_seconds                                                when the run finished (Unix time)
-edgekit_last_success_timestamp_seconds                                            when the last run that produced a
-                                                                                  report finished
-edgekit_build_info                         version, command                       always 1
-=========================================  =====================================  ======================================
+exporter (``tasks.exporter``) say the same thing ``--json`` does. The families, their labels and the
+``details`` keys they read are listed in README.md (*Metrics*): ``edgekit_check_ok`` and
+``edgekit_check_status`` per check; sessions (bgp.peers), next hops (ecmp.routes), handshake age
+(wireguard.handshake), VIP holders (lb.vip), backends up (lb.backends), drift lines (compliance.config);
+run duration and times; ``edgekit_build_info``.
 
 A check that errored (the router could not be read) has no details: it shows in ``edgekit_check_*``
 only, and the number families leave that host out rather than report a made-up zero. edgekit does not
