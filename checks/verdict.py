@@ -26,6 +26,9 @@ class CheckResult(BaseModel):
     def ok(self) -> bool:
         return self.status == "pass"
 
+    def __hash__(self) -> int:  # hashable as before ``details`` (a dict) came; equal results hash equal
+        return hash((self.check, self.host, self.cluster, self.status, self.reason, self.subject))
+
 
 def passed(
     check: str, host: str, cluster: str, reason: str, subject: str | None = None, details: dict[str, Any] | None = None

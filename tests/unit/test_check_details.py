@@ -80,3 +80,10 @@ def test_details_default_empty_and_in_the_json_dump() -> None:
     dumped = passed("x.y", "r", "prd", "ok", details={"n": 1}).model_dump()
     assert dumped["details"] == {"n": 1}
     assert set(dumped) == {"check", "host", "cluster", "status", "reason", "subject", "details"}
+
+
+def test_results_stay_hashable() -> None:
+    a = passed("x.y", "r", "prd", "ok", details={"n": 1})
+    b = passed("x.y", "r", "prd", "ok", details={"n": 1})
+    assert a == b and len({a, b}) == 1
+    assert a != passed("x.y", "r", "prd", "ok", details={"n": 2})
