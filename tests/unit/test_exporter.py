@@ -217,3 +217,20 @@ def test_exporter_command_stops_with_exit_2_when_the_first_run_has_bad_input(tmp
     )
     assert proc.returncode == 2, proc.stderr
     assert "first run failed on bad input" in proc.stderr
+
+
+def test_exporter_command_refuses_an_address_in_use() -> None:
+    import subprocess
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "tasks.edge", "exporter", "--listen", f"127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: --listen 127.0.0.1:{port}: ")
