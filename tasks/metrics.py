@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -198,12 +199,17 @@ def registry_for(report: RunReport) -> CollectorRegistry:
 
 def write_textfile(report: RunReport, path: str) -> None:
     """node_exporter's textfile format, atomically: written beside ``path`` and renamed over it, so the
-    collector never reads half a file (prometheus_client's ``write_to_textfile``)."""
+    collector never reads half a file (prometheus_client's ``write_to_textfile``). ``-``: stdout."""
+    if path == "-":
+        sys.stdout.write(generate_latest(registry_for(report)).decode())
+        return
     write_to_textfile(path, registry_for(report))
 
 
 def textfile_path(value: str) -> str:
     """argparse type of ``--metrics FILE``: its directory must exist and be writable (checked before the run)."""
+    if value == "-":
+        return value
     parent = Path(value).expanduser().resolve().parent
     if not parent.is_dir():
         raise argparse.ArgumentTypeError(f"{value}: directory {parent} does not exist")

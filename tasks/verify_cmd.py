@@ -58,7 +58,7 @@ def add_verify_options(parser: argparse.ArgumentParser) -> None:
         "--metrics",
         metavar="FILE",
         type=metrics.textfile_path,
-        help="write the results as Prometheus metrics (node_exporter textfile format, written atomically)",
+        help="write the results as Prometheus metrics ('-' for stdout; node_exporter textfile format, atomically)",
     )
     out.add_argument(
         "--handshake-max-age",

@@ -186,3 +186,10 @@ def test_metrics_option_refuses_a_missing_directory_before_running(tmp_path: Pat
     assert exc.value.code == 2
     args = parser.parse_args(["verify", "--metrics", str(tmp_path / "edgekit.prom")])
     assert args.metrics == str(tmp_path / "edgekit.prom")
+
+
+def test_metrics_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    metrics.write_textfile(sample_report(), "-")
+    names = {f.name for f in text_string_to_metric_families(capsys.readouterr().out)}
+    assert {"edgekit_check_ok", "edgekit_vip_holders"} <= names
+    assert metrics.textfile_path("-") == "-"
