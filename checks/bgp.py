@@ -29,9 +29,13 @@ def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence
         peer = summary.peer(str(speaker.address))
         session = "no neighbor" if peer is None else f"neighbor {peer.state}"
         problems.append(f"{speaker.name} ({speaker.address}): speaker pod not Ready in Kubernetes, {session}")
+    meant = [*cluster.speakers, *down]
+    found = [summary.peer(str(s.address)) for s in meant]
+    details = {"expected": len(meant), "established": sum(p is not None and p.established for p in found)}
     if problems:
-        return failed("bgp.peers", host, cluster.name, "; ".join(problems))
-    return passed("bgp.peers", host, cluster.name, f"{len(cluster.speakers)} speakers Established with prefixes")
+        return failed("bgp.peers", host, cluster.name, "; ".join(problems), details=details)
+    reason = f"{len(cluster.speakers)} speakers Established with prefixes"
+    return passed("bgp.peers", host, cluster.name, reason, details=details)
 
 
 def check_unexpected(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence[Speaker] = ()) -> CheckResult:

@@ -45,11 +45,12 @@ def drift(
 
 
 def check_config(host: str, cluster: Cluster, found: ConfigDrift) -> CheckResult:
+    details = {"extra": len(found.extra), "missing": len(found.missing)}  # differing lines, for metrics
     if not found:
-        return passed("compliance.config", host, cluster.name, "managed config equals the intent")
+        return passed("compliance.config", host, cluster.name, "managed config equals the intent", details=details)
     lines = found.lines
     shown = "; ".join(lines[:SHOWN_IN_REASON]) + (
         f"; ... {len(lines) - SHOWN_IN_REASON} more" if len(lines) > SHOWN_IN_REASON else ""
     )
     counts = f"{len(found.extra)} extra, {len(found.missing)} missing"
-    return failed("compliance.config", host, cluster.name, f"{counts}: {shown}")
+    return failed("compliance.config", host, cluster.name, f"{counts}: {shown}", details=details)

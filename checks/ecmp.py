@@ -43,27 +43,30 @@ def check_route(
     want = expected_nexthops(cluster, service)
     lost = {str(s.address): s.name for s in _serving(down, service)}
     full = want | set(lost)
+    # For metrics: next hops of the nodes meant to serve that FRR selected and the kernel installed.
+    details = {"service": f"{service.namespace}/{service.name}", "ip": ip, "expected": len(full), "nexthops": 0}
     if route is None or route.protocol != "bgp":
         how = "no route" if route is None else f"only a {route.protocol} route ({route.prefix})"
         why = _lost(lost, set(lost))
-        return failed("ecmp.routes", host, cluster.name, f"{ip}: {how}; expected next hops {_fmt(want)}{why}", subject)
+        reason = f"{ip}: {how}; expected next hops {_fmt(want)}{why}"
+        return failed("ecmp.routes", host, cluster.name, reason, subject, details)
     rib = {n.address for n in route.nexthops if n.address and n.active}
     fib = {n.address for n in route.fib_nexthops if n.address}
+    details["nexthops"] = len(rib & fib & full)
     if rib != full:
         missing, extra = full - rib, rib - full
         parts = [f"missing {_fmt(missing)}" if missing else "", f"unexpected {_fmt(extra)}" if extra else ""]
         reason = f"{ip}: via {len(rib & full)} of {len(full)} nodes, " + ", ".join(p for p in parts if p)
-        return failed("ecmp.routes", host, cluster.name, reason + _lost(lost, missing), subject)
+        return failed("ecmp.routes", host, cluster.name, reason + _lost(lost, missing), subject, details)
     if lost:
         # Every expected next hop is there, yet a node's speaker is not Ready: Kubernetes and BGP disagree.
         names = ", ".join(f"{name} ({addr})" for addr, name in sorted(lost.items()))
         reason = f"{ip}: still routed via {names}, whose speaker pod is not Ready"
-        return failed("ecmp.routes", host, cluster.name, reason, subject)
+        return failed("ecmp.routes", host, cluster.name, reason, subject, details)
     if fib != rib:
-        return failed(
-            "ecmp.routes", host, cluster.name, f"{ip}: kernel has {_fmt(fib)} but FRR selected {_fmt(rib)}", subject
-        )
-    return passed("ecmp.routes", host, cluster.name, f"{ip} via {len(want)} next hops", subject)
+        reason = f"{ip}: kernel has {_fmt(fib)} but FRR selected {_fmt(rib)}"
+        return failed("ecmp.routes", host, cluster.name, reason, subject, details)
+    return passed("ecmp.routes", host, cluster.name, f"{ip} via {len(want)} next hops", subject, details)
 
 
 def _lost(lost: dict[str, str], missing: set[str]) -> str:

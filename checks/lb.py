@@ -40,16 +40,19 @@ def check_vip(cluster: str, vip: IPv4Address, holders: dict[str, bool], unknown:
     """``holders``: LB -> holds the VIP; ``unknown``: LBs that could not be read, with why."""
     host = vip_subject(vip)
     held = sorted(name for name, has in holders.items() if has)
+    # For metrics: each LB that answered and whether it holds the VIP; those that could not be read.
+    details = {"vip": str(vip), "holders": held, "answered": sorted(holders), "unknown": sorted(unknown)}
     if unknown:
         reasons = "; ".join(f"{name}: {why}" for name, why in sorted(unknown.items()))
         if len(held) == 1:
-            return failed("lb.vip", host, cluster, f"held by {held[0]}, but not every LB answered ({reasons})")
-        return failed("lb.vip", host, cluster, f"cannot tell who holds the VIP ({reasons})")
+            reason = f"held by {held[0]}, but not every LB answered ({reasons})"
+            return failed("lb.vip", host, cluster, reason, details=details)
+        return failed("lb.vip", host, cluster, f"cannot tell who holds the VIP ({reasons})", details=details)
     if len(held) == 1:
-        return passed("lb.vip", host, cluster, f"held by {held[0]} only")
+        return passed("lb.vip", host, cluster, f"held by {held[0]} only", details=details)
     if not held:
-        return failed("lb.vip", host, cluster, "held by no LB")
-    return failed("lb.vip", host, cluster, f"held by {len(held)} LBs at once: {', '.join(held)}")
+        return failed("lb.vip", host, cluster, "held by no LB", details=details)
+    return failed("lb.vip", host, cluster, f"held by {len(held)} LBs at once: {', '.join(held)}", details=details)
 
 
 def check_services(host: str, cluster: str, active: dict[str, bool], holds_vip: bool | None = None) -> CheckResult:
@@ -78,9 +81,11 @@ def check_backends(
     extra = sorted(set(servers) - set(expected))
     if extra:
         problems.append("unexpected " + ", ".join(extra))
+    up = sum(1 for name in expected if name in servers and servers[name].up)
+    details = {"backend": backend, "expected": len(expected), "up": up}  # expected servers UP, for metrics
     if problems:
-        return failed("lb.backends", host, cluster, "; ".join(problems))
-    return passed("lb.backends", host, cluster, f"{len(expected)}/{len(expected)} apiservers UP")
+        return failed("lb.backends", host, cluster, "; ".join(problems), details=details)
+    return passed("lb.backends", host, cluster, f"{len(expected)}/{len(expected)} apiservers UP", details=details)
 
 
 def check_config(host: str, cluster: str, differing: list[str]) -> CheckResult:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["pass", "fail", "error"]
 
@@ -18,19 +18,37 @@ class CheckResult(BaseModel):
     status: Status
     reason: str
     subject: str | None = None  # what the check looked at (a peer, a service IP), for one testcase each
+    # Numbers behind the verdict (sessions expected/established, next hops, handshake age...), for metrics:
+    # tasks/metrics.py documents the keys each check sets. Empty when a check has none (or errored).
+    details: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status == "pass"
 
-
-def passed(check: str, host: str, cluster: str, reason: str, subject: str | None = None) -> CheckResult:
-    return CheckResult(check=check, host=host, cluster=cluster, status="pass", reason=reason, subject=subject)
-
-
-def failed(check: str, host: str, cluster: str, reason: str, subject: str | None = None) -> CheckResult:
-    return CheckResult(check=check, host=host, cluster=cluster, status="fail", reason=reason, subject=subject)
+    def __hash__(self) -> int:  # hashable as before ``details`` (a dict) came; equal results hash equal
+        return hash((self.check, self.host, self.cluster, self.status, self.reason, self.subject))
 
 
-def errored(check: str, host: str, cluster: str, reason: str, subject: str | None = None) -> CheckResult:
-    return CheckResult(check=check, host=host, cluster=cluster, status="error", reason=reason, subject=subject)
+def passed(
+    check: str, host: str, cluster: str, reason: str, subject: str | None = None, details: dict[str, Any] | None = None
+) -> CheckResult:
+    return CheckResult(
+        check=check, host=host, cluster=cluster, status="pass", reason=reason, subject=subject, details=details or {}
+    )
+
+
+def failed(
+    check: str, host: str, cluster: str, reason: str, subject: str | None = None, details: dict[str, Any] | None = None
+) -> CheckResult:
+    return CheckResult(
+        check=check, host=host, cluster=cluster, status="fail", reason=reason, subject=subject, details=details or {}
+    )
+
+
+def errored(
+    check: str, host: str, cluster: str, reason: str, subject: str | None = None, details: dict[str, Any] | None = None
+) -> CheckResult:
+    return CheckResult(
+        check=check, host=host, cluster=cluster, status="error", reason=reason, subject=subject, details=details or {}
+    )

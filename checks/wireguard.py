@@ -52,17 +52,16 @@ def check_handshake(
             subject,
         )
     age = peer.latest_handshake_seconds
+    # For metrics: seconds since the latest handshake (None: never), and the limit it was judged against.
+    details = {"peer": wg.peer_name, "age_seconds": age, "max_age_seconds": max_age}
     if age is None:
-        return failed("wireguard.handshake", host, cluster.name, f"{wg.peer_name}: never shook hands", subject)
+        reason = f"{wg.peer_name}: never shook hands"
+        return failed("wireguard.handshake", host, cluster.name, reason, subject, details)
     if age > max_age:
-        return failed(
-            "wireguard.handshake",
-            host,
-            cluster.name,
-            f"{wg.peer_name}: latest handshake {_age(age)} ago (limit {max_age} s)",
-            subject,
-        )
-    return passed("wireguard.handshake", host, cluster.name, f"{wg.peer_name}: handshake {_age(age)} ago", subject)
+        reason = f"{wg.peer_name}: latest handshake {_age(age)} ago (limit {max_age} s)"
+        return failed("wireguard.handshake", host, cluster.name, reason, subject, details)
+    reason = f"{wg.peer_name}: handshake {_age(age)} ago"
+    return passed("wireguard.handshake", host, cluster.name, reason, subject, details)
 
 
 def check_reachable(host: str, cluster: Cluster, address: IPv4Address, output: str) -> CheckResult:

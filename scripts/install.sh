@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install everything edgekit and its lab need on a fresh Debian machine (as root): the lab's real
-# daemons from Debian, edgekit itself with its test and lab extras from PyPI.
+# daemons (and Prometheus: promtool for the alert rules, the server for a lab test) from Debian, edgekit
+# itself with its test and lab extras from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -eq 0 ]; then
   apt-get update -qq
   apt-get install -y -qq frr openssh-server haproxy keepalived wireguard-go iproute2 iputils-ping curl socat openssl \
+    prometheus \
     >/dev/null
   # Without --no-install-recommends wireguard-tools pulls a whole kernel image (lab-notes.md).
   apt-get install -y -qq --no-install-recommends wireguard-tools >/dev/null

@@ -1,4 +1,5 @@
 """`python -m tasks.edge verify|comply`: the whole edge of every cluster at once, in one report.
+(`python -m tasks.edge exporter` runs verify every interval and serves its metrics: ``tasks.exporter``.)
 
 Routers (``tasks.verify``: bgp, ecmp, proxyarp, wireguard, consistency, compliance with ``comply``) and
 API load balancers (``tasks.lb``'s reading and ``checks.lb``: lb.services, lb.backends, lb.config per LB;
@@ -21,7 +22,7 @@ from checks import lb as lbchecks
 from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
-from tasks import lb, lb_deploy
+from tasks import exporter, lb, lb_deploy
 from tasks.options import CommonOptions
 from tasks.report import HostReport, one_line
 from tasks.router import run
@@ -43,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         group.add_argument("--ca", metavar="FILE", help="CA for the apiserver's certificate (default: not verified)")
         group.add_argument("--timeout", type=float, default=3.0, help="seconds for /healthz (default: %(default)s)")
         parser.set_defaults(handler=lambda args, comply=comply: run_edge(args, comply))
+    parser = subparsers.add_parser("exporter", help="serve the edge checks as Prometheus metrics, a run every interval")
+    exporter.add_options(parser)
+    parser.set_defaults(handler=exporter.run_exporter)
 
 
 def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:

@@ -19,7 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.inventory_cmd", "tasks.deploy_cmd"
 # Command groups of the `edgekit` program: `edgekit lb deploy` is `python -m tasks.lb deploy`.
 GROUPS: dict[str, tuple[str, str]] = {
     "lb": ("tasks.lb", "the API load balancers: plan, deploy, verify"),
-    "edge": ("tasks.edge", "routers and load balancers of every cluster at once: verify, comply"),
+    "edge": ("tasks.edge", "routers and load balancers of every cluster at once: verify, comply, exporter"),
 }
 
 Handler = Callable[[argparse.Namespace], int]

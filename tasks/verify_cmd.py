@@ -18,6 +18,7 @@ from nornir.core.task import Result, Task
 from checks.verdict import CheckResult
 from checks.wireguard import DEFAULT_MAX_AGE
 from inventory.errors import InputError
+from tasks import metrics
 from tasks.options import CommonOptions, add_common_options
 from tasks.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, write_junit
 from tasks.runtime import Runtime, open_runtime
@@ -53,6 +54,12 @@ def add_verify_options(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("verify")
     out.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
     out.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per host x check")
+    out.add_argument(
+        "--metrics",
+        metavar="FILE",
+        type=metrics.textfile_path,
+        help="write the results as Prometheus metrics ('-' for stdout; node_exporter textfile format, atomically)",
+    )
     out.add_argument(
         "--handshake-max-age",
         type=int,
@@ -146,6 +153,8 @@ def finish(
         write_json(report, results, args.json)
     if args.junit:
         write_junit(results, args.junit, suite=f"edgekit {command}")
+    if getattr(args, "metrics", None):
+        metrics.write_textfile(report, args.metrics)
     if any((r.error or "").startswith("input: ") for r in reports):
         return InputError.exit_code  # a refused cluster's router (the other clusters were verified)
     return EXIT_OK if results and all(r.ok for r in results) else EXIT_FAILED
