@@ -12,6 +12,7 @@ from inventory.errors import InputError
 from inventory.hosts import HostBuilder, HostFacts, site_path
 from inventory.model import Master, MetalLBPeer, Node, Pool, Router, Service, Speaker
 from inventory.secrets import MASK
+from inventory.speakers import router_addresses, router_peers, speaker_nodes
 
 POOL_OUTPUTS = ("metallb_address_range", "external_address_range")
 DEFAULT_SPEAKER_ASN = 65021
@@ -49,13 +50,13 @@ def reconcile(
     peers: list[MetalLBPeer] = []
     pools: list[Pool] = []
     services: list[Service] = []
-    router_ips = {router.public_address.ip, router.node_address.ip} if router else set()
+    router_ips = router_addresses(router)
     if facts is not None:
         ctx.warnings.extend(f"{ctx.name}: {w}" for w in facts.warnings)
         peers = list(facts.peers)
         pools = list(facts.pools)
         services = list(facts.services)
-        my_peers = [p for p in peers if p.peer_address in router_ips]
+        my_peers = router_peers(peers, router)
         my_peer = my_peers[0] if my_peers else (peers[0] if peers else None)
         if my_peer is not None:
             speaker_asn = my_peer.my_asn
@@ -78,6 +79,8 @@ def reconcile(
         by_addr = {n.address: n for n in nodes}
         by_name = {n.name: n for n in nodes}
         matched: set[str] = set()
+        # Each worker Kubernetes lists -> its tfstate node (None: not in tfstate); control-plane nodes are left out.
+        workers: dict[str, Node | None] = {}
         for kn in facts.nodes:
             tn = by_name.get(kn.name) or (by_addr.get(kn.internal_ip) if kn.internal_ip else None)
             if tn is None:
@@ -94,21 +97,24 @@ def reconcile(
                     )
                 idx = nodes.index(tn)
                 nodes[idx] = tn.model_copy(update={"source": "tfstate+kubernetes"})
-            if kn.speaker_ready and my_peers and not any(p.selects(kn.labels) for p in my_peers):
-                continue  # the peer's nodeSelectors leave this node's speaker out: it never peers here
-            if kn.speaker_ready:
-                address = kn.internal_ip or (tn.address if tn else None)
-                if address is None:
-                    ctx.warn(f"{ctx.name}: node {kn.name} runs a speaker but has no IPv4 InternalIP; skipped")
-                    continue
-                speakers.append(Speaker(name=tn.name if tn else kn.name, address=address, asn=speaker_asn))
-                if kn.internal_ip is not None:
-                    origins[speakers[-1].name] = (
-                        f"kubernetes context {facts.context}",
-                        f"nodes/{kn.name}.status.addresses[InternalIP]",
-                    )
-                elif tn is not None:
-                    origins[speakers[-1].name] = server_origin(ctx, tn.name)
+            workers[kn.name] = tn
+        # The peers' nodeSelectors leave some speakers out: those never peer here (inventory.speakers).
+        for kn in speaker_nodes(facts.nodes, peers, router):
+            if kn.name not in workers:
+                continue  # a control-plane node
+            tn = workers[kn.name]
+            address = kn.internal_ip or (tn.address if tn else None)
+            if address is None:
+                ctx.warn(f"{ctx.name}: node {kn.name} runs a speaker but has no IPv4 InternalIP; skipped")
+                continue
+            speakers.append(Speaker(name=tn.name if tn else kn.name, address=address, asn=speaker_asn))
+            if kn.internal_ip is not None:
+                origins[speakers[-1].name] = (
+                    f"kubernetes context {facts.context}",
+                    f"nodes/{kn.name}.status.addresses[InternalIP]",
+                )
+            elif tn is not None:
+                origins[speakers[-1].name] = server_origin(ctx, tn.name)
         for n in nodes:
             if n.source == "tfstate" and n.name not in matched:
                 ctx.disagreements.append(f"node {n.name} ({n.address}) is in tfstate but not in Kubernetes")
