@@ -27,8 +27,6 @@ import os
 import re
 import sys
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
@@ -86,6 +84,9 @@ def fetch_file(location: str) -> Fetched:
 
 
 def fetch_http(url: str) -> Fetched:
+    import urllib.error  # only HTTP backends need it (start-up time)
+    import urllib.request
+
     parts = urlsplit(url)
     netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))  # no credentials in labels
