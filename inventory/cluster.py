@@ -4,7 +4,7 @@ what Kubernetes says comes in through ``inventory.reconcile``."""
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +26,7 @@ from inventory.reconcile import reconcile
 from inventory.secrets import MASK
 
 DEFAULT_ROUTER_ASN = 65020
+M = TypeVar("M", bound=BaseModel)
 DEFAULT_LB_PRIORITIES = (150, 101)
 DEFAULT_USERNAMES: dict[str, str] = {"router": "vyos", "lb": "ubuntu"}
 
@@ -33,7 +34,7 @@ DEFAULT_USERNAMES: dict[str, str] = {"router": "vyos", "lb": "ubuntu"}
 class ClusterBuilder(HostBuilder):
     """Builds one cluster's ``Cluster`` (after ``collect_hosts()``) from its hosts, the site file and Kubernetes."""
 
-    def _validate(self, cls: type[BaseModel], site_path: str, **kwargs: Any) -> Any:
+    def _validate(self, cls: type[M], site_path: str, **kwargs: Any) -> M:
         try:
             return cls(**kwargs)
         except ValidationError as exc:
@@ -124,12 +125,15 @@ class ClusterBuilder(HostBuilder):
         nodes = view.nodes
 
         # node subnet
-        node_subnet = cf.node_subnet or "auto"
-        if node_subnet == "auto":
+        wanted = cf.node_subnet or "auto"
+        node_subnet: Literal["proxy-arp", "private"]
+        if wanted == "auto":
             if router and nodes and all(n.address in router.node_address.network for n in nodes):
                 node_subnet = "private"
             else:
                 node_subnet = "proxy-arp"
+        else:
+            node_subnet = wanted
 
         cluster = Cluster(
             name=self.name,
@@ -142,7 +146,7 @@ class ClusterBuilder(HostBuilder):
             services=view.services,
             wireguard=self._wireguard(),
             api_lb=self._api_lb(hosts["lb"]),
-            node_subnet=node_subnet,  # type: ignore[arg-type]
+            node_subnet=node_subnet,
             missing=self.missing,
             warnings=self.warnings,
             gateway=gateway,

@@ -141,7 +141,7 @@ class HostBuilder:
 
     def collect_hosts(self) -> None:
         self._check_address_outputs()
-        by_role: dict[str, list[tfstate.Server]] = {}
+        by_role: dict[Role, list[tfstate.Server]] = {}
         for server in self.state.servers:
             role = self._role(server)
             if role is None:
@@ -158,7 +158,7 @@ class HostBuilder:
         for name in unknown:
             self.warn(f"{self.name}: site file names host {name!r}, which is not in the state")
 
-        used: dict[IPv4Address, tuple[str, str]] = {}
+        used: dict[IPv4Address, tuple[str, Role]] = {}
         for role, servers in by_role.items():
             for ordinal, server in enumerate(servers):
                 addresses = self._addresses(server, role, ordinal, len(servers))
@@ -185,7 +185,7 @@ class HostBuilder:
                     HostFacts(
                         name=server.name,
                         cluster=self.name,
-                        role=role,  # type: ignore[arg-type]
+                        role=role,
                         platform=PLATFORMS[role],
                         hostname=mgmt,
                         addresses=addresses,

@@ -50,6 +50,7 @@ def reconcile(
     peers: list[MetalLBPeer] = []
     pools: list[Pool] = []
     services: list[Service] = []
+    speakers_source: Literal["kubernetes", "tfstate"]
     router_ips = router_addresses(router)
     if facts is not None:
         ctx.warnings.extend(f"{ctx.name}: {w}" for w in facts.warnings)
