@@ -34,8 +34,8 @@ Addresses
 
 Speakers
     With a kubeconfig: the nodes running a Ready MetalLB speaker pod that the router's MetalLB peer selects
-    (its node selectors), at their InternalIP, ASN from MetalLB's ``my-asn`` / ``myASN`` (else site
-    ``speaker_asn``, default 65021). When the API is
+    (its node selectors: ``inventory.speakers``), at their InternalIP, ASN from MetalLB's ``my-asn`` /
+    ``myASN`` (else site ``speaker_asn``, default 65021). When the API is
     unreachable (or there is no kubeconfig): every tfstate node, with a warning; with ``require_k8s`` the
     unreachable API is an error (exit 3) instead.
 
