@@ -27,10 +27,9 @@ import os
 import re
 import sys
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
 from inventory.errors import InputError, SourceUnreachable
@@ -85,12 +84,21 @@ def fetch_file(location: str) -> Fetched:
         raise InputError(f"cannot read state file: {exc.strerror}", source=str(location)) from None
 
 
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    """The first value of a query parameter (``parse_qs`` output), None when it is absent."""
+    values = query.get(name)
+    return values[0] if values else None
+
+
 def fetch_http(url: str) -> Fetched:
+    import urllib.error  # only HTTP backends need it (start-up time)
+    import urllib.request
+
     parts = urlsplit(url)
     netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))  # no credentials in labels
     label = clean
-    workspace = (parse_qs(parts.query).get("workspace") or [None])[0]
+    workspace = _first(parse_qs(parts.query), "workspace")
     request = urllib.request.Request(clean, method="GET", headers={"Accept": "application/json"})
     user = unquote(parts.username) if parts.username else os.environ.get("TF_HTTP_USERNAME")
     password = unquote(parts.password) if parts.password else os.environ.get("TF_HTTP_PASSWORD")
@@ -116,7 +124,7 @@ def fetch_http(url: str) -> Fetched:
     return Fetched(label=label, text=body, workspace=workspace)
 
 
-def _s3_client(endpoint: str | None, region: str | None):  # type: ignore[no-untyped-def]
+def _s3_client(endpoint: str | None, region: str | None) -> Any:  # boto3's S3 client (untyped)
     """One client per endpoint and region for the process: building one costs ~0.1 s, and clients
     (unlike sessions) are safe to share between the threads that fetch several workspaces."""
     endpoint = endpoint or os.environ.get("EDGEKIT_S3_ENDPOINT") or None
@@ -128,11 +136,11 @@ def _s3_client(endpoint: str | None, region: str | None):  # type: ignore[no-unt
         return _S3_CLIENTS[key]
 
 
-_S3_CLIENTS: dict[tuple[str | None, str, str | None], object] = {}
+_S3_CLIENTS: dict[tuple[str | None, str, str | None], Any] = {}
 _S3_LOCK = threading.Lock()
 
 
-def _new_s3_client(endpoint: str | None, region: str):  # type: ignore[no-untyped-def]
+def _new_s3_client(endpoint: str | None, region: str) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -155,8 +163,8 @@ def fetch_s3(url: str) -> list[Fetched]:
     query = parse_qs(parts.query)
     if not bucket or not key:
         raise InputError("an S3 state source is s3://bucket/key", source=url)
-    endpoint = (query.get("endpoint") or [None])[0]
-    region = (query.get("region") or [None])[0]
+    endpoint = _first(query, "endpoint")
+    region = _first(query, "region")
     prefix = (query.get("workspace_key_prefix") or ["env:"])[0].strip("/")
     wanted = [w.strip() for v in query.get("workspace", []) for w in v.split(",") if w.strip()]
     base_label = urlunsplit(("s3", bucket, "/" + key, "", ""))
