@@ -299,8 +299,7 @@ def _peer_remote(rt: Runtime, name: str) -> lb_deploy.Remote | str:
     cannot be reached."""
     try:
         host = rt.nornir.inventory.hosts[name]  # the whole inventory: the task's Nornir is filtered to one host
-        conn = host.get_connection("netmiko", rt.nornir.config)
-        return lb_deploy.SSHRemote(conn.remote_conn.get_transport())
+        return lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
     except Exception as exc:
         return one_line(exc)
 
@@ -501,8 +500,7 @@ def vip_check(
         assert cluster.api_lb is not None
         out = {}
         for host in hosts:
-            conn = host.get_connection("netmiko", rt.nornir.config)
-            remote = lb_deploy.SSHRemote(conn.remote_conn.get_transport())
+            remote = lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
             out[host.name] = lb_deploy.holds_vip(remote, cluster.api_lb.vip)
         return out
 

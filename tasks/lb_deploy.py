@@ -62,7 +62,8 @@ from nornir.core.task import Result, Task
 from checks import lb as lbchecks
 from checks.parsers import haproxy_stat
 from checks.verdict import CheckResult, errored, failed
-from inventory.errors import MissingFact
+from inventory import ssh
+from inventory.errors import EdgekitError, MissingFact
 from inventory.model import ApiLB, Cluster, LoadBalancer
 from inventory.secrets import MASK, K8sSecretReader
 from templates import JINJA_ENV
@@ -396,7 +397,21 @@ class SSHRemote:
 
     @classmethod
     def from_task(cls, task: Task) -> SSHRemote:
-        conn = task.host.get_connection("netmiko", task.nornir.config)
+        return cls.from_host(task.host, task.nornir.config)
+
+    @classmethod
+    def from_host(cls, host: Any, config: Any) -> SSHRemote:
+        """The host's Nornir ``netmiko`` connection (opened if needed); a failure to connect raises
+        ``ConnectError`` naming host, address and cause in one line (``inventory.ssh``)."""
+        settings = host.data.get("ssh") or {}
+        known_hosts = settings.get("known_hosts")
+        port = host.port or 22
+        if "netmiko" not in host.connections and settings.get("accept_new_host_keys") and known_hosts:
+            ssh.accept_new_host_key(host.name, str(host.hostname), port, known_hosts)
+        try:
+            conn = host.get_connection("netmiko", config)
+        except Exception as exc:
+            raise ConnectError(ssh.connection_error(host.name, str(host.hostname), port, exc, known_hosts)) from None
         return cls(conn.remote_conn.get_transport())
 
     @property
@@ -548,6 +563,10 @@ def remote_validate_command(kind: FileKind, path: str, script_new: str | None = 
 
 class ApplyError(Exception):
     pass
+
+
+class ConnectError(EdgekitError):
+    """An LB could not be reached over SSH (the message names host, address and cause)."""
 
 
 def _checked(remote: Remote, command: str, what: str) -> str:
