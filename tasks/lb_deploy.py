@@ -816,7 +816,7 @@ def wait_for_gate(
 def gate_error(results: list[CheckResult], waited: float) -> str:
     """One line naming every failing check and why."""
     failing = [r for r in results if not r.ok]
-    parts = [f"{r.check}" + (f" {r.host}" if r.host.startswith("vip ") else "") + f": {r.reason}" for r in failing]
+    parts = [f"{r.check} {r.host}: {r.reason}" for r in failing]
     return f"gate failed after {waited:.1f} s: " + "; ".join(parts)
 
 

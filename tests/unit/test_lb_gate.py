@@ -131,7 +131,7 @@ def test_gate_error_is_one_line_naming_each_failing_check() -> None:
     ]
     text = lb_deploy.gate_error(results, 12.34)
     assert text == (
-        f"gate failed after 12.3 s: lb.backends: k8s-master-2-server-prd DOWN; lb.vip vip {VIP}: held by no LB"
+        f"gate failed after 12.3 s: lb.backends {LB1}: k8s-master-2-server-prd DOWN; lb.vip vip {VIP}: held by no LB"
     )
     assert "\n" not in text
 
