@@ -265,7 +265,7 @@ def _gate(
                 remotes[lb.name] = _peer_remote(rt, lb.name)
 
         def probe() -> list[CheckResult]:
-            return lb_deploy.pair_gate_checks(remotes, cluster, _gate_fetch)
+            return lb_deploy.pair_gate_checks(remotes, cluster, _gate_fetch, name)
     else:
 
         def probe() -> list[CheckResult]:
@@ -278,7 +278,7 @@ def _gate(
     report.timed("gate", started)
     report.checks = results
     if all(r.ok for r in results):
-        summary = "VIP, /healthz, services and backends of the pair" if last else "services and backends"
+        summary = "services, backends, VIP and /healthz of the pair" if last else "services and backends"
         report.notes.append(f"gate passed in {waited:.1f} s ({summary})")
         progress.step(name, f"gate passed in {waited:.1f}s")
         return

@@ -750,37 +750,42 @@ def lb_gate_checks(remote: Remote, host: str, cluster: Cluster) -> list[CheckRes
     return [lbchecks.check_services(host, cluster.name, active), backends_check(remote, host, cluster)]
 
 
-def expected_holder(api_lb: ApiLB) -> LoadBalancer | None:
-    """The LB VRRP elects when both are healthy: the one with the highest priority (None on a tie)."""
-    ranked = sorted(api_lb.lbs, key=lambda lb: lb.priority, reverse=True)
-    if len(ranked) > 1 and ranked[0].priority == ranked[1].priority:
-        return None
-    return ranked[0] if ranked else None
-
-
 HealthzFetch = Callable[[str], tuple[int | None, str]]
 
 
-def pair_gate_checks(remotes: dict[str, Remote | str], cluster: Cluster, fetch: HealthzFetch) -> list[CheckResult]:
-    """The pair after the last LB's change: every LB's services and backends, the VIP on exactly the LB VRRP
-    elects, /healthz through the VIP. ``remotes``: LB name -> its Remote, or why it could not be reached."""
+def pair_gate_checks(
+    remotes: dict[str, Remote | str], cluster: Cluster, fetch: HealthzFetch, changed: str
+) -> list[CheckResult]:
+    """The pair after the last LB's change (``changed``): that LB's services and backends, the peer's
+    backends when its HAProxy runs, the VIP on exactly one LB, the one VRRP elects (the highest priority
+    among the LBs whose keepalived runs), and /healthz through the VIP. A peer that is degraded on its own
+    (a service stopped) is verify's finding, not this change's. ``remotes``: LB name -> its Remote, or why
+    it could not be reached."""
     api_lb = require_api_lb(cluster)
     results: list[CheckResult] = []
     holders: dict[str, bool] = {}
     unknown: dict[str, str] = {}
+    electing: list[LoadBalancer] = []
     for lb in api_lb.lbs:
         remote = remotes.get(lb.name, "not connected")
         if isinstance(remote, str):
             unknown[lb.name] = remote
-            results += [errored(c, lb.name, cluster.name, remote) for c in ("lb.services", "lb.backends")]
+            if lb.name == changed:
+                results += [errored(c, lb.name, cluster.name, remote) for c in ("lb.services", "lb.backends")]
             continue
         try:
-            results += lb_gate_checks(remote, lb.name, cluster)
+            active = {s: service_active(remote, s) for s in SERVICES}
+            if lb.name == changed:
+                results.append(lbchecks.check_services(lb.name, cluster.name, active))
+            if lb.name == changed or active["haproxy"]:
+                results.append(backends_check(remote, lb.name, cluster))
+            if active["keepalived"]:
+                electing.append(lb)
             holders[lb.name] = holds_vip(remote, api_lb.vip)
         except Exception as exc:
             unknown[lb.name] = one_line(str(exc)) or type(exc).__name__
     vip = lbchecks.check_vip(cluster.name, api_lb.vip, holders, unknown)
-    elected = expected_holder(api_lb)
+    elected = _elected(electing)
     held = [name for name, has in holders.items() if has]
     if vip.ok and elected is not None and held != [elected.name]:
         vip = failed(
@@ -794,6 +799,14 @@ def pair_gate_checks(remotes: dict[str, Remote | str], cluster: Cluster, fetch: 
     status, body = fetch(url)
     results.append(lbchecks.check_healthz(cluster.name, api_lb.vip, url, status, body))
     return results
+
+
+def _elected(lbs: list[LoadBalancer]) -> LoadBalancer | None:
+    """The LB VRRP elects among those running keepalived: the highest priority (None: none or a tie)."""
+    ranked = sorted(lbs, key=lambda lb: lb.priority, reverse=True)
+    if not ranked or (len(ranked) > 1 and ranked[0].priority == ranked[1].priority):
+        return None
+    return ranked[0]
 
 
 def wait_for_gate(

@@ -123,7 +123,7 @@ def deployed(lab: LabHandle) -> LabHandle:
     assert all(h["status"] == "changed" for h in report["hosts"]), out
     # Each LB passed its gate; the last one waited for the pair (the VIP on the elected LB, /healthz).
     assert "gate passed in " in " ".join(host_report(report, LB2)["notes"]), out
-    assert "(VIP, /healthz, services and backends of the pair)" in " ".join(host_report(report, LB1)["notes"]), out
+    assert "(services, backends, VIP and /healthz of the pair)" in " ".join(host_report(report, LB1)["notes"]), out
     assert "gate" in host_report(report, LB1)["timings"]
     assert "gate: services, backends, VIP, /healthz" in out and "gate passed in" in out  # the step and its time
     return lab

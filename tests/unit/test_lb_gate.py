@@ -154,30 +154,45 @@ def test_pair_gate_waits_for_the_vip_on_the_lb_vrrp_elects() -> None:
     lbs = pair()
     fetch = healthz()
     lbs[LB2].vip = True  # the BACKUP took it first (started first); the MASTER will preempt
-    got = by_check(lb_deploy.pair_gate_checks(dict(lbs), cluster(), fetch))
+    got = by_check(lb_deploy.pair_gate_checks(dict(lbs), cluster(), fetch, LB1))
     vip = got["lb.vip"][0]
     assert not vip.ok
     assert vip.reason == f"held by {LB2}, not yet by {LB1} (priority 150): VRRP has not settled"
     lbs[LB2].vip, lbs[LB1].vip = False, True
-    results = lb_deploy.pair_gate_checks(dict(lbs), cluster(), fetch)
+    results = lb_deploy.pair_gate_checks(dict(lbs), cluster(), fetch, LB1)
     assert all(r.ok for r in results), [r for r in results if not r.ok]
     assert fetch.seen[-1] == f"https://{VIP}:6443/healthz"  # type: ignore[attr-defined]
-    assert sorted(r.host for r in results if r.check == "lb.services") == sorted([LB1, LB2])
+    assert [r.host for r in results if r.check == "lb.services"] == [LB1]  # the changed LB's services
+    assert sorted(r.host for r in results if r.check == "lb.backends") == sorted([LB1, LB2])  # both HAProxies
+
+
+def test_pair_gate_does_not_blame_the_change_for_a_peer_degraded_on_its_own() -> None:
+    """keepalived stopped on the MASTER, the change on the BACKUP: the BACKUP holding the VIP is settled."""
+    lbs = pair()
+    lbs[LB1].active = {"haproxy"}
+    lbs[LB2].vip = True
+    results = lb_deploy.pair_gate_checks(dict(lbs), cluster(), healthz(), LB2)
+    assert all(r.ok for r in results), [r for r in results if not r.ok]
+    lbs[LB1].vip = True  # but a VIP left behind on it (keepalived SIGKILLed) is two holders
+    got = by_check(lb_deploy.pair_gate_checks(dict(lbs), cluster(), healthz(), LB2))
+    assert got["lb.vip"][0].reason.startswith("held by 2 LBs at once")
 
 
 def test_pair_gate_fails_on_no_holder_both_holders_healthz_and_an_unreachable_peer() -> None:
     lbs = pair()
-    got = by_check(lb_deploy.pair_gate_checks(dict(lbs), cluster(), healthz()))
+    got = by_check(lb_deploy.pair_gate_checks(dict(lbs), cluster(), healthz(), LB1))
     assert got["lb.vip"][0].reason == "held by no LB"
     lbs[LB1].vip = lbs[LB2].vip = True
-    got = by_check(lb_deploy.pair_gate_checks(dict(lbs), cluster(), healthz(None, "timed out")))
+    got = by_check(lb_deploy.pair_gate_checks(dict(lbs), cluster(), healthz(None, "timed out"), LB1))
     assert got["lb.vip"][0].reason.startswith("held by 2 LBs at once")
     assert not got["lb.healthz"][0].ok and "timed out" in got["lb.healthz"][0].reason
     lbs[LB2].vip = False
     remotes: dict[str, lb_deploy.Remote | str] = {LB1: lbs[LB1], LB2: "cannot connect: Connection refused"}
-    got = by_check(lb_deploy.pair_gate_checks(remotes, cluster(), healthz()))
+    got = by_check(lb_deploy.pair_gate_checks(remotes, cluster(), healthz(), LB1))
     assert not got["lb.vip"][0].ok and "Connection refused" in got["lb.vip"][0].reason
-    assert [r.status for r in got["lb.services"]] == ["pass", "error"]
+    assert [(r.host, r.status) for r in got["lb.services"]] == [(LB1, "pass")]
+    got = by_check(lb_deploy.pair_gate_checks({LB1: "refused", LB2: lbs[LB2]}, cluster(), healthz(), LB1))
+    assert [(r.host, r.status) for r in got["lb.services"]] == [(LB1, "error")]  # the changed LB unreachable
 
 
 # --- restore after a failed gate -----------------------------------------------------------------------------
