@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from typing import Any
@@ -32,6 +33,12 @@ from inventory.secrets import K8sSecretReader
 METALLB_NS = "metallb-system"
 SPEAKER_SELECTORS = ("app=metallb,component=speaker", "app.kubernetes.io/component=speaker")
 TIMEOUT = (3.0, 10.0)  # connect, read
+
+# The client's kubeconfig loader is not thread-safe: ``kube_config._create_temp_file_with_content`` caches a
+# temp file's name per content before it writes the content, so a second thread loading a context with the
+# same CA can be handed an empty CA file (SSLError NO_CERTIFICATE_OR_CRL_FOUND). Client configurations are
+# therefore built one at a time (milliseconds each); only the API calls run in parallel.
+_LOAD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -84,7 +91,10 @@ def api_client(kubeconfig: str, context: str) -> Any:
 
     cfg = client.Configuration()
     try:
-        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False)
+        with _LOAD_LOCK:
+            config.load_kube_config(
+                config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False
+            )
     except config.ConfigException as exc:
         raise InputError(f"context {context!r}: {exc}", source=kubeconfig) from None
     cfg.retries = 0

@@ -18,6 +18,7 @@ the resolved value is handed to the connection plugin and not stored on the host
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from nornir.core.inventory import (
@@ -31,6 +32,7 @@ from nornir.core.inventory import (
     ParentGroups,
 )
 
+from inventory import ssh
 from inventory.build import HostFacts, InventorySources, LoadResult, load
 from inventory.model import Credentials
 from inventory.secrets import K8sSecretReader, SecretRef
@@ -70,34 +72,40 @@ def _split(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def _ssh_extras(creds: Credentials | None) -> dict[str, Any]:
-    """Netmiko ConnectHandler arguments for key and known_hosts (also passed as napalm optional_args)."""
-    if creds is None:
-        return {}
+    """Netmiko ConnectHandler arguments for key and known_hosts (also passed as napalm optional_args).
+
+    Host keys are always checked: against the site file's ``known_hosts_file``, else the user's
+    ``~/.ssh/known_hosts``; an unknown host is refused (``--accept-new-host-keys`` records its key before the
+    connection opens: ``inventory.ssh.accept_new_host_key``).
+    """
     extras: dict[str, Any] = {}
-    if creds.ssh_key_file:
-        extras.update(use_keys=True, key_file=creds.ssh_key_file)
-    if creds.known_hosts_file:
-        extras.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True, alt_key_file=creds.known_hosts_file)
+    if creds is not None and creds.ssh_key_file:
+        extras.update(use_keys=True, key_file=os.path.expanduser(creds.ssh_key_file))
+    known_hosts = ssh.known_hosts_path(creds.known_hosts_file if creds is not None else None)
+    extras.update(ssh.netmiko_host_key_args(known_hosts))
     return extras
 
 
-def connection_options(facts: HostFacts) -> dict[str, ConnectionOptions]:
+def connection_options(facts: HostFacts, accept_new_host_keys: bool = False) -> dict[str, ConnectionOptions]:
     extras = _ssh_extras(facts.credentials)
     if facts.role == "router":
         model = facts.data.get("model", {}).get("router") or {}
         dialect = model.get("dialect", "auto")
+        optional = {**extras, "dialect": dialect, "inventory_name": facts.name}
+        if accept_new_host_keys:
+            optional["accept_new_host_keys"] = True
         return {
             "netmiko": ConnectionOptions(platform="vyos", extras={"device_type": "vyos", **extras}),
-            "napalm": ConnectionOptions(
-                platform=NAPALM_PLATFORM, extras={"optional_args": {**extras, "dialect": dialect}}
-            ),
+            "napalm": ConnectionOptions(platform=NAPALM_PLATFORM, extras={"optional_args": optional}),
         }
     if facts.role == "lb":
         return {"netmiko": ConnectionOptions(platform="linux", extras={"device_type": "linux", **extras})}
     return {}
 
 
-def to_inventory(result: LoadResult) -> Inventory:
+def to_inventory(result: LoadResult, accept_new_host_keys: bool = False) -> Inventory:
+    """Nornir hosts from a loaded inventory; ``accept_new_host_keys``: record unknown hosts' keys on first
+    use instead of refusing them (changed keys are refused either way)."""
     groups = Groups()
     for cluster in result.site.ordered_clusters():
         groups[f"cluster_{cluster.name}"] = Group(
@@ -121,6 +129,13 @@ def to_inventory(result: LoadResult) -> Inventory:
             "terraform_address": facts.terraform_address,
             "addresses": {str(k): str(v) for k, v in facts.addresses.items()},
             "password_ref": creds.password.describe() if creds and creds.password else None,
+            # What the LB connections need to name the file in errors and to record a new key.
+            "ssh": {
+                "known_hosts": ssh.known_hosts_path(creds.known_hosts_file if creds else None),
+                "accept_new_host_keys": accept_new_host_keys,
+            }
+            if creds
+            else None,
             **facts.data,
         }
         hosts[facts.name] = EdgekitHost(
@@ -132,7 +147,7 @@ def to_inventory(result: LoadResult) -> Inventory:
             platform=facts.platform,
             groups=ParentGroups([groups[f"cluster_{facts.cluster}"], groups[f"role_{facts.role}"]]),
             data=data,
-            connection_options=connection_options(facts) if facts.managed else {},
+            connection_options=connection_options(facts, accept_new_host_keys) if facts.managed else {},
             defaults=defaults,
             password_ref=creds.password if creds else None,
             secret_reader=readers[facts.cluster],

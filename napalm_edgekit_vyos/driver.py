@@ -21,9 +21,11 @@ from napalm.base.exceptions import (
     ReplaceConfigException,
 )
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+from paramiko.ssh_exception import SSHException
 
 from checks.config_diff import ManagedScope, diff
 from checks.parsers import bgp_prefix, bgp_summary, route
+from inventory import ssh
 from napalm_edgekit_vyos import getters
 from napalm_edgekit_vyos.connection import CommandError, EdgekitVyOSSSH
 
@@ -56,28 +58,32 @@ class VyOSDriver(NetworkDriver):
     # -- session ---------------------------------------------------------------------------------
 
     def open(self) -> None:
+        """Connect. Host keys are always checked, against ``alt_key_file`` (default ``~/.ssh/known_hosts``);
+        an unknown host is refused unless ``accept_new_host_keys`` (then its key is recorded there), a
+        changed key always. Errors are one line: host, address and cause (``inventory.ssh``)."""
         args = self.optional_args
+        port = int(args.get("port", 22))
+        known_hosts = ssh.known_hosts_path(args.get("alt_key_file") or None)
+        name = args.get("inventory_name") or self.hostname
+        if args.get("accept_new_host_keys", False):
+            ssh.accept_new_host_key(name, self.hostname, port, known_hosts, float(args.get("conn_timeout", 10)))
         try:
             self.device = EdgekitVyOSSSH(
                 host=self.hostname,
                 username=self.username,
                 password=self.password,
-                port=int(args.get("port", 22)),
+                port=port,
                 # netmiko's own argument names, as the Nornir inventory passes them
                 key_file=args.get("key_file"),
                 use_keys=bool(args.get("key_file")),
                 allow_agent=False,
-                ssh_strict=bool(args.get("ssh_strict", False)),
-                system_host_keys=False,
-                alt_host_keys=bool(args.get("alt_key_file")),
-                alt_key_file=args.get("alt_key_file", ""),
+                **ssh.netmiko_host_key_args(known_hosts),
                 conn_timeout=float(args.get("conn_timeout", 10)),
                 timeout=self.timeout,
                 fast_cli=True,
             )
-        except (NetmikoTimeoutException, NetmikoAuthenticationException, OSError) as exc:
-            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-            raise ConnectionException(f"cannot connect to {self.hostname}: {detail}") from exc
+        except (NetmikoTimeoutException, NetmikoAuthenticationException, OSError, SSHException) as exc:
+            raise ConnectionException(ssh.connection_error(name, self.hostname, port, exc, known_hosts)) from exc
 
     def close(self) -> None:
         if self.device is not None:

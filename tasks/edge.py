@@ -89,8 +89,11 @@ def lb_jobs(
     return jobs
 
 
-def vip_results(cluster: Cluster, names: list[str], states: dict[str, lb.LBState | str]) -> list[CheckResult]:
-    """lb.vip from what each LB said (only when the whole pair was selected: --limit may take one)."""
+def vip_results(
+    cluster: Cluster, names: list[str], states: dict[str, lb.LBState | str], rt: Runtime | None = None
+) -> list[CheckResult]:
+    """lb.vip from what each LB said (only when the whole pair was selected: --limit may take one); a VIP
+    held by no LB or by both is read again for a few seconds (``tasks.lb.vip_check``) when ``rt`` is given."""
     assert cluster.api_lb is not None
     vip = cluster.api_lb.vip
     holders: dict[str, bool] = {}
@@ -104,7 +107,7 @@ def vip_results(cluster: Cluster, names: list[str], states: dict[str, lb.LBState
         else:
             holders[name] = vip in state.addresses
     if {m.name for m in cluster.api_lb.lbs} <= set(names):
-        return [lbchecks.check_vip(cluster.name, vip, holders, unknown)]
+        return [lb.vip_check(rt, cluster, holders, unknown)]
     return []
 
 
@@ -142,7 +145,7 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
             assert cluster.api_lb is not None
             url, future = health[cluster.name]
             status, body = future.result()
-            results = vip_results(cluster, names, states)
+            results = vip_results(cluster, names, states, rt)
             results.append(lbchecks.check_healthz(cluster.name, cluster.api_lb.vip, url, status, body))
             vip_host = lbchecks.vip_subject(cluster.api_lb.vip)
             reports[f"{cluster.name}/{vip_host}"] = host_report(vip_host, cluster.name, "vip", results)

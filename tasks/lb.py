@@ -6,10 +6,16 @@ failed, 2 bad input, 3 unreachable source, 10 ``plan`` found pending changes, 13
 - ``plan``: render every LB's files, validate them locally with ``haproxy -c`` / ``keepalived -t`` (no
   device touched; input errors stop here with exit 2), then read every LB in parallel and show unified
   diffs (the VRRP password masked) and the reloads that would follow.
-- ``deploy``: the same plan, then cluster by cluster in rollout order, the BACKUP LB before the MASTER
-  (the VIP stays where it is while the standby changes), push atomically and reload what changed
-  (``tasks.lb_deploy``). A failed LB stops the rest of its cluster and the clusters after it.
-- ``verify``: the ``lb.*`` checks (``checks.lb``) as a table, ``--json`` and ``--junit``.
+- ``deploy``: the same plan, then cluster by cluster in rollout order, one LB at a time, the BACKUP LB before
+  the MASTER (the VIP stays where it is while the standby changes): push atomically, reload what changed
+  (``tasks.lb_deploy``), then wait for the gate: the LB's services active and its backends UP, and after the
+  cluster's last changed LB the pair settled (exactly the elected LB holds the VIP, ``/healthz`` through it
+  answers 200, every backend UP), bounded by ``--gate-timeout``. A failed gate restores that LB's previous
+  files and reloads (``reverted``, exit 1, the failing checks named). A failed LB stops the rest of its
+  cluster and the clusters after it.
+- ``verify``: the ``lb.*`` checks (``checks.lb``) as a table, ``--json`` and ``--junit``. When the VIP is
+  held by no LB or by both, the pair's addresses are read again for up to ``VIP_SETTLE`` seconds (a VRRP
+  election takes ~3 advert intervals) before that is called a failure; the reason says so.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
@@ -25,7 +31,7 @@ from nornir.core.task import Result, Task
 
 from checks import lb as lbchecks
 from checks.parsers import haproxy_stat
-from checks.verdict import CheckResult, errored
+from checks.verdict import CheckResult, errored, failed, passed
 from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import lb_deploy
@@ -45,10 +51,9 @@ from tasks.report import (
 from tasks.router import run
 from tasks.runtime import Runtime, open_runtime
 
-SHOW_STAT = (
-    "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "
-    "else echo 'show stat' | nc -N -U {sock}; fi"
-)
+SHOW_STAT = lb_deploy.SHOW_STAT
+VIP_SETTLE = 5.0  # seconds verify re-reads a VIP held by no LB or by both (an election in progress)
+VIP_REREAD_INTERVAL = 0.5
 
 
 @dataclass
@@ -68,6 +73,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_options(dep)
     dep.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
     dep.add_argument("--dry-run", action="store_true", help="plan only (same as `plan`)")
+    dep.add_argument(
+        "--gate-timeout",
+        type=float,
+        default=lb_deploy.DEFAULT_GATE_TIMEOUT,
+        metavar="SECONDS",
+        help="how long to wait after each LB's change for its services, backends, the VIP and /healthz "
+        "(default: %(default)s)",
+    )
     dep.set_defaults(handler=lambda args: run_deploy(args, dry_run=args.dry_run))
 
     ver = subparsers.add_parser("verify", help="check VIP ownership, HAProxy backends, /healthz through the VIP")
@@ -139,7 +152,8 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
             todo = [n for n in rendered if reports[n].status != "failed"]
             _plan_all(rt, todo, rendered, reports, plans, progress)
             if not dry_run:
-                _apply_waves(rt, waves, reports, plans, progress)
+                gate_timeout = getattr(args, "gate_timeout", lb_deploy.DEFAULT_GATE_TIMEOUT)
+                _apply_waves(rt, waves, reports, plans, progress, gate_timeout)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
     if dry_run:
@@ -183,15 +197,16 @@ def _apply_waves(
     reports: dict[str, LBHostReport],
     plans: dict[str, lb_deploy.LBPlan],
     progress: Progress,
+    gate_timeout: float = lb_deploy.DEFAULT_GATE_TIMEOUT,
 ) -> None:
-    def apply_task(task: Task) -> Result:
+    def apply_task(task: Task, cluster: Cluster, last: bool) -> Result:
         name = task.host.name
         report = reports[name]
+        plan = plans[name]
         started = time.monotonic()
         try:
-            outcome: lb_deploy.ApplyOutcome = task.run(
-                task=lb_deploy.apply_lb_task, plan=plans[name], step=progress.step, severity_level=10
-            ).result
+            remote = lb_deploy.SSHRemote.from_task(task)
+            outcome = lb_deploy.apply_lb(remote, plan, name, progress.step)
         except Exception as exc:
             _record_failure(report, exc)
             report.timed("apply", started)
@@ -201,6 +216,8 @@ def _apply_waves(
         report.error = outcome.error
         report.notes.extend(outcome.notes)
         report.timed("apply", started)
+        if outcome.status == "changed":
+            _gate(rt, task, cluster, remote, plan, outcome, report, progress, last, gate_timeout)
         progress.step(name, report.status)
         return Result(host=task.host, result=report)
 
@@ -209,19 +226,86 @@ def _apply_waves(
         failed_here = [n for n in names if not reports[n].ok]
         if failed_here and not blocked_by:
             blocked_by = f"{', '.join(failed_here)} of cluster {cluster.name} failed before any change"
-        for name in names:
+        todo = [n for n in names if reports[n].ok and reports[n].status == "planned"]
+        for i, name in enumerate(todo):
             report = reports[name]
-            if not report.ok:
-                continue
-            if report.status != "planned":
-                continue
             if blocked_by:
                 report.status = "skipped"
                 report.notes.append(f"not started: {blocked_by}")
                 continue
-            rt.nornir.filter(filter_func=lambda host, name=name: host.name == name).run(task=apply_task, name="apply")
+            rt.nornir.filter(filter_func=lambda host, name=name: host.name == name).run(
+                task=apply_task, name="apply", cluster=cluster, last=i == len(todo) - 1
+            )
             if not report.ok:
                 blocked_by = f"{name} ({cluster.name}) {report.status}"
+
+
+def _gate(
+    rt: Runtime,
+    task: Task,
+    cluster: Cluster,
+    remote: lb_deploy.SSHRemote,
+    plan: lb_deploy.LBPlan,
+    outcome: lb_deploy.ApplyOutcome,
+    report: LBHostReport,
+    progress: Progress,
+    last: bool,
+    timeout: float,
+) -> None:
+    """Wait (bounded) for this LB, and after the cluster's last change for the whole pair; restore on failure."""
+    name = task.host.name
+    assert cluster.api_lb is not None
+    what = "gate: services, backends, VIP, /healthz" if last else "gate: services, backends"
+    progress.step(name, what)
+    started = time.monotonic()
+    if last:
+        remotes: dict[str, lb_deploy.Remote | str] = {name: remote}
+        for lb in cluster.api_lb.lbs:
+            if lb.name != name:
+                remotes[lb.name] = _peer_remote(rt, lb.name)
+
+        def probe() -> list[CheckResult]:
+            return lb_deploy.pair_gate_checks(remotes, cluster, _gate_fetch, name)
+    else:
+
+        def probe() -> list[CheckResult]:
+            return lb_deploy.lb_gate_checks(remote, name, cluster)
+
+    try:
+        results, waited = lb_deploy.wait_for_gate(probe, timeout)
+    except Exception as exc:  # the session broke mid-gate: still try to restore
+        results, waited = [errored("lb.gate", name, cluster.name, one_line(exc))], time.monotonic() - started
+    report.timed("gate", started)
+    report.checks = results
+    if all(r.ok for r in results):
+        summary = "services, backends, VIP and /healthz of the pair" if last else "services and backends"
+        report.notes.append(f"gate passed in {waited:.1f} s ({summary})")
+        progress.step(name, f"gate passed in {waited:.1f}s")
+        return
+    report.error = lb_deploy.gate_error(results, waited)
+    progress.step(name, f"gate failed after {waited:.1f}s: restore")
+    started = time.monotonic()
+    report.status = "reverted"
+    try:
+        report.notes.extend(lb_deploy.revert_lb(remote, plan, outcome))
+    except Exception as exc:
+        report.status = "failed"
+        report.notes.append(f"could not restore the previous files: {one_line(exc)}")
+    report.timed("revert", started)
+
+
+def _peer_remote(rt: Runtime, name: str) -> lb_deploy.Remote | str:
+    """The other LB of the pair (also outside --limit), on its own Nornir connection; why not, when it
+    cannot be reached."""
+    try:
+        host = rt.nornir.inventory.hosts[name]  # the whole inventory: the task's Nornir is filtered to one host
+        return lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
+    except Exception as exc:
+        return one_line(exc)
+
+
+def _gate_fetch(url: str) -> tuple[int | None, str]:
+    return lbchecks.fetch_healthz(url, timeout=2.0)
 
 
 def _record_failure(report: HostReport, exc: BaseException) -> None:
@@ -342,9 +426,19 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         names = list(rendered)
         rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=verify_task, name="lb verify")
+        return _judge_verify(args, rt, report, waves, reports, states)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
 
+
+def _judge_verify(
+    args: argparse.Namespace,
+    rt: Runtime,
+    report: RunReport,
+    waves: list[tuple[Cluster, list[str]]],
+    reports: dict[str, LBHostReport],
+    states: dict[str, LBState],
+) -> int:
     all_results: list[CheckResult] = []
     for cluster, names in waves:
         assert cluster.api_lb is not None
@@ -371,7 +465,7 @@ def run_verify(args: argparse.Namespace) -> int:
         pair = {lb.name for lb in cluster.api_lb.lbs}
         cluster_report = LBHostReport(host=lbchecks.vip_subject(vip), cluster=cluster.name, role="vip")
         if pair <= set(names):
-            cluster_report.checks.append(lbchecks.check_vip(cluster.name, vip, holders, unknown))
+            cluster_report.checks.append(vip_check(rt, cluster, holders, unknown))
         url = f"https://{vip}:{cluster.api_lb.frontend_port}/healthz"
         status, body = lbchecks.fetch_healthz(url, timeout=args.timeout, ca_file=args.ca)
         cluster_report.checks.append(lbchecks.check_healthz(cluster.name, vip, url, status, body))
@@ -386,6 +480,75 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.junit:
         write_junit(all_results, args.junit, suite="edgekit lb verify")
     return EXIT_OK if all(r.ok for r in all_results) else EXIT_FAILED
+
+
+def vip_check(
+    rt: Runtime | None, cluster: Cluster, holders: dict[str, bool], unknown: dict[str, str], bound: float = VIP_SETTLE
+) -> CheckResult:
+    """``lb.vip`` from the first read; a VIP held by no LB or by both is read again (both LBs, over their
+    Nornir connections) for up to ``bound`` seconds before it is called a failure: a VRRP election in
+    progress leaves the VIP nowhere for ~3 advert intervals, and verify samples both LBs at slightly
+    different moments while it moves."""
+    assert cluster.api_lb is not None
+    first = lbchecks.check_vip(cluster.name, cluster.api_lb.vip, holders, unknown)
+    if first.ok or unknown or rt is None or bound <= 0:
+        return first
+    hosts = [rt.nornir.inventory.hosts[name] for name in sorted(holders)]
+    opened = [h for h in hosts if "netmiko" not in h.connections]  # edge verify has closed its sessions
+
+    def read() -> dict[str, bool]:
+        assert cluster.api_lb is not None
+        out = {}
+        for host in hosts:
+            remote = lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
+            out[host.name] = lb_deploy.holds_vip(remote, cluster.api_lb.vip)
+        return out
+
+    try:
+        return reread_vip(cluster, first, read, bound)
+    finally:
+        for host in opened:
+            if "netmiko" in host.connections:
+                host.close_connection("netmiko")
+
+
+def reread_vip(
+    cluster: Cluster,
+    first: CheckResult,
+    read: Callable[[], dict[str, bool]],
+    bound: float = VIP_SETTLE,
+    interval: float = VIP_REREAD_INTERVAL,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CheckResult:
+    """Re-read VIP ownership until exactly one LB holds it or ``bound`` seconds have passed; the reason
+    tells that it was re-read, and what the first read saw."""
+    assert cluster.api_lb is not None
+    vip = cluster.api_lb.vip
+    started = clock()
+    reads = 0
+    while clock() - started < bound:
+        sleep(interval)
+        try:
+            holders = read()
+        except Exception as exc:
+            return failed("lb.vip", first.host, cluster.name, f"{first.reason}; re-reading failed: {one_line(exc)}")
+        reads += 1
+        result = lbchecks.check_vip(cluster.name, vip, holders, {})
+        if result.ok:
+            return passed(
+                "lb.vip",
+                first.host,
+                cluster.name,
+                f"{result.reason} (first read: {first.reason}; settled {clock() - started:.1f} s later, "
+                f"{reads} re-read(s))",
+            )
+    return failed(
+        "lb.vip",
+        first.host,
+        cluster.name,
+        f"{first.reason} (still after re-reading for {clock() - started:.1f} s, {reads} re-read(s))",
+    )
 
 
 def print_checks(results: list[CheckResult]) -> None:

@@ -19,7 +19,19 @@ Apply (phase two, only for changed hosts): re-read the remote files (changed sin
 per file ``cp -p FILE FILE.edgekit-bak`` and ``mv FILE.edgekit-new FILE`` (atomic rename), then
 ``systemctl reload-or-restart`` each service whose file changed (or that is not running). A failed reload
 puts every replaced file back from its backup and reloads again; the host reports ``reverted`` with the
-program's message. The check script alone changing needs no reload (keepalived runs it each interval).
+program's message. The check script alone changing needs no reload (keepalived runs it each interval),
+and a service whose file did not change is not reloaded (a keepalived reload or restart puts the instance
+back in BACKUP, which leaves the VIP with no LB until VRRP elects again).
+
+Gate (``wait_for_gate``), like the router's: after each LB's change, until its services are active and its
+HAProxy sees every apiserver UP; after the last changed LB of a cluster, until the whole pair is settled:
+both LBs' services active and backends UP, exactly one LB holds the VIP (the one VRRP elects: the highest
+priority), and ``/healthz`` through the VIP answers 200. Keepalived starts every instance in BACKUP and
+claims the VIP only when no higher-priority advert came for three advert intervals (RFC 5798's
+Master_Down_Interval), so right after a (re)start the VIP is held by no LB for ~3 s and may move once more
+when the higher-priority peer claims it: deploy returns only after that. A gate that does not pass within
+the gate timeout restores that LB's previous files and reloads (``revert_lb``); the host reports
+``reverted`` with the failing checks.
 
 Secrets: the VRRP ``auth_pass`` is resolved only here, and masked (``********``) in every diff and report.
 Keepalived's PASS authentication uses 8 characters: a longer secret is cut to 8 (``keepalived -t`` rejects a
@@ -47,7 +59,11 @@ from typing import Any, Literal, Protocol
 
 from nornir.core.task import Result, Task
 
-from inventory.errors import MissingFact
+from checks import lb as lbchecks
+from checks.parsers import haproxy_stat
+from checks.verdict import CheckResult, errored, failed
+from inventory import ssh
+from inventory.errors import EdgekitError, MissingFact
 from inventory.model import ApiLB, Cluster, LoadBalancer
 from inventory.secrets import MASK, K8sSecretReader
 from templates import JINJA_ENV
@@ -61,6 +77,12 @@ BAK_SUFFIX = ".edgekit-bak"
 FAILED_SUFFIX = ".edgekit-failed"
 VRRP_PASS_MAX = 8
 SERVICES = ("haproxy", "keepalived")
+DEFAULT_GATE_TIMEOUT = 60.0  # seconds: keepalived needs ~3 advert intervals, HAProxy `rise` checks
+GATE_INTERVAL = 0.5
+SHOW_STAT = (
+    "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "
+    "else echo 'show stat' | nc -N -U {sock}; fi"
+)
 
 # Values the templates read besides the model; tests override them (e.g. to force an invalid render).
 DEFAULT_TUNING: dict[str, Any] = {
@@ -375,7 +397,21 @@ class SSHRemote:
 
     @classmethod
     def from_task(cls, task: Task) -> SSHRemote:
-        conn = task.host.get_connection("netmiko", task.nornir.config)
+        return cls.from_host(task.host, task.nornir.config)
+
+    @classmethod
+    def from_host(cls, host: Any, config: Any) -> SSHRemote:
+        """The host's Nornir ``netmiko`` connection (opened if needed); a failure to connect raises
+        ``ConnectError`` naming host, address and cause in one line (``inventory.ssh``)."""
+        settings = host.data.get("ssh") or {}
+        known_hosts = settings.get("known_hosts")
+        port = host.port or 22
+        if "netmiko" not in host.connections and settings.get("accept_new_host_keys") and known_hosts:
+            ssh.accept_new_host_key(host.name, str(host.hostname), port, known_hosts)
+        try:
+            conn = host.get_connection("netmiko", config)
+        except Exception as exc:
+            raise ConnectError(ssh.connection_error(host.name, str(host.hostname), port, exc, known_hosts)) from None
         return cls(conn.remote_conn.get_transport())
 
     @property
@@ -529,6 +565,10 @@ class ApplyError(Exception):
     pass
 
 
+class ConnectError(EdgekitError):
+    """An LB could not be reached over SSH (the message names host, address and cause)."""
+
+
 def _checked(remote: Remote, command: str, what: str) -> str:
     rc, out = remote.run(command)
     if rc != 0:
@@ -547,6 +587,7 @@ class ApplyOutcome:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     reloaded: list[str] = field(default_factory=list)
+    installed: list[FileState] = field(default_factory=list)  # files replaced (what revert_lb puts back)
 
 
 Step = Callable[[str, str], None]
@@ -634,7 +675,34 @@ def apply_lb(remote: Remote, plan: LBPlan, host: str = "", step: Step = _noop_st
         return ApplyOutcome("reverted", error, notes, outcome.reloaded)
     if outcome.reloaded:
         outcome.notes.append("reloaded " + ", ".join(outcome.reloaded))
+    outcome.installed = installed
     return outcome
+
+
+def revert_lb(remote: Remote, plan: LBPlan, outcome: ApplyOutcome) -> list[str]:
+    """Undo a change that did not pass its gate: the previous files back, the services reloaded onto them;
+    a service this deploy started (it was not running before) is stopped again. Returns notes."""
+    secrets = plan.rendered.secrets
+    _restore(remote, outcome.installed)
+    restored = [f.file.path for f in outcome.installed if f.current is not None]
+    removed = [f.file.path for f in outcome.installed if f.current is None]
+    notes = []
+    if restored:
+        notes.append("previous files restored: " + ", ".join(restored))
+    if removed:
+        notes.append("new files moved aside (*" + FAILED_SUFFIX + "): " + ", ".join(removed))
+    for service in outcome.reloaded:
+        if plan.active.get(service, False):
+            rc, out = remote.run(f"systemctl reload-or-restart {service}", timeout=90.0)
+            verb = "reloaded with the previous config"
+        else:
+            rc, out = remote.run(f"systemctl stop {service}", timeout=90.0)
+            verb = "stopped again (it was not running before)"
+        if rc == 0:
+            notes.append(f"{service} {verb}")
+        else:
+            notes.append(f"{service}: {mask(program_errors('haproxy', out), secrets) or f'exit {rc}'}")
+    return notes
 
 
 def _restore(remote: Remote, installed: list[FileState]) -> None:
@@ -651,6 +719,118 @@ def _restore(remote: Remote, installed: list[FileState]) -> None:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- gate --------------------------------------------------------------------------------------------------
+
+
+def holds_vip(remote: Remote, vip: Any) -> bool:
+    """Whether this LB has the VIP on an interface (``ip -4 -o addr show``); raises ApplyError if unreadable."""
+    rc, out = remote.run("ip -4 -o addr show")
+    if rc != 0:
+        raise ApplyError(f"ip addr: {one_line(out) or f'exit {rc}'}")
+    return vip in lbchecks.ipv4_addresses(out)
+
+
+def backends_check(remote: Remote, host: str, cluster: Cluster) -> CheckResult:
+    """``lb.backends`` from the LB's HAProxy admin socket (``show stat``)."""
+    expected = [m.name for m in sorted(cluster.masters, key=lambda m: m.name)]
+    rc, out = remote.run(SHOW_STAT.format(sock=ADMIN_SOCKET))
+    if rc != 0 or not out.strip():
+        return errored("lb.backends", host, cluster.name, f"show stat: {one_line(out) or f'exit {rc}'}")
+    try:
+        return lbchecks.check_backends(host, cluster.name, haproxy_stat.parse(out), expected)
+    except Exception as exc:
+        return errored("lb.backends", host, cluster.name, str(exc))
+
+
+def lb_gate_checks(remote: Remote, host: str, cluster: Cluster) -> list[CheckResult]:
+    """One LB after its change: haproxy and keepalived active, every apiserver UP in its HAProxy."""
+    active = {s: service_active(remote, s) for s in SERVICES}
+    return [lbchecks.check_services(host, cluster.name, active), backends_check(remote, host, cluster)]
+
+
+HealthzFetch = Callable[[str], tuple[int | None, str]]
+
+
+def pair_gate_checks(
+    remotes: dict[str, Remote | str], cluster: Cluster, fetch: HealthzFetch, changed: str
+) -> list[CheckResult]:
+    """The pair after the last LB's change (``changed``): that LB's services and backends, the peer's
+    backends when its HAProxy runs, the VIP on exactly one LB, the one VRRP elects (the highest priority
+    among the LBs whose keepalived runs), and /healthz through the VIP. A peer that is degraded on its own
+    (a service stopped) is verify's finding, not this change's. ``remotes``: LB name -> its Remote, or why
+    it could not be reached."""
+    api_lb = require_api_lb(cluster)
+    results: list[CheckResult] = []
+    holders: dict[str, bool] = {}
+    unknown: dict[str, str] = {}
+    electing: list[LoadBalancer] = []
+    for lb in api_lb.lbs:
+        remote = remotes.get(lb.name, "not connected")
+        if isinstance(remote, str):
+            unknown[lb.name] = remote
+            if lb.name == changed:
+                results += [errored(c, lb.name, cluster.name, remote) for c in ("lb.services", "lb.backends")]
+            continue
+        try:
+            active = {s: service_active(remote, s) for s in SERVICES}
+            if lb.name == changed:
+                results.append(lbchecks.check_services(lb.name, cluster.name, active))
+            if lb.name == changed or active["haproxy"]:
+                results.append(backends_check(remote, lb.name, cluster))
+            if active["keepalived"]:
+                electing.append(lb)
+            holders[lb.name] = holds_vip(remote, api_lb.vip)
+        except Exception as exc:
+            unknown[lb.name] = one_line(str(exc)) or type(exc).__name__
+    vip = lbchecks.check_vip(cluster.name, api_lb.vip, holders, unknown)
+    elected = _elected(electing)
+    held = [name for name, has in holders.items() if has]
+    if vip.ok and elected is not None and held != [elected.name]:
+        vip = failed(
+            "lb.vip",
+            vip.host,
+            cluster.name,
+            f"held by {held[0]}, not yet by {elected.name} (priority {elected.priority}): VRRP has not settled",
+        )
+    results.append(vip)
+    url = f"https://{api_lb.vip}:{api_lb.frontend_port}/healthz"
+    status, body = fetch(url)
+    results.append(lbchecks.check_healthz(cluster.name, api_lb.vip, url, status, body))
+    return results
+
+
+def _elected(lbs: list[LoadBalancer]) -> LoadBalancer | None:
+    """The LB VRRP elects among those running keepalived: the highest priority (None: none or a tie)."""
+    ranked = sorted(lbs, key=lambda lb: lb.priority, reverse=True)
+    if not ranked or (len(ranked) > 1 and ranked[0].priority == ranked[1].priority):
+        return None
+    return ranked[0]
+
+
+def wait_for_gate(
+    probe: Callable[[], list[CheckResult]],
+    timeout: float,
+    interval: float = GATE_INTERVAL,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[list[CheckResult], float]:
+    """Probe until every check passes or ``timeout`` seconds have gone by: (last results, seconds waited)."""
+    started = clock()
+    deadline = started + timeout
+    while True:
+        results = probe()
+        if all(r.ok for r in results) or clock() >= deadline:
+            return results, clock() - started
+        sleep(interval)
+
+
+def gate_error(results: list[CheckResult], waited: float) -> str:
+    """One line naming every failing check and why."""
+    failing = [r for r in results if not r.ok]
+    parts = [f"{r.check} {r.host}: {r.reason}" for r in failing]
+    return f"gate failed after {waited:.1f} s: " + "; ".join(parts)
 
 
 # --- Nornir tasks ------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ class CommonOptions:
     limit: list[str] = field(default_factory=list)
     workers: int = 20
     require_k8s: bool = False
+    accept_new_host_keys: bool = False
 
     def sources(self) -> InventorySources:
         """What ``inventory.build.load`` needs (the inventory layer never imports tasks)."""
@@ -48,6 +49,7 @@ class CommonOptions:
             limit=[h for v in args.limit or [] for h in _split_sources(v)],
             workers=args.workers,
             require_k8s=args.require_k8s,
+            accept_new_host_keys=getattr(args, "accept_new_host_keys", False),
         )
 
 
@@ -76,3 +78,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         "--limit", action="append", metavar="HOST", help="only these hosts (repeatable, comma-separated)"
     )
     group.add_argument("--workers", type=int, default=20, help="parallel connections (default: 20)")
+    group.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="connect to a host whose SSH key is not in known_hosts yet and record its key there "
+        "(a changed key is always refused; default: unknown hosts are refused)",
+    )

@@ -63,5 +63,6 @@ def open_runtime(options: CommonOptions) -> Runtime:
     config = Config(
         logging={"enabled": False}, runner={"plugin": "threaded", "options": {"num_workers": options.workers}}
     )
-    nornir = Nornir(inventory=to_inventory(loaded), runner=ThreadedRunner(num_workers=options.workers), config=config)
+    inventory = to_inventory(loaded, accept_new_host_keys=options.accept_new_host_keys)
+    nornir = Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=options.workers), config=config)
     return Runtime(nornir, loaded)

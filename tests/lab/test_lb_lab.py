@@ -9,6 +9,7 @@ the root namespace never sends to lab addresses. Assertions on LB files read the
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -120,13 +121,26 @@ def deployed(lab: LabHandle) -> LabHandle:
     assert rc == 0, out
     assert [h["host"] for h in report["hosts"]] == [LB2, LB1]  # the BACKUP first
     assert all(h["status"] == "changed" for h in report["hosts"]), out
+    # Each LB passed its gate; the last one waited for the pair (the VIP on the elected LB, /healthz).
+    assert "gate passed in " in " ".join(host_report(report, LB2)["notes"]), out
+    assert "(services, backends, VIP and /healthz of the pair)" in " ".join(host_report(report, LB1)["notes"]), out
+    assert "gate" in host_report(report, LB1)["timings"]
+    assert "gate: services, backends, VIP, /healthz" in out and "gate passed in" in out  # the step and its time
     return lab
+
+
+def test_verify_at_once_after_deploy_is_green(deployed: LabHandle) -> None:
+    """The user's `deploy` then `verify`: no waiting in between, deploy's gate did it."""
+    rc, out, report = deployed.lb("verify")
+    assert rc == 0, out
+    assert check(report, "lb.vip", f"vip {VIP}")["reason"] == f"held by {LB1} only", out
 
 
 def test_deploy_then_the_vip_answers_and_a_second_run_changes_nothing(deployed: LabHandle) -> None:
     lab = deployed
-    wait_for(lambda: lab.holds_vip(LB1), 15, "the VIP on the MASTER LB")
-    report = verify_until(lab, lambda rc, r: rc == 0, 20, "verify to pass")
+    assert lab.holds_vip(LB1) and not lab.holds_vip(LB2)  # deploy returned with the VIP settled
+    rc, out, report = lab.lb("verify")
+    assert rc == 0, out
     assert check(report, "lb.vip", f"vip {VIP}")["reason"] == f"held by {LB1} only"
     assert check(report, "lb.healthz", f"vip {VIP}")["reason"].endswith("200 ok")
     for lb in (LB1, LB2):
@@ -253,3 +267,145 @@ def test_failing_reload_restores_the_previous_config(deployed: LabHandle) -> Non
     assert host_report(report, LB2)["status"] == "changed"
     assert "# edited by hand" not in lab.file(LB2, HAPROXY)
     verify_until(lab, lambda rc, r: rc == 0, 15, "verify to pass after the repair")
+
+
+def test_gate_that_cannot_pass_restores_the_lb(deployed: LabHandle) -> None:
+    """Every apiserver down: the change reloads fine but its gate (backends UP, /healthz) cannot pass, so the
+    LB gets its previous files back, is reloaded onto them, and deploy exits 1 naming the checks."""
+    lab = deployed
+    proc = lab.lb_ssh(LB2, "echo '# edited by hand' >> /etc/haproxy/haproxy.cfg")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    edited = lab.file(LB2, HAPROXY)
+    masters = [f"prd-master{i}" for i in (1, 2, 3)]
+    for master in masters:
+        lab.lab("fault", master, "apiserver-down")
+    try:
+        verify_until(
+            lab,
+            lambda rc, r: all(check(r, "lb.backends", lb)["status"] == "fail" for lb in (LB1, LB2)),
+            30,
+            "both HAProxies to mark the apiservers DOWN",
+        )
+        rc, out, report = lab.lb("deploy", "--gate-timeout", "4")
+        assert rc == 1, out
+        lb2 = host_report(report, LB2)
+        assert lb2["status"] == "reverted", out
+        assert lb2["error"].startswith("gate failed after "), lb2["error"]
+        assert re.search(r"lb\.backends k8s-lb-\d-server-prd: k8s-master-1-server-prd DOWN", lb2["error"]), lb2["error"]
+        assert "lb.healthz" in lb2["error"], lb2["error"]
+        assert "haproxy reloaded with the previous config" in lb2["notes"], lb2["notes"]
+        assert "restore" in out  # the progress names the step
+        assert lab.file(LB2, HAPROXY) == edited  # the previous file is back ...
+        proc = lab.lb_ssh(LB2, "systemctl is-active haproxy keepalived")
+        assert proc.returncode == 0, proc.stdout  # ... and both services run on it
+        assert host_report(report, LB1)["status"] == "unchanged"
+    finally:
+        lab.lab("heal")
+    rc, out, report = lab.lb("deploy")
+    assert rc == 0, out
+    assert host_report(report, LB2)["status"] == "changed", out
+    assert "# edited by hand" not in lab.file(LB2, HAPROXY)
+    rc, out, _ = lab.lb("verify")
+    assert rc == 0, out
+
+
+def _site_with(lab: LabHandle, name: str, **creds: str | None) -> Path:
+    """A copy of the lab's site file whose router and LB credentials get ``creds`` (None: key removed)."""
+    site = yaml.safe_load((lab.state / "site.yaml").read_text())
+    for role in ("router", "lb"):
+        entry = site["defaults"][role]["credentials"]
+        for key, value in creds.items():
+            if value is None:
+                entry.pop(key, None)
+            else:
+                entry[key] = value
+    path = lab.state / name
+    path.write_text(yaml.safe_dump(site))
+    return path
+
+
+def _errors(lab: LabHandle, module: str, *args: str, env: tuple[str, ...] = ()) -> tuple[int, dict[str, str], str]:
+    """`plan` of routers or LBs: (exit code, host -> error, output)."""
+    report_path = lab.state / f"hostkeys-{module}.json"
+    report_path.unlink(missing_ok=True)
+    proc = lab.exec("env", *env, sys.executable, "-m", module, "plan", *args, "--json", str(report_path))
+    report = yaml.safe_load(report_path.read_text()) if report_path.exists() else {"hosts": []}
+    return proc.returncode, {h["host"]: h["error"] for h in report["hosts"]}, proc.stdout + proc.stderr
+
+
+def test_unknown_and_changed_host_keys_are_refused_with_one_clear_line(deployed: LabHandle) -> None:
+    lab = deployed
+    router, router_addr = "k8s-router-1-prd", "203.0.113.4"
+    hosts = {LB1: LB_ADDR[LB1], LB2: LB_ADDR[LB2], router: router_addr}
+
+    # Unknown: an empty known_hosts file.
+    empty = lab.state / "known_hosts.empty"
+    empty.write_text("")
+    site = _site_with(lab, "site-unknown.yaml", known_hosts_file=str(empty))
+    for module in ("tasks.lb", "tasks.router"):
+        rc, errors, out = _errors(lab, module, "--site", str(site))
+        assert rc == 1, out
+        for host, error in errors.items():
+            addr = hosts[host]
+            assert error == (
+                f"{host} ({addr}:22): cannot connect: unknown host key: {addr} is not in {empty} (refused; check the "
+                f"host's key fingerprint and add it: ssh-keyscan -p 22 {addr} >> {empty}, or connect once with "
+                "--accept-new-host-keys)"
+            ), error
+    assert empty.read_text() == ""  # refusing writes nothing
+
+    # Changed: every host's recorded key is another one.
+    other = subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.state / "other-key")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other.returncode == 0
+    other_pub = " ".join((lab.state / "other-key.pub").read_text().split()[:2])
+    wrong = lab.state / "known_hosts.wrong"
+    wrong.write_text("".join(f"{addr} {other_pub}\n" for addr in hosts.values()))
+    site = _site_with(lab, "site-wrong.yaml", known_hosts_file=str(wrong))
+    for module in ("tasks.lb", "tasks.router"):
+        for args in ((), ("--accept-new-host-keys",)):  # accepting new keys never accepts a changed one
+            rc, errors, out = _errors(lab, module, "--site", str(site), *args)
+            assert rc == 1, out
+            assert errors, out
+            for host, error in errors.items():
+                addr = hosts[host]
+                assert error.startswith(
+                    f"{host} ({addr}:22): cannot connect: host key mismatch: the host offers ssh-ed25519 SHA256:"
+                ), error
+                assert f"but {wrong} has ssh-ed25519 SHA256:" in error and f"ssh-keygen -R '{addr}' -f {wrong}" in error
+                assert "\n" not in error and "AAAA" not in error  # fingerprints, never the key cut in half
+    assert wrong.read_text().count("\n") == len(hosts)
+
+
+def test_without_a_known_hosts_file_the_users_is_checked_and_new_keys_accepted_only_on_request(
+    deployed: LabHandle,
+) -> None:
+    lab = deployed
+    home = lab.state / "home-op"
+    home.mkdir(exist_ok=True)
+    user_known = home / ".ssh" / "known_hosts"
+    site = _site_with(lab, "site-default-kh.yaml", known_hosts_file=None)
+    env = (f"HOME={home}",)
+    for module in ("tasks.lb", "tasks.router"):
+        rc, errors, out = _errors(lab, module, "--site", str(site), env=env)
+        assert rc == 1 and errors, out
+        assert all("unknown host key" in e and f"is not in {user_known} (refused;" in e for e in errors.values()), (
+            errors
+        )
+    assert not user_known.exists()
+    # Explicitly accepting new keys records them (and says so) ...
+    for module in ("tasks.lb", "tasks.router"):
+        rc, errors, out = _errors(lab, module, "--site", str(site), "--accept-new-host-keys", env=env)
+        assert rc in (0, 10) and not any(errors.values()), out  # 10: the router has a pending change
+        assert "new host key ssh-ed25519 SHA256:" in out and f"recorded in {user_known}" in out, out
+    recorded = user_known.read_text().splitlines()
+    assert sorted(line.split()[0] for line in recorded) == sorted([LB_ADDR[LB1], LB_ADDR[LB2], "203.0.113.4"])
+    # ... and from then on the strict default connects.
+    for module in ("tasks.lb", "tasks.router"):
+        rc, errors, out = _errors(lab, module, "--site", str(site), env=env)
+        assert rc in (0, 10) and not any(errors.values()), out
+        assert "new host key" not in out
