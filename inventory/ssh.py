@@ -71,13 +71,8 @@ def record_host_key(known_hosts: str, address: str, port: int, key: Any) -> bool
         with open(path, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                handle.seek(0)
-                known = paramiko.HostKeys()
-                for number, line in enumerate(handle.read().splitlines(), 1):
-                    entry = paramiko.hostkeys.HostKeyEntry.from_line(line, number)
-                    if entry is not None:
-                        known._entries.append(entry)
-                if known.lookup(spec) is not None:
+                # Read under the lock (through paramiko's own parser), so no other writer adds the host meanwhile.
+                if paramiko.HostKeys(str(path)).lookup(spec) is not None:
                     return False
                 handle.seek(0, os.SEEK_END)
                 handle.write(f"{spec} {key.get_name()} {key.get_base64()}\n")
