@@ -263,10 +263,12 @@ class VyOSDriver(NetworkDriver):
         self.pending_fires_at = None
 
     def rollback(self) -> None:
-        """Restore the config from before the last commit, in place, by the inverse change."""
+        """Restore the config from before the last commit, in place, by the inverse change, and save it
+        (like commit_config, so the router is not left with unsaved commits a later reboot would drop)."""
         if self._previous_config is None:
             raise CommitError(f"{self.hostname}: nothing to roll back")
         self.restore(self._previous_config)
+        self.save()
 
     def restore(self, previous: list[str], stop_timer: bool = True) -> None:
         """Make the whole running config equal ``previous`` again (inverse change, commit), then stop
