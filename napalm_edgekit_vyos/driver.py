@@ -91,6 +91,7 @@ class VyOSDriver(NetworkDriver):
                 conn_timeout=float(args.get("conn_timeout", 10)),
                 timeout=self.timeout,
                 fast_cli=True,
+                sock=args.get("sock"),  # an already connected socket (tests reach a namespace this way)
             )
         except (NetmikoTimeoutException, NetmikoAuthenticationException, OSError) as exc:
             detail = " ".join(str(exc).split())[:200] or type(exc).__name__
