@@ -227,8 +227,7 @@ class Session:
         if cmd == "commit-confirm":
             return await self.commit_confirm(args)
         if cmd == "confirm" and not args:
-            ok = await asyncio.to_thread(r.confirm)
-            return "" if ok else "No confirmation required\n"
+            return await self.confirm()
         if cmd == "discard" and not args:
             if not self.changed():
                 return "  No changes have been discarded\n"
@@ -246,6 +245,8 @@ class Session:
             return self.load(cmd, args)
         if cmd == "rollback":
             return await self.rollback(args)
+        if cmd == "rollback-soft" and r.version != "1.3":
+            return self.rollback_soft(args)
         if cmd == "run":
             if not args:
                 return "\n  Invalid command: [run]\n\n"
@@ -290,19 +291,32 @@ class Session:
         return _lines(C.curly(tree, spec))
 
     def compare(self, args: list[str]) -> str:
+        """Texts when there is nothing to show: 1.4 vyos-1x python/vyos/config_mgmt.py compare() (sagitta);
+        1.3 vyatta-config-mgmt scripts/vyatta-config-mgmt.pl --action=diff (equuleus, no full stop), and
+        1.3 `compare saved` is a bare `cli-shell-api showConfig` diff (vyatta-cfg vyatta-cfg-run,
+        vyatta_config_compare), which prints nothing."""
         r = self.router
+        v13 = r.version == "1.3"
         if not args:
             old = r.running
+            empty = "No changes between working and active configurations"
         elif args == ["saved"]:
             old = r.saved()
+            empty = "" if v13 else "No changes between working and saved configurations"
         elif len(args) == 1 and args[0].isdigit():
             rev = r.revision(int(args[0]))
             if rev is None:
-                return f"\n  Invalid revision number {args[0]}\n\n"
+                return f"Invalid revision [{args[0]}]\n" if v13 else f"Invalid revision number {args[0]}\n"
             old = rev
+            empty = f"No changes between working and revision {args[0]} configurations"
         else:
             return f"\n  Invalid command: [compare {' '.join(args)}]\n\n"
-        return _lines(C.diff(old, self.candidate, r.schema))
+        out = C.diff(old, self.candidate, r.schema)
+        if out:
+            return _lines(out)
+        if not empty:
+            return ""
+        return empty + ("\n" if v13 else ".\n")
 
     async def commit(self, comment: str) -> str:
         r = self.router
@@ -313,9 +327,40 @@ class Session:
             return "\n" + _lines(res.lines)
         return ""
 
+    async def ask_yes_no(self, question: str) -> bool | None:
+        """vyos-1x python/vyos/utils/io.py ask_yes_no(default=True) (sagitta): writes `QUESTION [Y/n] `,
+        Enter = yes, y/ye/yes, n/no (any case); anything else: `Please respond with yes/y or no/n` and the
+        question again; Ctrl-C = no. None: the session is gone (the process dies with it)."""
+        while True:
+            self.write(f"{question} [Y/n] ")
+            answer = await self.readline()
+            if answer is None:
+                return None
+            if answer == "\x03":
+                return False
+            c = answer.strip().lower()
+            if c == "":
+                return True
+            if c in ("y", "ye", "yes"):
+                return True
+            if c in ("n", "no"):
+                return False
+            self.write("Please respond with yes/y or no/n\n")
+
+    async def prompt_confirm(self, question: str) -> bool | None:
+        """1.3: IO::Prompt `prompt("Proceed? [confirm]", -y1d=>"y")` (vyatta-config-mgmt.pl, equuleus):
+        shown as `Proceed? [confirm][y]` (shared/reference/vyos-cli.md); default y; true only for an answer
+        starting with y. None: the session is gone."""
+        self.write(f"{question}[y] ")
+        answer = await self.readline()
+        if answer is None:
+            return None
+        c = answer.strip().lower() or "y"
+        return c.startswith("y")
+
     async def commit_confirm(self, args: list[str]) -> str:
         r = self.router
-        minutes, comment = 10, ""
+        minutes, comment = 10, ""  # DEFAULT_TIME_MINUTES (config_mgmt.py); `local minutes=10` (vyatta-cfg-run)
         rest = list(args)
         if rest and rest[0].isdigit():
             minutes = int(rest.pop(0))
@@ -325,20 +370,86 @@ class Session:
             return f"\n  Invalid command: [commit-confirm {' '.join(args)}]\n\n"
         if minutes < 1:
             return "\n  Invalid value\n\n"
+        # vyatta-cfg-run vyatta_config_commit-confirm (1.3 and 1.4): checked before anything else.
         if not self.changed():
             return "No configuration changes to commit\n"
-        self.write(
-            f"commit-confirm will automatically roll back in {minutes} minutes unless confirmed\nProceed? [confirm]"
-        )
-        answer = await self.readline()
-        if answer is None:
+        if r.version == "1.3":
+            return await self.commit_confirm_13(minutes, comment)
+        return await self.commit_confirm_14(minutes, comment)
+
+    async def commit_confirm_14(self, minutes: int, comment: str) -> str:
+        """vyos-1x python/vyos/config_mgmt.py commit_confirm(): sagitta (no action node) and the T5976
+        version (vyos-1x current: `action reload` asks about a reload, warns about unsaved commits only when
+        the action is reboot, and drops the blank line before `Proceed ?`)."""
+        r = self.router
+        if r.pending():
+            return "Another confirm is pending\n"  # returns 1: vyatta-cfg-run does not commit
+        reboot = r.reboot_unconfirmed(self.candidate)
+        warn = ""
+        if (reboot or not r.confirm_action_node) and await asyncio.to_thread(r.unsaved_commits):
+            warn = "\nYou should save previous commits before commit-confirm !\n"
+        if not r.confirm_action_node:  # sagitta's text
+            q = (
+                f"\ncommit-confirm will automatically reboot in {minutes} minutes unless changes\n"
+                "are confirmed.\n\nProceed ?"
+            )
+        elif reboot:
+            q = (
+                f"\ncommit-confirm will automatically reboot in {minutes} minutes unless changes\n"
+                "are confirmed.\nProceed ?"
+            )
+        else:
+            q = (
+                f"\ncommit-confirm will automatically reload previous config in {minutes} minutes\n"
+                "unless changes are confirmed.\nProceed ?"
+            )
+        yes = await self.ask_yes_no(warn + q)
+        if yes is None:
             raise Exit
-        if answer.strip().lower() not in ("", "y", "yes"):
+        if not yes:
             return "commit-confirm canceled\n"
-        res = await asyncio.to_thread(r.commit_confirm, self.candidate, self.user, minutes, comment)
+        # The timer starts before the commit (systemd-run, then vyatta_config_commit with IN_COMMIT_CONFIRM):
+        # a commit that fails leaves it running, and a session cut from here on does not stop it.
+        r.start_confirm_timer(minutes, reboot)
+        word = "reboot" if reboot else "reload"
+        out = f"Initialized commit-confirm; {minutes} minutes to confirm before {word}\n"
+        res = await asyncio.to_thread(r.commit_confirmed, self.candidate, self.user, comment)
+        if not res.ok:
+            return out + "\n" + _lines(res.lines)
+        return out
+
+    async def commit_confirm_13(self, minutes: int, comment: str) -> str:
+        """vyatta-config-mgmt scripts/vyatta-config-mgmt.pl --action=commit-confirm (equuleus)."""
+        r = self.router
+        if r.pending():
+            # It prints this and exits 0, so vyatta_config_commit-confirm goes on with a plain commit.
+            return "Another confirm is pending\n" + await self.commit(comment)
+        if C.value(self.candidate, "system", "config-management", "commit-revisions") is None:
+            return "commit-revisions is not configured.\n\n"
+        self.write(f"commit confirm will be automatically reboot in {minutes} minutes unless confirmed\n")
+        yes = await self.prompt_confirm("Proceed? [confirm]")
+        if yes is None:
+            raise Exit
+        if not yes:
+            return "commit-confirm canceled\n"
+        r.start_confirm_timer(minutes, True)  # `at now + N minutes`, before the commit
+        res = await asyncio.to_thread(r.commit_confirmed, self.candidate, self.user, comment)
         if not res.ok:
             return "\n" + _lines(res.lines)
-        return f"Initialized commit-confirm; {minutes} minutes to confirm before rollback\n"
+        return ""
+
+    async def confirm(self) -> str:
+        """1.4: config_mgmt.py confirm(): `Reboot timer stopped` (`Reload timer stopped` with action reload,
+        T5976) or `No confirm pending`. 1.3: vyatta-config-mgmt.pl --action=confirm prints nothing when it
+        stops the job, else `No confirm pending`."""
+        r = self.router
+        reboot = r.reboot_unconfirmed(self.candidate)
+        ok = await asyncio.to_thread(r.confirm)
+        if not ok:
+            return "No confirm pending\n"
+        if r.version == "1.3":
+            return ""
+        return "Reboot timer stopped\n" if reboot else "Reload timer stopped\n"
 
     def load(self, cmd: str, args: list[str]) -> str:
         r = self.router
@@ -358,22 +469,46 @@ class Session:
         return f"Loading configuration from '{args[0]}'...\n{verb} complete. Use 'commit' to make changes active.\n"
 
     async def rollback(self, args: list[str]) -> str:
-        """VyOS reboots into revision N; the lab commits revision N in place instead."""
+        """`rollback N` reboots into revision N. 1.4: config_mgmt.py rollback(); 1.3: vyatta-config-mgmt.pl
+        --action=rollback --revnum (equuleus). Argument check: vyatta-cfg-run vyatta_config_rollback."""
         r = self.router
-        if len(args) != 1 or not args[0].isdigit():
-            return "\n  Invalid command: [rollback]\n\n"
-        rev = r.revision(int(args[0]))
+        if len(args) != 1:
+            return "Error: must include a revision # to rollback to\n"
+        if not args[0].isdigit():
+            return f"\n  Invalid command: [rollback {args[0]}]\n\n"
+        n = int(args[0])
+        if r.version == "1.3":
+            if not n < len(r.revisions):
+                return f"Invalid revision [{n}]\n"
+            yes = await self.prompt_confirm("Proceed with reboot? [confirm]")
+            if yes is None:
+                raise Exit
+            if not yes:
+                return "Cancelling rollback\n"
+        else:
+            if not 0 <= n < len(r.revisions):
+                return f"Invalid revision number {n}: must be 0 < rev < {len(r.revisions)}\n"
+            yes = await self.ask_yes_no("Proceed with reboot ?")
+            if yes is None:
+                raise Exit
+            if not yes:
+                return "Canceling rollback\n"
+        await asyncio.to_thread(r.rollback_to, n, self.user)
+        raise Exit  # the box reboots: the daemon closes every session
+
+    def rollback_soft(self, args: list[str]) -> str:
+        """1.4 `rollback-soft N`: config_mgmt.py rollback_soft() loads revision N into the session."""
+        r = self.router
+        if len(args) != 1:
+            return "Error: must include a revision # to rollback to\n"
+        if not args[0].isdigit():
+            return f"\n  Invalid command: [rollback-soft {args[0]}]\n\n"
+        n = int(args[0])
+        rev = r.revision(n)
         if rev is None:
-            return f"\n  Invalid revision number {args[0]}\n\n"
-        if self.changed():
-            return "Cannot rollback: configuration modified.\n"
-        if rev == r.running:
-            return "No configuration changes to commit\n"
-        res = await asyncio.to_thread(r.commit, rev, self.user, f"rollback/{args[0]}", "rollback")
-        if not res.ok:
-            return "\n" + _lines(res.lines)
-        self.candidate = C.clone(r.running)
-        return f"Rolled back to revision {args[0]} in place (the lab does not reboot)\n"
+            return f"Invalid revision number {n}: must be 0 < rev < {len(r.revisions)}\n"
+        self.candidate = rev
+        return 'Rollback diff has been applied.\nUse "compare" to review the changes or "commit" to apply them.\n'
 
 
 # ---------------------------------------------------------------- helpers
