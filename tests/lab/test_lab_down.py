@@ -99,9 +99,9 @@ def test_two_labs_side_by_side_do_not_touch_each_other() -> None:
         b.up("--node-subnet", "private", "--nodes", "1")
         assert all(h["healthy"] for h in a.status())
         b.down()
-        assert namespaces("ektb") == []
+        assert namespaces(b.prefix) == []
         assert all(h["healthy"] for h in a.status())
-        assert len(namespaces("ekta")) == 13  # switch, upstream, router, 3 masters, 2 LBs, 3 nodes, venue, op
+        assert len(namespaces(a.prefix)) == 13  # switch, upstream, router, 3 masters, 2 LBs, 3 nodes, venue, op
     finally:
         a.down()
         b.down()
