@@ -56,7 +56,11 @@ def split_pipes(line: str) -> list[str]:
             cur.append(ch)
             i += 1
             ch = line[i]
-        elif ch == "|" and not (i + 1 < len(line) and line[i + 1] == "|"):
+        elif ch == "|" and i + 1 < len(line) and line[i + 1] == "|":  # bash's `||`
+            cur.append("||")
+            i += 2
+            continue
+        elif ch == "|":
             out.append("".join(cur))
             cur = []
             i += 1
