@@ -149,9 +149,9 @@ class Router:
     def boot(self) -> None:
         """First start of the daemon: the private /run/wireguard, then power_on()."""
         private_wireguard_run()
-        self.power_on(first=True)
+        self.power_on()
 
-    def power_on(self, first: bool = False) -> None:
+    def power_on(self) -> None:
         """Boot: FRR starts, the saved config.boot is loaded and committed (boot_config when there is none
         yet, which then becomes config.boot, as an installed image always has one)."""
         with self.lock:

@@ -307,7 +307,8 @@ def ssh(lab: Lab, ns: str, command: str | None = None, stdin: str | None = None)
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
 
 
-def test_plain_ssh_session(lab: Lab) -> None:
+@pytest.mark.parametrize("ns", [RA, RO])
+def test_plain_ssh_session(lab: Lab, ns: str) -> None:
     script = "\n".join(
         [
             "show host name",
@@ -318,24 +319,29 @@ def test_plain_ssh_session(lab: Lab) -> None:
             "commit-confirm 30",
             "y",
             "confirm",
+            "confirm",
             "compare",
+            "set interfaces ethernet eth1 description 'to-clients'",
+            "commit",
             "exit",
             "exit",
             "",
         ]
     )
-    out = ssh(lab, RA, stdin=script)
+    out = ssh(lab, ns, stdin=script)
     text = out.stdout.replace("\r\n", "\n")
     # the local terminal echoes the whole script first; each answer follows its prompt
-    assert f":~$ {NAME[RA]}\n" in text
-    assert f":~$ set system host-name '{NAME[RA]}'\n" in text
+    assert f":~$ {NAME[ns]}\n" in text
+    assert f":~$ set system host-name '{NAME[ns]}'\n" in text
     assert re.search(r":~\$ \d+\.\d+ \d+\.\d+\n", text)
-    assert "unless changes\nare confirmed.\nProceed ? [Y/n] " in text  # a 1.4 with the action node
-    assert "Initialized commit-confirm; 30 minutes to confirm before reboot\n" in text
-    assert "Reboot timer stopped\n" in text
-    assert "No changes between working and active configurations.\n" in text
-    s = shell(RA)
-    try:
-        assert "ssh-cc" in s.cmd("show configuration commands | match description")
-    finally:
-        s.close()
+    if ns == RA:
+        assert "# \ncommit-confirm will automatically reboot in 30 minutes unless changes\nare confirmed.\n" in text
+        assert "Proceed ? [Y/n] Initialized commit-confirm; 30 minutes to confirm before reboot\n[edit]\n" in text
+        assert "# Reboot timer stopped\n[edit]\n" in text
+        assert "# No changes between working and active configurations.\n[edit]\n" in text
+    else:
+        assert "# commit confirm will be automatically reboot in 30 minutes unless confirmed\n" in text
+        assert "Proceed? [confirm][y] [edit]\n" in text  # yes: nothing more is printed
+        assert "# [edit]\n" in text  # confirm: silent
+        assert "# No changes between working and active configurations\n[edit]\n" in text
+    assert "# No confirm pending\n[edit]\n" in text  # the second confirm
