@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -204,3 +205,57 @@ def test_pending_text_names_the_time_and_the_reboot() -> None:
     assert "in 2 min 5 s" in text and "REBOOTS" in text
     report.rollback = "reload"
     assert "in place" in deploy.pending_text(report, now=1_000_000.0)
+
+
+ACTION_SET = "set system config-management commit-confirm action 'reload'"
+
+
+class ProbeDriver:
+    """Answers the plan-phase probe for `system config-management commit-confirm action`."""
+
+    def __init__(self, knows_node: bool) -> None:
+        self.knows_node = knows_node
+        self.probed = False
+
+    def supports_confirm_action(self) -> bool:
+        self.probed = True
+        return self.knows_node
+
+
+@pytest.mark.parametrize(
+    ("version", "knows", "revert_in_place", "running", "expected", "why"),
+    [
+        ("1.4", True, True, [], ("reload", True), "edgekit sets"),
+        ("1.4", False, True, [], ("reboot", False), "lacks system config-management commit-confirm action"),
+        ("1.4", True, False, [], ("reboot", False), "revert_in_place is off"),
+        ("1.4", True, True, [ACTION_SET], ("reload", False), "is set"),
+        ("1.3", False, True, [], ("reboot", False), "VyOS 1.3 cannot revert in place"),
+    ],
+)
+def test_plan_says_reload_or_reboot_per_router(
+    version: str, knows: bool, revert_in_place: bool, running: list[str], expected: tuple[str, bool], why: str
+) -> None:
+    base = cluster(wireguard=False)
+    assert base.router is not None
+    c = base.model_copy(update={"router": base.router.model_copy(update={"revert_in_place": revert_in_place})})
+    driver = ProbeDriver(knows)
+    rollback, set_action, text = deploy.plan_rollback(driver, c, DIALECTS[version], running)  # type: ignore[arg-type]
+    assert (rollback, set_action) == expected and why in text
+    assert driver.probed == (version == "1.4" and revert_in_place and not running)  # probe only when it matters
+
+
+def test_the_site_file_turns_revert_in_place_off(tmp_path: Path) -> None:
+    from inventory.build import InventorySources, load
+    from inventory.errors import InputError
+    from tests.conftest import FIXTURES
+
+    state = str(FIXTURES / "samples" / "prd.tfstate")
+    default = load(InventorySources(states=[state])).site.clusters["prd"].router
+    assert default is not None and default.revert_in_place is True
+    site = tmp_path / "site.yaml"
+    site.write_text("clusters:\n  prd:\n    router:\n      revert_in_place: false\n")
+    router = load(InventorySources(states=[state], site=str(site))).site.clusters["prd"].router
+    assert router is not None and router.revert_in_place is False
+    site.write_text("clusters:\n  prd:\n    router:\n      revert_in_place: sometimes\n")
+    with pytest.raises(InputError, match="revert_in_place"):
+        load(InventorySources(states=[state], site=str(site)))
