@@ -167,6 +167,10 @@ def apply_router(
     except Exception as exc:
         raise ApplyError(mask_line(one_line(exc), secrets)) from None
     report.timed("check", started)
+    if options.abort is not None and options.abort.is_set():  # second Ctrl-C before anything was committed
+        report.status = "skipped"
+        report.notes.append("interrupted (second Ctrl-C) before the commit: nothing changed")
+        return Result(host=task.host, result=report)
     started = time.monotonic()
     step(name, "commit")
     try:
