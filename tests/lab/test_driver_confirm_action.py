@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lab.vyos import RouterSpec, start_router, stop_router
-from napalm_edgekit_vyos.driver import VyOSDriver
+from napalm_edgekit_vyos.driver import TimerFired, VyOSDriver
 from tasks.deploy import plan_rollback
 from tasks.dialect import DIALECTS
 from tests.unit.router_fixtures import cluster
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.lab
 TAG = f"{os.environ.get('EDGEKIT_TEST_NS', 'ekt')[:3]}da{os.getpid() % 100000}"
 CLIENT = f"{TAG}c"
 PASSWORD = "lab-pass"
+MINUTE = "2"  # seconds per commit-confirm minute in these routers
 KINDS = {  # namespace suffix: (version, knows the action node, router address)
     "a": ("1.4", True, "10.96.0.1"),
     "n": ("1.4", False, "10.96.1.1"),
@@ -41,6 +43,8 @@ def routers(request: pytest.FixtureRequest) -> Iterator[dict[str, RouterSpec]]:
     base = Path(tempfile.mkdtemp(prefix=f"{TAG}-", dir="/tmp"))
     base.chmod(0o755)
     specs: dict[str, RouterSpec] = {}
+    saved_minute = os.environ.get("EDGEKIT_LAB_MINUTE_SECONDS")
+    os.environ["EDGEKIT_LAB_MINUTE_SECONDS"] = MINUTE  # the routers' daemons read it at start
 
     def teardown() -> None:
         for spec in specs.values():
@@ -48,6 +52,10 @@ def routers(request: pytest.FixtureRequest) -> Iterator[dict[str, RouterSpec]]:
         for ns in [f"{TAG}{k}" for k in KINDS] + [CLIENT]:
             del_netns(ns)
         shutil.rmtree(base, ignore_errors=True)
+        if saved_minute is None:
+            os.environ.pop("EDGEKIT_LAB_MINUTE_SECONDS", None)
+        else:
+            os.environ["EDGEKIT_LAB_MINUTE_SECONDS"] = saved_minute
 
     request.addfinalizer(teardown)
     sh("ip", "netns", "add", CLIENT)
@@ -118,5 +126,38 @@ def test_commit_confirm_announces_the_action_and_confirm_stops_the_timer(
         driver.commit_config(message="driver test", revert_in=600)
         assert driver.last_confirm is not None and driver.last_confirm.nothing_to_commit
         assert not driver.has_pending_commit()
+    finally:
+        driver.close()
+
+
+def test_unsaved_commits_warning_and_a_timer_that_fired_before_confirm(routers: dict[str, RouterSpec]) -> None:
+    # 1.4 without the action node (reboot mode): commit-confirm on top of an unsaved commit warns.
+    driver = driver_for("n")
+    try:
+        driver.load_merge_candidate(config=["set interfaces ethernet eth1 description 'unsaved'"])
+        driver.commit_config(message="plain")  # commit + save
+        driver.conn.send_config_set(["set interfaces ethernet eth1 description 'not-saved'"])
+        driver.conn.commit()
+        driver.conn.exit_config_mode()
+        assert "not-saved" in driver.unsaved_commits()
+        driver.load_merge_candidate(config=["set interfaces ethernet eth1 description 'under-timer'"])
+        driver.commit_config(message="warned", revert_in=600)
+        assert driver.last_confirm is not None and driver.last_confirm.unsaved_warning
+        driver.confirm_commit()
+    finally:
+        driver.close()
+    # 1.4 with action reload: the 1-minute timer (2 s here) fires before confirm; confirm says so.
+    driver = driver_for("a")
+    try:
+        before = driver.show("show configuration commands")
+        driver.load_merge_candidate(config=["set interfaces ethernet eth1 description 'too-late'"])
+        driver.commit_config(message="late", revert_in=60)
+        deadline = time.monotonic() + 30
+        while "too-late" in driver.show("show configuration commands") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert driver.show("show configuration commands") == before  # reverted in place, same session
+        with pytest.raises(TimerFired, match="No confirm pending"):
+            driver.confirm_commit()
+        assert driver.unsaved_commits() == ""  # nothing was saved after the timer fired
     finally:
         driver.close()
