@@ -1,6 +1,6 @@
 """`deploy` against real VyOS commit-confirm semantics in the lab: a VyOS 1.4 router (prd), on which
-edgekit sets `system config-management commit-confirm action reload`, and a VyOS 1.3 router (dev),
-which can only reboot.
+edgekit sets `system config-management commit-confirm action reload`, a VyOS 1.3 router (dev), which
+can only reboot, and a 1.4 release without that node (wsp), on which edgekit falls back to a reboot.
 
 What a dead edgekit costs per dialect (a reload in place vs a reboot), the refusal of a router with
 unsaved commits or someone else's pending confirm, `--save-first`, a second Ctrl-C that restores in
@@ -43,7 +43,7 @@ _CACHE: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
 
 def _ssh(lab: LabRun, cluster: str, *options: str) -> list[str]:
     if lab.prefix not in _CACHE:
-        _CACHE[lab.prefix] = (lab.lab_env(), {c: lab.router_address(c) for c in ("prd", "dev")})
+        _CACHE[lab.prefix] = (lab.lab_env(), {c: lab.router_address(c) for c in ("prd", "dev", "wsp")})
     env, address = _CACHE[lab.prefix]
     return ["ip", "netns", "exec", f"{lab.prefix}-op", "ssh", *options, "-i", env["EDGEKIT_SSH_KEY"]] + [
         "-o", f"UserKnownHostsFile={env['EDGEKIT_KNOWN_HOSTS']}", "-o", "BatchMode=yes", f"vyos@{address[cluster]}",
@@ -72,7 +72,8 @@ def vyos(lab: LabRun, cluster: str, *commands: str) -> str:
 def lab() -> Iterator[LabRun]:
     run = LabRun.create("ektdc", EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS)
     try:
-        run.up("--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3")
+        # wsp: a VyOS 1.4 release without `system config-management commit-confirm action` (T5976)
+        run.up("--clusters", "prd,dev,wsp", "--vyos", "prd=1.4,dev=1.3,wsp=1.4", "--confirm-action", "wsp=no")
         yield run
     finally:
         run.down()
@@ -146,6 +147,8 @@ def deployed(lab: LabRun) -> dict:
     hosts = {h["cluster"]: h for h in report["hosts"]}
     # plan states per router what an unconfirmed change would cost
     assert hosts["prd"]["rollback"] == "reload" and hosts["dev"]["rollback"] == "reboot", output
+    assert hosts["wsp"]["rollback"] == "reboot", output
+    assert any("lacks system config-management commit-confirm action" in n for n in hosts["wsp"]["notes"])
     assert "reloads its previous config in place" in output and "REBOOTS into its saved config" in output
     code, report, output = lab.edgekit_json("deploy")
     assert code == 0, output
@@ -159,6 +162,9 @@ def test_first_deploy_sets_action_reload_on_14_and_says_13_reboots(lab: LabRun, 
     assert any("commit-confirm action reload (committed and saved)" in n for n in hosts["prd"]["notes"])
     assert any("VyOS 1.3 cannot revert in place" in n for n in hosts["dev"]["notes"])
     assert ACTION in running(lab, "prd")
+    # the 1.4 router without the node: deployed all the same, its timer announced a reboot
+    assert hosts["wsp"]["status"] == "changed" and hosts["wsp"]["rollback"] == "reboot"
+    assert not any("config-management commit-confirm" in line for line in running(lab, "wsp"))
     assert not any("config-management commit-confirm" in line for line in running(lab, "dev"))
     for cluster in ("prd", "dev"):  # confirmed and saved: nothing left unsaved
         assert not unsaved(lab, cluster)
