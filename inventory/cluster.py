@@ -94,6 +94,7 @@ class ClusterBuilder(HostBuilder):
                     description=(rf.description if rf and rf.description else "k8s-nodes"),
                     bgp=bgp,
                     credentials=h.credentials,
+                    revert_in_place=(rf.revert_in_place if rf and rf.revert_in_place is not None else True),
                 )
             )
         router = routers[0] if routers else None

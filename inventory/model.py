@@ -184,6 +184,9 @@ class Router(Model):
     description: str = "k8s-nodes"
     bgp: BGP = BGP()
     credentials: Credentials
+    # 1.4+: edgekit sets `system config-management commit-confirm action reload`, so an unconfirmed
+    # change reverts in place instead of rebooting the router; false leaves that node alone.
+    revert_in_place: bool = True
 
 
 class LoadBalancer(Model):

@@ -69,6 +69,7 @@ class RouterFile(Partial):
     description: str | None = None
     bgp: BGPFile | None = None
     credentials: CredentialsFile | None = None
+    revert_in_place: bool | None = None
 
 
 class WireGuardFile(Partial):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import select
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from netmiko.exceptions import ReadTimeout
 from netmiko.vyos.vyos_ssh import VyOSSSH
@@ -29,6 +30,35 @@ ERROR_MARKERS = (
 # Any VyOS prompt, before the base prompt is known: `user@host:~$ ` (op) or `user@host# ` (config).
 ANY_PROMPT = r"[\w.-]+@[\w.-]+(?::\S*\$|#) ?$"
 
+# A question the router waits on that edgekit has no answer for: output that stops in the middle of a
+# line ending like a question (`?`, `]`, `)`, `:`, `>`) for this long is an error naming the text, not
+# a read timeout minutes later.
+PROMPT_STALL = 2.0
+QUESTION_TAIL = re.compile(r"[?\]):>]\s*\Z")
+
+# commit-confirm's question, per dialect (shared/reference/vyos-cli.md, "commit-confirm"):
+# 1.4+: vyos-1x python/vyos/config_mgmt.py commit_confirm() asks through vyos.utils.io.ask_yes_no(),
+#       which writes "Proceed ? [Y/n] " (default yes).
+# 1.3:  vyatta-cfg scripts/vyatta-config-mgmt.pl (equuleus) asks IO::Prompt "Proceed? [confirm]" with
+#       default "y" (shown by some builds as a trailing "[y]").
+CONFIRM_QUESTIONS = (
+    re.compile(r"Proceed \?\s*\[Y/n\]\s*\Z"),
+    re.compile(r"Proceed\?\s*\[confirm\](?:\s*\[y\])?\s*\Z"),
+)
+# "commit-confirm will automatically reboot in 5 minutes unless changes" (1.4), "... reload previous
+# config in 5 minutes" (1.4 with `system config-management commit-confirm action reload`), "commit
+# confirm will be automatically reboot in 5 minutes unless confirmed" (1.3).
+CONFIRM_ACTION_RE = re.compile(r"automatically (reboot|reload)")
+# 1.4+ after yes: "Initialized commit-confirm; 5 minutes to confirm before reboot|reload".
+INITIALIZED_RE = re.compile(r"Initialized commit-confirm; (\d+) minutes to confirm before (reboot|reload)")
+ANOTHER_PENDING = "Another confirm is pending"
+UNSAVED_WARNING = "You should save previous commits before commit-confirm !"
+NOTHING_TO_COMMIT = "No configuration changes to commit"
+NO_CONFIRM_PENDING = "No confirm pending"
+# vyos-1x config_mgmt.py confirm(): "Reboot timer stopped" / "Reload timer stopped"; 1.3 prints nothing.
+TIMER_STOPPED_RE = re.compile(r"(Reboot|Reload) timer stopped")
+CONFIRM_REFUSALS = ("commit-confirm canceled", "commit-revisions is not configured", "unable to schedule reboot")
+
 
 class CommandError(Exception):
     """The router answered a command with one of VyOS's error messages."""
@@ -39,6 +69,48 @@ class CommandError(Exception):
         lines = [line.strip() for line in output.splitlines() if line.strip() and line.strip() != "[edit]"]
         detail = "; ".join(lines[-3:]) if lines else "no output"
         super().__init__(f"{command!r} failed: {detail}")
+
+
+class UnknownPrompt(CommandError):
+    """The router asked a question edgekit has no answer for (it was cancelled with Ctrl-C)."""
+
+    def __init__(self, command: str, question: str, output: str) -> None:
+        self.question = question
+        CommandError.__init__(self, command, output)
+        self.args = (f"{command!r} stopped at a question edgekit does not know: {question!r} (cancelled with Ctrl-C)",)
+
+
+class ConfirmPending(CommandError):
+    """``commit-confirm`` answered ``Another confirm is pending``: someone else's change waits for its
+    ``confirm``. VyOS 1.4 commits nothing then; 1.3 commits anyway, under the other change's timer
+    (``committed``)."""
+
+    def __init__(self, command: str, output: str, committed: bool) -> None:
+        self.committed = committed
+        CommandError.__init__(self, command, output)
+        what = "it committed the change anyway, under that timer" if committed else "nothing was committed"
+        self.args = (
+            f"{command!r}: the router answered {ANOTHER_PENDING!r} (another change waits for its confirm); {what}",
+        )
+
+
+class CommitConfirmFailed(CommandError):
+    """The commit under commit-confirm failed; ``timer_started`` says whether the router's timer runs."""
+
+    def __init__(self, command: str, output: str, timer_started: bool) -> None:
+        self.timer_started = timer_started
+        CommandError.__init__(self, command, output)
+
+
+@dataclass
+class ConfirmOutcome:
+    """What the router said to ``commit-confirm``."""
+
+    output: str
+    minutes: int
+    action: Literal["reboot", "reload"] | None  # what the timer does, as the router announced it
+    nothing_to_commit: bool = False  # "No configuration changes to commit": no commit, no timer
+    unsaved_warning: bool = False  # "You should save previous commits before commit-confirm !"
 
 
 class EdgekitVyOSSSH(VyOSSSH):
@@ -88,21 +160,49 @@ class EdgekitVyOSSSH(VyOSSSH):
 
     # -- channel I/O -----------------------------------------------------------------------------
 
-    def _read_until(self, body: str, timeout: float, count: int = 1) -> str:
-        """Read until the prompt ``body`` has appeared ``count`` times and the output ends with it."""
+    def _read_until(
+        self,
+        body: str,
+        timeout: float,
+        count: int = 1,
+        command: str = "",
+        answers: tuple[tuple[re.Pattern[str], str], ...] = (),
+    ) -> str:
+        """Read until the prompt ``body`` has appeared ``count`` times and the output ends with it.
+
+        A question in ``answers`` (pattern at the end of the output) is answered once with its reply.
+        Output that stalls for PROMPT_STALL seconds on a line that ends like a question and is not the
+        prompt is a question nobody answers: it is cancelled with Ctrl-C and raised as UnknownPrompt."""
         prompt = re.compile(body)
         at_end = re.compile(f"(?:{body})\\s*\\Z")
         channel = self.remote_conn
         buffer = ""
+        answered_at = 0  # answers are looked for in the output after the last one given
         deadline = time.monotonic() + timeout
+        last_data = time.monotonic()
         while True:
             text = buffer.replace("\r", "")
             if at_end.search(text) and len(prompt.findall(text)) >= count:
                 return text
+            for pattern, reply in answers:
+                if pattern.search(text, answered_at):
+                    self.write_channel(reply + "\n")
+                    answered_at = len(text)
+                    last_data = time.monotonic()
+                    break
+            tail = text.rsplit("\n", 1)[-1]
+            if (
+                tail.strip()
+                and QUESTION_TAIL.search(tail)
+                and not prompt.search(tail)
+                and time.monotonic() - last_data >= PROMPT_STALL
+            ):
+                self._cancel_question(body)
+                raise UnknownPrompt(command or "(command)", tail.strip(), text)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ReadTimeout(f"{self.host}: no prompt after {timeout:.0f} s; last output: {text[-200:]!r}")
-            ready, _, _ = select.select([channel], [], [], min(remaining, 1.0))
+            ready, _, _ = select.select([channel], [], [], min(remaining, 0.25))
             if ready:
                 data = channel.recv(65536)
                 if not data:
@@ -111,6 +211,16 @@ class EdgekitVyOSSSH(VyOSSSH):
                 if self.session_log:
                     self.session_log.write(chunk)
                 buffer += chunk
+                last_data = time.monotonic()
+
+    def _cancel_question(self, body: str) -> None:
+        """Ctrl-C at a question: VyOS's ask_yes_no() takes it as no, a Perl prompt dies; the prompt follows.
+        Read (briefly) up to it so the session stays usable; a session that never comes back is closed."""
+        self.write_channel("\x03")
+        try:
+            self._read_until(body, 10.0, command="Ctrl-C")
+        except (ReadTimeout, UnknownPrompt):
+            self.write_channel("\n")
 
     def _exchange(self, commands: list[str], body: str, timeout: float) -> list[str]:
         """Send lines in one write and read one prompt per line; return each line's output.
@@ -119,7 +229,7 @@ class EdgekitVyOSSSH(VyOSSSH):
         early (a shell between commands), the attribution is approximate; error detection is not, as it
         reads every part."""
         self.write_channel("".join(f"{c}\n" for c in commands))
-        text = self._read_until(body, timeout * max(1, len(commands)), count=len(commands))
+        text = self._read_until(body, timeout * max(1, len(commands)), count=len(commands), command=commands[0])
         parts = re.split(body, text)
         outputs = []
         for command, part in zip(commands, parts, strict=False):
@@ -187,17 +297,60 @@ class EdgekitVyOSSSH(VyOSSSH):
         command = f'commit comment "{comment}"' if comment else "commit"
         return self.run(command, read_timeout=read_timeout, check=True)
 
-    def commit_confirm(self, minutes: int, comment: str = "", read_timeout: float = 120.0) -> str:
-        """``commit-confirm N``: the router restores the previous config unless ``confirm`` follows in time."""
+    def commit_confirm(self, minutes: int, comment: str = "", read_timeout: float = 120.0) -> ConfirmOutcome:
+        """``commit-confirm N``: the router reboots into its saved config (or, 1.4 with ``action reload``,
+        reloads the previous revision in place) unless ``confirm`` follows within N minutes.
+
+        Answers the question of either dialect with ``y``; recognises every message of vyos-1x
+        ``config_mgmt.py`` (1.4+) and vyatta-cfg ``vyatta-config-mgmt.pl`` (1.3)."""
         self.config_mode()
         command = f"commit-confirm {minutes}" + (f' comment "{comment}"' if comment else "")
         self.write_channel(command + "\n")
-        output = self._read_until(rf"(?:\[confirm\]|{self.config_body})", read_timeout)
-        if re.search(r"\[confirm\]\s*\Z", output):  # VyOS asks `Proceed? [confirm]` first
-            output += "\n" + self.run("y", read_timeout=read_timeout)
-        if any(marker in output for marker in ERROR_MARKERS):
+        text = self._read_until(self.config_body, read_timeout, command=command, answers=_yes(CONFIRM_QUESTIONS))
+        output = self._strip_answer(text, command)
+        action_match = INITIALIZED_RE.search(output)
+        action: Literal["reboot", "reload"] | None = None
+        if action_match:
+            action = action_match.group(2)  # type: ignore[assignment]
+        elif question := CONFIRM_ACTION_RE.search(output):
+            action = question.group(1)  # type: ignore[assignment]
+        asked = re.search(r"Proceed ?\?", output) is not None  # the timer is set only after yes
+        if ANOTHER_PENDING in output:
+            # 1.4: rc 1, nothing committed; 1.3: the Perl script exits 0 and the commit runs anyway.
+            raise ConfirmPending(command, output, committed=not self.session_changed())
+        if NOTHING_TO_COMMIT in output:  # checked before any timer is set (vyatta-cfg-run, both dialects)
+            return ConfirmOutcome(output, minutes, None, nothing_to_commit=True)
+        if any(refusal in output for refusal in CONFIRM_REFUSALS):
             raise CommandError(command, output)
-        return output
+        if any(marker in output for marker in ERROR_MARKERS):
+            raise CommitConfirmFailed(command, output, timer_started=asked or action_match is not None)
+        return ConfirmOutcome(output, minutes, action, unsaved_warning=UNSAVED_WARNING in output)
+
+    def _strip_answer(self, text: str, command: str) -> str:
+        """Output of one command read with _read_until: without its echo, the final prompt and [edit]."""
+        body = re.compile(self.config_body + r"\s*\Z")
+        text = body.sub("", text)
+        lines = text.strip("\n").split("\n")
+        if lines and lines[0].strip() == command.strip():
+            lines = lines[1:]
+        return "\n".join(line for line in lines if line.strip() != "[edit]").strip("\n")
+
+    def session_changed(self) -> bool:
+        """Whether this session's candidate differs from the running config (``compare`` says so: empty
+        on 1.3, "No changes between working and active configurations" on both)."""
+        output = self.run("compare").strip()
+        return bool(output) and not output.startswith("No changes between")
+
+    def confirm(self) -> str:
+        """``confirm``: stop the commit-confirm timer. Returns "stopped" (1.4: "Reboot|Reload timer
+        stopped"; 1.3: silence) or "none" ("No confirm pending": no timer ran, or it already fired)."""
+        self.config_mode()
+        output = self.run("confirm", check=True)
+        if NO_CONFIRM_PENDING in output:
+            return "none"
+        if TIMER_STOPPED_RE.search(output) or not output.strip():
+            return "stopped"
+        raise CommandError("confirm", output)
 
     def save_config(self, cmd: str = "save", confirm: bool = False, confirm_response: str = "") -> str:
         self.config_mode()
@@ -210,3 +363,7 @@ class EdgekitVyOSSSH(VyOSSSH):
         if self.in_config_mode:
             self.discard_and_exit()
         super().cleanup(command=command)
+
+
+def _yes(questions: tuple[re.Pattern[str], ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((q, "y") for q in questions)

@@ -1,8 +1,11 @@
 """NAPALM driver for VyOS 1.3 and 1.4+ (platform ``edgekit_vyos``), netmiko underneath.
 
 Config lifecycle: ``load_merge_candidate`` takes set/delete lines, ``compare_config`` is VyOS's
-``compare``, ``commit_config(revert_in=S)`` is ``commit-confirm`` (the router restores the previous
-revision by itself unless ``confirm_commit`` follows), ``rollback`` applies the inverse change in place.
+``compare``, ``commit_config(revert_in=S)`` is ``commit-confirm``: unless ``confirm_commit`` follows in
+time the router **reboots into its saved config** (1.3, 1.4 by default) or, with 1.4's
+``system config-management commit-confirm action reload``, reloads the previous revision in place
+(``last_confirm.action`` says which the router announced). ``rollback``/``restore`` apply the inverse
+change in place and stop the timer.
 Getters parse show output with the TTP parsers in ``checks.parsers`` (FRR 7 and FRR 8+ layouts).
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 from napalm.base.base import NetworkDriver
 from napalm.base.exceptions import (
@@ -27,9 +30,22 @@ from checks.config_diff import ManagedScope, diff
 from checks.parsers import bgp_prefix, bgp_summary, route
 from inventory import ssh
 from napalm_edgekit_vyos import getters
-from napalm_edgekit_vyos.connection import CommandError, EdgekitVyOSSSH
+from napalm_edgekit_vyos.connection import (
+    CommandError,
+    CommitConfirmFailed,
+    ConfirmOutcome,
+    ConfirmPending,
+    EdgekitVyOSSSH,
+)
 
 WHOLE_CONFIG = ManagedScope(predicates=[lambda path: True])
+# vyos-1x interface-definitions/system_config-management.xml.in (T5976): 1.4 releases that carry it
+# revert an unconfirmed commit-confirm in place instead of rebooting.
+CONFIRM_ACTION_PATH = "system config-management commit-confirm action"
+
+
+class TimerFired(CommitError):
+    """``confirm`` answered ``No confirm pending``: the router's timer already ran out and reverted."""
 
 
 class VyOSDriver(NetworkDriver):
@@ -51,6 +67,9 @@ class VyOSDriver(NetworkDriver):
         self.device: EdgekitVyOSSSH | None = None
         self._candidate_loaded = False
         self._pending_confirm_until: float | None = None
+        # Wall-clock time the router's timer fires, and what it does then (for reports and Ctrl-C).
+        self.pending_fires_at: float | None = None
+        self.last_confirm: ConfirmOutcome | None = None
         # The running config before our last commit: what rollback() restores.
         self._previous_config: list[str] | None = None
         self._remembered: list[str] | None = None
@@ -81,6 +100,7 @@ class VyOSDriver(NetworkDriver):
                 conn_timeout=float(args.get("conn_timeout", 10)),
                 timeout=self.timeout,
                 fast_cli=True,
+                sock=args.get("sock"),  # an already connected socket (tests reach a namespace this way)
             )
         except (NetmikoTimeoutException, NetmikoAuthenticationException, OSError, SSHException) as exc:
             raise ConnectionException(ssh.connection_error(name, self.hostname, port, exc, known_hosts)) from exc
@@ -148,13 +168,14 @@ class VyOSDriver(NetworkDriver):
         return result
 
     def compare_saved(self) -> str:
-        """Differences between running and the saved config (empty when saved); leaves the mode as it was."""
+        """Differences between running and the saved config (empty when saved: 1.3 prints nothing, 1.4
+        "No changes between working and saved configurations."); leaves the mode as it was."""
         entered = not self.conn.in_config_mode
         self.conn.config_mode()
         output = self.conn.run("compare saved").strip()
         if entered:
             self.conn.exit_config_mode()
-        return output
+        return "" if output.startswith("No changes between") else output
 
     def load_merge_candidate(self, filename: str | None = None, config: str | list[str] | None = None) -> None:
         if filename:
@@ -185,22 +206,40 @@ class VyOSDriver(NetworkDriver):
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         """Commit; with ``revert_in`` seconds the router reverts by itself unless confirmed (VyOS counts
-        minutes, so the time is rounded up to whole minutes)."""
+        minutes, so the time is rounded up to whole minutes). ``last_confirm`` holds what the router said;
+        ``last_confirm.nothing_to_commit`` means it committed nothing (and set no timer)."""
         # A caller that has just read the running config hands it over (remember_running): one read less.
         previous, self._remembered = self._remembered, None
         self._previous_config = (
             previous if previous is not None else self.show("show configuration commands").splitlines()
         )
+        self.last_confirm = None
         try:
             if revert_in:
-                self.conn.commit_confirm(max(1, math.ceil(revert_in / 60)), comment=message)
-                self._pending_confirm_until = time.monotonic() + revert_in
+                minutes = max(1, math.ceil(revert_in / 60))
+                started = time.time()
+                try:
+                    outcome = self.conn.commit_confirm(minutes, comment=message)
+                except CommitConfirmFailed as exc:
+                    if exc.timer_started:  # the timer runs: rollback()/restore() must stop it
+                        self._pending_confirm_until = time.monotonic() + minutes * 60
+                        self.pending_fires_at = started + minutes * 60
+                    raise
+                self.last_confirm = outcome
+                if not outcome.nothing_to_commit:
+                    self._pending_confirm_until = time.monotonic() + minutes * 60
+                    self.pending_fires_at = started + minutes * 60
             else:
                 self.conn.commit(comment=message)
                 self.conn.save_config()
             self.conn.exit_config_mode()
+        except ConfirmPending as exc:
+            if not exc.committed:
+                self.discard_config()
+            raise CommitError(str(exc)) from exc
         except CommandError as exc:
-            self.discard_config()
+            if self.conn.in_config_mode:
+                self.conn.run("discard")
             raise CommitError(str(exc)) from exc
         self._candidate_loaded = False
 
@@ -212,25 +251,40 @@ class VyOSDriver(NetworkDriver):
         return self._pending_confirm_until is not None and time.monotonic() < self._pending_confirm_until
 
     def confirm_commit(self) -> None:
+        """``confirm`` then ``save``. ``No confirm pending`` means the timer already fired (the change is
+        gone: rebooted or reloaded): TimerFired, and nothing is saved."""
         if self._pending_confirm_until is None:
             raise CommitError(f"{self.hostname}: no commit is waiting for confirmation")
         try:
-            self.conn.config_mode()
-            self.conn.run("confirm", check=True)
+            answer = self.conn.confirm()
+            if answer == "none":
+                self._clear_pending()
+                self.conn.exit_config_mode()
+                raise TimerFired(
+                    f"{self.hostname}: 'confirm' answered 'No confirm pending': the commit-confirm timer had "
+                    "already fired and the router reverted the change"
+                )
             self.conn.save_config()
             self.conn.exit_config_mode()
         except CommandError as exc:
             raise CommitError(str(exc)) from exc
+        self._clear_pending()
+
+    def _clear_pending(self) -> None:
         self._pending_confirm_until = None
+        self.pending_fires_at = None
 
     def rollback(self) -> None:
-        """Restore the config from before the last commit, in place, by the inverse change."""
+        """Restore the config from before the last commit, in place, by the inverse change, and save it
+        (like commit_config, so the router is not left with unsaved commits a later reboot would drop)."""
         if self._previous_config is None:
             raise CommitError(f"{self.hostname}: nothing to roll back")
         self.restore(self._previous_config)
+        self.save()
 
-    def restore(self, previous: list[str]) -> None:
-        """Make the whole running config equal ``previous`` again (inverse change, commit, confirm)."""
+    def restore(self, previous: list[str], stop_timer: bool = True) -> None:
+        """Make the whole running config equal ``previous`` again (inverse change, commit), then stop
+        our commit-confirm timer (``stop_timer=False`` leaves a timer that is someone else's alone)."""
         current = self.show("show configuration commands").splitlines()
         commands = diff(current, previous, WHOLE_CONFIG).commands
         if commands:
@@ -240,12 +294,59 @@ class VyOSDriver(NetworkDriver):
             except CommandError as exc:
                 self.discard_config()
                 raise CommitError(str(exc)) from exc
-        if self._pending_confirm_until is not None:
+        if stop_timer and self._pending_confirm_until is not None:
             # The restored config is the one the timer would bring back: stop the timer now.
-            self.conn.config_mode()
-            self.conn.run("confirm")
-            self._pending_confirm_until = None
+            self.conn.confirm()
+            self._clear_pending()
         self.conn.exit_config_mode()
+
+    # -- safety checks before commit-confirm ------------------------------------------------------
+
+    def unsaved_commits(self) -> str:
+        """What ``compare saved`` shows before any change is loaded ("" when running == saved): commits
+        a commit-confirm reboot would lose (or a change that waits for someone's confirm)."""
+        if self._candidate_loaded:
+            raise CommitError(f"{self.hostname}: unsaved_commits() must run before a candidate is loaded")
+        return self.compare_saved()
+
+    def save(self) -> None:
+        """``save`` (running -> config.boot), leaving the mode as it was."""
+        entered = not self.conn.in_config_mode
+        try:
+            self.conn.save_config()
+        except CommandError as exc:
+            raise CommitError(str(exc)) from exc
+        if entered:
+            self.conn.exit_config_mode()
+
+    def confirm_action(self) -> Literal["reload", "reboot"]:
+        """What the router's commit-confirm timer does now, from the running config."""
+        running = self.show("show configuration commands")
+        return "reload" if f"set {CONFIRM_ACTION_PATH} 'reload'" in running else "reboot"
+
+    def supports_confirm_action(self) -> bool:
+        """Whether this router knows ``system config-management commit-confirm action`` (a candidate-only
+        probe: set, look at the answer, discard; the running config is not touched)."""
+        entered = not self.conn.in_config_mode
+        self.conn.config_mode()
+        try:
+            output = self.conn.run(f"set {CONFIRM_ACTION_PATH} reload")
+            return "is not valid" not in output and "Set failed" not in output
+        finally:
+            self.conn.run("discard")
+            if entered:
+                self.conn.exit_config_mode()
+
+    def set_confirm_action_reload(self) -> None:
+        """Commit and save ``action reload`` (only on a router with no unsaved commits)."""
+        try:
+            self.conn.send_config_set([f"set {CONFIRM_ACTION_PATH} reload"])
+            self.conn.commit(comment="edgekit: commit-confirm reverts in place")
+            self.conn.save_config()
+            self.conn.exit_config_mode()
+        except CommandError as exc:
+            self.discard_config()
+            raise CommitError(str(exc)) from exc
 
     # -- more getters (parsers in checks.parsers, NAPALM structures in getters) -------------------
 

@@ -4,8 +4,14 @@ Per router: read ``show configuration commands``, render the intent, compute the
 subtrees. No change: ``unchanged`` without entering config mode. Otherwise ``commit-confirm`` the
 change, wait (bounded) for the gate — every live speaker Established and every LoadBalancer IP routed
 over exactly the expected next hops — then ``confirm`` and ``save``. A failed gate or an error puts
-back the exact previous config by the inverse change; if edgekit itself dies, the router's own
-commit-confirm timer restores it.
+back the exact previous config by the inverse change and stops the timer; if edgekit itself dies, the
+router's own commit-confirm timer reverts it: by a **reboot into its saved config** (VyOS 1.3, and 1.4
+without ``action reload``) or in place (1.4 with ``system config-management commit-confirm action
+reload``, which edgekit sets unless the site file says ``revert_in_place: false``).
+
+Before the commit-confirm a router with committed but unsaved changes is refused (a reboot would lose
+them and edgekit's save would keep someone's half-done work; ``save_first`` saves them first), and a
+pending commit-confirm of someone else (``Another confirm is pending``) is refused with nothing changed.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from checks.verdict import CheckResult, errored
 from inventory.errors import EdgekitError
 from inventory.model import Cluster
 from inventory.secrets import K8sSecretReader, is_wireguard_key
-from napalm_edgekit_vyos.driver import VyOSDriver
+from napalm_edgekit_vyos.connection import ConfirmPending
+from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, TimerFired, VyOSDriver
 from tasks.dialect import Dialect, detect, dialect_for
 from tasks.render import RenderedConfig, managed_scope, render_router_task
 from tasks.report import HostReport, one_line
@@ -41,6 +48,8 @@ class DeployOptions:
     gate_timeout: float = DEFAULT_GATE_TIMEOUT
     gate_interval: float = 0.25  # FRR installs routes within a second of Established: poll often
     comment: str = "edgekit deploy"
+    save_first: bool = False  # save a router's unsaved commits instead of refusing it
+    abort: threading.Event | None = None  # set by a second Ctrl-C: end gates now, restore in place
 
 
 @dataclass
@@ -51,6 +60,8 @@ class RouterPlan:
     running: list[str]
     rendered: RenderedConfig
     change: ConfigChange
+    rollback: str = "reboot"  # what an unconfirmed change costs: "reload" (in place) or "reboot"
+    set_action: bool = False  # commit `action reload` before the change (1.4, node known, not yet set)
 
 
 Step = Callable[[str, str], None]  # (host, step) -> None: progress reporting
@@ -97,7 +108,35 @@ def plan_router(
     change = diff(running, rendered.lines, managed_scope(cluster, dialect))
     report.commands = [mask_line(c, rendered.secrets) for c in change.commands]
     report.status = "planned" if change else "unchanged"
-    return Result(host=task.host, result=RouterPlan(dialect, running, rendered, change))
+    plan = RouterPlan(dialect, running, rendered, change)
+    if change:
+        plan.rollback, plan.set_action, why = plan_rollback(driver, cluster, dialect, running)
+        report.rollback = plan.rollback
+        report.notes.append(why)
+    return Result(host=task.host, result=plan)
+
+
+def plan_rollback(driver: VyOSDriver, cluster: Cluster, dialect: Dialect, running: list[str]) -> tuple[str, bool, str]:
+    """(rollback, set_action, why): what the router's commit-confirm timer would do to this change."""
+    assert cluster.router is not None
+    if f"set {CONFIRM_ACTION_PATH} 'reload'" in (line.strip() for line in running):
+        return "reload", False, "unconfirmed: reverted in place (commit-confirm action reload is set)"
+    if not dialect.revert_in_place:
+        return (
+            "reboot",
+            False,
+            f"unconfirmed: REBOOT into the saved config (VyOS {dialect.version} cannot revert in place)",
+        )
+    if not cluster.router.revert_in_place:
+        return "reboot", False, "unconfirmed: REBOOT into the saved config (revert_in_place is off in the site file)"
+    if driver.supports_confirm_action():
+        return "reload", True, f"unconfirmed: reverted in place (edgekit sets {CONFIRM_ACTION_PATH} reload first)"
+    return (
+        "reboot",
+        False,
+        f"unconfirmed: REBOOT into the saved config (this router lacks {CONFIRM_ACTION_PATH}; "
+        "it answered 'is not valid')",
+    )
 
 
 def apply_router(
@@ -108,14 +147,30 @@ def apply_router(
     options: DeployOptions,
     step: Step = _noop_step,
 ) -> Result:
-    """Phase two: commit-confirm, gate, then confirm+save or restore the previous config."""
+    """Phase two: safety checks, commit-confirm, gate, then confirm+save or restore the previous config."""
     driver = router_driver(task)
     name = task.host.name
     if not plan.change:
         report.status = "unchanged"
         return Result(host=task.host, result=report)
-    if plan.dialect.wireguard_named_keys and cluster.wireguard is not None:
-        _ensure_named_keypair(driver, cluster.wireguard.key_name, report)
+    secrets = plan.rendered.secrets
+    started = time.monotonic()
+    step(name, "check")
+    try:
+        _check_saved(driver, plan, report, options)
+        if plan.set_action:
+            _set_confirm_action(driver, plan, report)
+        if plan.dialect.wireguard_named_keys and cluster.wireguard is not None:
+            _ensure_named_keypair(driver, cluster.wireguard.key_name, report)
+    except ApplyError:
+        raise
+    except Exception as exc:
+        raise ApplyError(mask_line(one_line(exc), secrets)) from None
+    report.timed("check", started)
+    if options.abort is not None and options.abort.is_set():  # second Ctrl-C before anything was committed
+        report.status = "skipped"
+        report.notes.append("interrupted (second Ctrl-C) before the commit: nothing changed")
+        return Result(host=task.host, result=report)
     started = time.monotonic()
     step(name, "commit")
     try:
@@ -124,29 +179,107 @@ def apply_router(
         driver.commit_config(message=options.comment, revert_in=options.confirm_timeout)
     except Exception as exc:
         # The router's error quotes the failing line, secret values included: mask before reporting.
-        raise ApplyError(mask_line(one_line(exc), plan.rendered.secrets)) from None
+        message = mask_line(one_line(exc), secrets)
+        pending = exc.__cause__ if isinstance(exc.__cause__, ConfirmPending) else None
+        if pending is not None and pending.committed:
+            # VyOS 1.3 commits under someone else's timer: take our change out again, leave their timer.
+            report.error = f"refused: {message}"
+            _restore(driver, plan.running, report, options, secrets, stop_timer=False)
+            return Result(host=task.host, result=report, failed=True)
+        if driver.has_pending_commit():  # the commit failed after the timer started: stop it in place
+            _mark_pending(driver, report)
+            report.error = f"commit failed: {message}"
+            _restore(driver, plan.running, report, options, secrets)
+            return Result(host=task.host, result=report, failed=True)
+        if pending is not None:
+            raise ApplyError(f"refused: {message}") from None
+        raise ApplyError(message) from None
     report.timed("commit", started)
+    outcome = driver.last_confirm
+    if outcome is not None and outcome.nothing_to_commit:
+        report.status = "unchanged"
+        report.notes.append("the router answered 'No configuration changes to commit': it already had this change")
+        return Result(host=task.host, result=report)
+    if outcome is not None and outcome.action:
+        report.rollback = outcome.action  # what the router itself announced
+    _mark_pending(driver, report)
     try:
         started = time.monotonic()
         step(name, "gate")
         report.checks = wait_for_gate(driver, cluster, name, options)
         report.timed("gate", started)
-        if all(c.ok for c in report.checks):
+        if options.abort is not None and options.abort.is_set():
+            report.error = "interrupted (second Ctrl-C) during the gate"
+        elif all(c.ok for c in report.checks):
             started = time.monotonic()
             step(name, "confirm")
             driver.confirm_commit()
+            report.timer_fires_at = None
             report.timed("confirm", started)
             report.status = "changed"
             return Result(host=task.host, result=report)
-        failing = [c for c in report.checks if not c.ok]
-        report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in failing[:3])
+        else:
+            failing = [c for c in report.checks if not c.ok]
+            report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in failing[:3])
+    except TimerFired as exc:
+        report.timer_fires_at = None
+        report.status = "failed"
+        report.error = f"{one_line(exc)} ({ROLLBACK_DONE.get(report.rollback or 'reboot')})"
+        return Result(host=task.host, result=report, failed=True)
     except Exception as exc:  # the session broke mid-gate: still try to restore in place
-        report.error = mask_line(f"error after commit: {one_line(exc)}", plan.rendered.secrets)
+        report.error = mask_line(f"error after commit: {one_line(exc)}", secrets)
     step(name, "revert")
     started = time.monotonic()
-    _restore(driver, plan.running, report, options, plan.rendered.secrets)
+    _restore(driver, plan.running, report, options, secrets)
     report.timed("revert", started)
     return Result(host=task.host, result=report, failed=True)
+
+
+ROLLBACK_DONE = {"reload": "reloaded the previous config in place", "reboot": "rebooted into its saved config"}
+ROLLBACK_COMING = {"reload": "reloads the previous config in place", "reboot": "REBOOTS into its saved config"}
+
+
+def _check_saved(driver: VyOSDriver, plan: RouterPlan, report: HostReport, options: DeployOptions) -> None:
+    """Refuse a router whose running config differs from its saved one (unless ``save_first``)."""
+    unsaved = driver.unsaved_commits()
+    if not unsaved:
+        return
+    if options.save_first:
+        driver.save()
+        report.notes.append("saved the router's unsaved commits first (--save-first)")
+        return
+    cost = "a reboot would lose them" if plan.rollback == "reboot" else "edgekit's save would keep them"
+    raise ApplyError(
+        "refused: the router has committed changes that are not saved (someone may be mid-change, or a "
+        f"commit-confirm waits for its confirm); {cost}: save or revert them on the router, or deploy --save-first"
+    )
+
+
+def _set_confirm_action(driver: VyOSDriver, plan: RouterPlan, report: HostReport) -> None:
+    try:
+        driver.set_confirm_action_reload()
+    except Exception as exc:
+        plan.rollback = report.rollback = "reboot"
+        report.notes.append(
+            f"could not set {CONFIRM_ACTION_PATH} reload ({one_line(exc)}): an unconfirmed change reboots"
+        )
+        return
+    report.notes.append(f"set {CONFIRM_ACTION_PATH} reload (committed and saved)")
+
+
+def _mark_pending(driver: VyOSDriver, report: HostReport) -> None:
+    report.timer_fires_at = driver.pending_fires_at
+
+
+def pending_text(report: HostReport, now: float | None = None) -> str:
+    """When a router's timer fires and what that does, for an operator who has to act on it."""
+    if report.timer_fires_at is None:
+        return ""
+    now = time.time() if now is None else now
+    at = time.strftime("%H:%M:%S UTC", time.gmtime(report.timer_fires_at))
+    left = max(0, int(report.timer_fires_at - now))
+    what = ROLLBACK_COMING.get(report.rollback or "reboot", ROLLBACK_COMING["reboot"])
+    return f"its commit-confirm timer fires at {at} (in {left // 60} min {left % 60} s) and the router then {what}"
 
 
 def _restore(
@@ -155,6 +288,7 @@ def _restore(
     report: HostReport,
     options: DeployOptions,
     secrets: list[str],
+    stop_timer: bool = True,
 ) -> None:
     """Put the exact previous config back; a broken session gets one fresh one before giving up to the
     router's own commit-confirm timer."""
@@ -162,25 +296,26 @@ def _restore(
         try:
             if attempt == 2:
                 driver.close()
-                driver.open()
-            driver.restore(previous)
+                driver.open()  # the driver keeps what it knows of our pending timer
+            driver.restore(previous, stop_timer=stop_timer)
             now = driver.show("show configuration commands").splitlines()
         except Exception as exc:
             if attempt == 1:
                 continue
             report.status = "failed"
-            minutes = max(1, -(-options.confirm_timeout // 60))
+            left = pending_text(report)
             report.notes.append(
-                f"could not restore ({mask_line(one_line(exc), secrets)}); "
-                f"the router restores itself within {minutes} min (commit-confirm)"
+                f"could not restore ({mask_line(one_line(exc), secrets)})" + (f"; {left}" if left else "")
             )
             return
+        if stop_timer:
+            report.timer_fires_at = None
         if _normalized(now) != _normalized(previous):
             report.status = "failed"
             report.notes.append("restored config differs from the previous one")
             return
         report.status = "reverted"
-        report.notes.append("previous config restored")
+        report.notes.append("previous config restored in place")
         return
 
 
@@ -219,12 +354,17 @@ def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str) -> list[CheckRe
 
 
 def wait_for_gate(driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions) -> list[CheckResult]:
+    """Poll the gate until it passes or its time is up; a second Ctrl-C (``options.abort``) ends it now."""
     deadline = time.monotonic() + options.gate_timeout
     while True:
         results = gate_checks(driver, cluster, host)
-        if all(r.ok for r in results) or time.monotonic() >= deadline:
+        aborted = options.abort is not None and options.abort.is_set()
+        if all(r.ok for r in results) or time.monotonic() >= deadline or aborted:
             return results
-        time.sleep(options.gate_interval)
+        if options.abort is not None:
+            options.abort.wait(options.gate_interval)
+        else:
+            time.sleep(options.gate_interval)
 
 
 class ApplyError(EdgekitError):
@@ -232,10 +372,12 @@ class ApplyError(EdgekitError):
 
 
 class StopFlag:
-    """Set by Ctrl-C: no new host starts; hosts already applying finish (or restore)."""
+    """Set by Ctrl-C: no new host starts; hosts already applying finish (or restore). ``abort`` (the
+    second Ctrl-C) ends their gates at once so they restore in place."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.abort = threading.Event()
 
     def set(self) -> None:
         self.event.set()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +17,7 @@ from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import deploy
 from tasks.dialect import DIALECTS
+from tasks.locks import RouterLock, RouterLocked
 from tasks.options import CommonOptions, add_common_options
 from tasks.progress import Progress
 from tasks.render import render_router_config
@@ -58,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how long to wait for peers and ECMP routes after a commit (default: %(default)s)",
     )
     dep.add_argument("--all-at-once", action="store_true", help="do not wait for one cluster before the next")
+    dep.add_argument(
+        "--save-first",
+        action="store_true",
+        help="save a router's committed but unsaved changes before the commit-confirm (default: refuse the router)",
+    )
     dep.set_defaults(handler=lambda args: run_deploy(args, dry_run=args.dry_run))
 
     render = subparsers.add_parser("render", help="print each router's full intended config (secrets masked)")
@@ -75,13 +83,26 @@ def _router_clusters(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster,
     return rt.targets("router", options)
 
 
+class GiveUp(BaseException):
+    """The third Ctrl-C: stop waiting for routers in progress (their timers will revert them)."""
+
+
 @contextmanager
 def _stop_on_interrupt(flag: deploy.StopFlag) -> Iterator[None]:
-    """First Ctrl-C: start no new host, let running ones finish or restore. The second one aborts."""
+    """First Ctrl-C: start no new host, let running ones finish or restore. Second: end the gates now and
+    restore every router in progress in place. Third: stop waiting (GiveUp): the routers left pending are
+    listed with when their timer fires and whether that is a reboot."""
 
     def handler(signum: int, frame: Any) -> None:
+        if flag.abort.is_set():
+            raise GiveUp
         if flag:
-            raise KeyboardInterrupt
+            flag.abort.set()
+            err_console.print(
+                "[yellow]second interrupt: gates end now; routers in progress are restored in place "
+                "(Ctrl-C again leaves them to their commit-confirm timers)[/]"
+            )
+            return
         flag.set()
         err_console.print("[yellow]interrupt: no new host will start; waiting for hosts in progress[/]")
 
@@ -98,11 +119,15 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
     waves = _router_clusters(rt, options)
     if not waves:
         raise InputError("no router matches the selection (--cluster/--limit)")
+    stop = deploy.StopFlag()
     run_options = deploy.DeployOptions(
         dry_run=dry_run,
         confirm_timeout=getattr(args, "confirm_timeout", deploy.DEFAULT_CONFIRM_TIMEOUT),
         gate_timeout=getattr(args, "gate_timeout", deploy.DEFAULT_GATE_TIMEOUT),
+        save_first=bool(getattr(args, "save_first", False)),
+        abort=stop.abort,
     )
+    _validate_timers(run_options)
     _validate_intent(rt, waves)
     report = RunReport(command="plan" if dry_run else "deploy", warnings=list(rt.loaded.warnings))
     reports = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
@@ -114,10 +139,10 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
         reports[name].error = f"input: {reason}"
     clusters = {name: c for c, names in waves for name in names if name not in refused}
     plans: dict[str, deploy.RouterPlan] = {}
-    stop = deploy.StopFlag()
+    locks: dict[str, RouterLock] = {}
     try:
         with Progress(f"edgekit {report.command}") as progress, _stop_on_interrupt(stop):
-            _plan_all(rt, options, clusters, reports, plans, progress)
+            _plan_all(rt, options, clusters, reports, plans, progress, None if dry_run else locks)
             input_errors = [
                 r for r in reports.values() if r.error and r.error.startswith("input: ") and r.host not in refused
             ]
@@ -126,14 +151,50 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
             if not dry_run:
                 print_changes(report, only_pending=True)  # what is about to change, before anything does
                 _apply_waves(rt, waves, clusters, reports, plans, run_options, progress, stop, args.all_at_once)
+    except (GiveUp, KeyboardInterrupt):
+        _give_up(report, args.json)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
+        for lock in locks.values():
+            lock.release()
     if dry_run:
         print_changes(report)
     code = finish(report, args.json, plan_only=dry_run)
     if stop:
         return EXIT_INTERRUPTED
     return InputError.exit_code if refused else code
+
+
+def _give_up(report: RunReport, json_path: str | None) -> None:
+    """Third Ctrl-C: say which routers are left with an unconfirmed change and what their timers will do,
+    write the report, and leave without waiting for the threads still talking to routers."""
+    for host in report.hosts:
+        if host.timer_fires_at is not None:
+            left = deploy.pending_text(host)
+            host.status = "failed"
+            host.error = f"interrupted: left with an unconfirmed change; {left}"
+            err_console.print(f"[bold red]{host.host}[/]: left pending; {left}", highlight=False)
+        elif host.status == "planned":
+            host.status = "skipped"
+            host.notes.append("interrupted before this host finished")
+    finish(report, json_path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _validate_timers(options: deploy.DeployOptions) -> None:
+    """The gate must end well before the router's timer fires (VyOS counts whole minutes)."""
+    if options.dry_run:
+        return
+    if options.confirm_timeout < 1:
+        raise InputError(f"--confirm-timeout {options.confirm_timeout}: must be at least 1 second (1 minute on VyOS)")
+    minutes = -(-options.confirm_timeout // 60)
+    if options.gate_timeout + 30 > minutes * 60:
+        raise InputError(
+            f"--gate-timeout {options.gate_timeout:g} s leaves less than 30 s before the router's commit-confirm "
+            f"timer ({minutes} min) would revert the change: raise --confirm-timeout or lower --gate-timeout"
+        )
 
 
 def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> None:
@@ -154,11 +215,25 @@ def _plan_all(
     reports: dict[str, HostReport],
     plans: dict[str, deploy.RouterPlan],
     progress: Progress,
+    locks: dict[str, RouterLock] | None = None,
 ) -> None:
+    """Plan every router in parallel; a deploy (``locks`` given) first takes each router's local lock, so a
+    second run fails at once for every router the first one holds."""
+
     def plan_task(task: Task) -> Result:
         name = task.host.name
         report = reports[name]
         cluster = clusters[name]
+        if locks is not None:
+            lock = RouterLock(name, str(task.host.hostname), int(task.host.port or 22))
+            try:
+                lock.acquire()
+            except RouterLocked as exc:
+                report.status = "failed"
+                report.error = str(exc)
+                progress.step(name, "locked")
+                return Result(host=task.host, result=report)
+            locks[name] = lock
         try:
             result = task.run(
                 task=deploy.plan_router,

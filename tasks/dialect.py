@@ -4,6 +4,10 @@
 box and routes through interfaces with ``interface-route``; 1.4 ("sagitta", FRR 9) sets the ASN once
 (``system-as``), takes the base64 private key, calls the peer key ``public-key`` and writes
 ``route P interface IF``. Templates ask this object instead of testing version numbers.
+
+An unconfirmed ``commit-confirm`` reboots both into their saved config; 1.4 releases that carry
+``system config-management commit-confirm action`` (vyos-1x T5976) can revert in place instead
+(``revert_in_place``); 1.3 cannot (vyatta-cfg vyatta-config-mgmt.pl schedules a reboot, nothing else).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class Dialect:
     wireguard_named_keys: bool  # 1.3: `private-key NAME` refers to a keypair generated on the box
     wireguard_peer_key_leaf: str  # `pubkey` (1.3) or `public-key` (1.4)
     interface_route: bool  # 1.3: `protocols static interface-route P next-hop-interface IF`
+    revert_in_place: bool  # may know `system config-management commit-confirm action reload` (1.4+)
 
     def bgp_root(self, asn: int) -> str:
         return f"protocols bgp {asn}" if self.asn_in_path else "protocols bgp"
@@ -34,8 +39,8 @@ class Dialect:
 
 
 DIALECTS: dict[str, Dialect] = {
-    "1.3": Dialect("1.3", True, True, "pubkey", True),
-    "1.4": Dialect("1.4", False, False, "public-key", False),
+    "1.3": Dialect("1.3", True, True, "pubkey", True, False),
+    "1.4": Dialect("1.4", False, False, "public-key", False, True),
 }
 
 

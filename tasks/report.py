@@ -48,6 +48,10 @@ class HostReport:
     checks: list[CheckResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Routers: what an unconfirmed commit-confirm does ("reload" in place or "reboot" into the saved
+    # config), and while a change waits for its confirm, when the router's timer fires (epoch seconds).
+    rollback: str | None = None
+    timer_fires_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,9 +110,17 @@ def print_changes(report: RunReport, only_pending: bool = False) -> None:
             console.print(f"{header}: no change")
             continue
         console.print(f"{header}: {len(host.commands)} change(s)")
+        if host.rollback:
+            console.print(f"  if not confirmed: {escape(ROLLBACK_TEXT.get(host.rollback, host.rollback))}")
         for command in host.commands:
             style, sign = ("red", "-") if command.startswith("delete ") else ("green", "+")
             console.print(f"  [{style}]{sign} {escape(command)}[/]", soft_wrap=True)
+
+
+ROLLBACK_TEXT = {
+    "reload": "the router reloads its previous config in place (commit-confirm action reload)",
+    "reboot": "the router REBOOTS into its saved config (commit-confirm default; VyOS 1.3 knows nothing else)",
+}
 
 
 def print_summary(report: RunReport) -> None:

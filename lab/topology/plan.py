@@ -72,6 +72,9 @@ class Options:
     node_subnet: NodeSubnet = "proxy-arp"
     vyos: dict[str, str] = field(default_factory=dict)  # cluster -> "1.3" | "1.4"
     metallb: dict[str, str] = field(default_factory=dict)  # cluster -> "configmap" | "crds"
+    # cluster -> "yes" | "no": whether its 1.4 router knows `system config-management commit-confirm action`
+    # (T5976; "no" models a 1.4 point release without it). Ignored for 1.3.
+    confirm_action: dict[str, str] = field(default_factory=dict)
     unready: tuple[str, ...] = ()  # lab host names (prd-node3) whose speaker pod is not Ready
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class Options:
             node_subnet=data["node_subnet"],
             vyos=dict(data["vyos"]),
             metallb=dict(data["metallb"]),
+            confirm_action=dict(data.get("confirm_action", {})),
             unready=tuple(data.get("unready", [])),
         )
 
@@ -113,6 +117,8 @@ class Options:
                 raise ValueError(f"--vyos for {c}: 1.3 or 1.4")
             if self.metallb.get(c, "crds") not in ("configmap", "crds"):
                 raise ValueError(f"--metallb for {c}: configmap or crds")
+            if self.confirm_action.get(c, "yes") not in ("yes", "no"):
+                raise ValueError(f"--confirm-action for {c}: yes or no")
         if len([c for c in self.clusters if generated_number(c) is None]) > MAX_NAMED_CLUSTERS:
             raise ValueError(f"at most {MAX_NAMED_CLUSTERS} clusters (besides generated ones c01..c{MAX_GENERATED})")
 
@@ -157,6 +163,7 @@ class Cluster:
     node_subnet: NodeSubnet
     vyos: str
     metallb_mode: str
+    confirm_action: bool  # the router knows `commit-confirm action` (1.4 with T5976)
     metallb_range: IPv4Network
     node_count: int
     unready: tuple[str, ...]
@@ -290,6 +297,7 @@ class Plan:
                 node_subnet=opts.node_subnet,
                 vyos=opts.vyos.get(name, "1.4"),
                 metallb_mode=opts.metallb.get(name, DEFAULT_METALLB.get(name, "crds")),
+                confirm_action=opts.vyos.get(name, "1.4") != "1.3" and opts.confirm_action.get(name, "yes") == "yes",
                 metallb_range=metallb_range,
                 node_count=opts.nodes,
                 unready=opts.unready,

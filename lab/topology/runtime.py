@@ -508,6 +508,9 @@ class Lab:
             f"set interfaces ethernet eth0 address '{c.router_public}'",
             f"set protocols static route 0.0.0.0/0 next-hop '{c.gateway}'",
             "set service ssh port '22'",
+            # VyOS's default config.boot has it; 1.3's commit-confirm refuses without it
+            # (vyatta-config-mgmt.pl: "commit-revisions is not configured.").
+            "set system config-management commit-revisions '100'",
         ]
         return lines
 
@@ -528,6 +531,7 @@ class Lab:
                 netns=self.plan.ns(c.name, "router"),
                 state_dir=self.paths.host(name),
                 version=c.vyos,
+                confirm_action_node=c.confirm_action,
                 authorized_keys=[pub],
                 boot_config=self.router_boot_config(c),
             )

@@ -41,6 +41,9 @@ class RouterSpec:
     password: str | None = None
     authorized_keys: list[str] = field(default_factory=list)  # OpenSSH public key lines
     boot_config: list[str] = field(default_factory=list)  # set-lines used when no saved config exists
+    # 1.4 only: whether this release knows `system config-management commit-confirm action reboot|reload`
+    # (T5976, vyos-1x PR 4128). False models a 1.4 point release without it: the `set` fails.
+    confirm_action_node: bool = True
 
 
 def _check_traversable(path: Path) -> None:

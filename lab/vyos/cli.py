@@ -7,12 +7,16 @@ prompt at once (no trailing delay), so clients that read up to the prompt never 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shlex
 import time
 from collections.abc import Awaitable, Callable
 
 from . import config as C
+from . import ops
+from .kernel import links
+from .ops import OP_WORDS, run_shell, split_pipes, strip_private
 from .router import Router
 
 Write = Callable[[str], None]
@@ -41,6 +45,7 @@ class Session:
         self.config_mode = False
         self.candidate: C.Tree = {}
         self.host = router.host_name()  # like a login shell, the prompt keeps the name it started with
+        self.interactive = True  # False for an exec request (`ssh router CMD`: vbash -c)
 
     # ------------------------------------------------------------ prompts
 
@@ -75,19 +80,54 @@ class Session:
     # ------------------------------------------------------------ op mode
 
     async def op_command(self, line: str) -> str:
-        if not line:
+        """One op-mode line. vbash: a line whose first word is a VyOS op word runs the op command (and its
+        pipes); any other line is a shell command line (vyatta-op functions/interpreter/vyatta-op-run)."""
+        if not line.strip():
             return ""
+        segs = split_pipes(line)
         try:
-            toks = shlex.split(line)
+            toks = shlex.split(segs[0])
         except ValueError:
-            return f"\n  Invalid command: [{line}]\n\n"
-        r = self.router
-        if toks[0] in ("exit", "logout", "quit") and len(toks) == 1:
-            raise Exit
-        if toks == ["configure"]:
+            toks = []
+        if not toks or toks[0] not in OP_WORDS | {"exit", "logout", "quit"}:
+            return await run_shell(line, self.router.state, interactive=self.interactive)
+        if toks[0] in ("exit", "logout", "quit"):
+            if len(toks) == 1 and len(segs) == 1:
+                raise Exit
+            return await run_shell(line, self.router.state, interactive=self.interactive)
+        if toks == ["configure"] and len(segs) == 1:
             self.config_mode = True
-            self.candidate = C.clone(r.running)
+            self.candidate = C.clone(self.router.running)
             return "[edit]\n"
+        out = await self.op_vyos(toks)
+        return await self.pipes(out, segs[1:])
+
+    async def pipes(self, text: str, segs: list[str], commands: str | None = None) -> str:
+        """The pipe functions of vyatta-op etc/bash_completion.d/vyatta-op; other words are shell commands
+        reading the output. ``commands``: what `| commands` gives in config mode (None in op mode)."""
+        for seg in segs:
+            words = seg.split()
+            if words[:1] == ["strip-private"]:
+                text = strip_private(text)
+            elif words[:1] == ["commands"]:
+                text = commands if commands is not None else "commands pipe is not supported in operational mode\n"
+            elif words[:1] == ["json"] and commands is None:
+                text = "JSON pipe is not supported in operational mode\n"
+            else:
+                text = await run_shell(seg, self.router.state, stdin=text, interactive=self.interactive)
+        return text
+
+    @staticmethod
+    def invalid(toks: list[str], i: int) -> str:
+        """vyatta-op-run _vyatta_op_run: `Invalid command: <words so far> [<the bad one>]` on stderr."""
+        head = " ".join(toks[:i])
+        return f"\n  Invalid command: {head + ' ' if head else ''}[{toks[i]}]\n\n"
+
+    @staticmethod
+    def incomplete(toks: list[str]) -> str:
+        return f"\n  Incomplete command: {' '.join(toks)}\n\n"
+
+    async def op_vyos(self, toks: list[str]) -> str:
         if toks[:2] == ["set", "terminal"] and len(toks) >= 3:
             return ""  # no pager and no wrapping here; accepted like on VyOS
         if toks[0] == "ping" and len(toks) >= 2:
@@ -95,21 +135,47 @@ class Session:
         if toks[0] == "generate":
             return await self.generate(toks)
         if toks[0] == "show":
-            return await self.show(toks, line)
-        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+            return await self.show(toks)
+        if len(toks) == 1:
+            return self.incomplete(toks)
+        return self.invalid(toks, 1)
 
-    async def show(self, toks: list[str], line: str) -> str:
+    async def show(self, toks: list[str]) -> str:
         r = self.router
+        v13 = r.version == "1.3"
+        if toks == ["show"]:
+            return self.incomplete(toks)
         if toks == ["show", "version"]:
-            return self.version_text()
+            return ops.version_text(r.dialect.version, r.dialect.train)
         if toks == ["show", "configuration"]:
             return _lines(C.curly(r.running, r.schema))
         if toks in (["show", "configuration", "commands"], ["show", "configuration", "command"]):
             return _lines(r.commands())
         if toks == ["show", "system", "commit"]:
             return _lines([rev.line(i) for i, rev in enumerate(r.revisions)])
-        if toks == ["show", "interfaces"]:
-            return await asyncio.to_thread(show_interfaces)
+        if toks == ["show", "system", "uptime"]:
+            # 1.3: op-mode-definitions/show-system.xml.in runs `uptime`; 1.4: src/op_mode/uptime.py
+            return await run_shell("uptime", r.state) if v13 else await asyncio.to_thread(ops.uptime_text_14)
+        if toks == ["show", "host", "name"]:
+            # vyos-1x op-mode-definitions/show-host.xml.in: <command>/bin/hostname</command>
+            return await _run_text(["/bin/hostname"])
+        if toks == ["show", "arp"]:
+            # 1.3: op-mode-definitions/show-arp.xml.in (equuleus) `/usr/sbin/arp -e -n`;
+            # 1.4: src/op_mode/neighbor.py show --family inet
+            if v13:
+                return await _run_text(["/usr/sbin/arp", "-e", "-n"])
+            text = await _run_text(["ip", "--family", "inet", "--json", "neighbor", "list"])
+            return ops.arp_14(json.loads(text or "[]"))
+        if toks[:3] == ["show", "lldp", "neighbors"]:
+            # 1.4: src/op_mode/lldp.py unconf_message; 1.3: src/op_mode/lldp_op.py (equuleus). The lab has
+            # no `service lldp`.
+            return "Service LLDP is not configured\n" if v13 else "LLDP is not configured\n"
+        if toks in (["show", "interfaces"], ["show", "interfaces", "summary"]):
+            # shared/reference/vyos-cli.md: the fixed-width table on 1.3 and 1.4 (see lab/vyos/README.md:
+            # vyos-1x 1.4.0's plain `show interfaces` is the extended table of T5749)
+            return ops.interfaces_summary(await asyncio.to_thread(links))
+        if len(toks) == 4 and toks[:3] == ["show", "interfaces", "ethernet"]:
+            return await self.interface_detail(toks[3])
         if len(toks) == 5 and toks[:2] == ["show", "interfaces"] and toks[2] == "wireguard" and toks[4] == "summary":
             return await _run_text(["wg", "show", toks[3]])
         if len(toks) == 5 and toks[:3] == ["show", "interfaces", "wireguard"] and toks[4] == "public-key":
@@ -118,32 +184,19 @@ class Session:
             return await self.show_wireguard_13(toks[2:])
         if any(tuple(toks[: len(p)]) == p for p in VTYSH_SHOWS):
             return await asyncio.to_thread(r.frr.show, " ".join(toks))
-        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+        known = {"version", "configuration", "system", "host", "arp", "lldp", "interfaces", "ip", "ipv6", "bgp"}
+        if toks[1] not in known | ({"wireguard"} if v13 else set()):
+            return self.invalid(toks, 1)
+        if len(toks) == 2:
+            return self.incomplete(toks)
+        return self.invalid(toks, 2)
 
-    def version_text(self) -> str:
-        d = self.router.dialect
-        return _lines(
-            [
-                f"Version:          VyOS {d.version}",
-                f"Release train:    {d.train}",
-                "",
-                "Built by:         edgekit lab (VyOS-compatible, not VyOS)",
-                "Built on:         Mon 01 Jan 2024 00:00 UTC",
-                "Build UUID:       00000000-0000-0000-0000-000000000000",
-                "Build commit ID:  0000000000000",
-                "",
-                "Architecture:     x86_64",
-                "Boot via:         installed image",
-                "System type:      KVM guest",
-                "",
-                "Hardware vendor:  edgekit",
-                "Hardware model:   namespace lab",
-                "Hardware S/N:     ",
-                "Hardware UUID:    ",
-                "",
-                "Copyright:        VyOS maintainers and contributors",
-            ]
-        )
+    async def interface_detail(self, name: str) -> str:
+        cur = await asyncio.to_thread(links)
+        if name not in cur:
+            return ""  # filtered_interfaces() yields nothing: nothing printed
+        text = await _run_text(["ip", "addr", "show", name])
+        return await asyncio.to_thread(ops.interface_detail, name, text, cur[name].get("ifalias", ""))
 
     async def show_wireguard_13(self, rest: list[str]) -> str:
         wg = self.router.wg
@@ -192,6 +245,15 @@ class Session:
         r = self.router
         if not line:
             return ""
+        segs = split_pipes(line)
+        if len(segs) > 1:
+            head = segs[0].split()
+            if head[:1] == ["run"]:
+                return await self.op_command(line.split(None, 1)[1])
+            if head[:1] in (["show"], ["compare"]):
+                out = await self.config_command(segs[0].strip())
+                cmds = self.commands_pipe(head[1:]) if head[0] == "show" else None
+                return await self.pipes(out, segs[1:], commands=cmds)
         try:
             toks = shlex.split(line)
         except ValueError:
@@ -227,8 +289,7 @@ class Session:
         if cmd == "commit-confirm":
             return await self.commit_confirm(args)
         if cmd == "confirm" and not args:
-            ok = await asyncio.to_thread(r.confirm)
-            return "" if ok else "No confirmation required\n"
+            return await self.confirm()
         if cmd == "discard" and not args:
             if not self.changed():
                 return "  No changes have been discarded\n"
@@ -246,6 +307,8 @@ class Session:
             return self.load(cmd, args)
         if cmd == "rollback":
             return await self.rollback(args)
+        if cmd == "rollback-soft" and r.version != "1.3":
+            return self.rollback_soft(args)
         if cmd == "run":
             if not args:
                 return "\n  Invalid command: [run]\n\n"
@@ -265,6 +328,20 @@ class Session:
                 warn = "Warning: configuration changes have not been saved.\n"
             return warn + "exit\n"
         return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    def commands_pipe(self, args: list[str]) -> str:
+        """`show [path] | commands` in config mode (vyatta-op `commands ()`): refused with uncommitted
+        changes, else vyos-config-to-commands of the shown (sub)tree: set lines relative to the path."""
+        r = self.router
+        if self.changed():
+            return "You have uncommited changes, please commit them before using the commands pipe\n"
+        try:
+            keys, _, _ = C.resolve(r.schema, args, for_delete=True) if args else ([], None, None)
+        except C.PathError:
+            return ""
+        prefix = "set " + "".join(k + " " for k in keys)
+        lines = [ln for ln in r.commands() if ln.startswith(prefix)]
+        return _lines(["set " + ln[len(prefix) :] for ln in lines])
 
     def show_candidate(self, args: list[str]) -> str:
         r = self.router
@@ -290,19 +367,32 @@ class Session:
         return _lines(C.curly(tree, spec))
 
     def compare(self, args: list[str]) -> str:
+        """Texts when there is nothing to show: 1.4 vyos-1x python/vyos/config_mgmt.py compare() (sagitta);
+        1.3 vyatta-config-mgmt scripts/vyatta-config-mgmt.pl --action=diff (equuleus, no full stop), and
+        1.3 `compare saved` is a bare `cli-shell-api showConfig` diff (vyatta-cfg vyatta-cfg-run,
+        vyatta_config_compare), which prints nothing."""
         r = self.router
+        v13 = r.version == "1.3"
         if not args:
             old = r.running
+            empty = "No changes between working and active configurations"
         elif args == ["saved"]:
             old = r.saved()
+            empty = "" if v13 else "No changes between working and saved configurations"
         elif len(args) == 1 and args[0].isdigit():
             rev = r.revision(int(args[0]))
             if rev is None:
-                return f"\n  Invalid revision number {args[0]}\n\n"
+                return f"Invalid revision [{args[0]}]\n" if v13 else f"Invalid revision number {args[0]}\n"
             old = rev
+            empty = f"No changes between working and revision {args[0]} configurations"
         else:
             return f"\n  Invalid command: [compare {' '.join(args)}]\n\n"
-        return _lines(C.diff(old, self.candidate, r.schema))
+        out = C.diff(old, self.candidate, r.schema)
+        if out:
+            return _lines(out)
+        if not empty:
+            return ""
+        return empty + ("\n" if v13 else ".\n")
 
     async def commit(self, comment: str) -> str:
         r = self.router
@@ -313,9 +403,40 @@ class Session:
             return "\n" + _lines(res.lines)
         return ""
 
+    async def ask_yes_no(self, question: str) -> bool | None:
+        """vyos-1x python/vyos/utils/io.py ask_yes_no(default=True) (sagitta): writes `QUESTION [Y/n] `,
+        Enter = yes, y/ye/yes, n/no (any case); anything else: `Please respond with yes/y or no/n` and the
+        question again; Ctrl-C = no. None: the session is gone (the process dies with it)."""
+        while True:
+            self.write(f"{question} [Y/n] ")
+            answer = await self.readline()
+            if answer is None:
+                return None
+            if answer == "\x03":
+                return False
+            c = answer.strip().lower()
+            if c == "":
+                return True
+            if c in ("y", "ye", "yes"):
+                return True
+            if c in ("n", "no"):
+                return False
+            self.write("Please respond with yes/y or no/n\n")
+
+    async def prompt_confirm(self, question: str) -> bool | None:
+        """1.3: IO::Prompt `prompt("Proceed? [confirm]", -y1d=>"y")` (vyatta-config-mgmt.pl, equuleus):
+        shown as `Proceed? [confirm][y]` (shared/reference/vyos-cli.md); default y; true only for an answer
+        starting with y. None: the session is gone."""
+        self.write(f"{question}[y] ")
+        answer = await self.readline()
+        if answer is None:
+            return None
+        c = answer.strip().lower() or "y"
+        return c.startswith("y")
+
     async def commit_confirm(self, args: list[str]) -> str:
         r = self.router
-        minutes, comment = 10, ""
+        minutes, comment = 10, ""  # DEFAULT_TIME_MINUTES (config_mgmt.py); `local minutes=10` (vyatta-cfg-run)
         rest = list(args)
         if rest and rest[0].isdigit():
             minutes = int(rest.pop(0))
@@ -325,20 +446,86 @@ class Session:
             return f"\n  Invalid command: [commit-confirm {' '.join(args)}]\n\n"
         if minutes < 1:
             return "\n  Invalid value\n\n"
+        # vyatta-cfg-run vyatta_config_commit-confirm (1.3 and 1.4): checked before anything else.
         if not self.changed():
             return "No configuration changes to commit\n"
-        self.write(
-            f"commit-confirm will automatically roll back in {minutes} minutes unless confirmed\nProceed? [confirm]"
-        )
-        answer = await self.readline()
-        if answer is None:
+        if r.version == "1.3":
+            return await self.commit_confirm_13(minutes, comment)
+        return await self.commit_confirm_14(minutes, comment)
+
+    async def commit_confirm_14(self, minutes: int, comment: str) -> str:
+        """vyos-1x python/vyos/config_mgmt.py commit_confirm(): sagitta (no action node) and the T5976
+        version (vyos-1x current: `action reload` asks about a reload, warns about unsaved commits only when
+        the action is reboot, and drops the blank line before `Proceed ?`)."""
+        r = self.router
+        if r.pending():
+            return "Another confirm is pending\n"  # returns 1: vyatta-cfg-run does not commit
+        reboot = r.reboot_unconfirmed(self.candidate)
+        warn = ""
+        if (reboot or not r.confirm_action_node) and await asyncio.to_thread(r.unsaved_commits):
+            warn = "\nYou should save previous commits before commit-confirm !\n"
+        if not r.confirm_action_node:  # sagitta's text
+            q = (
+                f"\ncommit-confirm will automatically reboot in {minutes} minutes unless changes\n"
+                "are confirmed.\n\nProceed ?"
+            )
+        elif reboot:
+            q = (
+                f"\ncommit-confirm will automatically reboot in {minutes} minutes unless changes\n"
+                "are confirmed.\nProceed ?"
+            )
+        else:
+            q = (
+                f"\ncommit-confirm will automatically reload previous config in {minutes} minutes\n"
+                "unless changes are confirmed.\nProceed ?"
+            )
+        yes = await self.ask_yes_no(warn + q)
+        if yes is None:
             raise Exit
-        if answer.strip().lower() not in ("", "y", "yes"):
+        if not yes:
             return "commit-confirm canceled\n"
-        res = await asyncio.to_thread(r.commit_confirm, self.candidate, self.user, minutes, comment)
+        # The timer starts before the commit (systemd-run, then vyatta_config_commit with IN_COMMIT_CONFIRM):
+        # a commit that fails leaves it running, and a session cut from here on does not stop it.
+        r.start_confirm_timer(minutes, reboot)
+        word = "reboot" if reboot else "reload"
+        out = f"Initialized commit-confirm; {minutes} minutes to confirm before {word}\n"
+        res = await asyncio.to_thread(r.commit_confirmed, self.candidate, self.user, comment)
+        if not res.ok:
+            return out + "\n" + _lines(res.lines)
+        return out
+
+    async def commit_confirm_13(self, minutes: int, comment: str) -> str:
+        """vyatta-config-mgmt scripts/vyatta-config-mgmt.pl --action=commit-confirm (equuleus)."""
+        r = self.router
+        if r.pending():
+            # It prints this and exits 0, so vyatta_config_commit-confirm goes on with a plain commit.
+            return "Another confirm is pending\n" + await self.commit(comment)
+        if C.value(self.candidate, "system", "config-management", "commit-revisions") is None:
+            return "commit-revisions is not configured.\n\n"
+        self.write(f"commit confirm will be automatically reboot in {minutes} minutes unless confirmed\n")
+        yes = await self.prompt_confirm("Proceed? [confirm]")
+        if yes is None:
+            raise Exit
+        if not yes:
+            return "commit-confirm canceled\n"
+        r.start_confirm_timer(minutes, True)  # `at now + N minutes`, before the commit
+        res = await asyncio.to_thread(r.commit_confirmed, self.candidate, self.user, comment)
         if not res.ok:
             return "\n" + _lines(res.lines)
-        return f"Initialized commit-confirm; {minutes} minutes to confirm before rollback\n"
+        return ""
+
+    async def confirm(self) -> str:
+        """1.4: config_mgmt.py confirm(): `Reboot timer stopped` (`Reload timer stopped` with action reload,
+        T5976) or `No confirm pending`. 1.3: vyatta-config-mgmt.pl --action=confirm prints nothing when it
+        stops the job, else `No confirm pending`."""
+        r = self.router
+        reboot = r.reboot_unconfirmed(self.candidate)
+        ok = await asyncio.to_thread(r.confirm)
+        if not ok:
+            return "No confirm pending\n"
+        if r.version == "1.3":
+            return ""
+        return "Reboot timer stopped\n" if reboot else "Reload timer stopped\n"
 
     def load(self, cmd: str, args: list[str]) -> str:
         r = self.router
@@ -358,22 +545,46 @@ class Session:
         return f"Loading configuration from '{args[0]}'...\n{verb} complete. Use 'commit' to make changes active.\n"
 
     async def rollback(self, args: list[str]) -> str:
-        """VyOS reboots into revision N; the lab commits revision N in place instead."""
+        """`rollback N` reboots into revision N. 1.4: config_mgmt.py rollback(); 1.3: vyatta-config-mgmt.pl
+        --action=rollback --revnum (equuleus). Argument check: vyatta-cfg-run vyatta_config_rollback."""
         r = self.router
-        if len(args) != 1 or not args[0].isdigit():
-            return "\n  Invalid command: [rollback]\n\n"
-        rev = r.revision(int(args[0]))
+        if len(args) != 1:
+            return "Error: must include a revision # to rollback to\n"
+        if not args[0].isdigit():
+            return f"\n  Invalid command: [rollback {args[0]}]\n\n"
+        n = int(args[0])
+        if r.version == "1.3":
+            if not n < len(r.revisions):
+                return f"Invalid revision [{n}]\n"
+            yes = await self.prompt_confirm("Proceed with reboot? [confirm]")
+            if yes is None:
+                raise Exit
+            if not yes:
+                return "Cancelling rollback\n"
+        else:
+            if not 0 <= n < len(r.revisions):
+                return f"Invalid revision number {n}: must be 0 < rev < {len(r.revisions)}\n"
+            yes = await self.ask_yes_no("Proceed with reboot ?")
+            if yes is None:
+                raise Exit
+            if not yes:
+                return "Canceling rollback\n"
+        await asyncio.to_thread(r.rollback_to, n, self.user)
+        raise Exit  # the box reboots: the daemon closes every session
+
+    def rollback_soft(self, args: list[str]) -> str:
+        """1.4 `rollback-soft N`: config_mgmt.py rollback_soft() loads revision N into the session."""
+        r = self.router
+        if len(args) != 1:
+            return "Error: must include a revision # to rollback to\n"
+        if not args[0].isdigit():
+            return f"\n  Invalid command: [rollback-soft {args[0]}]\n\n"
+        n = int(args[0])
+        rev = r.revision(n)
         if rev is None:
-            return f"\n  Invalid revision number {args[0]}\n\n"
-        if self.changed():
-            return "Cannot rollback: configuration modified.\n"
-        if rev == r.running:
-            return "No configuration changes to commit\n"
-        res = await asyncio.to_thread(r.commit, rev, self.user, f"rollback/{args[0]}", "rollback")
-        if not res.ok:
-            return "\n" + _lines(res.lines)
-        self.candidate = C.clone(r.running)
-        return f"Rolled back to revision {args[0]} in place (the lab does not reboot)\n"
+            return f"Invalid revision number {n}: must be 0 < rev < {len(r.revisions)}\n"
+        self.candidate = rev
+        return 'Rollback diff has been applied.\nUse "compare" to review the changes or "commit" to apply them.\n'
 
 
 # ---------------------------------------------------------------- helpers
@@ -391,28 +602,6 @@ async def _run_text(cmd: list[str]) -> str:
     p = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await p.communicate()
     return out.decode(errors="replace")
-
-
-def show_interfaces() -> str:
-    """VyOS's `show interfaces` table from the kernel."""
-    from .kernel import links
-
-    out = [
-        "Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down",
-        "Interface        IP Address                        S/L  Description",
-        "---------        ----------                        ---  -----------",
-    ]
-    for name, link in sorted(links().items()):
-        flags = link.get("flags", [])
-        admin = "u" if "UP" in flags else "A"
-        oper = "u" if "LOWER_UP" in flags or link.get("operstate") in ("UP", "UNKNOWN") else "D"
-        addrs = [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []) if a.get("scope") != "link"]
-        addrs = addrs or ["-"]
-        desc = link.get("ifalias", "")
-        out.append(f"{name:<16} {addrs[0]:<33} {admin}/{oper}  {desc}".rstrip())
-        for a in addrs[1:]:
-            out.append(f"{'':<16} {a}")
-    return _lines(out)
 
 
 def now() -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import logging
 import os
@@ -25,9 +26,14 @@ from pathlib import Path
 import asyncssh
 
 from .cli import Session
-from .router import Router
+from .router import Router, boot_seconds
 
 log = logging.getLogger("lab.vyos")
+CLONE_NEWUTS = 0x04000000
+
+
+# Open SSH connections: a reboot closes them all.
+_CONNECTIONS: set[asyncssh.SSHServerConnection] = set()
 
 
 class _Server(asyncssh.SSHServer):
@@ -37,6 +43,11 @@ class _Server(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        _CONNECTIONS.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            _CONNECTIONS.discard(self.conn)
 
     def begin_auth(self, username: str) -> bool:
         keys = self.spec.get("authorized_keys") or []
@@ -78,6 +89,7 @@ async def _session(router: Router, process: asyncssh.SSHServerProcess) -> None:
     session = Session(router, user, write, readline)
     try:
         if process.command is not None:  # `ssh router 'show version'`
+            session.interactive = False
             write(await session.op_command(process.command.strip()))
         else:
             await session.run()
@@ -99,24 +111,74 @@ async def _serve(spec: dict, router: Router) -> None:
     def sftp(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
         return asyncssh.SFTPServer(chan, chroot=str(state).encode())
 
-    server = await asyncssh.create_server(
-        lambda: _Server(spec),
-        spec.get("listen", "0.0.0.0"),
-        int(spec.get("port", 22)),
-        server_host_keys=[str(key_file)],
-        process_factory=lambda p: _session(router, p),
-        sftp_factory=sftp,
-        allow_scp=True,
-        keepalive_interval=0,
-    )
+    async def listen() -> asyncssh.SSHAcceptor:
+        return await asyncssh.create_server(
+            lambda: _Server(spec),
+            spec.get("listen", "0.0.0.0"),
+            int(spec.get("port", 22)),
+            server_host_keys=[str(key_file)],
+            process_factory=lambda p: _session(router, p),
+            sftp_factory=sftp,
+            allow_scp=True,
+            keepalive_interval=0,
+        )
+
+    server = await listen()
     stop = asyncio.Event()
+    reboot = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    (state / "run" / "ready").write_text(f"{os.getpid()}\n")
+    router.on_reboot = lambda: loop.call_soon_threadsafe(reboot.set)
+    ready = state / "run" / "ready"
+    ready.write_text(f"{os.getpid()}\n")
     log.info("listening on %s:%s", spec.get("listen", "0.0.0.0"), spec.get("port", 22))
-    await stop.wait()
+    while not stop.is_set():
+        stopped = asyncio.ensure_future(stop.wait())
+        rebooting = asyncio.ensure_future(reboot.wait())
+        await asyncio.wait({stopped, rebooting}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        rebooting.cancel()
+        if stop.is_set():
+            break
+        # A reboot (commit-confirm expiry, `rollback N`): SSH goes away with every session, the data plane
+        # goes down, and after the boot delay the box comes back with its saved config.boot.
+        reboot.clear()
+        log.info("reboot: going down for %.1f s", boot_seconds())
+        ready.unlink(missing_ok=True)
+        server.close()
+        for conn in list(_CONNECTIONS):
+            conn.abort()
+        await server.wait_closed()
+        await asyncio.to_thread(router.power_off)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=boot_seconds())
+        except TimeoutError:
+            pass
+        # run/hold-boot (a lab control, e.g. for tests that look at the router while it is down) keeps
+        # the box in its boot until the file is removed.
+        while (state / "run" / "hold-boot").exists() and not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=0.1)
+            except TimeoutError:
+                pass
+        if stop.is_set():
+            return
+        await asyncio.to_thread(router.power_on)
+        server = await listen()
+        ready.write_text(f"{os.getpid()}\n")
+        log.info("reboot: up again")
     server.close()
+
+
+def _private_uts() -> bool:
+    """A UTS namespace of the router's own, so `hostname` (and `show host name`, vyos-1x
+    op-mode-definitions/show-host.xml.in: /bin/hostname) prints its `system host-name`."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    if libc.unshare(CLONE_NEWUTS) != 0:
+        log.warning("unshare(CLONE_NEWUTS) failed (errno %s): hostname is the machine's", ctypes.get_errno())
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     (state / "run" / "daemon.pid").write_text(f"{os.getpid()}\n")
     (state / "run" / "ready").unlink(missing_ok=True)
+    own_uts = _private_uts()  # before any thread: a namespace belongs to the thread that unshares
     router = Router(spec)
+    router.own_uts = own_uts
     rc = 0
     try:
         router.boot()

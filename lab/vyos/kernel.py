@@ -51,6 +51,12 @@ def links() -> dict[str, dict]:
     return out
 
 
+def set_links(names: list[str], up: bool) -> None:
+    """Carrier of the router's links: a rebooting box's NICs go down (the peers see NO-CARRIER)."""
+    for name in names:
+        run("ip", "link", "set", "dev", name, "up" if up else "down")
+
+
 def interface_exists(name: str) -> bool:
     return Path(f"/sys/class/net/{name}").exists()
 

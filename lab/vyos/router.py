@@ -7,9 +7,12 @@ lock; they are blocking (subprocesses) and the SSH server calls them from a work
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,17 +24,34 @@ from .kernel import (
     apply_ethernet,
     apply_system_ip,
     interface_exists,
+    links,
     private_wireguard_run,
+    set_links,
     setup_namespace,
 )
 from .schema import DIALECTS, build_schema
 
 MAX_REVISIONS = 100
+log = logging.getLogger("lab.vyos")
 
 
 def minute_seconds() -> float:
     """Length of a commit-confirm "minute": the lab may scale it for fast tests."""
     return float(os.environ.get("EDGEKIT_LAB_MINUTE_SECONDS", "60"))
+
+
+def boot_seconds() -> float:
+    """How long a reboot keeps the router down (no SSH, no FRR, no addresses) before it boots again."""
+    return float(os.environ.get("EDGEKIT_LAB_BOOT_SECONDS", "3"))
+
+
+# `show system commit` "via" of the commits the system makes itself (not a CLI user):
+# 1.4 boot: vyos-1x src/helpers/vyos-boot-config-loader.py, ConfigSession(os.getpid(), 'vyos-boot-config-loader')
+#   (configsession.py sets COMMIT_VIA to the app name); 1.4 soft revert: config_mgmt.py revert_soft(),
+#   ConfigSession(..., app='config-mgmt'); 1.3: vyatta-config-mgmt scripts/vyatta-commit-revs.pl defaults
+#   COMMIT_VIA to 'other' (the boot, the commit-confirm rollback and `rollback N` set none).
+VIA_BOOT = {"1.3": "other", "1.4": "vyos-boot-config-loader"}
+VIA_SOFT_REVERT = "config-mgmt"
 
 
 @dataclass
@@ -61,17 +81,33 @@ class Router:
         self.dialect = DIALECTS[self.version]
         self.state = Path(spec["state_dir"])
         self.boot_config: list[str] = list(spec.get("boot_config") or [])
-        self.schema = build_schema(self.version)
         self.running: C.Tree = {}
         self.revisions: list[Revision] = []
         self.frr = Frr(self.state / "frr")
         self.wg = WireGuard(self.state, self.version)
         self.frr_lines: list[Line] = []
         self.lock = threading.RLock()
+        # 1.4 only: whether this release knows `system config-management commit-confirm action` (T5976).
+        self.confirm_action_node: bool = self.version != "1.3" and bool(spec.get("confirm_action_node", True))
+        self.schema = build_schema(self.version, self.confirm_action_node)
+        # commit-confirm: the pending timer (systemd-run unit on 1.4, `at` job on 1.3) and what it needs
         self.confirm_timer: threading.Timer | None = None
-        self.confirm_target: C.Tree | None = None
+        self.confirm_deadline: float = 0.0
+        self.confirm_entry: Revision | None = None  # 1.4: the commit's log entry, added on `confirm`
+        self.confirm_boot: str | None = None  # 1.3: config.boot as it was at commit-confirm
+        self.booting = False
+        self.own_uts = False  # set by the daemon when it runs in a UTS namespace of its own
+        self.down_links: list[str] = []
+        # Set by the daemon: takes the SSH server down, calls power_off(), waits, power_on(), serves again.
+        self.on_reboot: Callable[[], None] | None = None
         for d in ("config", "run", "log", "wireguard"):
             (self.state / d).mkdir(parents=True, exist_ok=True)
+        archive = self.state / "config" / "archive.json"
+        if archive.exists():  # /config/archive survives a reboot and a restart of the daemon
+            try:
+                self.revisions = [Revision(**r) for r in json.loads(archive.read_text())]
+            except (ValueError, TypeError):
+                self.revisions = []
 
     # ------------------------------------------------------------ paths and text
 
@@ -111,26 +147,65 @@ class Router:
     # ------------------------------------------------------------ boot / shutdown
 
     def boot(self) -> None:
+        """First start of the daemon: the private /run/wireguard, then power_on()."""
         private_wireguard_run()
-        setup_namespace()
-        self.frr.start()
-        if self.config_boot.exists():
-            tree = self.saved()
-        else:
-            tree = C.build(self.schema, C.parse_set_lines(self.boot_config))
-        if not C.has(tree, "system", "host-name"):
-            C.set_path(tree, self.schema, ["system", "host-name", self.name])
-        # What a previous run of this router applied, so its leftovers are removed too.
-        applied = self.state / "run" / "applied.conf"
-        old: C.Tree = {}
-        if applied.exists():
-            try:
-                old = C.build(self.schema, C.parse_set_lines(applied.read_text().splitlines()))
-            except C.PathError:
-                old = {}
-        res = self._commit(tree, "root", "init", "", old=old)
-        if not res.ok:
-            raise RuntimeError("boot configuration failed:\n" + "\n".join(res.lines))
+        self.power_on()
+
+    def power_on(self) -> None:
+        """Boot: FRR starts, the saved config.boot is loaded and committed (boot_config when there is none
+        yet, which then becomes config.boot, as an installed image always has one)."""
+        with self.lock:
+            setup_namespace()
+            set_links(self.down_links, up=True)  # the NICs come back; the config then sets them up or down
+            self.down_links = []
+            self.frr.start()
+            self.frr_lines = []
+            if self.config_boot.exists():
+                tree = self.saved()
+            else:
+                tree = C.build(self.schema, C.parse_set_lines(self.boot_config))
+            if not C.has(tree, "system", "host-name"):
+                C.set_path(tree, self.schema, ["system", "host-name", self.name])
+            # What a previous run of this router applied, so its leftovers are removed too.
+            applied = self.state / "run" / "applied.conf"
+            old: C.Tree = {}
+            if applied.exists():
+                try:
+                    old = C.build(self.schema, C.parse_set_lines(applied.read_text().splitlines()))
+                except C.PathError:
+                    old = {}
+            via = "init" if not self.revisions else VIA_BOOT[self.version]
+            res = self._commit(tree, "root", via, "", old=old)
+            if not res.ok:
+                raise RuntimeError("boot configuration failed:\n" + "\n".join(res.lines))
+            if not self.config_boot.exists():
+                self.save()
+            self.booting = False
+
+    def power_off(self) -> None:
+        """What a reboot takes away: SSH (the daemon closes it), the commit-confirm timer, WireGuard, FRR
+        (zebra removes its routes, BGP sessions drop), every address, proxy-ARP and the links' carrier."""
+        with self.lock:
+            self.booting = True
+            self.cancel_confirm()
+            self.wg.stop_all()
+            self.frr.stop()
+            self.frr_lines = []
+            apply_ethernet(self.running, {})
+            self.down_links = sorted(n for n, link in links().items() if n != "lo" and "UP" in link.get("flags", []))
+            set_links(self.down_links, up=False)
+            self.running = {}
+            (self.state / "run" / "applied.conf").write_text("")
+
+    def request_reboot(self) -> None:
+        """`systemctl reboot`: the daemon does it (it owns the SSH server); without a daemon, in place."""
+        self.booting = True
+        if self.on_reboot is not None:
+            self.on_reboot()
+        else:  # pragma: no cover - the daemon always sets on_reboot
+            self.power_off()
+            time.sleep(boot_seconds())
+            self.power_on()
 
     def shutdown(self) -> None:
         self.cancel_confirm()
@@ -223,7 +298,9 @@ class Router:
         except FrrError as e:
             raise _Failed("protocols", str(e)) from e
 
-    def _commit(self, cand: C.Tree, user: str, via: str, comment: str, old: C.Tree | None = None) -> CommitResult:
+    def _commit(
+        self, cand: C.Tree, user: str, via: str, comment: str, old: C.Tree | None = None, log: bool = True
+    ) -> CommitResult:
         with self.lock:
             old = self.running if old is None else old
             errs = self.verify(cand)
@@ -245,11 +322,23 @@ class Router:
                     pass
                 return CommitResult(False, _failure([(e.section, e.message)]))
             self.running = C.clone(cand)
+            if self.own_uts:  # the daemon's private UTS namespace: `hostname` follows system host-name
+                socket.sethostname(self.host_name())
             (self.state / "run" / "applied.conf").write_text("\n".join(self.commands()) + "\n")
-            self.revisions.insert(0, Revision(time.time(), user, via, comment, self.commands()))
+            if log:
+                self.log_revision(Revision(time.time(), user, via, comment, self.commands()))
+            return CommitResult(True)
+
+    def log_revision(self, rev: Revision, always: bool = False) -> None:
+        """A commit is archived and logged only when the config differs from the last archived one
+        (1.4: vyos-1x config_mgmt.py commit_revision() -> _archive_active_config(); 1.3: vyatta-config-mgmt
+        vyatta-commit-revs.pl compares with the last commit file and exits when equal)."""
+        with self.lock:
+            if not always and self.revisions and self.revisions[0].config == rev.config:
+                return
+            self.revisions.insert(0, rev)
             del self.revisions[MAX_REVISIONS:]
             self._write_archive()
-            return CommitResult(True)
 
     def commit(self, cand: C.Tree, user: str, comment: str = "", via: str = "cli") -> CommitResult:
         return self._commit(C.clone(cand), user, via, comment)
@@ -264,40 +353,111 @@ class Router:
         return C.build(self.schema, C.parse_set_lines(self.revisions[n].config))
 
     # ------------------------------------------------------------ commit-confirm
+    #
+    # 1.4: vyos-1x python/vyos/config_mgmt.py (sagitta) commit_confirm()/confirm()/revert(): the timer is a
+    #   systemd-run unit started *before* the commit (vyatta-cfg functions/interpreter/vyatta-cfg-run,
+    #   vyatta_config_commit-confirm, sagitta), which then runs with IN_COMMIT_CONFIRM set: the commit is not
+    #   logged until `confirm`. Expiry runs `config-mgmt revert` = `systemctl reboot` into config.boot, or,
+    #   with `system config-management commit-confirm action reload` (T5976, vyos-1x current), revert_soft():
+    #   revision 0 is loaded and committed in place.
+    # 1.3: vyatta-config-mgmt scripts/vyatta-config-mgmt.pl (equuleus) --action=commit-confirm copies
+    #   config.boot and schedules `--action rollback --file COPY` with `at` before the (normal, logged)
+    #   commit; expiry writes the copy to config.boot, logs a revision and reboots.
 
-    def commit_confirm(self, cand: C.Tree, user: str, minutes: int, comment: str = "") -> CommitResult:
+    def pending(self) -> bool:
+        return self.confirm_timer is not None
+
+    def reboot_unconfirmed(self, cand: C.Tree) -> bool:
+        """config_mgmt.py reads `system config-management commit-confirm action` (default reboot) from the
+        session's config; 1.3 and a 1.4 without the node always reboot."""
+        if not self.confirm_action_node:
+            return True
+        return C.value(cand, "system", "config-management", "commit-confirm", "action") != "reload"
+
+    def unsaved_commits(self) -> bool:
+        """config_mgmt.py unsaved_commits(): the running config saved to a file differs from config.boot."""
         with self.lock:
-            previous = C.clone(self.running) if self.confirm_target is None else self.confirm_target
-            res = self.commit(cand, user, comment)
+            if not self.config_boot.exists():
+                return True
+            return self.boot_text(self.running) != self.config_boot.read_text()
+
+    def start_confirm_timer(self, minutes: int, reboot: bool) -> None:
+        """The timer starts when the question is answered, before the commit runs (and whatever it does)."""
+        with self.lock:
+            self.confirm_boot = None
+            if self.version == "1.3":
+                self.confirm_boot = self.config_boot.read_text() if self.config_boot.exists() else ""
+            t = threading.Timer(minutes * minute_seconds(), self._confirm_expired, args=(reboot,))
+            t.daemon = True
+            self.confirm_timer = t
+            self.confirm_deadline = time.time() + minutes * minute_seconds()
+            t.start()
+
+    def commit_confirmed(self, cand: C.Tree, user: str, comment: str = "") -> CommitResult:
+        """The commit of commit-confirm: 1.4 keeps its log entry aside until `confirm`; 1.3 logs it at once."""
+        with self.lock:
+            if self.version == "1.3":
+                return self._commit(C.clone(cand), user, "cli", comment)
+            res = self._commit(C.clone(cand), user, "cli", comment, log=False)
             if res.ok:
-                self.cancel_confirm(keep_target=True)
-                self.confirm_target = previous
-                t = threading.Timer(minutes * minute_seconds(), self._confirm_expired)
-                t.daemon = True
-                self.confirm_timer = t
-                t.start()
+                self.confirm_entry = Revision(time.time(), user, "cli", comment, self.commands())
             return res
 
     def confirm(self) -> bool:
+        """Stop the timer; 1.4 logs the commit-confirm's entry (if the config differs from the archive)."""
         with self.lock:
-            pending = self.confirm_timer is not None
+            if self.confirm_timer is None:
+                return False
+            entry = self.confirm_entry
             self.cancel_confirm()
-            return pending
+            if entry is not None and self.version != "1.3":
+                self.log_revision(Revision(entry.time, entry.user, entry.via, entry.comment, self.commands()))
+            return True
 
-    def cancel_confirm(self, keep_target: bool = False) -> None:
+    def cancel_confirm(self) -> None:
         if self.confirm_timer is not None:
             self.confirm_timer.cancel()
         self.confirm_timer = None
-        if not keep_target:
-            self.confirm_target = None
+        self.confirm_entry = None
+        self.confirm_boot = None
+        self.confirm_deadline = 0.0
 
-    def _confirm_expired(self) -> None:
+    def _confirm_expired(self, reboot: bool) -> None:
         with self.lock:
-            target = self.confirm_target
-            self.confirm_timer = None
-            self.confirm_target = None
+            if self.confirm_timer is None:
+                return
+            boot_copy = self.confirm_boot
+            self.cancel_confirm()
+            if self.version == "1.3":
+                # vyatta-config-mgmt.pl --action rollback --file: config.boot := the copy, a logged revision
+                # (vyatta-commit-revs.pl --rollback, user root, via other), then /sbin/reboot.
+                if boot_copy is not None:
+                    self.config_boot.write_text(boot_copy)
+                tree = self.saved()
+                self.log_revision(Revision(time.time(), "root", VIA_BOOT["1.3"], "", self.commands(tree)), always=True)
+                self.request_reboot()
+                return
+            if reboot:  # config_mgmt.py revert(): `systemctl reboot`; the saved config.boot comes back
+                self.request_reboot()
+                return
+            # config_mgmt.py revert_soft(): revision 0 (the commit-confirm's commit was never logged),
+            # load_explicit + commit by a ConfigSession(app='config-mgmt') run as root by systemd.
+            target = self.revision(0)
             if target is not None:
-                self._commit(target, "root", "commit-confirm", "rollback: commit-confirm was not confirmed")
+                res = self._commit(target, "root", VIA_SOFT_REVERT, "")
+                if not res.ok:
+                    log.error("commit-confirm revert failed: %s", " / ".join(res.lines))
+
+    def rollback_to(self, n: int, user: str) -> None:
+        """`rollback N`: config.boot := revision N, then a reboot (1.4 config_mgmt.py rollback(); 1.3
+        vyatta-config-mgmt.pl --action rollback --revnum, which also logs a revision, via other)."""
+        with self.lock:
+            rev = self.revisions[n]
+            tree = C.build(self.schema, C.parse_set_lines(rev.config))
+            self.config_boot.write_text(self.boot_text(tree))
+            if self.version == "1.3":
+                self.log_revision(Revision(time.time(), user, VIA_BOOT["1.3"], "", list(rev.config)), always=True)
+        self.request_reboot()
 
     # ------------------------------------------------------------ save
 

@@ -259,7 +259,21 @@ def _wireguard(version: str) -> Node:
     )
 
 
-def build_schema(version: str) -> Node:
+def check_confirm_action(value: str) -> str | None:
+    # vyos-1x interface-definitions/system_config-management.xml.in (T5976): regex (reload|reboot), no message.
+    return None if value in ("reload", "reboot") else f"Value '{value}' is not one of: reload, reboot"
+
+
+def _config_management(version: str, confirm_action: bool) -> Node:
+    """`system config-management`: commit-revisions (1.3 and 1.4); `commit-confirm action reboot|reload`
+    only on a 1.4 that carries T5976 (vyos-1x PR 4128). Without it the `set` fails like any unknown path."""
+    cm = node(commit_revisions=leaf(_u32(1, 65535)))
+    if version != "1.3" and confirm_action:
+        cm.children["commit-confirm"] = node(action=leaf(check_confirm_action))
+    return cm
+
+
+def build_schema(version: str, confirm_action: bool = True) -> Node:
     if version not in DIALECTS:
         raise ValueError(f"unsupported VyOS version {version!r} (expected one of {sorted(DIALECTS)})")
     bgp: Node
@@ -274,7 +288,11 @@ def build_schema(version: str) -> Node:
         )
     return node(
         # `system ip multipath layer4-hashing`: ECMP by L4 hash (fib_multipath_hash_policy=1), VyOS 1.3 and 1.4.
-        system=node(host_name=leaf(check_hostname), ip=node(multipath=node(layer4_hashing=flag()))),
+        system=node(
+            host_name=leaf(check_hostname),
+            ip=node(multipath=node(layer4_hashing=flag())),
+            config_management=_config_management(version, confirm_action),
+        ),
         interfaces=node(
             ethernet=tag(
                 check_ethernet,

@@ -1,5 +1,6 @@
 """Every command in runbook.md runs against a lab: console blocks on the edgekit machine (in the lab's
-operator namespace), vyos blocks on a router's CLI, lb blocks in a root shell on an API LB."""
+operator namespace), vyos blocks on a router's CLI, vyos-config blocks in one config-mode session on a
+router, lb blocks in a root shell on an API LB."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.lab.labrun import REPO, LabRun
 
 pytestmark = pytest.mark.lab
 
-BLOCK = re.compile(r"^\s*```(console|vyos|lb)\n(.*?)^\s*```", re.MULTILINE | re.DOTALL)
+BLOCK = re.compile(r"^\s*```(console|vyos-config|vyos|lb)\n(.*?)^\s*```", re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Step:
 def runbook_steps() -> list[Step]:
     steps = []
     for kind, body in BLOCK.findall((REPO / "runbook.md").read_text()):
+        if kind == "vyos-config":  # the whole block is one config-mode session
+            steps.append(Step(kind, "; ".join(line.strip() for line in body.splitlines() if line.strip())))
+            continue
         for line in body.splitlines():
             line = line.strip()
             if not line:
@@ -47,7 +51,7 @@ STEPS = runbook_steps()
 
 
 def test_the_runbook_has_commands_of_every_kind() -> None:
-    assert {s.kind for s in STEPS} == {"console", "vyos", "lb"}
+    assert {s.kind for s in STEPS} == {"console", "vyos", "vyos-config", "lb"}
     assert any("tasks.edge verify" in s.command for s in STEPS)
 
 
@@ -76,6 +80,12 @@ def test_runbook_command_runs_against_the_lab(lab: LabRun, step: Step) -> None:
         proc = lab.lab("exec", "--", sys.executable, *argv[1:], check=False, timeout=180, cwd=reports)
     elif step.kind == "vyos":
         proc = lab.ssh(f"vyos@{lab.router_address('prd')}", step.command)
+    elif step.kind == "vyos-config":
+        out = lab.vyos("prd", "configure", *step.command.split("; "))
+        for error in ("Invalid command", "failed", "is not valid", "Cannot exit"):
+            assert error not in out, out
+        assert all(line in out for line in step.command.split("; ")), out  # every line reached the router
+        return
     else:
         proc = lab.ssh(f"root@{lab.address('prd-lb1')}", step.command)
     output = proc.stdout + proc.stderr

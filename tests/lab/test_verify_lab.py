@@ -157,6 +157,7 @@ def test_hand_made_change_is_listed_by_comply_only(lab: LabRun) -> None:
         "set interfaces ethernet eth1 description 'hand-made'",
         "set interfaces ethernet eth0 description 'not-managed'",
         "commit",
+        "save",  # a finished hand-made change: deploy refuses a router with unsaved commits
     )
     assert "set interfaces ethernet eth1 description 'hand-made'" in lab.running_config("prd")
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -118,8 +117,8 @@ class Shell:
 
     PROMPT = re.compile(r"(\S+@\S+(:~\$|#) )$")
 
-    def __init__(self, router_ip: str, password: str = PASSWORD) -> None:
-        self.sock = connect_in_netns(PEER, router_ip)
+    def __init__(self, router_ip: str, password: str = PASSWORD, ns: str = PEER) -> None:
+        self.sock = connect_in_netns(ns, router_ip)
         self.client = paramiko.SSHClient()
         self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         self.client.connect(
@@ -241,7 +240,8 @@ def test_messages_and_bad_paths(lab: Lab) -> None:
         assert "Set failed" in sh_.cmd("set protocols static interface-route 10.0.0.0/8 next-hop-interface eth1")
         assert "Delete failed" in sh_.cmd("delete protocols bgp neighbor 10.9.9.9")
         assert "Delete failed" in sh_.cmd("delete system foo")
-        assert sh_.cmd("compare").strip() == "[edit]"  # nothing to compare: nothing printed
+        # vyos-1x python/vyos/config_mgmt.py compare()
+        assert sh_.cmd("compare") == "No changes between working and active configurations.\n[edit]\n"
         # a neighbor without remote-as fails at commit and changes nothing
         assert sh_.cmd("set protocols bgp neighbor 10.91.0.77 description 'no as'").strip() == "[edit]"
         out = sh_.cmd("compare")
@@ -261,9 +261,12 @@ def test_messages_and_bad_paths(lab: Lab) -> None:
         assert "+ description second" in sh_.cmd("compare saved") or "description" in sh_.cmd("compare saved")
         hist = sh_.cmd("run show system commit")
         assert re.search(r"^0\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d by vyos via cli\n    desc change", hist, re.M)
-        out = sh_.cmd("rollback 1")
-        assert "in place" in out
+        # rollback-soft loads revision 1 into the session (rollback N reboots: test_vyos_confirm.py)
+        out = sh_.cmd("rollback-soft 1")
+        assert 'Rollback diff has been applied.\nUse "compare" to review the changes' in out
         assert "second" not in sh_.cmd("show interfaces ethernet eth1")
+        assert "- description second" in sh_.cmd("compare")
+        assert "Changes have been discarded" in sh_.cmd("discard")
         # load / merge of a saved file
         assert "Load complete" in sh_.cmd("load /config/config.boot")
         assert sh_.cmd("exit discard").strip() == "exit"
@@ -327,39 +330,6 @@ def test_commit_failure_leaves_nothing_half_applied(lab: Lab) -> None:
         if blocker.poll() is None:
             blocker.kill()
             blocker.wait()
-
-
-def test_commit_confirm_rolls_back_after_the_session_is_cut(lab: Lab) -> None:
-    sh_ = Shell(R14_IP)
-    sh_.cmd("configure")
-    sh_.cmd("set interfaces ethernet eth1 description 'unconfirmed'")
-    sh_.chan.send("commit-confirm 2\n")
-    assert "Proceed? [confirm]" in sh_.read(re.compile(r"Proceed\? \[confirm\]"))
-    sh_.chan.send("y\n")
-    out = sh_.read()
-    assert "2 minutes to confirm" in out
-    assert nsx(R14, "ip", "-o", "link", "show", "eth1").count("unconfirmed") == 1
-    # cut the TCP connection under the session, no clean SSH close
-    sh_.sock.shutdown(socket.SHUT_RDWR)
-    sh_.close()
-    wait_for(lambda: "unconfirmed" not in nsx(R14, "ip", "-o", "link", "show", "eth1"), timeout=6)
-    s2 = Shell(R14_IP)
-    try:
-        assert "unconfirmed" not in s2.cmd("show configuration commands")
-        assert "via commit-confirm" in s2.cmd("show system commit")
-        # confirmed in time: stays
-        s2.cmd("configure")
-        s2.cmd("set interfaces ethernet eth1 description 'confirmed'")
-        s2.chan.send("commit-confirm 1\n")
-        s2.read(re.compile(r"Proceed\? \[confirm\]"))
-        s2.chan.send("\n")
-        s2.read()
-        assert s2.cmd("confirm").strip() == "[edit]"
-        time.sleep(1.5)
-        assert "confirmed" in s2.cmd("run show configuration commands")
-        assert "No confirmation required" in s2.cmd("confirm")
-    finally:
-        s2.close()
 
 
 def test_dialect_13(lab: Lab) -> None:
@@ -469,9 +439,7 @@ def test_save_and_restart_comes_back_with_saved_config(lab: Lab) -> None:
     stop_router(lab.r14.state_dir)
     stop_router(lab.r14.state_dir)  # idempotent
     assert not any(pid_alive(p) for p in pids)
-    t0 = time.monotonic()
-    start_router(lab.r14)
-    assert time.monotonic() - t0 < 2.0
+    start_router(lab.r14)  # fails by itself when SSH does not listen within its timeout
     s = Shell(R14_IP)
     try:
         cmds = s.cmd("show configuration commands")

@@ -1,0 +1,336 @@
+"""Op mode as VyOS has it: a shell (vbash) with VyOS's op commands, pipes, and the op commands'
+own formats. Everything here is cited beside it; the lab never shapes it after a client.
+
+- Op mode is bash: vyatta-op functions/interpreter/vyatta-op-run (equuleus) makes each top-level op
+  word (and its prefixes) a bash alias of ``_vyatta_op_run``; any other word is an ordinary command.
+  The lab runs those in the router's namespaces as user nobody, with its own PATH, in a home
+  directory under the state dir.
+- Pipes: vyatta-op etc/bash_completion.d/vyatta-op ("pipe" functions: count, match, no-match,
+  no-more, strip-private, commands, json); anything else after ``|`` is a shell command (grep, awk...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import re
+from pathlib import Path
+
+# Top-level op words: vyos-1x op-mode-definitions/*.xml.in top nodes (1.4.0 and equuleus) plus the
+# templates of vyatta-op (equuleus: add clear clone copy delete generate install monitor release rename
+# set show). A line starting with another word is a shell command.
+OP_WORDS = frozenset(
+    "add clear clone configure connect copy delete disconnect force format generate install monitor ping "
+    "poweroff reboot release rename renew reset restart set show telnet traceroute update wake-on-lan".split()
+)
+
+# The lab's own restricted PATH for shell commands.
+SHELL_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
+NOBODY = 65534
+
+# vyatta-op etc/bash_completion.d/vyatta-op (equuleus and sagitta): the bash pipe functions.
+PIPE_FUNCTIONS = (
+    'count () { wc -l; }; match () { grep -E -e "$1"; }; no-match () { grep -E -v -e "$1"; }; no-more () { cat; }; '
+)
+
+
+def split_pipes(line: str) -> list[str]:
+    """Split a command line at the ``|`` that are not inside quotes (bash's pipeline)."""
+    out: list[str] = []
+    cur: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"' and i + 1 < len(line):
+                cur.append(ch)
+                i += 1
+                ch = line[i]
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "\\" and i + 1 < len(line):
+            cur.append(ch)
+            i += 1
+            ch = line[i]
+        elif ch == "|" and i + 1 < len(line) and line[i + 1] == "|":  # bash's `||`
+            cur.append("||")
+            i += 2
+            continue
+        elif ch == "|":
+            out.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(ch)
+        i += 1
+    out.append("".join(cur))
+    return out
+
+
+def home_dir(state: Path) -> Path:
+    """The op-mode user's home (cwd of shell commands): writable by nobody, under the router's state."""
+    home = state / "home" / "vyos"
+    if not home.exists():
+        home.mkdir(parents=True)
+        os.chown(home, NOBODY, NOBODY)
+        os.chown(home.parent, 0, 0)
+    return home
+
+
+async def run_shell(line: str, state: Path, stdin: str | None = None, interactive: bool = True) -> str:
+    """Run ``line`` with bash as vbash does, in the router's namespaces, as nobody; stdout+stderr.
+
+    bash reports a missing command as ``NAME: line 1: WORD: command not found`` for ``-c``; an
+    interactive login shell (argv[0] ``-vbash``) prints ``-vbash: WORD: command not found`` (bash's
+    message with the login shell's name, as seen on Vyatta/VyOS consoles), so the line prefix is
+    rewritten for interactive sessions."""
+    home = home_dir(state)
+    env = {"PATH": SHELL_PATH, "HOME": str(home), "USER": "vyos", "LOGNAME": "vyos", "LANG": "C.UTF-8"}
+    p = await asyncio.create_subprocess_exec(
+        "vbash",
+        "-c",
+        PIPE_FUNCTIONS + line,
+        executable="/bin/bash",
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=str(home),
+        env=env,
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+    )
+    out, _ = await p.communicate(stdin.encode() if stdin is not None else None)
+    text = out.decode(errors="replace")
+    if interactive:
+        text = re.sub(r"^vbash: line \d+: ", "-vbash: ", text, flags=re.M)
+    return text
+
+
+# ---------------------------------------------------------------- strip-private
+
+# vyos-1x src/helpers/strip-private.py (1.4.0), strict mode (the default of the `strip-private` pipe).
+_IPV4 = re.compile(r"(\d{1,3}\.){2}(\d{1,3}\.\d{1,3})")
+_IPV6 = re.compile(r"([0-9a-fA-F]{1,4}\:){2}([0-9a-fA-F:]+)")
+_STRIP_RULES = [
+    (re.compile(r"password \S+"), "password xxxxxx"),
+    (re.compile(r"cisco-authentication \S+"), "cisco-authentication xxxxxx"),
+    (re.compile(r"public-keys \S+"), "public-keys xxxx@xxx.xxx"),
+    (re.compile(r"type \'ssh-(rsa|dss)\'"), "type ssh-xxx"),
+    (re.compile(r" key \S+"), " key xxxxxx"),
+    (re.compile(r" bucket \S+"), " bucket xxxxxx"),
+    (re.compile(r" token \S+"), " token xxxxxx"),
+    (re.compile(r"(shared-secret-key-file|ca-cert-file|cert-file|dh-file|key-file|client) (\S+)"), r"\1 xxxxxx"),
+    (re.compile(r"pre-shared-secret \S+"), "pre-shared-secret xxxxxx"),
+    (re.compile(r"secret \S+"), "secret xxxxxx"),
+    (re.compile(r"md5-key \S+"), "md5-key xxxxxx"),
+    (re.compile(r"private-key \S+"), "private-key xxxxxx"),
+    (re.compile(r"([0-9a-fA-F]{2}\:){5}([0-9a-fA-F]{2}((\:{0,1})){3})"), r"xx:xx:xx:xx:xx:\2"),
+    (re.compile(r"(host-name|domain-name|domain-search|url) \S+"), r"\1 xxxxxx"),
+    (re.compile(r"(user|username|user-id) \S+"), r"\1 xxxxxx"),
+    (re.compile(r"(full-name) [ -_A-Z a-z]+"), r"\1 xxxxxx"),
+    (re.compile(r"(shared-network-name|static-mapping) \S+"), r"\1 xxxxxx"),
+    (re.compile(r" (peer|remote-host|local-host|server) ([\w-]+\.)+[\w-]+"), r" \1 xxxxx.tld"),
+    (re.compile(r"(bgp|remote-as) (\d+)"), r"\1 XXXXXX"),
+    (re.compile(r"(altitude|datum|latitude|longitude|ca-value|country-code) (\S+)"), r"\1 xxxxxx"),
+    (re.compile(r"(location) \S+"), r"\1 xxxxxx"),
+]
+
+
+def _ip_match(m: re.Match[str], subst: str) -> str:
+    try:
+        ipaddress.ip_interface(m.group(0))  # netaddr IPNetwork(result) in the original
+    except ValueError:
+        return m.group(0)
+    return m.expand(subst)
+
+
+def strip_private(text: str) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        line = _IPV6.sub(lambda m: _ip_match(m, r"xxxx:xxxx:\2"), line)
+        line = _IPV4.sub(lambda m: _ip_match(m, r"xxx.xxx.\2"), line)
+        for rx, subst in _STRIP_RULES:
+            line = rx.sub(subst, line)
+        out.append(line)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def tabulate_simple(rows: list[list[str]], headers: list[str]) -> str:
+    """python-tabulate's default "simple" format for string cells (what vyos-1x's op scripts print):
+    a column is as wide as its widest cell and at least its header plus MIN_PADDING (2); cells are
+    left-aligned, two spaces apart, a dashed rule under the headers; multi-line cells take several
+    lines; every row is rstripped (_build_simple_row)."""
+    widths = [len(h) + 2 for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], *(len(x) for x in (cell or "").split("\n")))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    for row in rows:
+        parts = [(c or "").split("\n") for c in row]
+        for k in range(max(len(p) for p in parts)):
+            out.append(line([p[k] if k < len(p) else "" for p in parts]))
+    return "\n".join(out)
+
+
+def tabulate_plain_right(rows: list[list[str]]) -> str:
+    """tabulate(..., stralign="right", numalign="right", tablefmt="plain")."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+# ---------------------------------------------------------------- op commands
+
+
+def version_text(version: str, train: str) -> str:
+    """1.4: vyos-1x src/op_mode/version.py (1.4.0) template, rendered and stripped, then print();
+    1.3: src/op_mode/show_version.py (equuleus), whose template starts and ends with a newline.
+    On a VM the serial may be empty; the UUID line follows it."""
+    fields = [
+        f"Version:          VyOS {version}",
+        f"Release train:    {train}",
+    ]
+    if version.startswith("1.4"):
+        fields.append("Release flavor:   generic")  # 1.4's template has the flavor line
+    fields += [
+        "",
+        # values are the lab's own (it is not VyOS); the fields are the template's
+        "Built by:         edgekit lab (VyOS-compatible, not VyOS)",
+        "Built on:         Mon 01 Jan 2024 00:00 UTC",
+        "Build UUID:       00000000-0000-0000-0000-000000000000",
+        "Build commit ID:  0000000000000",
+        "",
+        "Architecture:     x86_64",
+        "Boot via:         installed image",
+        "System type:      KVM guest",
+        "",
+        "Hardware vendor:  edgekit",
+        "Hardware model:   namespace lab",
+        "Hardware S/N:     ",
+        "Hardware UUID:    00000000-0000-0000-0000-000000000000",
+        "",
+        "Copyright:        VyOS maintainers and contributors",
+    ]
+    body = "\n".join(fields)
+    if version.startswith("1.3"):
+        return "\n" + body + "\n\n"
+    return body + "\n"
+
+
+def seconds_to_human(s: int, separator: str = "") -> str:
+    """vyos-1x python/vyos/utils/convert.py seconds_to_human() (1.4.0)."""
+    year, week, day, hour = 60 * 60 * 24 * 365.25, 60 * 60 * 24 * 7, 60 * 60 * 24, 60 * 60
+    result = []
+    years = s // year
+    if years > 0:
+        result.append(f"{int(years)}y")
+        s = int(s % year)
+    for unit, name in ((week, "w"), (day, "d"), (hour, "h"), (60, "m")):
+        n = s // unit
+        if n > 0:
+            result.append(f"{n}{name}")
+            s = s % unit
+    if s > 0:
+        result.append(f"{s}s")
+    return separator.join(result)
+
+
+def uptime_text_14() -> str:
+    """vyos-1x src/op_mode/uptime.py (1.4.0): uptime and load averages per core, then print()."""
+    seconds = int(float(Path("/proc/uptime").read_text().split()[0]))
+    loads = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    cores = os.cpu_count() or 1
+    out = f"Uptime: {seconds_to_human(seconds, separator=' ')}\n\n"
+    out += "Load averages:\n"
+    out += f"1  minute:   {loads[0] / cores * 100:.01f}%\n"
+    out += f"5  minutes:  {loads[1] / cores * 100:.01f}%\n"
+    out += f"15 minutes:  {loads[2] / cores * 100:.01f}%\n"
+    return out + "\n"
+
+
+def interfaces_summary(links: dict[str, dict]) -> str:
+    """The fixed-width table: vyos-1x src/op_mode/interfaces.py _format_show_summary() (1.4.0; the 1.3
+    show_interfaces.py run_show_intf_brief() is the same). format1 pads the state to 4 columns, so a row
+    without a description keeps its trailing spaces (ntc-templates' vyatta_vyos_show_interfaces needs
+    them)."""
+    format1 = "%-16s %-33s %-4s %s"
+    format2 = "%-16s %s"
+    out = [
+        "Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down",
+        format1 % ("Interface", "IP Address", "S/L", "Description"),
+        format1 % ("---------", "----------", "---", "-----------"),
+    ]
+    for name, link in sorted(links.items()):
+        flags = link.get("flags", [])
+        admin = ["u"] if "UP" in flags else ["A"]
+        operstate = str(link.get("operstate", "")).lower()
+        oper = ["u"] if operstate in ("up", "unknown") else ["D"]
+        addrs = [
+            f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []) if not a["local"].startswith("fe80::")
+        ] or ["-"]
+        descs = [link["ifalias"]] if link.get("ifalias") else []
+        ifname = [name]
+        while ifname or oper or admin or addrs or descs:
+            i = ifname.pop(0) if ifname else ""
+            a = addrs.pop(0) if addrs else ""
+            d = descs.pop(0) if descs else ""
+            s = [admin.pop(0)] if admin else []
+            ln = [oper.pop(0)] if oper else []
+            if len(a) < 33:
+                out.append(format1 % (i, a, "/".join(s + ln), d))
+            else:
+                out.append(format2 % (i, a))
+                out.append(format1 % ("", "", "/".join(s + ln), d))
+    return "\n".join(out) + "\n"
+
+
+def interface_detail(name: str, ip_text: str, description: str) -> str:
+    """`show interfaces ethernet ethN`: vyos-1x src/op_mode/interfaces.py _format_show_data() (1.4.0;
+    1.3 show_interfaces.py run_show_intf()): `ip addr show` without its index, the description, a blank
+    line and the counters (_format_stats(): tabulate plain, right-aligned, indented by 4)."""
+    out = re.sub(r"^\d+:\s+", "", ip_text).rstrip("\n") + "\n"
+    if description:
+        out += f"    Description: {description}\n"
+    stats_dir = Path("/sys/class/net") / name / "statistics"
+
+    def stat(k: str) -> str:
+        try:
+            return (stats_dir / k).read_text().strip()
+        except OSError:
+            return "0"
+
+    names = {
+        "rx": ["bytes", "packets", "errors", "dropped", "overrun", "mcast"],
+        "tx": ["bytes", "packets", "errors", "dropped", "carrier", "collisions"],
+    }
+    keys = {
+        "rx": ["rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "rx_over_errors", "multicast"],
+        "tx": ["tx_bytes", "tx_packets", "tx_errors", "tx_dropped", "tx_carrier_errors", "collisions"],
+    }
+    rows: list[list[str]] = []
+    for rtx in ("rx", "tx"):
+        rows.append([f"{rtx.upper()}:", *names[rtx]])
+        rows.append(["", *[stat(k) for k in keys[rtx]]])
+    table = tabulate_plain_right(rows)
+    out += "\n" + "    " + table.replace("\n", "\n    ") + "\n"
+    return out
+
+
+def arp_14(neighbors: list[dict]) -> str:
+    """`show arp` 1.4: vyos-1x src/op_mode/neighbor.py show --family inet (1.4.0): tabulate of
+    `ip --family inet --json neighbor list`, then print()."""
+    rows = []
+    for e in neighbors:
+        rows.append([e["dst"], e.get("dev", ""), e.get("lladdr", ""), ", ".join(e.get("state", []))])
+    return tabulate_simple(rows, ["Address", "Interface", "Link layer address", "State"]) + "\n"

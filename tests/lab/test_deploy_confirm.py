@@ -1,0 +1,338 @@
+"""`deploy` against real VyOS commit-confirm semantics in the lab: a VyOS 1.4 router (prd), on which
+edgekit sets `system config-management commit-confirm action reload`, a VyOS 1.3 router (dev), which
+can only reboot, and a 1.4 release without that node (wsp), on which edgekit falls back to a reboot.
+
+What a dead edgekit costs per dialect (a reload in place vs a reboot), the refusal of a router with
+unsaved commits or someone else's pending confirm, `--save-first`, a second Ctrl-C that restores in
+place, two runs against one router, and no `changed` for "No configuration changes to commit".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.lab.labrun import REPO, LabRun
+
+pytestmark = pytest.mark.lab
+
+MINUTE_SECONDS = "6"  # one VyOS minute in the lab: a 1-minute timer fires after 6 s
+BOOT_SECONDS = "3"  # how long a lab reboot keeps the router down
+SERVICE = {"prd": "198.51.100.1", "dev": "198.51.100.17"}
+NODES = {
+    "prd": ["203.0.113.11", "203.0.113.12", "203.0.113.13"],
+    "dev": ["203.0.113.27", "203.0.113.28", "203.0.113.29"],
+}
+ACTION = "set system config-management commit-confirm action 'reload'"
+
+
+# The harness's show/vyos/running_config ask `lab env` and `lab status` on every call (about 5 s each);
+# these read them once per lab.
+_CACHE: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+
+
+def _ssh(lab: LabRun, cluster: str, *options: str) -> list[str]:
+    if lab.prefix not in _CACHE:
+        _CACHE[lab.prefix] = (lab.lab_env(), {c: lab.router_address(c) for c in ("prd", "dev", "wsp")})
+    env, address = _CACHE[lab.prefix]
+    return ["ip", "netns", "exec", f"{lab.prefix}-op", "ssh", *options, "-i", env["EDGEKIT_SSH_KEY"]] + [
+        "-o", f"UserKnownHostsFile={env['EDGEKIT_KNOWN_HOSTS']}", "-o", "BatchMode=yes", f"vyos@{address[cluster]}",
+    ]  # fmt: skip
+
+
+def show(lab: LabRun, cluster: str, command: str) -> str:
+    """One op-mode command (exec request); "" when the router does not answer."""
+    proc = subprocess.run([*_ssh(lab, cluster), command], capture_output=True, text=True, timeout=60)
+    return proc.stdout
+
+
+def running(lab: LabRun, cluster: str) -> list[str]:
+    out = show(lab, cluster, "show configuration commands")
+    return sorted(line.strip() for line in out.splitlines() if line.strip())
+
+
+def vyos(lab: LabRun, cluster: str, *commands: str) -> str:
+    """CLI lines in one interactive session (config mode needs a terminal), then exit twice."""
+    script = "\n".join([*commands, "exit", "exit", ""])
+    proc = subprocess.run(_ssh(lab, cluster, "-tt"), input=script, capture_output=True, text=True, timeout=60)
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[LabRun]:
+    run = LabRun.create("ektdc", EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS)
+    try:
+        # wsp: a VyOS 1.4 release without `system config-management commit-confirm action` (T5976)
+        run.up("--clusters", "prd,dev,wsp", "--vyos", "prd=1.4,dev=1.3,wsp=1.4", "--confirm-action", "wsp=no")
+        yield run
+    finally:
+        run.down()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def nexthops(lab: LabRun, cluster: str) -> list[str]:
+    out = lab.sh(f"{cluster}-router", f"ip -4 route show {SERVICE[cluster]}", check=False).stdout
+    return sorted(re.findall(r"nexthop via (\S+)", out))
+
+
+def site_with(lab: LabRun, name: str, **routers: dict) -> Path:
+    site_path = Path(lab.lab_env()["EDGEKIT_SITE"])
+    site = yaml.safe_load(site_path.read_text())
+    for cluster, router in routers.items():
+        site.setdefault("clusters", {}).setdefault(cluster, {}).setdefault("router", {}).update(router)
+    out = lab.state_dir / name
+    out.write_text(yaml.safe_dump(site))
+    return out
+
+
+class Deploy:
+    """A deploy in the background (inside the operator namespace): its steps as it prints them."""
+
+    def __init__(self, lab: LabRun, *args: str) -> None:
+        self.report = lab.state_dir / f"bg-{time.monotonic_ns()}.json"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lab", "exec", "--", sys.executable, "-m", "tasks.router", "deploy", *args]
+            + ["--json", str(self.report)],
+            cwd=REPO,
+            env=lab.env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        self.stderr: list[str] = []
+
+    def wait_line(self, needle: str) -> str:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            if needle in line:
+                return line
+        pytest.fail(f"deploy never printed {needle!r}:\n{''.join(self.stderr)}")
+
+    def finish(self, timeout: float = 120) -> tuple[int, dict, str]:
+        assert self.proc.stderr is not None
+        rest = self.proc.stderr.read()
+        code = self.proc.wait(timeout=timeout)
+        report = json.loads(self.report.read_text()) if self.report.exists() else {}
+        return code, report, "".join(self.stderr) + rest
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def deployed(lab: LabRun) -> dict:
+    code, report, output = lab.edgekit_json("plan")
+    assert code == 10, output
+    hosts = {h["cluster"]: h for h in report["hosts"]}
+    # plan states per router what an unconfirmed change would cost
+    assert hosts["prd"]["rollback"] == "reload" and hosts["dev"]["rollback"] == "reboot", output
+    assert hosts["wsp"]["rollback"] == "reboot", output
+    assert any("lacks system config-management commit-confirm action" in n for n in hosts["wsp"]["notes"])
+    assert "reloads its previous config in place" in output and "REBOOTS into its saved config" in output
+    code, report, output = lab.edgekit_json("deploy")
+    assert code == 0, output
+    return report
+
+
+def test_first_deploy_sets_action_reload_on_14_and_says_13_reboots(lab: LabRun, deployed: dict) -> None:
+    hosts = {h["cluster"]: h for h in deployed["hosts"]}
+    assert hosts["prd"]["status"] == "changed" and hosts["dev"]["status"] == "changed"
+    assert hosts["prd"]["rollback"] == "reload" and hosts["dev"]["rollback"] == "reboot"
+    assert any("commit-confirm action reload (committed and saved)" in n for n in hosts["prd"]["notes"])
+    assert any("VyOS 1.3 cannot revert in place" in n for n in hosts["dev"]["notes"])
+    assert ACTION in running(lab, "prd")
+    # the 1.4 router without the node: deployed all the same, its timer announced a reboot
+    assert hosts["wsp"]["status"] == "changed" and hosts["wsp"]["rollback"] == "reboot"
+    assert not any("config-management commit-confirm" in line for line in running(lab, "wsp"))
+    assert not any("config-management commit-confirm" in line for line in running(lab, "dev"))
+    for cluster in ("prd", "dev"):  # confirmed and saved: nothing left unsaved
+        assert not unsaved(lab, cluster)
+
+
+def unsaved(lab: LabRun, cluster: str) -> bool:
+    """`compare saved` shows +/- lines (1.4 says "No changes between ..." when none, 1.3 prints nothing)."""
+    out = vyos(lab, cluster, "configure", "compare saved")
+    return any(line.lstrip().startswith(("+", "-")) for line in out.splitlines())
+
+
+def kill_at_gate(lab: LabRun, cluster: str, asn: int) -> list[str]:
+    """Start a deploy whose change fails the gate, SIGKILL it once it is in its gate (after commit-confirm)."""
+    before = running(lab, cluster)
+    site = site_with(lab, f"site-kill-{cluster}.yaml", **{cluster: {"asn": asn}})
+    run = Deploy(lab, "--cluster", cluster, "--site", str(site), "--confirm-timeout", "60", "--gate-timeout", "25")
+    try:
+        run.wait_line(": gate")
+        assert any(str(asn) in line for line in running(lab, cluster))  # committed, not confirmed
+    finally:
+        run.kill()
+    return before
+
+
+def watch_revert(lab: LabRun, cluster: str, before: list[str], timeout: float) -> list[float]:
+    """Wait until the router's config is ``before`` again; return the moments SSH did not answer. (The
+    address is cached: a rebooting router has none, so `lab status` cannot name it meanwhile.)"""
+    down: list[float] = []
+    started = time.monotonic()
+
+    def reverted() -> bool:
+        out = show(lab, cluster, "show configuration commands")
+        if not out:
+            down.append(round(time.monotonic() - started, 1))
+            return False
+        return sorted(line.strip() for line in out.splitlines() if line.strip()) == before
+
+    assert wait_for(reverted, timeout=timeout), f"{cluster} never got its previous config back"
+    return down
+
+
+def test_killed_edgekit_on_14_costs_an_in_place_reload_not_a_reboot(lab: LabRun, deployed: dict) -> None:
+    before = kill_at_gate(lab, "prd", 65041)
+    down = watch_revert(lab, "prd", before, timeout=6 * float(MINUTE_SECONDS))
+    assert not down, f"the router stopped answering SSH at {down} s: it rebooted"
+    assert wait_for(lambda: nexthops(lab, "prd") == NODES["prd"], timeout=30)
+
+
+def test_killed_edgekit_on_13_costs_a_reboot(lab: LabRun, deployed: dict) -> None:
+    before = kill_at_gate(lab, "dev", 65042)
+    down = watch_revert(lab, "dev", before, timeout=6 * float(MINUTE_SECONDS) + 60)
+    assert down, "the router answered SSH all along: it did not reboot"
+    assert wait_for(lambda: nexthops(lab, "dev") == NODES["dev"], timeout=60)  # BGP back after the boot
+
+
+def test_unsaved_commits_refuse_the_router_and_save_first_saves_them(lab: LabRun, deployed: dict) -> None:
+    vyos(lab, "prd", "configure", "set interfaces ethernet eth0 description 'someone'", "commit")
+    site = site_with(lab, "site-unsaved.yaml", prd={"description": "unsaved-test"})
+    code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site))
+    assert code == 1, output
+    prd = report["hosts"][0]
+    assert prd["status"] == "failed" and "not saved" in prd["error"] and "--save-first" in prd["error"]
+    assert "set interfaces ethernet eth1 description 'unsaved-test'" not in running(lab, "prd")
+
+    code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site), "--save-first")
+    assert code == 0, output
+    prd = report["hosts"][0]
+    assert prd["status"] == "changed" and any("--save-first" in n for n in prd["notes"])
+    now = running(lab, "prd")
+    assert "set interfaces ethernet eth1 description 'unsaved-test'" in now
+    assert "set interfaces ethernet eth0 description 'someone'" in now  # kept, and now saved
+    assert not unsaved(lab, "prd")
+
+
+def test_someone_elses_pending_confirm_on_14_is_the_lock(lab: LabRun, deployed: dict) -> None:
+    # An operator's commit-confirm waits for its confirm (the question answered with y on the next line).
+    vyos(lab, "prd", "configure", "set interfaces ethernet eth0 description 'operator'", "commit-confirm 30", "y")
+    try:
+        site = site_with(lab, "site-pending.yaml", prd={"description": "pending-test"})
+        code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site))
+        assert code == 1 and "not saved" in report["hosts"][0]["error"], output  # the pending change is unsaved
+        code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site), "--save-first")
+        assert code == 1, output
+        prd = report["hosts"][0]
+        assert prd["status"] == "failed" and "Another confirm is pending" in prd["error"], prd
+        assert "set interfaces ethernet eth1 description 'pending-test'" not in running(lab, "prd")
+    finally:
+        out = vyos(lab, "prd", "configure", "confirm", "save")
+    assert "timer stopped" in out  # the operator's timer was still theirs to stop
+
+
+def test_someone_elses_pending_confirm_on_13_is_taken_out_again(lab: LabRun, deployed: dict) -> None:
+    vyos(lab, "dev", "configure", "set interfaces ethernet eth0 description 'operator'", "commit-confirm 30", "y")
+    try:
+        site = site_with(lab, "site-pending13.yaml", dev={"description": "pending-13"})
+        code, report, output = lab.edgekit_json("deploy", "--cluster", "dev", "--site", str(site), "--save-first")
+        assert code == 1, output
+        dev = report["hosts"][0]
+        # 1.3 commits anyway under the operator's timer: edgekit takes its change out in place
+        assert dev["status"] == "reverted" and "Another confirm is pending" in dev["error"], dev
+        assert "set interfaces ethernet eth1 description 'pending-13'" not in running(lab, "dev")
+    finally:
+        out = vyos(lab, "dev", "configure", "confirm", "save")
+    assert "No confirm pending" not in out  # edgekit left the operator's timer running
+
+
+def test_second_ctrl_c_restores_in_place_at_once_and_writes_the_report(lab: LabRun, deployed: dict) -> None:
+    before = running(lab, "prd")
+    site = site_with(lab, "site-ctrlc.yaml", prd={"asn": 65043})
+    run = Deploy(lab, "--cluster", "prd", "--site", str(site), "--gate-timeout", "200", "--confirm-timeout", "600")
+    run.wait_line(": gate")
+    started = time.monotonic()
+    os.kill(run.proc.pid, signal.SIGINT)  # `lab exec` execs into edgekit: the pid is edgekit's
+    run.wait_line("interrupt: no new host")
+    os.kill(run.proc.pid, signal.SIGINT)
+    code, report, output = run.finish()
+    assert code == 130, output
+    assert time.monotonic() - started < 60, "the gate was not cut short"
+    prd = report["hosts"][0]
+    assert prd["status"] == "reverted" and "second Ctrl-C" in prd["error"], prd
+    assert prd["timer_fires_at"] is None
+    assert running(lab, "prd") == before
+    assert "No confirm pending" in vyos(lab, "prd", "configure", "confirm")  # the timer was stopped
+
+
+def test_a_second_run_against_the_same_router_fails_fast(lab: LabRun, deployed: dict) -> None:
+    before = running(lab, "prd")
+    site = site_with(lab, "site-concurrent.yaml", prd={"asn": 65044})
+    first = Deploy(lab, "--cluster", "prd", "--site", str(site), "--gate-timeout", "200", "--confirm-timeout", "600")
+    try:
+        first.wait_line(": gate")
+        started = time.monotonic()
+        code, report, output = lab.edgekit_json("deploy", "--cluster", "prd")
+        assert time.monotonic() - started < 30, output
+        assert code == 1, output
+        prd = report["hosts"][0]
+        assert prd["status"] == "failed" and "another edgekit run is deploying to this router" in prd["error"]
+        assert f"pid {first.proc.pid}" in prd["error"]
+    finally:
+        os.kill(first.proc.pid, signal.SIGINT)
+        first.wait_line("interrupt: no new host")
+        os.kill(first.proc.pid, signal.SIGINT)
+        code, report, output = first.finish()
+    assert report["hosts"][0]["status"] == "reverted", output
+    assert running(lab, "prd") == before
+
+
+def test_nothing_to_commit_is_never_reported_changed(lab: LabRun, deployed: dict) -> None:
+    # prd lacks its description (removed by hand and saved), so its whole change is one `set`. The rollout
+    # takes dev first; dev's gate waits for node3, whose link is cut (its session gone, its speaker still
+    # Ready). Meanwhile an operator makes prd's change by hand (committed and saved). Then node3 comes
+    # back, dev passes, and prd's commit-confirm has nothing to commit.
+    vyos(lab, "prd", "configure", "delete interfaces ethernet eth1 description", "commit", "save")
+    lab.lab("fault", "dev-node3", "link-down")
+    try:
+        assert wait_for(lambda: NODES["dev"][2] not in nexthops(lab, "dev"), timeout=30)
+        site = site_with(lab, "site-same.yaml", dev={"description": "same-dev"})
+        code, report, output = lab.edgekit_json("plan", "--site", str(site), "--cluster", "prd")
+        assert report["hosts"][0]["commands"] == ["set interfaces ethernet eth1 description 'k8s-nodes'"], output
+        run = Deploy(lab, "--site", str(site), "--cluster", "dev,prd", "--gate-timeout", "90")
+        run.wait_line("k8s-router-1-dev: gate")
+        vyos(lab, "prd", "configure", "set interfaces ethernet eth1 description 'k8s-nodes'", "commit", "save")
+    finally:
+        lab.lab("heal", "dev-node3")
+    code, report, output = run.finish()
+    hosts = {h["cluster"]: h for h in report["hosts"]}
+    assert code == 0, [(h["host"], h["status"], h["error"]) for h in report["hosts"]]
+    assert hosts["dev"]["status"] == "changed"
+    assert hosts["prd"]["status"] == "unchanged", hosts["prd"]
+    assert any("No configuration changes to commit" in n for n in hosts["prd"]["notes"])
+    assert "No confirm pending" in vyos(lab, "prd", "configure", "confirm")  # and no timer was left running
