@@ -25,6 +25,10 @@ class LabRun:
     prefix: str
     state_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    # What cannot change while a lab is up: `lab env` and the hosts' management addresses (status).
+    # Filled on first use, dropped by up/down; health (status, host) is always asked afresh.
+    _env_cache: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _address_cache: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def create(cls, prefix: str, **extra_env: str) -> LabRun:
@@ -51,17 +55,29 @@ class LabRun:
     def lab(
         self, *args: str, check: bool = True, timeout: float = 120, cwd: Path | None = None
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "lab", *args],
-            cwd=cwd or REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        changes = bool(args) and args[0] in ("up", "down")  # whichever way it is called (bench, tests)
+        if changes:
+            self.forget()
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "lab", *args],
+                cwd=cwd or REPO,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        finally:
+            if changes:
+                self.forget()
         if check and proc.returncode != 0:
             raise RuntimeError(f"lab {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
         return proc
+
+    def forget(self) -> None:
+        """Drop the cached env and addresses (a lab brought up or down may have other hosts)."""
+        self._env_cache = None
+        self._address_cache = {}
 
     def up(self, *args: str, timeout: float = 180) -> str:
         return self.lab("up", *args, timeout=timeout).stdout
@@ -108,16 +124,28 @@ class LabRun:
         return self.address(f"{cluster}-router")
 
     def address(self, host: str) -> str:
-        """A lab host's management address: status lists "IFNAME ADDRESS/PREFIX", and it is eth0's."""
-        return next(a.split()[1].split("/")[0] for a in self.host(host)["addresses"] if a.startswith("eth0 "))
+        """A lab host's management address: status lists "IFNAME ADDRESS/PREFIX", and it is eth0's.
+
+        Addresses do not change during a lab's life: one `lab status` fills them for every host."""
+        if host not in self._address_cache:
+            for h in self.status():
+                eth0 = [a.split()[1].split("/")[0] for a in h.get("addresses", []) if a.startswith("eth0 ")]
+                if eth0:
+                    self._address_cache[h["name"]] = eth0[0]
+        if host not in self._address_cache:
+            raise KeyError(f"lab {self.prefix}: no eth0 address for host {host!r} in `lab status`")
+        return self._address_cache[host]
 
     def lab_env(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for line in self.lab("env").stdout.splitlines():
-            if line.startswith("export ") and "=" in line:
-                key, value = line[len("export ") :].split("=", 1)
-                out[key] = shlex.split(value)[0] if value else ""
-        return out
+        """`lab env` as a dict, asked once per lab life (a copy: callers may change it)."""
+        if self._env_cache is None:
+            out: dict[str, str] = {}
+            for line in self.lab("env").stdout.splitlines():
+                if line.startswith("export ") and "=" in line:
+                    key, value = line[len("export ") :].split("=", 1)
+                    out[key] = shlex.split(value)[0] if value else ""
+            self._env_cache = out
+        return dict(self._env_cache)
 
     def vyos(self, cluster: str, *commands: str, timeout: float = 60) -> str:
         """VyOS CLI lines over a plain interactive ssh session from the operator namespace."""
