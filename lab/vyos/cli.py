@@ -170,9 +170,12 @@ class Session:
             # 1.4: src/op_mode/lldp.py unconf_message; 1.3: src/op_mode/lldp_op.py (equuleus). The lab has
             # no `service lldp`.
             return "Service LLDP is not configured\n" if v13 else "LLDP is not configured\n"
+        if toks == ["show", "interfaces"] and not v13:
+            # vyos-1x op-mode-definitions/show-interfaces.xml.in (tag 1.4.0, T5749): show_summary_extended
+            return ops.interfaces_extended(await asyncio.to_thread(links))
         if toks in (["show", "interfaces"], ["show", "interfaces", "summary"]):
-            # shared/reference/vyos-cli.md: the fixed-width table on 1.3 and 1.4 (see lab/vyos/README.md:
-            # vyos-1x 1.4.0's plain `show interfaces` is the extended table of T5749)
+            # 1.3 (vyatta-op / vyos-1x equuleus show_interfaces.py --action=show-brief) plain `show interfaces`;
+            # 1.4.0 `show interfaces summary` (show-interfaces.xml.in: interfaces.py show_summary): fixed width
             return ops.interfaces_summary(await asyncio.to_thread(links))
         if len(toks) == 4 and toks[:3] == ["show", "interfaces", "ethernet"]:
             return await self.interface_detail(toks[3])

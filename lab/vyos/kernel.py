@@ -43,11 +43,14 @@ def private_wireguard_run() -> None:
 
 
 def links() -> dict[str, dict]:
-    """Interfaces with their addresses; `ip -j addr` omits the alias (description), `ip -j link` has it."""
+    """Interfaces with their addresses; `ip -j addr` omits the alias (description) and the link kind
+    (a VRF master), `ip -j -d link` has them (vyos-1x python/vyos/ifconfig/interface.py reads both there)."""
     out = {link["ifname"]: link for link in json.loads(run("ip", "-j", "addr", "show"))}
-    for link in json.loads(run("ip", "-j", "link", "show")):
-        if link["ifname"] in out and "ifalias" in link:
-            out[link["ifname"]]["ifalias"] = link["ifalias"]
+    for link in json.loads(run("ip", "-j", "-d", "link", "show")):
+        if link["ifname"] in out:
+            for key in ("ifalias", "linkinfo"):
+                if key in link:
+                    out[link["ifname"]][key] = link[key]
     return out
 
 

@@ -163,18 +163,21 @@ def strip_private(text: str) -> str:
 # ---------------------------------------------------------------- tables
 
 
-def tabulate_simple(rows: list[list[str]], headers: list[str]) -> str:
+def tabulate_simple(rows: list[list[str]], headers: list[str], right: frozenset[int] = frozenset()) -> str:
     """python-tabulate's default "simple" format for string cells (what vyos-1x's op scripts print):
     a column is as wide as its widest cell and at least its header plus MIN_PADDING (2); cells are
     left-aligned, two spaces apart, a dashed rule under the headers; multi-line cells take several
-    lines; every row is rstripped (_build_simple_row)."""
+    lines; every row is rstripped (_build_simple_row). Columns in `right` hold integers: tabulate's
+    numalign "decimal" right-aligns them and their header (_align_header pads left)."""
     widths = [len(h) + 2 for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], *(len(x) for x in (cell or "").split("\n")))
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
 
     out = [line(headers), line(["-" * w for w in widths])]
     for row in rows:
@@ -293,6 +296,62 @@ def interfaces_summary(links: dict[str, dict]) -> str:
                 out.append(format2 % (i, a))
                 out.append(format1 % ("", "", "/".join(s + ln), d))
     return "\n".join(out) + "\n"
+
+
+def split_text(text: str, used: int = 0, columns: int = 80) -> list[str]:
+    """vyos-1x src/op_mode/interfaces.py _split_text() (1.4.0): words joined into lines shorter than the
+    terminal width; without a tty (`tty -s` fails, as in an exec request) the width is 80."""
+    desc_len = columns - used
+    out: list[str] = []
+    line = ""
+    for word in text.split():
+        if len(line) + len(word) < desc_len:
+            line = f"{line} {word}"
+            continue
+        if line:
+            out.append(line[1:])
+            line = f" {word}"
+        else:
+            line = f"{line} {word}"
+    out.append(line[1:])
+    return out
+
+
+def interfaces_extended(links: dict[str, dict]) -> str:
+    """1.4's plain `show interfaces`: vyos-1x op-mode-definitions/show-interfaces.xml.in (tag 1.4.0) runs
+    `interfaces.py show_summary_extended` since commit 2f3987416 (T5749, which swapped it with `show
+    interfaces summary`; bd873274d, T5747, had added the table). _format_show_summary_extended() prints
+    the Codes line, then tabulate(table_data, headers) ("simple"): Interface, IP Address (one per line,
+    fe80:: left out, `-` when none), MAC (`n/a` for names starting tun/wg: is_interface_has_mac()), VRF
+    (the vrf master, else `default`), MTU (an int: right-aligned), S/L, Description (_split_text() lines).
+    Data as _get_summary_data(): Interface.get_mac/get_mtu/get_vrf read `ip -json -detail link`."""
+    rows = []
+    for name, link in sorted(links.items()):
+        oper = "u" if str(link.get("operstate", "")).lower() in ("up", "unknown") else "D"
+        admin = "u" if "UP" in link.get("flags", []) else "A"
+        addrs = [
+            f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []) if not a["local"].startswith("fe80::")
+        ] or ["-"]
+        mac = link.get("address") if not name.startswith(("tun", "wg")) else "n/a"
+        vrf = link.get("master") if link.get("linkinfo", {}).get("info_slave_kind") == "vrf" else None
+        mtu = link.get("mtu")
+        description = "\n".join(split_text(link.get("ifalias", "") or "", 0))
+        rows.append(
+            [
+                name,
+                "\n".join(addrs),
+                mac or "n/a",
+                vrf or "default",
+                str(mtu) if mtu else "n/a",
+                f"{admin}/{oper}",
+                description,
+            ]
+        )
+    headers = ["Interface", "IP Address", "MAC", "VRF", "MTU", "S/L", "Description"]
+    # tabulate right-aligns the MTU column only while every cell is a number (else it is a string column)
+    right = frozenset({4}) if all(r[4].isdigit() for r in rows) else frozenset()
+    codes = "Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down\n"
+    return codes + tabulate_simple(rows, headers, right) + "\n"
 
 
 def interface_detail(name: str, ip_text: str, description: str) -> str:

@@ -188,11 +188,20 @@ def test_compare_texts_per_dialect(lab: Lab) -> None:
 def test_show_commands_14(lab: Lab) -> None:
     s = shell(RA)
     try:
-        # src/op_mode/interfaces.py _format_show_summary(): trailing spaces kept
-        table = s.cmd("show interfaces")
+        # `show interfaces summary`: src/op_mode/interfaces.py _format_show_summary(): trailing spaces kept
+        table = s.cmd("show interfaces summary")
         assert "\neth1             " + f"{IP[RA]}/24".ljust(33) + " u/u  to-clients\n" in table
         assert "\nlo               127.0.0.1/8                       u/u  \n" in table  # trailing spaces
-        assert s.cmd("show interfaces summary") == table
+        # plain `show interfaces` on 1.4.0 (T5749): _format_show_summary_extended(), tabulate with MAC, VRF, MTU
+        wide = s.cmd("show interfaces")
+        assert re.match(
+            r"Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down\n"
+            r"Interface    IP Address +MAC                VRF        MTU  S/L    Description\n",
+            wide,
+        )
+        eth1 = r"\neth1 +" + re.escape(f"{IP[RA]}/24") + r" +[0-9a-f:]{17}  default   1500  u/u    to-clients\n"
+        assert re.search(eth1, wide)
+        assert re.search(r"\nlo +127\.0\.0\.1/8 +00:00:00:00:00:00  default  65536  u/u\n", wide)  # rstripped
         detail = s.cmd("show interfaces ethernet eth1")
         assert detail.startswith("eth1@") and f"inet {IP[RA]}/24" in detail
         assert "    Description: to-clients\n" in detail
