@@ -132,7 +132,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from lab.topology.runtime import down
+    from lab.topology.teardown import down
 
     result = down(args.prefix, Path(args.state_dir))
     print(
@@ -215,7 +215,7 @@ def cmd_venue_peer(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lab.topology.runtime import FAULTS
+    from lab.topology.faults import FAULTS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
