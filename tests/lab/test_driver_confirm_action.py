@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncssh
 import pytest
 
 from lab.vyos import RouterSpec, start_router, stop_router
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.lab
 TAG = f"{os.environ.get('EDGEKIT_TEST_NS', 'ekt')[:3]}da{os.getpid() % 100000}"
 CLIENT = f"{TAG}c"
 PASSWORD = "lab-pass"
+KNOWN_HOSTS: dict[str, str] = {}  # "path": the routers' host keys (the routers fixture writes it)
 MINUTE = "2"  # seconds per commit-confirm minute in these routers
 KINDS = {  # namespace suffix: (version, knows the action node, router address)
     "a": ("1.4", True, "10.96.0.1"),
@@ -70,12 +72,20 @@ def routers(request: pytest.FixtureRequest) -> Iterator[dict[str, RouterSpec]]:
             f"r-{kind}", ns, base / kind, version, password=PASSWORD, boot_config=boot, confirm_action_node=node
         )
         start_router(specs[kind])
+    # The driver always checks host keys: known_hosts from the keys the routers' daemons made at start.
+    lines = []
+    for kind, spec in specs.items():
+        public = asyncssh.read_private_key(str(spec.state_dir / "ssh" / "host_key")).export_public_key("openssh")
+        lines.append(f"{KINDS[kind][2]} {' '.join(public.decode().split()[:2])}")
+    (base / "known_hosts").write_text("\n".join(lines) + "\n")
+    KNOWN_HOSTS["path"] = str(base / "known_hosts")
     yield specs
 
 
 def driver_for(kind: str) -> VyOSDriver:
     sock = connect_in_netns(CLIENT, KINDS[kind][2])
-    driver = VyOSDriver(KINDS[kind][2], "vyos", PASSWORD, optional_args={"sock": sock})
+    args = {"sock": sock, "alt_key_file": KNOWN_HOSTS["path"]}
+    driver = VyOSDriver(KINDS[kind][2], "vyos", PASSWORD, optional_args=args)
     driver.open()
     return driver
 
