@@ -14,7 +14,9 @@ from typing import Any
 
 from lab.topology.plan import load_options
 from lab.topology.processes import have
-from lab.topology.system import ancestors, ip_batch, kill_pids, list_netns, procs_by_netns
+from lab.topology.system import ancestors, ip_batch, kill_pids, list_netns, netns_inodes
+
+SWEEP_SECONDS = 10.0
 
 
 def down(prefix: str, state_dir: Path) -> dict[str, Any]:
@@ -32,9 +34,17 @@ def down(prefix: str, state_dir: Path) -> dict[str, Any]:
         except Exception:  # the namespace sweep below kills whatever is left
             pass
     names = list_netns(prefix)
-    pids: set[int] = {i.pid for infos in procs_by_netns(names).values() for i in infos}
-    pids |= strays(state_dir)
-    kill_pids(pids)
+    inodes = netns_inodes(names)  # kept: a process in a namespace stays findable by it until it is gone
+    # Sweep until a scan finds nothing: a killed `up` (or a dying daemon) may have children in flight,
+    # e.g. an `ip netns exec` still in the root namespace, about to enter one of ours. Bounded.
+    pids: set[int] = set()
+    deadline = time.monotonic() + SWEEP_SECONDS
+    while True:
+        found = _in_namespaces(inodes) | strays(state_dir, prefix)
+        if not found or time.monotonic() > deadline:
+            break
+        pids |= found
+        kill_pids(found)
     ip_batch((f"netns del {ns}" for ns in names), force=True)
     removed_state = False
     if (state_dir / "lab.json").exists() or (state_dir.exists() and not any(state_dir.iterdir())):
@@ -50,10 +60,22 @@ def down(prefix: str, state_dir: Path) -> dict[str, Any]:
     }
 
 
-def strays(state_dir: Path) -> set[int]:
-    """Processes of a lab whose namespace is already gone (e.g. a down interrupted half way): outside the
-    root network namespace, with the state dir on their command line. Never this process or its parents."""
-    root_ns = os.stat("/proc/self/ns/net").st_ino
+def _in_namespaces(inodes: dict[int, str]) -> set[int]:
+    out: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino in inodes:
+                    out.add(int(entry))
+            except OSError:
+                continue
+    return out - ancestors()
+
+
+def strays(state_dir: Path, prefix: str) -> set[int]:
+    """Processes of this lab that no namespace sweep finds: any with a file of the state dir on its command
+    line (a namespace already gone, or a helper of a killed `up` in the root namespace), and `ip netns exec
+    <prefix>-...` still on its way into one of the lab's namespaces. Never this process or its parents."""
     mine = ancestors()
     needle = str(state_dir).rstrip("/") + "/"  # a file inside it: ".state" must not match ".state2"
     out: set[int] = set()
@@ -61,11 +83,11 @@ def strays(state_dir: Path) -> set[int]:
         if not entry.isdigit() or int(entry) in mine:
             continue
         try:
-            if os.stat(f"/proc/{entry}/ns/net").st_ino == root_ns:
-                continue
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if needle in cmd:
+        words = [a.decode(errors="replace") for a in argv]
+        entering = words[1:3] == ["netns", "exec"] and len(words) > 3 and words[3].startswith(prefix + "-")
+        if entering and Path(words[0]).name == "ip" or any(needle in w for w in words):
             out.add(int(entry))
     return out
