@@ -46,7 +46,7 @@ def load_inventory(options: CommonOptions) -> tuple[Inventory, LoadResult]:
             from inventory.errors import InputError
 
             raise InputError(f"no such host: {', '.join(unknown)}", path="--limit")
-        inventory = inventory.filter(filter_func=lambda h: h.name in wanted)
+        inventory = inventory.filter(lambda host, **_: host.name in wanted)
     return inventory, plugin.result
 
 
