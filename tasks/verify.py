@@ -38,6 +38,7 @@ from inventory.build import LoadResult
 from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
 from inventory.secrets import K8sSecretReader
+from inventory.speakers import speaker_nodes
 from tasks.dialect import DIALECTS, Dialect, detect, dialect_for
 from tasks.render import managed_scope, render_router_config
 from tasks.report import HostReport, RunReport, console, err_console, one_line
@@ -87,14 +88,9 @@ def not_ready_speakers(cluster: Cluster, facts: KubeFacts | None) -> list[Speake
     asn = next(iter(cluster.speaker_asns), None) or (
         cluster.metallb_peers[0].my_asn if cluster.metallb_peers else 65021
     )
-    router_ips = {cluster.router.public_address.ip, cluster.router.node_address.ip} if cluster.router else set()
-    my_peers = [p for p in cluster.metallb_peers if p.peer_address in router_ips]
     out = []
-    for kn in facts.nodes:
-        if kn.speaker_ready or kn.speaker_pod is None:
-            continue
-        if my_peers and not any(p.selects(kn.labels) for p in my_peers):
-            continue  # that speaker would never peer with this router, Ready or not
+    # The same selection as the model's speakers (inventory.speakers), of the pods that are not Ready.
+    for kn in speaker_nodes(facts.nodes, cluster.metallb_peers, cluster.router, ready=False):
         node = by_name.get(kn.name) or next((n for n in cluster.nodes if n.address == kn.internal_ip), None)
         name = node.name if node else kn.name
         address = kn.internal_ip or (node.address if node else None)
