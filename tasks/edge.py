@@ -23,9 +23,9 @@ from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import exporter, lb, lb_deploy
+from tasks.cli import run
 from tasks.options import CommonOptions
 from tasks.report import HostReport, one_line
-from tasks.router import run
 from tasks.runtime import Runtime, open_runtime
 from tasks.verify import LiveResults, VerifyOptions, host_report, validate_intent
 from tasks.verify_cmd import Job, add_verify_options, cluster_reports, finish, router_jobs, router_targets, run_jobs

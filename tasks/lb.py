@@ -35,6 +35,7 @@ from checks.verdict import CheckResult, errored, failed, passed
 from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import lb_deploy
+from tasks.cli import run
 from tasks.options import CommonOptions, add_common_options
 from tasks.progress import Progress
 from tasks.report import (
@@ -48,7 +49,6 @@ from tasks.report import (
     one_line,
     write_junit,
 )
-from tasks.router import run
 from tasks.runtime import Runtime, open_runtime
 
 SHOW_STAT = lb_deploy.SHOW_STAT
