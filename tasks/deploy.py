@@ -33,12 +33,10 @@ from inventory.model import Cluster
 from inventory.secrets import K8sSecretReader, is_wireguard_key
 from napalm_edgekit_vyos.connection import ConfirmPending
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, TimerFired, VyOSDriver
+from tasks.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
 from tasks.dialect import Dialect, detect, dialect_for
 from tasks.render import RenderedConfig, managed_scope, render_router_task
 from tasks.report import HostReport, one_line
-
-DEFAULT_CONFIRM_TIMEOUT = 300  # seconds the router waits for `confirm` before restoring itself
-DEFAULT_GATE_TIMEOUT = 60.0
 
 
 @dataclass

@@ -16,9 +16,10 @@ from checks.config_diff import mask_line
 from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import deploy
+from tasks.commands import deploy as commands
 from tasks.dialect import DIALECTS
 from tasks.locks import RouterLock, RouterLocked
-from tasks.options import CommonOptions, add_common_options
+from tasks.options import CommonOptions
 from tasks.progress import Progress
 from tasks.render import render_router_config
 from tasks.report import (
@@ -37,45 +38,8 @@ from tasks.runtime import Runtime, open_runtime
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    plan = subparsers.add_parser("plan", help="show each router's pending change as a diff (exit 10 if any)")
-    add_common_options(plan)
-    _add_output_options(plan)
-    plan.set_defaults(handler=lambda args: run_deploy(args, dry_run=True))
-
-    dep = subparsers.add_parser("deploy", help="apply the change to every router, cluster by cluster, safely")
-    add_common_options(dep)
-    _add_output_options(dep)
-    dep.add_argument("--dry-run", action="store_true", help="plan only (same as `plan`)")
-    dep.add_argument(
-        "--confirm-timeout",
-        type=int,
-        default=deploy.DEFAULT_CONFIRM_TIMEOUT,
-        metavar="SECONDS",
-        help="commit-confirm time: the router restores itself unless confirmed (default: %(default)s)",
-    )
-    dep.add_argument(
-        "--gate-timeout",
-        type=float,
-        default=deploy.DEFAULT_GATE_TIMEOUT,
-        metavar="SECONDS",
-        help="how long to wait for peers and ECMP routes after a commit (default: %(default)s)",
-    )
-    dep.add_argument("--all-at-once", action="store_true", help="do not wait for one cluster before the next")
-    dep.add_argument(
-        "--save-first",
-        action="store_true",
-        help="save a router's committed but unsaved changes before the commit-confirm (default: refuse the router)",
-    )
-    dep.set_defaults(handler=lambda args: run_deploy(args, dry_run=args.dry_run))
-
-    render = subparsers.add_parser("render", help="print each router's full intended config (secrets masked)")
-    add_common_options(render)
-    render.add_argument("--vyos", choices=sorted(DIALECTS), help="render for this VyOS version without connecting")
-    render.set_defaults(handler=run_render)
-
-
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+    """`plan`, `deploy` and `render` (``tasks.commands.deploy``)."""
+    commands.register(subparsers)
 
 
 def _router_clusters(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
@@ -113,7 +77,9 @@ def _stop_on_interrupt(flag: deploy.StopFlag) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
+def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
+    if dry_run is None:  # `deploy`: its --dry-run option decides
+        dry_run = bool(args.dry_run)
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
     waves = _router_clusters(rt, options)

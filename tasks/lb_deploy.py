@@ -66,7 +66,10 @@ from inventory import ssh
 from inventory.errors import EdgekitError, MissingFact
 from inventory.model import ApiLB, Cluster, LoadBalancer
 from inventory.secrets import MASK, K8sSecretReader
+from tasks.defaults import LB_GATE_TIMEOUT
 from templates import JINJA_ENV
+
+DEFAULT_GATE_TIMEOUT = LB_GATE_TIMEOUT
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
@@ -77,7 +80,6 @@ BAK_SUFFIX = ".edgekit-bak"
 FAILED_SUFFIX = ".edgekit-failed"
 VRRP_PASS_MAX = 8
 SERVICES = ("haproxy", "keepalived")
-DEFAULT_GATE_TIMEOUT = 60.0  # seconds: keepalived needs ~3 advert intervals, HAProxy `rise` checks
 GATE_INTERVAL = 0.5
 SHOW_STAT = (
     "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "

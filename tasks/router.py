@@ -16,12 +16,13 @@ from tasks.cli import Handler
 
 __all__ = ["GROUPS", "SUBCOMMAND_MODULES", "Handler", "build_parser", "main", "run"]
 
-# Subcommand modules, in the order `--help` lists them. Each exposes register(subparsers).
-SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.inventory_cmd", "tasks.deploy_cmd", "tasks.verify_cmd")
+# Subcommand modules, in the order `--help` lists them. Each exposes register(subparsers) and imports no engine
+# (tasks/commands/): a subcommand's handler module is imported when it runs.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.commands.inventory", "tasks.commands.deploy", "tasks.commands.verify")
 # Command groups of the `edgekit` program: `edgekit lb deploy` is `python -m tasks.lb deploy`.
 GROUPS: dict[str, tuple[str, str]] = {
-    "lb": ("tasks.lb", "the API load balancers: plan, deploy, verify"),
-    "edge": ("tasks.edge", "routers and load balancers of every cluster at once: verify, comply, exporter"),
+    "lb": ("tasks.commands.lb", "the API load balancers: plan, deploy, verify"),
+    "edge": ("tasks.commands.edge", "routers and load balancers of every cluster at once: verify, comply, exporter"),
 }
 
 
