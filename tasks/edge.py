@@ -22,7 +22,7 @@ from checks import lb as lbchecks
 from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
-from tasks import lb, lb_deploy
+from tasks import lb, lb_deploy, napalm_lean
 from tasks.cli import run
 from tasks.commands import edge as commands
 from tasks.options import CommonOptions
@@ -151,6 +151,7 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    napalm_lean.without_drivers()  # NAPALM's start-up without its other drivers (edgekit's program only)
     return run(argv, modules=("tasks.commands.edge",), prog="python -m tasks.edge")
 
 

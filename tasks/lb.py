@@ -34,7 +34,7 @@ from checks.parsers import haproxy_stat
 from checks.verdict import CheckResult, errored, failed, passed
 from inventory.errors import InputError
 from inventory.model import Cluster
-from tasks import lb_deploy
+from tasks import lb_deploy, napalm_lean
 from tasks.cli import run
 from tasks.commands import lb as commands
 from tasks.options import CommonOptions
@@ -545,6 +545,7 @@ def print_checks(results: list[CheckResult]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    napalm_lean.without_drivers()  # NAPALM's start-up without its other drivers (edgekit's program only)
     return run(argv, modules=("tasks.commands.lb",), prog="python -m tasks.lb")
 
 

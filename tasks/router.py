@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tasks import cli
+from tasks import cli, napalm_lean
 from tasks.cli import Handler
 
 __all__ = ["GROUPS", "SUBCOMMAND_MODULES", "Handler", "build_parser", "main", "run"]
@@ -44,6 +44,7 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    napalm_lean.without_drivers()  # NAPALM's start-up without its other drivers (edgekit's program only)
     return run(argv, groups=GROUPS)
 
 
