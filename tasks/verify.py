@@ -65,7 +65,11 @@ class ClusterFacts:
 
     @classmethod
     def from_loaded(cls, loaded: LoadResult, cluster: Cluster) -> ClusterFacts:
-        facts = loaded.kube_facts.get(cluster.name)
+        return cls.of(cluster, loaded.kube_facts.get(cluster.name), loaded.secret_reader(cluster.name))
+
+    @classmethod
+    def of(cls, cluster: Cluster, facts: KubeFacts | None, k8s_reader: K8sSecretReader | None) -> ClusterFacts:
+        """The facts of ``cluster`` given what Kubernetes said about it (None: not read)."""
         missing = ""
         if facts is None:
             hint = next((w for w in cluster.warnings if "kubeconfig" in w or "Kubernetes" in w), "")
@@ -75,7 +79,7 @@ class ClusterFacts:
             kube=facts,
             kube_missing=missing,
             down=not_ready_speakers(cluster, facts),
-            k8s_reader=loaded.secret_reader(cluster.name),
+            k8s_reader=k8s_reader,
         )
 
 
