@@ -53,7 +53,7 @@ def render(task: Task, vyos: str | None = None) -> Result:
     ``router.dialect``, or the version the router reports (connects with the host's ``napalm`` connection).
 
     Result: ``result`` the config text; ``changed`` False; ``failed`` only on an error (e.g. a missing
-    Kubernetes secret: ``inventory.errors.MissingFact``, raised as itself by ``task.run``).
+    Kubernetes secret: ``inventory.errors.MissingFact``, the failed Result's ``exception``).
     """
     cluster = host_cluster(task.host)
     if vyos:
