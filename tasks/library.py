@@ -27,7 +27,7 @@ from inventory.nornir_plugin import EdgekitHost
 from inventory.secrets import K8sSecretReader
 from tasks import deploy
 from tasks.dialect import dialect_for
-from tasks.render import render_router_task
+from tasks.render import render_router_config
 from tasks.report import HostReport
 from tasks.verify import ClusterFacts, RouterVerdict, VerifyOptions, verify_router_task
 
@@ -60,13 +60,7 @@ def render(task: Task, vyos: str | None = None) -> Result:
         dialect = dialect_for(vyos)
     else:
         dialect = deploy.router_dialect(cluster, deploy.router_driver(task))
-    rendered = task.run(
-        task=render_router_task,
-        cluster=cluster,
-        dialect=dialect,
-        k8s_reader=_reader(task.host),
-        severity_level=logging.DEBUG,
-    ).result
+    rendered = render_router_config(cluster, dialect, _reader(task.host))  # a MissingFact stays one
     return Result(host=task.host, result="\n".join(mask_line(line, rendered.secrets) for line in rendered.lines))
 
 
