@@ -21,7 +21,7 @@ from tasks.dialect import DIALECTS
 from tasks.locks import RouterLock, RouterLocked
 from tasks.options import CommonOptions
 from tasks.progress import Progress
-from tasks.render import render_router_config
+from tasks.render import RenderCache, render_router_config
 from tasks.report import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -94,7 +94,8 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
         abort=stop.abort,
     )
     _validate_timers(run_options)
-    _validate_intent(rt, waves)
+    renders = RenderCache()
+    _validate_intent(rt, waves, renders)
     report = RunReport(command="plan" if dry_run else "deploy", warnings=list(rt.loaded.warnings))
     reports = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
     report.hosts = list(reports.values())
@@ -108,7 +109,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     locks: dict[str, RouterLock] = {}
     try:
         with Progress(f"edgekit {report.command}") as progress, _stop_on_interrupt(stop):
-            _plan_all(rt, options, clusters, reports, plans, progress, None if dry_run else locks)
+            _plan_all(rt, options, clusters, reports, plans, progress, None if dry_run else locks, renders)
             input_errors = [
                 r for r in reports.values() if r.error and r.error.startswith("input: ") and r.host not in refused
             ]
@@ -163,15 +164,16 @@ def _validate_timers(options: deploy.DeployOptions) -> None:
         )
 
 
-def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> None:
+def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]], renders: RenderCache) -> None:
     """Render every router's intent once before connecting anywhere: a missing fact or secret is an
-    input error (exit 2) while no device has been touched. The real render follows the detected dialect."""
+    input error (exit 2) while no device has been touched. The plan takes the render from ``renders``; only a
+    router whose detected version differs from the one guessed here (``auto``: 1.4) renders again."""
     for cluster, _ in waves:
         assert cluster.router is not None
         if cluster.refused:
             continue  # reported per router by run_deploy
         version = cluster.router.dialect if cluster.router.dialect != "auto" else "1.4"
-        render_router_config(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
+        renders.get(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
 
 
 def _plan_all(
@@ -182,6 +184,7 @@ def _plan_all(
     plans: dict[str, deploy.RouterPlan],
     progress: Progress,
     locks: dict[str, RouterLock] | None = None,
+    renders: RenderCache | None = None,
 ) -> None:
     """Plan every router in parallel; a deploy (``locks`` given) first takes each router's local lock, so a
     second run fails at once for every router the first one holds."""
@@ -207,6 +210,7 @@ def _plan_all(
                 report=report,
                 k8s_reader=rt.loaded.secret_reader(cluster.name),
                 step=progress.step,
+                renders=renders,
                 severity_level=10,
             )
             plans[name] = result.result

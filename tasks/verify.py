@@ -40,7 +40,7 @@ from inventory.model import Cluster, Speaker
 from inventory.secrets import K8sSecretReader
 from inventory.speakers import speaker_nodes
 from tasks.dialect import DIALECTS, Dialect, detect, dialect_for
-from tasks.render import managed_scope, render_router_config
+from tasks.render import RenderCache, managed_scope
 from tasks.report import HostReport, RunReport, console, err_console, one_line
 
 Show = Callable[[str], str]
@@ -62,6 +62,8 @@ class ClusterFacts:
     kube_missing: str = ""  # why Kubernetes was not read (when ``kube`` is None)
     down: list[Speaker] = field(default_factory=list)  # speakers whose pod exists but is not Ready
     k8s_reader: K8sSecretReader | None = None
+    # comply: the intent rendered once per run (validate_intent before connecting, then the compliance check)
+    renders: RenderCache = field(default_factory=RenderCache)
 
     @classmethod
     def from_loaded(cls, loaded: LoadResult, cluster: Cluster) -> ClusterFacts:
@@ -234,7 +236,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
         def compliance_check() -> list[CheckResult]:
             if config_error or dialect is None:
                 raise RuntimeError(f"show configuration commands: {config_error}")
-            rendered = render_router_config(cluster, dialect, facts.k8s_reader)
+            rendered = facts.renders.get(cluster, dialect, facts.k8s_reader)
             found = compliance.drift(running_text, rendered.lines, managed_scope(cluster, dialect), rendered.secrets)
             verdict.drift = found.lines
             return [compliance.check_config(host, cluster, found)]
@@ -280,7 +282,7 @@ def validate_intent(facts: Iterable[ClusterFacts]) -> None:
         if router is None or f.cluster.refused:
             continue  # a refused cluster's router errors on every check instead (verify_cmd.router_jobs)
         version = router.dialect if router.dialect != "auto" else "1.4"
-        render_router_config(f.cluster, DIALECTS[version], f.k8s_reader)
+        f.renders.get(f.cluster, DIALECTS[version], f.k8s_reader)
 
 
 # --- output ------------------------------------------------------------------------------------------------

@@ -87,3 +87,22 @@ def test_lean_napalm_loads_edgekit_driver_only() -> None:
         "print(napalm.ios.IOSDriver.__name__)"
     )
     assert _python(code).splitlines() == ["VyOSDriver", "[]", "IOSDriver"]
+
+
+def test_render_cache_renders_once_per_router_and_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks import render as render_module
+    from tasks.dialect import DIALECTS
+
+    calls: list[tuple[str, str]] = []
+
+    def counting(cluster, dialect, reader=None):  # type: ignore[no-untyped-def]
+        calls.append((cluster.name, dialect.version))
+        return render_module.RenderedConfig([f"set system host-name {cluster.name}"])
+
+    monkeypatch.setattr(render_module, "render_router_config", counting)
+    cluster = nornir().inventory.hosts["k8s-router-1-prd"].cluster_model  # type: ignore[attr-defined]
+    cache = render_module.RenderCache()
+    first = cache.get(cluster, DIALECTS["1.4"])
+    assert cache.get(cluster, DIALECTS["1.4"]) is first
+    cache.get(cluster, DIALECTS["1.3"])
+    assert calls == [("prd", "1.4"), ("prd", "1.3")] and len(cache) == 2
