@@ -107,14 +107,15 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     clusters = {name: c for c, names in waves for name in names if name not in refused}
     plans: dict[str, deploy.RouterPlan] = {}
     locks: dict[str, RouterLock] = {}
+    input_errors: dict[str, BaseException] = {}  # router -> the exception whose root cause is an InputError
     try:
         with Progress(f"edgekit {report.command}") as progress, _stop_on_interrupt(stop):
-            _plan_all(rt, options, clusters, reports, plans, progress, None if dry_run else locks, renders)
-            input_errors = [
-                r for r in reports.values() if r.error and r.error.startswith("input: ") and r.host not in refused
-            ]
-            if input_errors:
-                raise InputError(input_errors[0].error.removeprefix("input: "))  # type: ignore[union-attr]
+            _plan_all(
+                rt, options, clusters, reports, plans, progress, None if dry_run else locks, renders, input_errors
+            )
+            first = next((input_errors[name] for name in reports if name in input_errors), None)
+            if first is not None:  # bad input found while planning: exit 2 before any router is changed
+                raise InputError(one_line(first)) from first
             if not dry_run:
                 print_changes(report, only_pending=True)  # what is about to change, before anything does
                 _apply_waves(rt, waves, clusters, reports, plans, run_options, progress, stop, args.all_at_once)
@@ -185,6 +186,7 @@ def _plan_all(
     progress: Progress,
     locks: dict[str, RouterLock] | None = None,
     renders: RenderCache | None = None,
+    input_errors: dict[str, BaseException] | None = None,
 ) -> None:
     """Plan every router in parallel; a deploy (``locks`` given) first takes each router's local lock, so a
     second run fails at once for every router the first one holds."""
@@ -217,6 +219,8 @@ def _plan_all(
             progress.step(name, report.status)
         except Exception as exc:
             _record_failure(report, exc)
+            if input_errors is not None and isinstance(root_cause(exc), InputError):
+                input_errors[name] = exc
             progress.step(name, "failed")
         return Result(host=task.host, result=report)
 
