@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Address
 
+from checks.defaults import DEFAULT_MAX_AGE
 from checks.parsers.models import WireguardInterface
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster, WireGuard
 
-DEFAULT_MAX_AGE = 180
 PING_COUNT = 2
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 _RTT = re.compile(r"= [\d.]+/([\d.]+)/")

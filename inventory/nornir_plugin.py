@@ -34,24 +34,34 @@ from nornir.core.inventory import (
 
 from inventory import ssh
 from inventory.build import HostFacts, InventorySources, LoadResult, load
-from inventory.model import Credentials
+from inventory.kube import KubeFacts
+from inventory.model import Cluster, Credentials
 from inventory.secrets import K8sSecretReader, SecretRef
 
 NAPALM_PLATFORM = "edgekit_vyos"
 
 
 class EdgekitHost(Host):
-    """A Nornir host whose password is a reference, resolved only when a connection opens."""
+    """A Nornir host whose password is a reference, resolved only when a connection opens.
 
-    __slots__ = ("password_ref", "secret_reader")
+    ``cluster_model`` and ``kube_facts``: the host's cluster (``inventory.model.Cluster``) and what Kubernetes
+    said about it, for edgekit's Nornir tasks (``tasks.library``); attributes, not ``data``, so the host's
+    data and ``Inventory.dict()`` are as documented in inventory/README.md.
+    """
+
+    __slots__ = ("cluster_model", "kube_facts", "password_ref", "secret_reader")
 
     def __init__(
         self,
         *args: Any,
         password_ref: SecretRef | None = None,
         secret_reader: K8sSecretReader | None = None,
+        cluster_model: Cluster | None = None,
+        kube_facts: KubeFacts | None = None,
         **kwargs: Any,
     ) -> None:
+        self.cluster_model = cluster_model
+        self.kube_facts = kube_facts
         self.password_ref = password_ref
         self.secret_reader = secret_reader
         super().__init__(*args, **kwargs)
@@ -117,6 +127,7 @@ def to_inventory(result: LoadResult, accept_new_host_keys: bool = False) -> Inve
     defaults = Defaults()
     readers: dict[str, K8sSecretReader | None] = {}
     hosts = Hosts()
+    clusters = {c.name: c for c in result.site.ordered_clusters()}
     for facts in result.hosts:
         if facts.cluster not in readers:
             readers[facts.cluster] = result.secret_reader(facts.cluster)
@@ -151,6 +162,8 @@ def to_inventory(result: LoadResult, accept_new_host_keys: bool = False) -> Inve
             defaults=defaults,
             password_ref=creds.password if creds else None,
             secret_reader=readers[facts.cluster],
+            cluster_model=clusters.get(facts.cluster),
+            kube_facts=result.kube_facts.get(facts.cluster),
         )
     return Inventory(hosts=hosts, groups=groups, defaults=defaults)
 

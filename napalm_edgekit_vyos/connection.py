@@ -14,7 +14,7 @@ import re
 import select
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast
 
 from netmiko.exceptions import ReadTimeout
 from netmiko.vyos.vyos_ssh import VyOSSSH
@@ -54,6 +54,16 @@ INITIALIZED_RE = re.compile(r"Initialized commit-confirm; (\d+) minutes to confi
 ANOTHER_PENDING = "Another confirm is pending"
 UNSAVED_WARNING = "You should save previous commits before commit-confirm !"
 NOTHING_TO_COMMIT = "No configuration changes to commit"
+
+
+class _Channel(Protocol):
+    """What the prompt reader needs of the session's channel (paramiko's Channel; a socket in the unit tests)."""
+
+    def recv(self, nbytes: int) -> bytes: ...
+
+    def fileno(self) -> int: ...
+
+
 NO_CONFIRM_PENDING = "No confirm pending"
 # vyos-1x config_mgmt.py confirm(): "Reboot timer stopped" / "Reload timer stopped"; 1.3 prints nothing.
 TIMER_STOPPED_RE = re.compile(r"(Reboot|Reload) timer stopped")
@@ -175,7 +185,7 @@ class EdgekitVyOSSSH(VyOSSSH):
         prompt is a question nobody answers: it is cancelled with Ctrl-C and raised as UnknownPrompt."""
         prompt = re.compile(body)
         at_end = re.compile(f"(?:{body})\\s*\\Z")
-        channel = self.remote_conn
+        channel = cast(_Channel, self.remote_conn)  # an SSH channel once connected (netmiko types it loosely)
         buffer = ""
         answered_at = 0  # answers are looked for in the output after the last one given
         deadline = time.monotonic() + timeout

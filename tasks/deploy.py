@@ -33,12 +33,10 @@ from inventory.model import Cluster
 from inventory.secrets import K8sSecretReader, is_wireguard_key
 from napalm_edgekit_vyos.connection import ConfirmPending
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, TimerFired, VyOSDriver
+from tasks.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
 from tasks.dialect import Dialect, detect, dialect_for
-from tasks.render import RenderedConfig, managed_scope, render_router_task
+from tasks.render import RenderCache, RenderedConfig, managed_scope, render_router_task
 from tasks.report import HostReport, one_line
-
-DEFAULT_CONFIRM_TIMEOUT = 300  # seconds the router waits for `confirm` before restoring itself
-DEFAULT_GATE_TIMEOUT = 60.0
 
 
 @dataclass
@@ -90,8 +88,12 @@ def plan_router(
     report: HostReport,
     k8s_reader: K8sSecretReader | None = None,
     step: Step = _noop_step,
+    renders: RenderCache | None = None,
 ) -> Result:
-    """Phase one (read only): connect, detect the dialect, read the running config, render, diff."""
+    """Phase one (read only): connect, detect the dialect, read the running config, render, diff.
+
+    ``renders``: the run's renders (the deploy's input check rendered the intent already); without it the
+    intent is rendered here as a Nornir subtask (``render_router_task``)."""
     started = time.monotonic()
     step(task.host.name, "connect")
     driver = router_driver(task)
@@ -102,9 +104,13 @@ def plan_router(
     report.dialect = dialect.version
     running = driver.show("show configuration commands").splitlines()
     report.timed("read", started)
-    rendered: RenderedConfig = task.run(
-        task=render_router_task, cluster=cluster, dialect=dialect, k8s_reader=k8s_reader, severity_level=10
-    ).result
+    rendered: RenderedConfig
+    if renders is not None:
+        rendered = renders.get(cluster, dialect, k8s_reader)
+    else:
+        rendered = task.run(
+            task=render_router_task, cluster=cluster, dialect=dialect, k8s_reader=k8s_reader, severity_level=10
+        ).result
     change = diff(running, rendered.lines, managed_scope(cluster, dialect))
     report.commands = [mask_line(c, rendered.secrets) for c in change.commands]
     report.status = "planned" if change else "unchanged"

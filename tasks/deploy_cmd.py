@@ -16,11 +16,12 @@ from checks.config_diff import mask_line
 from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import deploy
+from tasks.commands import deploy as commands
 from tasks.dialect import DIALECTS
 from tasks.locks import RouterLock, RouterLocked
-from tasks.options import CommonOptions, add_common_options
+from tasks.options import CommonOptions
 from tasks.progress import Progress
-from tasks.render import render_router_config
+from tasks.render import RenderCache, render_router_config
 from tasks.report import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -37,45 +38,8 @@ from tasks.runtime import Runtime, open_runtime
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    plan = subparsers.add_parser("plan", help="show each router's pending change as a diff (exit 10 if any)")
-    add_common_options(plan)
-    _add_output_options(plan)
-    plan.set_defaults(handler=lambda args: run_deploy(args, dry_run=True))
-
-    dep = subparsers.add_parser("deploy", help="apply the change to every router, cluster by cluster, safely")
-    add_common_options(dep)
-    _add_output_options(dep)
-    dep.add_argument("--dry-run", action="store_true", help="plan only (same as `plan`)")
-    dep.add_argument(
-        "--confirm-timeout",
-        type=int,
-        default=deploy.DEFAULT_CONFIRM_TIMEOUT,
-        metavar="SECONDS",
-        help="commit-confirm time: the router restores itself unless confirmed (default: %(default)s)",
-    )
-    dep.add_argument(
-        "--gate-timeout",
-        type=float,
-        default=deploy.DEFAULT_GATE_TIMEOUT,
-        metavar="SECONDS",
-        help="how long to wait for peers and ECMP routes after a commit (default: %(default)s)",
-    )
-    dep.add_argument("--all-at-once", action="store_true", help="do not wait for one cluster before the next")
-    dep.add_argument(
-        "--save-first",
-        action="store_true",
-        help="save a router's committed but unsaved changes before the commit-confirm (default: refuse the router)",
-    )
-    dep.set_defaults(handler=lambda args: run_deploy(args, dry_run=args.dry_run))
-
-    render = subparsers.add_parser("render", help="print each router's full intended config (secrets masked)")
-    add_common_options(render)
-    render.add_argument("--vyos", choices=sorted(DIALECTS), help="render for this VyOS version without connecting")
-    render.set_defaults(handler=run_render)
-
-
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+    """`plan`, `deploy` and `render` (``tasks.commands.deploy``)."""
+    commands.register(subparsers)
 
 
 def _router_clusters(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
@@ -113,7 +77,9 @@ def _stop_on_interrupt(flag: deploy.StopFlag) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
+def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
+    if dry_run is None:  # `deploy`: its --dry-run option decides
+        dry_run = bool(args.dry_run)
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
     waves = _router_clusters(rt, options)
@@ -128,7 +94,8 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
         abort=stop.abort,
     )
     _validate_timers(run_options)
-    _validate_intent(rt, waves)
+    renders = RenderCache()
+    _validate_intent(rt, waves, renders)
     report = RunReport(command="plan" if dry_run else "deploy", warnings=list(rt.loaded.warnings))
     reports = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
     report.hosts = list(reports.values())
@@ -140,14 +107,15 @@ def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
     clusters = {name: c for c, names in waves for name in names if name not in refused}
     plans: dict[str, deploy.RouterPlan] = {}
     locks: dict[str, RouterLock] = {}
+    input_errors: dict[str, BaseException] = {}  # router -> the exception whose root cause is an InputError
     try:
         with Progress(f"edgekit {report.command}") as progress, _stop_on_interrupt(stop):
-            _plan_all(rt, options, clusters, reports, plans, progress, None if dry_run else locks)
-            input_errors = [
-                r for r in reports.values() if r.error and r.error.startswith("input: ") and r.host not in refused
-            ]
-            if input_errors:
-                raise InputError(input_errors[0].error.removeprefix("input: "))  # type: ignore[union-attr]
+            _plan_all(
+                rt, options, clusters, reports, plans, progress, None if dry_run else locks, renders, input_errors
+            )
+            first = next((input_errors[name] for name in reports if name in input_errors), None)
+            if first is not None:  # bad input found while planning: exit 2 before any router is changed
+                raise InputError(one_line(first)) from first
             if not dry_run:
                 print_changes(report, only_pending=True)  # what is about to change, before anything does
                 _apply_waves(rt, waves, clusters, reports, plans, run_options, progress, stop, args.all_at_once)
@@ -197,15 +165,16 @@ def _validate_timers(options: deploy.DeployOptions) -> None:
         )
 
 
-def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]]) -> None:
+def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]], renders: RenderCache) -> None:
     """Render every router's intent once before connecting anywhere: a missing fact or secret is an
-    input error (exit 2) while no device has been touched. The real render follows the detected dialect."""
+    input error (exit 2) while no device has been touched. The plan takes the render from ``renders``; only a
+    router whose detected version differs from the one guessed here (``auto``: 1.4) renders again."""
     for cluster, _ in waves:
         assert cluster.router is not None
         if cluster.refused:
             continue  # reported per router by run_deploy
         version = cluster.router.dialect if cluster.router.dialect != "auto" else "1.4"
-        render_router_config(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
+        renders.get(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
 
 
 def _plan_all(
@@ -216,6 +185,8 @@ def _plan_all(
     plans: dict[str, deploy.RouterPlan],
     progress: Progress,
     locks: dict[str, RouterLock] | None = None,
+    renders: RenderCache | None = None,
+    input_errors: dict[str, BaseException] | None = None,
 ) -> None:
     """Plan every router in parallel; a deploy (``locks`` given) first takes each router's local lock, so a
     second run fails at once for every router the first one holds."""
@@ -241,12 +212,15 @@ def _plan_all(
                 report=report,
                 k8s_reader=rt.loaded.secret_reader(cluster.name),
                 step=progress.step,
+                renders=renders,
                 severity_level=10,
             )
             plans[name] = result.result
             progress.step(name, report.status)
         except Exception as exc:
             _record_failure(report, exc)
+            if input_errors is not None and isinstance(root_cause(exc), InputError):
+                input_errors[name] = exc
             progress.step(name, "failed")
         return Result(host=task.host, result=report)
 

@@ -22,31 +22,21 @@ from checks import lb as lbchecks
 from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
-from tasks import exporter, lb, lb_deploy
+from tasks import lb, lb_deploy, napalm_lean
+from tasks.cli import run
+from tasks.commands import edge as commands
 from tasks.options import CommonOptions
 from tasks.report import HostReport, one_line
-from tasks.router import run
 from tasks.runtime import Runtime, open_runtime
 from tasks.verify import LiveResults, VerifyOptions, host_report, validate_intent
-from tasks.verify_cmd import Job, add_verify_options, cluster_reports, finish, router_jobs, router_targets, run_jobs
+from tasks.verify_cmd import Job, cluster_reports, finish, router_jobs, router_targets, run_jobs
 
 LB_CHECKS = ("lb.services", "lb.backends", "lb.config")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for name, comply, text in (
-        ("verify", False, "verify routers and API LBs of every cluster in parallel"),
-        ("comply", True, "verify, plus every router's managed running config against the intent"),
-    ):
-        parser = subparsers.add_parser(name, help=text)
-        add_verify_options(parser)
-        group = parser.add_argument_group("load balancers")
-        group.add_argument("--ca", metavar="FILE", help="CA for the apiserver's certificate (default: not verified)")
-        group.add_argument("--timeout", type=float, default=3.0, help="seconds for /healthz (default: %(default)s)")
-        parser.set_defaults(handler=lambda args, comply=comply: run_edge(args, comply))
-    parser = subparsers.add_parser("exporter", help="serve the edge checks as Prometheus metrics, a run every interval")
-    exporter.add_options(parser)
-    parser.set_defaults(handler=exporter.run_exporter)
+    """`verify`, `comply` and `exporter` of every cluster (``tasks.commands.edge``)."""
+    commands.register(subparsers)
 
 
 def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
@@ -161,7 +151,8 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(argv, modules=("tasks.edge",), prog="python -m tasks.edge")
+    napalm_lean.without_drivers()  # NAPALM's start-up without its other drivers (edgekit's program only)
+    return run(argv, modules=("tasks.commands.edge",), prog="python -m tasks.edge")
 
 
 if __name__ == "__main__":

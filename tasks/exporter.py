@@ -17,7 +17,6 @@ resource usage is measured exactly (``wait4``): CPU seconds and peak RSS of ever
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import signal
@@ -36,14 +35,17 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from checks.wireguard import DEFAULT_MAX_AGE
 from inventory.errors import InputError
 from tasks import metrics
-from tasks.options import add_common_options
+from tasks.commands import listen_address as listen_address
+from tasks.commands import positive_seconds as positive_seconds
+from tasks.commands.edge import add_exporter_options
+from tasks.defaults import EXPORTER_INTERVAL, EXPORTER_LISTEN
 from tasks.report import RunReport
 
-DEFAULT_LISTEN = "127.0.0.1:9479"
-DEFAULT_INTERVAL = 60.0
+DEFAULT_LISTEN = EXPORTER_LISTEN
+DEFAULT_INTERVAL = EXPORTER_INTERVAL
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -252,64 +254,7 @@ class VerifyProcess:
 # --- the command ---------------------------------------------------------------------------------------------
 
 
-def listen_address(value: str) -> tuple[str, int]:
-    """``ADDR:PORT``, ``[V6ADDR]:PORT`` or ``:PORT`` (every address)."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected ADDR:PORT (e.g. 127.0.0.1:9479 or :9479)")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not host:
-        return "0.0.0.0", int(port)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: {host!r} is not an IP address") from None
-    return host, int(port)
-
-
-def positive_seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r}: must be more than 0 seconds")
-    return seconds
-
-
-def add_options(parser: argparse.ArgumentParser) -> None:
-    add_common_options(parser)
-    group = parser.add_argument_group("exporter")
-    group.add_argument(
-        "--listen",
-        type=listen_address,
-        default=DEFAULT_LISTEN,
-        metavar="ADDR:PORT",
-        help="where /metrics is served (default: %(default)s; ':9479' for every address)",
-    )
-    group.add_argument(
-        "--interval",
-        type=positive_seconds,
-        default=DEFAULT_INTERVAL,
-        metavar="SECONDS",
-        help="seconds between runs (default: %(default)s)",
-    )
-    group.add_argument(
-        "--run-timeout",
-        type=positive_seconds,
-        metavar="SECONDS",
-        help="kill a run that takes longer (a failed run; default: none, an overrunning run is only reported)",
-    )
-    group.add_argument("--comply", action="store_true", help="run comply (adds config drift) instead of verify")
-    group.add_argument(
-        "--handshake-max-age",
-        type=int,
-        default=DEFAULT_MAX_AGE,
-        metavar="SECONDS",
-        help="oldest WireGuard handshake still counted as alive (default: %(default)s)",
-    )
-    group.add_argument("--ca", metavar="FILE", help="CA for the apiserver's certificate (default: not verified)")
-    group.add_argument("--timeout", type=float, default=3.0, help="seconds for /healthz (default: %(default)s)")
+add_options = add_exporter_options
 
 
 def child_argv(args: argparse.Namespace) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 import yaml
 from nornir.core.inventory import Inventory
@@ -21,18 +20,13 @@ from rich.table import Table
 
 from inventory.build import LoadResult
 from inventory.nornir_plugin import TFStateInventory
-from tasks.options import CommonOptions, add_common_options
+from tasks.commands import inventory as commands
+from tasks.options import CommonOptions
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "inventory",
-        help="print the resolved inventory",
-        description="Print the inventory built from Terraform state, Kubernetes and the site file.",
-    )
-    add_common_options(parser)
-    parser.add_argument("--format", choices=("table", "json", "yaml"), default="table", help="output format")
-    parser.set_defaults(handler=handle)
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """The `inventory` subcommand (``tasks.commands.inventory``)."""
+    commands.register(subparsers)
 
 
 def load_inventory(options: CommonOptions) -> tuple[Inventory, LoadResult]:
@@ -46,7 +40,7 @@ def load_inventory(options: CommonOptions) -> tuple[Inventory, LoadResult]:
             from inventory.errors import InputError
 
             raise InputError(f"no such host: {', '.join(unknown)}", path="--limit")
-        inventory = inventory.filter(filter_func=lambda h: h.name in wanted)
+        inventory = inventory.filter(lambda host, **_: host.name in wanted)
     return inventory, plugin.result
 
 

@@ -34,8 +34,10 @@ from checks.parsers import haproxy_stat
 from checks.verdict import CheckResult, errored, failed, passed
 from inventory.errors import InputError
 from inventory.model import Cluster
-from tasks import lb_deploy
-from tasks.options import CommonOptions, add_common_options
+from tasks import lb_deploy, napalm_lean
+from tasks.cli import run
+from tasks.commands import lb as commands
+from tasks.options import CommonOptions
 from tasks.progress import Progress
 from tasks.report import (
     EXIT_FAILED,
@@ -48,7 +50,6 @@ from tasks.report import (
     one_line,
     write_junit,
 )
-from tasks.router import run
 from tasks.runtime import Runtime, open_runtime
 
 SHOW_STAT = lb_deploy.SHOW_STAT
@@ -64,32 +65,8 @@ class LBHostReport(HostReport):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    plan = subparsers.add_parser("plan", help="show each LB's pending change as unified diffs (exit 10 if any)")
-    add_common_options(plan)
-    plan.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
-    plan.set_defaults(handler=lambda args: run_deploy(args, dry_run=True))
-
-    dep = subparsers.add_parser("deploy", help="push HAProxy/Keepalived config to every LB, cluster by cluster")
-    add_common_options(dep)
-    dep.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
-    dep.add_argument("--dry-run", action="store_true", help="plan only (same as `plan`)")
-    dep.add_argument(
-        "--gate-timeout",
-        type=float,
-        default=lb_deploy.DEFAULT_GATE_TIMEOUT,
-        metavar="SECONDS",
-        help="how long to wait after each LB's change for its services, backends, the VIP and /healthz "
-        "(default: %(default)s)",
-    )
-    dep.set_defaults(handler=lambda args: run_deploy(args, dry_run=args.dry_run))
-
-    ver = subparsers.add_parser("verify", help="check VIP ownership, HAProxy backends, /healthz through the VIP")
-    add_common_options(ver)
-    ver.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
-    ver.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per host x check")
-    ver.add_argument("--ca", metavar="FILE", help="CA to verify the apiserver's certificate (default: not verified)")
-    ver.add_argument("--timeout", type=float, default=3.0, help="seconds for the /healthz request (default: 3)")
-    ver.set_defaults(handler=run_verify)
+    """`plan`, `deploy` and `verify` of the LBs (``tasks.commands.lb``)."""
+    commands.register(subparsers)
 
 
 # --- selection and render (no device) ----------------------------------------------------------------------
@@ -126,7 +103,9 @@ def render_all(
 # --- plan / deploy -----------------------------------------------------------------------------------------
 
 
-def run_deploy(args: argparse.Namespace, dry_run: bool) -> int:
+def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
+    if dry_run is None:  # `deploy`: its --dry-run option decides
+        dry_run = bool(args.dry_run)
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
     report = RunReport(command="lb plan" if dry_run else "lb deploy", warnings=list(rt.loaded.warnings))
@@ -566,7 +545,8 @@ def print_checks(results: list[CheckResult]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(argv, modules=("tasks.lb",), prog="python -m tasks.lb")
+    napalm_lean.without_drivers()  # NAPALM's start-up without its other drivers (edgekit's program only)
+    return run(argv, modules=("tasks.commands.lb",), prog="python -m tasks.lb")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,10 @@ from inventory import ssh
 from inventory.errors import EdgekitError, MissingFact
 from inventory.model import ApiLB, Cluster, LoadBalancer
 from inventory.secrets import MASK, K8sSecretReader
+from tasks.defaults import LB_GATE_TIMEOUT
 from templates import JINJA_ENV
+
+DEFAULT_GATE_TIMEOUT = LB_GATE_TIMEOUT
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
@@ -77,7 +80,6 @@ BAK_SUFFIX = ".edgekit-bak"
 FAILED_SUFFIX = ".edgekit-failed"
 VRRP_PASS_MAX = 8
 SERVICES = ("haproxy", "keepalived")
-DEFAULT_GATE_TIMEOUT = 60.0  # seconds: keepalived needs ~3 advert intervals, HAProxy `rise` checks
 GATE_INTERVAL = 0.5
 SHOW_STAT = (
     "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "
@@ -837,16 +839,32 @@ def gate_error(results: list[CheckResult], waited: float) -> str:
 
 
 def plan_lb_task(task: Task, rendered: RenderedLB, step: Step = _noop_step) -> Result:
+    """Nornir task (read only): the LB's files and services against ``rendered`` (``render_lb``).
+
+    Result: ``result`` (``LBPlan``, seconds the read took); ``changed`` True when the LB would change (a file
+    or a service to reload); ``diff`` the unified diff of every changed file (secrets masked) and the actions.
+    """
     step(task.host.name, "connect")
     remote = SSHRemote.from_task(task)
     step(task.host.name, "read")
     started = time.monotonic()
     plan = plan_lb(remote, rendered)
-    return Result(host=task.host, result=(plan, time.monotonic() - started))
+    return Result(host=task.host, result=(plan, time.monotonic() - started), changed=bool(plan), diff=_plan_diff(plan))
+
+
+def _plan_diff(plan: LBPlan) -> str:
+    lines = [line for diff in plan.diffs().values() for line in diff]
+    return "\n".join([*lines, *(f"# {action}" for action in plan.actions())])
 
 
 def apply_lb_task(task: Task, plan: LBPlan, step: Step = _noop_step) -> Result:
+    """Nornir task: install the planned files (validated on the LB first), reload the services, or put the
+    previous files back on an error (``apply_lb``).
+
+    Result: ``result`` the ``ApplyOutcome`` (status unchanged/changed/failed/reverted, error, notes);
+    ``changed`` True when the LB was changed and kept; ``diff`` as ``plan_lb_task``'s. Not marked failed for
+    Nornir: the caller reads the outcome (a failed Result would raise in ``task.run``).
+    """
     remote = SSHRemote.from_task(task)
     outcome = apply_lb(remote, plan, task.host.name, step)
-    # Not marked failed for Nornir: the caller reads the outcome (a failed Result would raise in task.run).
-    return Result(host=task.host, result=outcome)
+    return Result(host=task.host, result=outcome, changed=outcome.status == "changed", diff=_plan_diff(plan))

@@ -15,13 +15,10 @@ configure BFD, so there is no BFD family.
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import sys
 from collections.abc import Iterator
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
@@ -29,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from checks.verdict import CheckResult
+from tasks.commands import textfile_path as textfile_path  # argparse type of --metrics (re-exported)
 from tasks.report import HostReport, RunReport
 
 STATUSES = ("pass", "fail", "error")
@@ -204,20 +202,6 @@ def write_textfile(report: RunReport, path: str) -> None:
         sys.stdout.write(generate_latest(registry_for(report)).decode())
         return
     write_to_textfile(path, registry_for(report))
-
-
-def textfile_path(value: str) -> str:
-    """argparse type of ``--metrics FILE``: its directory must exist and be writable (checked before the run)."""
-    if value == "-":
-        return value
-    parent = Path(value).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise argparse.ArgumentTypeError(f"{value}: directory {parent} is not writable")
-    if Path(value).is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: is a directory")
-    return value
 
 
 # --- the JSON report back into a RunReport (the exporter reads what `verify --json` wrote) -----------------

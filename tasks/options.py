@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from inventory.build import InventorySources
+if TYPE_CHECKING:  # inventory.build costs its imports: only the commands that load an inventory pay them
+    from inventory.build import InventorySources
 
 
 def _split_sources(value: str | None) -> list[str]:
@@ -26,6 +28,8 @@ class CommonOptions:
 
     def sources(self) -> InventorySources:
         """What ``inventory.build.load`` needs (the inventory layer never imports tasks)."""
+        from inventory.build import InventorySources
+
         return InventorySources(
             states=list(self.states),
             site=self.site,

@@ -7,6 +7,7 @@ as a Nornir task through nornir-jinja2's ``template_file``.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,29 @@ class RenderedConfig:
 
     lines: list[str]
     secrets: list[str] = field(default_factory=list)
+
+
+class RenderCache:
+    """One render per router and VyOS version in a run: the input check before any device is touched, the
+    plan and comply all take the intent from here (secrets are resolved once, Kubernetes read once)."""
+
+    def __init__(self) -> None:
+        self._rendered: dict[tuple[str, str], RenderedConfig] = {}
+        self._lock = threading.Lock()
+
+    def get(self, cluster: Cluster, dialect: Dialect, k8s_reader: K8sSecretReader | None = None) -> RenderedConfig:
+        """The intent of ``cluster``'s router for ``dialect``, rendered on first use."""
+        key = (cluster.name, dialect.version)
+        with self._lock:
+            found = self._rendered.get(key)
+        if found is None:  # one thread per router: no two renders of one key at once
+            found = render_router_config(cluster, dialect, k8s_reader)
+            with self._lock:
+                self._rendered[key] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self._rendered)
 
 
 def require_router(cluster: Cluster) -> Router:

@@ -8,39 +8,29 @@ Exit codes: 0 ok, 1 a host failed or a check failed, 2 bad input, 3 unreachable 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from inventory.errors import EdgekitError
+from tasks import cli, napalm_lean
+from tasks.cli import Handler
 
-# Subcommand modules, in the order `--help` lists them. Each exposes register(subparsers).
-SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.inventory_cmd", "tasks.deploy_cmd", "tasks.verify_cmd")
+__all__ = ["GROUPS", "SUBCOMMAND_MODULES", "Handler", "build_parser", "main", "run"]
+
+# Subcommand modules, in the order `--help` lists them. Each exposes register(subparsers) and imports no engine
+# (tasks/commands/): a subcommand's handler module is imported when it runs.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.commands.inventory", "tasks.commands.deploy", "tasks.commands.verify")
 # Command groups of the `edgekit` program: `edgekit lb deploy` is `python -m tasks.lb deploy`.
 GROUPS: dict[str, tuple[str, str]] = {
-    "lb": ("tasks.lb", "the API load balancers: plan, deploy, verify"),
-    "edge": ("tasks.edge", "routers and load balancers of every cluster at once: verify, comply, exporter"),
+    "lb": ("tasks.commands.lb", "the API load balancers: plan, deploy, verify"),
+    "edge": ("tasks.commands.edge", "routers and load balancers of every cluster at once: verify, comply, exporter"),
 }
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser(
     modules: Sequence[str] = SUBCOMMAND_MODULES, prog: str = "edgekit", groups: dict[str, tuple[str, str]] | None = None
 ) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="edgekit: configure and verify the edge of Kubernetes clusters (VyOS routers, API load balancers).",
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in modules:
-        importlib.import_module(name).register(subparsers)
-    for group, (module, text) in (groups or {}).items():
-        sub = subparsers.add_parser(group, help=text)
-        importlib.import_module(module).register(
-            sub.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
-        )
-    return parser
+    """The ``edgekit`` argument parser (``tasks.cli.build_parser`` with the router's subcommands by default)."""
+    return cli.build_parser(modules, prog, groups)
 
 
 def run(
@@ -49,19 +39,12 @@ def run(
     prog: str = "edgekit",
     groups: dict[str, tuple[str, str]] | None = None,
 ) -> int:
-    args = build_parser(modules, prog, groups).parse_args(argv)
-    handler: Handler = args.handler
-    try:
-        return handler(args)
-    except EdgekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    """Parse ``argv`` and run the subcommand; edgekit's errors become exit codes (``tasks.cli.run``)."""
+    return cli.run(argv, modules, prog, groups)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    napalm_lean.without_drivers()  # NAPALM's start-up without its other drivers (edgekit's program only)
     return run(argv, groups=GROUPS)
 
 

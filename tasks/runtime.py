@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from nornir.core import Nornir
-from nornir.core.configuration import Config
+from nornir.core.configuration import Config, LoggingConfig, RunnerConfig
 from nornir.core.filter import F
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.plugins.runners import ThreadedRunner
@@ -61,7 +61,8 @@ def open_runtime(options: CommonOptions) -> Runtime:
     logging.getLogger("nornir").propagate = False
     # The same inventory the TFStateInventory plugin builds, from the result already loaded above.
     config = Config(
-        logging={"enabled": False}, runner={"plugin": "threaded", "options": {"num_workers": options.workers}}
+        logging=LoggingConfig(enabled=False),
+        runner=RunnerConfig(plugin="threaded", options={"num_workers": options.workers}),
     )
     inventory = to_inventory(loaded, accept_new_host_keys=options.accept_new_host_keys)
     nornir = Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=options.workers), config=config)

@@ -38,8 +38,9 @@ from inventory.build import LoadResult
 from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
 from inventory.secrets import K8sSecretReader
+from inventory.speakers import speaker_nodes
 from tasks.dialect import DIALECTS, Dialect, detect, dialect_for
-from tasks.render import managed_scope, render_router_config
+from tasks.render import RenderCache, managed_scope
 from tasks.report import HostReport, RunReport, console, err_console, one_line
 
 Show = Callable[[str], str]
@@ -61,10 +62,16 @@ class ClusterFacts:
     kube_missing: str = ""  # why Kubernetes was not read (when ``kube`` is None)
     down: list[Speaker] = field(default_factory=list)  # speakers whose pod exists but is not Ready
     k8s_reader: K8sSecretReader | None = None
+    # comply: the intent rendered once per run (validate_intent before connecting, then the compliance check)
+    renders: RenderCache = field(default_factory=RenderCache)
 
     @classmethod
     def from_loaded(cls, loaded: LoadResult, cluster: Cluster) -> ClusterFacts:
-        facts = loaded.kube_facts.get(cluster.name)
+        return cls.of(cluster, loaded.kube_facts.get(cluster.name), loaded.secret_reader(cluster.name))
+
+    @classmethod
+    def of(cls, cluster: Cluster, facts: KubeFacts | None, k8s_reader: K8sSecretReader | None) -> ClusterFacts:
+        """The facts of ``cluster`` given what Kubernetes said about it (None: not read)."""
         missing = ""
         if facts is None:
             hint = next((w for w in cluster.warnings if "kubeconfig" in w or "Kubernetes" in w), "")
@@ -74,7 +81,7 @@ class ClusterFacts:
             kube=facts,
             kube_missing=missing,
             down=not_ready_speakers(cluster, facts),
-            k8s_reader=loaded.secret_reader(cluster.name),
+            k8s_reader=k8s_reader,
         )
 
 
@@ -87,14 +94,9 @@ def not_ready_speakers(cluster: Cluster, facts: KubeFacts | None) -> list[Speake
     asn = next(iter(cluster.speaker_asns), None) or (
         cluster.metallb_peers[0].my_asn if cluster.metallb_peers else 65021
     )
-    router_ips = {cluster.router.public_address.ip, cluster.router.node_address.ip} if cluster.router else set()
-    my_peers = [p for p in cluster.metallb_peers if p.peer_address in router_ips]
     out = []
-    for kn in facts.nodes:
-        if kn.speaker_ready or kn.speaker_pod is None:
-            continue
-        if my_peers and not any(p.selects(kn.labels) for p in my_peers):
-            continue  # that speaker would never peer with this router, Ready or not
+    # The same selection as the model's speakers (inventory.speakers), of the pods that are not Ready.
+    for kn in speaker_nodes(facts.nodes, cluster.metallb_peers, cluster.router, ready=False):
         node = by_name.get(kn.name) or next((n for n in cluster.nodes if n.address == kn.internal_ip), None)
         name = node.name if node else kn.name
         address = kn.internal_ip or (node.address if node else None)
@@ -234,7 +236,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
         def compliance_check() -> list[CheckResult]:
             if config_error or dialect is None:
                 raise RuntimeError(f"show configuration commands: {config_error}")
-            rendered = render_router_config(cluster, dialect, facts.k8s_reader)
+            rendered = facts.renders.get(cluster, dialect, facts.k8s_reader)
             found = compliance.drift(running_text, rendered.lines, managed_scope(cluster, dialect), rendered.secrets)
             verdict.drift = found.lines
             return [compliance.check_config(host, cluster, found)]
@@ -280,7 +282,7 @@ def validate_intent(facts: Iterable[ClusterFacts]) -> None:
         if router is None or f.cluster.refused:
             continue  # a refused cluster's router errors on every check instead (verify_cmd.router_jobs)
         version = router.dialect if router.dialect != "auto" else "1.4"
-        render_router_config(f.cluster, DIALECTS[version], f.k8s_reader)
+        f.renders.get(f.cluster, DIALECTS[version], f.k8s_reader)
 
 
 # --- output ------------------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from nornir.core.task import Result, Task
 
 from checks.verdict import CheckResult
-from checks.wireguard import DEFAULT_MAX_AGE
 from inventory.errors import InputError
 from tasks import metrics
-from tasks.options import CommonOptions, add_common_options
+from tasks.commands import verify as commands
+from tasks.options import CommonOptions
 from tasks.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, write_junit
 from tasks.runtime import Runtime, open_runtime
 from tasks.verify import (
@@ -41,32 +41,11 @@ Job = Callable[[Task], None]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    ver = subparsers.add_parser("verify", help="check BGP, ECMP, proxy-ARP, WireGuard and MetalLB consistency")
-    add_verify_options(ver)
-    ver.set_defaults(handler=lambda args: run_verify(args, comply=False))
-    com = subparsers.add_parser("comply", help="verify, plus the managed running config against the intent")
-    add_verify_options(com)
-    com.set_defaults(handler=lambda args: run_verify(args, comply=True))
+    """`verify` and `comply` (``tasks.commands.verify``)."""
+    commands.register(subparsers)
 
 
-def add_verify_options(parser: argparse.ArgumentParser) -> None:
-    add_common_options(parser)
-    out = parser.add_argument_group("verify")
-    out.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
-    out.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per host x check")
-    out.add_argument(
-        "--metrics",
-        metavar="FILE",
-        type=metrics.textfile_path,
-        help="write the results as Prometheus metrics ('-' for stdout; node_exporter textfile format, atomically)",
-    )
-    out.add_argument(
-        "--handshake-max-age",
-        type=int,
-        default=DEFAULT_MAX_AGE,
-        metavar="SECONDS",
-        help="oldest WireGuard handshake still counted as alive (default: %(default)s)",
-    )
+add_verify_options = commands.add_verify_options
 
 
 def router_targets(rt: Runtime, options: CommonOptions) -> list[tuple[ClusterFacts, list[str]]]:

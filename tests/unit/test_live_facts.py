@@ -221,3 +221,17 @@ def test_selecting_only_the_good_cluster_is_clean(two: dict[str, Any], capsys: p
     captured = capsys.readouterr()
     assert code == 0 and "refused" not in captured.err, captured.err
     assert "# k8s-router-1-dev" in captured.out
+
+
+def test_plan_input_error_found_while_planning_exits_2_with_that_error(
+    two: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dialect(cluster: Any, driver: Any) -> Any:
+        raise InputError("VyOS 9.9 is not supported", path="show version")
+
+    monkeypatch.setattr(tasks.deploy, "router_driver", lambda task: object())
+    monkeypatch.setattr(tasks.deploy, "router_dialect", dialect)
+    code = main(["plan", *two["args"], "--cluster", "dev"])
+    captured = capsys.readouterr()
+    assert code == 2  # bad input stops the run before any router is changed
+    assert "error: show version: VyOS 9.9 is not supported" in captured.err.splitlines(), captured.err
