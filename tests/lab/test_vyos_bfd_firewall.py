@@ -8,6 +8,7 @@ one venue per router that reaches the router through a WireGuard tunnel (wiregua
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -277,6 +278,9 @@ def check_bfd_op_mode(c: Shell, s: Site) -> None:
     assert "Invalid command: show bfd peers [json]" in c.cmd("show bfd peers json")
     assert "Control packet input:" in c.cmd(f"show bfd peer {s.peer_link[1]} counters")
     assert c.cmd("show bfd peer 192.0.2.99").strip() == ""
+    # VyOS's users are in group frrvty: vtysh runs from the op-mode shell, against the router's own bfdd
+    data = json.loads(c.cmd("vtysh -c 'show bfd peers json'"))
+    assert any(p["peer"] == s.peer_link[1] and p["status"] == "up" for p in data), data
 
 
 def test_bfd_14(lab: Lab) -> None:
