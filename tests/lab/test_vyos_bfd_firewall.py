@@ -514,6 +514,11 @@ def test_firewall_14(lab: Lab) -> None:
         ruleset = nsx(s.ns, "nft", "list", "table", "ip", "vyos_filter")
         assert "chain VYOS_FORWARD_filter" in ruleset and 'comment "ipv4-FWD-filter-100"' in ruleset
         check_policy(s)
+        # show firewall (1.4.0 src/op_mode/firewall.py): the rule's counters count the upstream's dropped echo
+        shown = c.cmd("run show firewall")
+        assert shown.startswith("Rulesets Information\n") and 'ipv4 Firewall "forward filter"' in shown, shown
+        assert re.search(r"^100\s+drop\s+all\s+[1-9]\d*\s+\d+\s+ip daddr @N_VENUE-POOLS iifname", shown, re.M), shown
+        assert re.search(r"^default\s+accept\s+all\s+\d+\s+\d+$", shown, re.M), shown
         # the same policy through a named chain and `jump`
         c.config(
             [
