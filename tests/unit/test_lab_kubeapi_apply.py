@@ -48,9 +48,7 @@ def test_apply_creates_then_is_a_no_op(dc: dynamic.DynamicClient) -> None:
     assert first.spec.holdTime == "90s"
     managed = first.to_dict()["metadata"]["managedFields"]
     assert [(m["manager"], m["operation"]) for m in managed] == [("edgekit", "Apply")]
-    assert managed[0]["fieldsV1"] == {
-        "f:spec": {"f:holdTime": {}, "f:myASN": {}, "f:peerASN": {}, "f:peerAddress": {}}
-    }
+    assert managed[0]["fieldsV1"] == {"f:spec": {"f:holdTime": {}, "f:myASN": {}, "f:peerASN": {}, "f:peerAddress": {}}}
     again = dc.server_side_apply(peers, body=peer(), field_manager="edgekit")
     assert again.metadata.resourceVersion == first.metadata.resourceVersion
     assert again.metadata.generation == 1
