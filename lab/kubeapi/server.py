@@ -690,6 +690,8 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
         return _bad(f"the request is invalid: {exc}", 422, "Invalid")
     if not changed:
         return 200, live or new, False
+    if created and (not _DNS1123_SUBDOMAIN.fullmatch(name or "") or len(name or "") > 253):
+        return _invalid_name(kind, group, name or "")
     meta = new.setdefault("metadata", {})
     meta["name"], meta["namespace"] = name, namespace
     meta["resourceVersion"] = world.next_resource_version()
@@ -706,6 +708,24 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
     new["apiVersion"], new["kind"] = api_version, kind
     world.put(new)
     return (201 if created else 200), new, True
+
+
+# apimachinery pkg/util/validation: IsDNS1123Subdomain, the rule for these kinds' metadata.name.
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS1123_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+
+
+def _invalid_name(kind: str, group: str, name: str) -> tuple[int, dict[str, Any], bool]:
+    """errors.NewInvalid for metadata.name (422, reason Invalid, a FieldValueInvalid cause)."""
+    qualified = f"{kind}.{group}" if group else kind
+    detail = f"Invalid value: {json.dumps(name)}: {_DNS1123_MESSAGE}"
+    causes = [{"reason": "FieldValueInvalid", "message": detail, "field": "metadata.name"}]
+    message = f'{qualified} "{name}" is invalid: metadata.name: {detail}'
+    return 422, status(422, "Invalid", message, {"name": name, "group": group, "kind": kind, "causes": causes}), False
 
 
 def _check_body(body: dict[str, Any], api_version: str, kind: str, name: str | None, namespace: str) -> str | None:
