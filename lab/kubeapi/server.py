@@ -1,4 +1,5 @@
-"""A small Kubernetes API server stand-in: serves a "world" of genuine API objects, read-only.
+"""A small Kubernetes API server stand-in: serves a "world" of genuine API objects, and takes writes for
+MetalLB's kinds, ConfigMaps, Secrets and Services (``WRITABLE``; server-side apply in apply.py).
 
 The world is a Kubernetes ``List`` (``{"apiVersion": "v1", "kind": "List", "items": [...]}``, what
 ``kubectl get -o json`` prints) or ``{"items": [...]}``; each item is a full object with ``apiVersion``,
@@ -6,7 +7,7 @@ The world is a Kubernetes ``List`` (``{"apiVersion": "v1", "kind": "List", "item
 are served even with no object (an API group with neither objects nor a ``crds`` entry answers 404, like a
 cluster without that CRD).
 
-Paths (GET only), with real list JSON (``apiVersion``, ``kind: <Kind>List``, ``metadata.resourceVersion``,
+Reads (GET), with real list JSON (``apiVersion``, ``kind: <Kind>List``, ``metadata.resourceVersion``,
 ``items``) and ``Status`` objects for errors (404 NotFound, 401 Unauthorized, 405):
 
     /version, /api, /apis
@@ -19,7 +20,14 @@ Paths (GET only), with real list JSON (``apiVersion``, ``kind: <Kind>List``, ``m
 Query ``labelSelector`` (``a=b``, ``a==b``, ``a!=b``, ``a``, ``!a``, ``a in (x,y)``, ``a notin (x)``) and
 ``fieldSelector`` (``metadata.name=x``, ``metadata.namespace=x``, ``spec.nodeName=x``, ``!=``) filter lists.
 For group ``metallb.io`` any served version answers (v1beta1 and v1beta2 BGPPeers), with ``apiVersion``
-rewritten to the one asked for.
+rewritten to the one asked for. Discovery (``/api/v1``, ``/apis``, ``/apis/<group>/<version>``) lists what
+is served, so the kubernetes client's DynamicClient works.
+
+Writes (``write_route``), namespaced objects of ``WRITABLE`` kinds in existing namespaces: PATCH with
+``application/apply-patch+yaml`` (server-side apply, ``fieldManager`` required, ``force``), merge patch, JSON
+patch, strategic merge patch (core kinds only; 415 for custom resources), PUT, POST, DELETE. Each write bumps
+``metadata.resourceVersion`` (and ``generation`` of a custom resource whose spec changed), keeps
+``metadata.managedFields``, and is handed to ``persist`` (the CLI writes the world file).
 """
 
 from __future__ import annotations
