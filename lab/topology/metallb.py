@@ -13,8 +13,9 @@ Sources (metallb/metallb at tag v0.13.12, the version the lab's speaker pods nam
 - internal/allocator/allocator.go: a Service keeps a valid assignment; a requested IP
   (``metallb.universe.tf/loadBalancerIPs`` or ``spec.loadBalancerIP``) must lie in a pool (the annotated
   one if any) and be free; ``metallb.universe.tf/address-pool`` picks the pool (autoAssign false pools are
-  used only so); otherwise the autoAssign pools in name order; in a pool the first free address, skipping
-  .0 and .255 when avoidBuggyIPs (ipConfusesBuggyFirmwares).
+  used only so); otherwise the autoAssign pools (Allocate ranges over a Go map, in no set order: the lab
+  takes name order); in a pool the first free address, skipping .0 and .255 when avoidBuggyIPs
+  (ipConfusesBuggyFirmwares). Not modelled: serviceAllocation (namespace/service selectors), IP sharing.
 - speaker (bgp_controller.go): a service is announced when it has an IP and a ready endpoint; with
   externalTrafficPolicy Local only from nodes that have a ready endpoint; only from nodes an advertisement
   of its pool selects, and to the peers the advertisement names (none: all).
