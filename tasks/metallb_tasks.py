@@ -190,26 +190,33 @@ def gate_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult] | 
     return [check_peers(host, cluster, summary)]
 
 
-def metallb_gate(
-    task: Task,
+def wait_for_gate(
+    show: Show,
+    cluster: Cluster,
+    host: str,
     timeout: float = DEFAULT_GATE_TIMEOUT,
     interval: float = GATE_INTERVAL,
-    show: Show | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> Result:
-    """Poll (bounded by ``timeout``) until every speaker's session with the router is Established with prefixes.
-    ``result``: the last CheckResults (empty when the router has no session for these speakers yet: skipped)."""
-    cluster = host_cluster(task)
-    show = show or router_show(task)
+) -> list[CheckResult] | None:
+    """Poll ``gate_checks`` until they pass or ``timeout`` seconds have passed (the last results), or None when
+    the router has no session for these speakers yet (nothing to wait for)."""
     deadline = clock() + timeout
     while True:
-        results = gate_checks(show, cluster, task.host.name)
-        if results is None:
-            return Result(host=task.host, result=[], changed=False)
-        if all(r.ok for r in results) or clock() >= deadline:
-            return Result(host=task.host, result=results, failed=not all(r.ok for r in results))
+        results = gate_checks(show, cluster, host)
+        if results is None or all(r.ok for r in results) or clock() >= deadline:
+            return results
         sleep(interval)
+
+
+def metallb_gate(task: Task, timeout: float = DEFAULT_GATE_TIMEOUT, interval: float = GATE_INTERVAL) -> Result:
+    """Wait (bounded by ``timeout``) until every speaker's session with the router is Established with prefixes.
+    ``result``: the last CheckResults (empty when the router has no session for these speakers yet: skipped)."""
+    cluster = host_cluster(task)
+    results = wait_for_gate(router_show(task), cluster, task.host.name, timeout, interval)
+    if results is None:
+        return Result(host=task.host, result=[])
+    return Result(host=task.host, result=results, failed=not all(r.ok for r in results))
 
 
 def private_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
