@@ -13,6 +13,8 @@ Nornir ``Result`` whose ``result`` holds no secret:
   field manager fails it (``exception``: ``ApplyConflict`` naming manager and field) unless ``force``;
 - ``metallb_gate``: waits (bounded) until the speakers' sessions with the router are Established, with the
   check ``bgp.peers`` verify uses (``result``: the ``CheckResult`` list; ``failed``);
+- ``metallb_deploy``: apply then gate as named steps (``tasks.steps``: a live view shows them), the outcome
+  in a ``HostReport`` (``result``; ``changed``, ``failed``, ``diff``), never raising;
 - ``metallb_verify``: ``metallb.config``, ``bgp.peers`` and ``private.reachability`` (``result``: CheckResults).
 """
 
@@ -35,9 +37,10 @@ from inventory.errors import EdgekitError, InputError
 from inventory.model import Cluster
 from inventory.nornir_plugin import EdgekitHost
 from inventory.secrets import K8sSecretReader
-from tasks.metallb_kube import ClusterAPI
+from tasks.metallb_kube import ApplyConflict, ClusterAPI
 from tasks.metallb_render import FIELD_MANAGER, Form, RenderedMetalLB, render_metallb
-from tasks.report import one_line
+from tasks.report import HostReport, one_line
+from tasks.steps import run_step
 
 DEFAULT_GATE_TIMEOUT = 60.0
 GATE_INTERVAL = 0.5
@@ -46,6 +49,7 @@ Show = Callable[[str], str]
 __all__ = [
     "MetalLBPlan",
     "metallb_apply",
+    "metallb_deploy",
     "metallb_gate",
     "metallb_plan",
     "metallb_render",
@@ -217,6 +221,59 @@ def metallb_gate(task: Task, timeout: float = DEFAULT_GATE_TIMEOUT, interval: fl
     if results is None:
         return Result(host=task.host, result=[])
     return Result(host=task.host, result=results, failed=not all(r.ok for r in results))
+
+
+def metallb_deploy(
+    task: Task,
+    plan: MetalLBPlan,
+    api: ClusterAPI,
+    report: HostReport | None = None,
+    force: bool = False,
+    gate_timeout: float = DEFAULT_GATE_TIMEOUT,
+) -> Result:
+    """Apply ``plan`` (server-side, field manager ``edgekit``), then wait for the router's sessions with the
+    speakers (the gate). ``result``: the ``HostReport`` (status changed/unchanged/failed, ``notes`` what was
+    applied, ``checks`` the gate's verdicts, ``error`` a conflict naming manager and field, or the failing gate)."""
+    cluster = host_cluster(task)
+    report = report or HostReport(host="metallb", cluster=cluster.name, role="metallb")
+    report.commands = plan.lines
+    if not plan:
+        report.status = "unchanged"
+        return Result(host=task.host, result=report)
+    started = time.monotonic()
+    try:
+        done: list[str] = run_step(
+            task, "server-side apply", lambda: metallb_apply(task, plan, api, force=force).result
+        )
+    except Exception as exc:
+        report.status = "failed"
+        report.error = ("conflict: " if isinstance(exc, ApplyConflict) else "") + one_line(exc)
+        report.timed("apply", started)
+        return Result(host=task.host, result=report, failed=True, exception=exc, diff="\n".join(plan.lines))
+    report.timed("apply", started)
+    report.notes.extend(done)
+    report.status = "changed"
+    started = time.monotonic()
+    try:
+        gate = run_step(
+            task,
+            "gate: speakers' sessions with the router",
+            lambda: wait_for_gate(router_show(task), cluster, task.host.name, gate_timeout),
+        )
+    except Exception as exc:
+        gate = [errored("bgp.peers", task.host.name, cluster.name, one_line(exc))]
+    report.timed("gate", started)
+    waited = report.timings.get("gate", 0.0)
+    if gate is None:
+        report.notes.append("gate skipped: the router has no session with these speakers yet (router deploy next)")
+    else:
+        report.checks = gate
+        if all(c.ok for c in gate):
+            report.notes.append(f"gate passed in {waited:.1f} s (speakers Established)")
+        else:
+            report.status = "failed"
+            report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in gate if not c.ok)
+    return Result(host=task.host, result=report, changed=True, failed=not report.ok, diff="\n".join(plan.lines))
 
 
 def private_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
