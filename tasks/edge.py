@@ -126,7 +126,7 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
             assert cluster.api_lb is not None
             url = f"https://{cluster.api_lb.vip}:{cluster.api_lb.frontend_port}/healthz"
             health[cluster.name] = (url, pool.submit(lbchecks.fetch_healthz, url, args.timeout, args.ca))
-        for report in cluster_reports(routers):
+        for report in cluster_reports(routers, rt, comply):
             live.add(report.host, report.checks)
             reports[f"{report.cluster}/{report.host}"] = report
         jobs = router_jobs(routers, vopts, live, reports) | lb_jobs(lbs, rendered, live, reports, states)

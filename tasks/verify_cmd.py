@@ -104,11 +104,20 @@ def run_jobs(rt: Runtime, jobs: dict[str, Job], name: str) -> None:
         rt.nornir.close_connections(on_good=True, on_failed=True)
 
 
-def cluster_reports(targets: list[tuple[ClusterFacts, list[str]]]) -> list[HostReport]:
+def cluster_reports(
+    targets: list[tuple[ClusterFacts, list[str]]], rt: Runtime | None = None, comply: bool = False
+) -> list[HostReport]:
+    """Per cluster: consistency.nodes; with ``comply`` (and ``rt``) also metallb.config, MetalLB's objects in the
+    cluster against the render (``tasks.metallb``)."""
     reports = []
     for facts, _ in targets:
         results = cluster_checks(facts)
         reports.append(host_report(results[0].host, facts.cluster.name, "kubernetes", results))
+        if comply and rt is not None and not facts.cluster.refused:
+            from tasks.metallb_cmd import config_check
+
+            result = config_check(rt, facts.cluster)
+            reports.append(host_report(result.host, facts.cluster.name, "kubernetes", [result]))
     return reports
 
 
@@ -152,7 +161,7 @@ def run_verify(args: argparse.Namespace, comply: bool) -> int:
     reports: dict[str, HostReport] = {}
     pending = [(facts.cluster.name, name) for facts, names in targets for name in names]
     with LiveResults(f"edgekit {command}", pending) as live:
-        for report in cluster_reports(targets):
+        for report in cluster_reports(targets, rt, comply):
             live.add(report.host, report.checks)
             reports[f"{report.cluster}/{report.host}"] = report
         run_jobs(rt, router_jobs(targets, vopts, live, reports), command)

@@ -560,3 +560,20 @@ def test_venue_stanza_on_13_reads_the_key_from_the_router() -> None:
     assert asked == ["show wireguard keypairs pubkey venue"]
     with pytest.raises(MissingFact, match="without --vyos"):
         venue.router_public_key(venue_cluster(), DIALECTS["1.3"])
+
+
+def test_comply_reports_a_hand_edited_bgppeer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from tasks import metallb_cmd
+
+    c = model(tmp_path, {"metallb": two_pools(form="crds")})
+    held = FakeAPI([json.loads(json.dumps(o)) for o in render_metallb(c, "crds").objects])
+    held.close = lambda: None  # type: ignore[attr-defined]
+    monkeypatch.setattr(metallb_cmd, "ClusterAPI", lambda kubeconfig, context: held)
+    rt = SimpleNamespace(loaded=SimpleNamespace(kubeconfig="kc", kube_contexts={}, secret_reader=lambda name: None))
+    assert metallb_cmd.config_check(rt, c).status == "pass"  # type: ignore[arg-type]
+    held.objects[("BGPPeer", "metallb-system", "edgekit-router")]["spec"]["peerASN"] = 65099  # by hand
+    result = metallb_cmd.config_check(rt, c)  # type: ignore[arg-type]
+    assert result.status == "fail" and result.check == "metallb.config"
+    assert result.reason == "~ BGPPeer metallb-system/edgekit-router spec.peerASN: 65099 -> 65020"
