@@ -124,8 +124,33 @@ def _name(kind: str, obj: dict[str, Any]) -> tuple[str, str, str]:
     return (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
+class DuplicatePeer(EdgekitError):
+    """Another BGPPeer (not edgekit's) peers with the router's address: MetalLB refuses two peers for one address."""
+
+
+def check_other_peers(rendered: RenderedMetalLB, api: ClusterAPI) -> None:
+    """A BGPPeer edgekit would add next to another one for the same router address would break MetalLB's whole
+    configuration (it rejects duplicate peers): refuse the cluster, naming the other object and the way out."""
+    if rendered.form != "crds":
+        return
+    ours = next((o for o in rendered.objects if o.get("kind") == "BGPPeer"), None)
+    if ours is None:
+        return
+    address = (ours.get("spec") or {}).get("peerAddress")
+    for other in api.list_peers():
+        meta = other.get("metadata") or {}
+        if meta.get("name") != ours["metadata"]["name"] and (other.get("spec") or {}).get("peerAddress") == address:
+            raise DuplicatePeer(
+                f"BGPPeer {meta.get('namespace', 'metallb-system')}/{meta.get('name')} (not edgekit's) also peers with "
+                f"{address}, and MetalLB accepts one peer per address: take it over with the site file's "
+                f"metallb.peer_name: {meta.get('name')}, or delete it"
+            )
+
+
 def plan_cluster(rendered: RenderedMetalLB, api: ClusterAPI) -> MetalLBPlan:
-    """Read each rendered object (and edgekit's labelled ones) and diff over the managed fields."""
+    """Read each rendered object (and edgekit's labelled ones) and diff over the managed fields; a BGPPeer of
+    someone else's for the router's address refuses the cluster (``DuplicatePeer``)."""
+    check_other_peers(rendered, api)
     diffs: list[checks.ObjectDiff] = []
     live_by_name: dict[str, dict[str, Any] | None] = {}
     wanted = set()

@@ -59,7 +59,9 @@ def lab() -> Iterator[LabRun]:
                 "pools": [
                     {"name": "global-ip", "addresses": [p["global"]]},
                     {"name": "venue-ip", "addresses": [p["venue"]], "scope": "venue"},
-                ]
+                ],
+                # prd's hand-made BGPPeer is named router: edgekit takes it over (MetalLB accepts one per address)
+                "peer_name": "router",
             }
         (run.state_dir / "site-metallb.yaml").write_text(yaml.safe_dump(site))
         yield run
@@ -123,7 +125,7 @@ def hand_edit_bgppeer(lab: LabRun, cluster: str, hold: str) -> None:
         "from kubernetes import client, config; "
         f"api = config.new_client_from_config(context={cluster!r}); "
         "client.CustomObjectsApi(api).patch_namespaced_custom_object('metallb.io', 'v1beta2', 'metallb-system', "
-        f"'bgppeers', 'edgekit-router', {{'spec': {{'holdTime': {hold!r}}}}}, field_manager='kubectl-edit', "
+        f"'bgppeers', 'router', {{'spec': {{'holdTime': {hold!r}}}}}, field_manager='kubectl-edit', "
         "_content_type='application/merge-patch+json')"
     )
     proc = lab.lab("exec", "--", sys.executable, "-c", code, check=False)
@@ -140,7 +142,10 @@ def test_metallb_then_router_deploy_serves_global_and_venue_pools(lab: LabRun) -
     forms = {h["cluster"]: h["dialect"] for h in report["hosts"]}
     assert forms == {"prd": "crds", "dev": "configmap"}  # asked each cluster (site form auto)
     prd = next(h for h in report["hosts"] if h["cluster"] == "prd")
-    assert "+ BGPPeer metallb-system/edgekit-router" in prd["commands"]
+    assert (
+        "~ BGPPeer metallb-system/router metadata.labels.app.kubernetes.io/managed-by: (unset) -> edgekit"
+        in (prd["commands"])
+    )
 
     # dev's ConfigMap was written by hand (kubectl apply): a conflict, reported, not forced; prd waits behind it.
     code, report, out = edgekit(lab, "tasks.metallb", "deploy")
@@ -203,12 +208,12 @@ def test_a_hand_edited_bgppeer_shows_in_plan_and_comply(lab: LabRun) -> None:
 
     code, report, out = edgekit(lab, "tasks.metallb", "plan", "--cluster", "prd")
     assert code == 10, out
-    assert report["hosts"][0]["commands"] == ["~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 9s"]
+    assert report["hosts"][0]["commands"] == ["~ BGPPeer metallb-system/router spec.holdTime: 30s -> 9s"]
 
     code, report, out = edgekit(lab, "tasks.router", "comply", "--cluster", "prd")
     assert code == 1, out
     red = [(c["check"], c["reason"]) for h in report["hosts"] for c in h["checks"] if c["status"] != "pass"]
-    assert red == [("metallb.config", "~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 9s")]
+    assert red == [("metallb.config", "~ BGPPeer metallb-system/router spec.holdTime: 30s -> 9s")]
 
     # kubectl-edit now owns spec.holdTime: deploy reports it and changes nothing until forced.
     code, report, out = edgekit(lab, "tasks.metallb", "deploy", "--cluster", "prd")

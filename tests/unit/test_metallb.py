@@ -297,6 +297,9 @@ class FakeAPI:
     def read(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         return self.objects.get((kind, namespace, name))
 
+    def list_peers(self) -> list[dict[str, Any]]:
+        return [o for o in self.objects.values() if o["kind"] == "BGPPeer"]
+
     def list_managed(self, form: str) -> list[dict[str, Any]]:
         return [
             o for o in self.objects.values() if (o["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by")
@@ -577,3 +580,19 @@ def test_comply_reports_a_hand_edited_bgppeer(tmp_path: Path, monkeypatch: pytes
     result = metallb_cmd.config_check(rt, c)  # type: ignore[arg-type]
     assert result.status == "fail" and result.check == "metallb.config"
     assert result.reason == "~ BGPPeer metallb-system/edgekit-router spec.peerASN: 65099 -> 65020"
+
+
+def test_someone_elses_bgppeer_for_the_router_refuses_the_cluster(tmp_path: Path) -> None:
+    c = model(tmp_path, {"metallb": two_pools()})
+    peer = peer_object(tmp_path)
+    theirs = json.loads(json.dumps(peer))
+    theirs["metadata"] = {"name": "router", "namespace": "metallb-system"}
+    api = FakeAPI([theirs])
+    with pytest.raises(engine.DuplicatePeer, match=r"BGPPeer metallb-system/router \(not edgekit's\) also peers with "):
+        engine.plan_cluster(render_metallb(c, "crds"), api)  # type: ignore[arg-type]
+    # taking it over by name: a plain change of that object
+    adopt = model(tmp_path, {"metallb": two_pools(peer_name="router")})
+    plan = engine.plan_cluster(render_metallb(adopt, "crds"), api)  # type: ignore[arg-type]
+    assert (
+        "~ BGPPeer metallb-system/router metadata.labels.app.kubernetes.io/managed-by: (unset) -> edgekit" in plan.lines
+    )
