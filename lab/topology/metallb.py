@@ -525,7 +525,8 @@ def announcements(
 def render(cfg: Config, world: dict[str, Any], allocations: dict[str, list[str]], node: NodeView) -> tuple[str, str]:
     """(bgpd.conf, bfdd.conf) of the speaker on ``node``, as MetalLB's FRR mode writes them (frr.tmpl and friends).
 
-    bfdd.conf is "" when no peer of this node uses a BFD profile (then bfdd need not run)."""
+    bfdd.conf holds every configured BFD profile (frr.tmpl renders .BFDProfiles, all of the config's); it is
+    "" when there is none (MetalLB's FRR container runs bfdd anyway; the lab starts it only then)."""
     peers = [p for p in cfg.peers if selects(p.node_selectors, node.labels)]
     ann = announcements(world, cfg, allocations, node)
     # frr.tmpl's "ip nht resolve-via-default" is zebra's (zebra.conf in a per-daemon config): not here.
@@ -589,10 +590,9 @@ def render(cfg: Config, world: dict[str, Any], allocations: dict[str, list[str]]
             lines += [f"    network {pfx}" for pfx in prefixes]
             lines.append("  exit-address-family")
     bgpd = "\n".join(lines) + "\n"
-    used = sorted({p.bfd_profile for p in peers if p.bfd_profile})
-    if not used:
+    if not cfg.bfd_profiles:
         return bgpd, ""
-    # frr.tmpl renders every configured profile (BFDProfiles); bfdprofile.tmpl the fields that are set.
+    # bfdprofile.tmpl: the fields that are set.
     bfd = [f"hostname {node.name}", "log timestamp precision 3", "bfd"]
     for name in sorted(cfg.bfd_profiles):
         prof = cfg.bfd_profiles[name]
