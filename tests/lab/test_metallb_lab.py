@@ -1,5 +1,5 @@
-"""MetalLB from the site model, end to end (issue 14): a CRD cluster (`--metallb prd=crds`, VyOS 1.4) and a
-cluster with a hand-written legacy ConfigMap (`dev=configmap`, VyOS 1.3).
+"""MetalLB from the site model, end to end (issue 14): a CRD cluster that starts with no MetalLB config
+(`--metallb prd=none`, VyOS 1.4) and a cluster with a hand-written legacy ConfigMap (`dev=configmap`, VyOS 1.3).
 
 `metallb deploy` then `router deploy`: global services answer from upstream over every node, the venue-scoped
 service is refused from upstream (the router's firewall, each dialect's syntax) and answers through the tunnel;
@@ -35,9 +35,9 @@ POOLS = {
         "scores": "198.51.100.145",
     },
 }
-# prd: a CRD cluster whose MetalLB objects were written by hand (edgekit adds its own and takes the pools over);
+# prd: MetalLB installed (CRDs served), no configuration: nothing announced until edgekit deploys it;
 # dev: the legacy ConfigMap written with kubectl apply (edgekit takes it over with --force-conflicts).
-MODES = "prd=crds,dev=configmap"
+MODES = "prd=none,dev=configmap"
 NODES = {f"k8s-node-{i}-server-{c}" for c in ("prd",) for i in (1, 2, 3)}
 
 
@@ -59,9 +59,7 @@ def lab() -> Iterator[LabRun]:
                 "pools": [
                     {"name": "global-ip", "addresses": [p["global"]]},
                     {"name": "venue-ip", "addresses": [p["venue"]], "scope": "venue"},
-                ],
-                # prd's hand-made BGPPeer is named router: edgekit takes it over (MetalLB accepts one per address)
-                "peer_name": "router",
+                ]
             }
         (run.state_dir / "site-metallb.yaml").write_text(yaml.safe_dump(site))
         yield run
@@ -82,16 +80,10 @@ def edgekit(lab: LabRun, module: str, *args: str) -> tuple[int, dict[str, Any], 
     return lab.edgekit_json(*args, "--site", site, module=module)
 
 
-def traffic(lab: LabRun, ip: str, n: int, namespace: str | None = None) -> dict[str, int]:
-    """Connections to a service IP counted per answering node, from upstream (`lab traffic`) or from a namespace
-    of the lab (the venue) with the same client."""
-    if namespace is None:
-        return json.loads(lab.lab("traffic", ip, "-n", str(n), "--json", timeout=n * 3 + 20).stdout)
-    proc = lab.sh(
-        namespace.removeprefix(f"{lab.prefix}-"),
-        f"PYTHONPATH={lab.env['PYTHONPATH']} {sys.executable} -m lab.topology.servers client {ip} -n {n}",
-        timeout=n * 3 + 20,
-    )
+def traffic(lab: LabRun, ip: str, n: int, side: str = "upstream") -> dict[str, int]:
+    """Connections to a service IP from the internet side or from the venue (`lab traffic --from`), counted per
+    answering node ("(error)": refused or timed out)."""
+    proc = lab.lab("traffic", ip, "-n", str(n), "--from", side, "--json", timeout=n * 3 + 20)
     return json.loads(proc.stdout)
 
 
@@ -125,7 +117,7 @@ def hand_edit_bgppeer(lab: LabRun, cluster: str, hold: str) -> None:
         "from kubernetes import client, config; "
         f"api = config.new_client_from_config(context={cluster!r}); "
         "client.CustomObjectsApi(api).patch_namespaced_custom_object('metallb.io', 'v1beta2', 'metallb-system', "
-        f"'bgppeers', 'router', {{'spec': {{'holdTime': {hold!r}}}}}, field_manager='kubectl-edit', "
+        f"'bgppeers', 'edgekit-router', {{'spec': {{'holdTime': {hold!r}}}}}, field_manager='kubectl-edit', "
         "_content_type='application/merge-patch+json')"
     )
     proc = lab.lab("exec", "--", sys.executable, "-c", code, check=False)
@@ -142,10 +134,13 @@ def test_metallb_then_router_deploy_serves_global_and_venue_pools(lab: LabRun) -
     forms = {h["cluster"]: h["dialect"] for h in report["hosts"]}
     assert forms == {"prd": "crds", "dev": "configmap"}  # asked each cluster (site form auto)
     prd = next(h for h in report["hosts"] if h["cluster"] == "prd")
-    assert (
-        "~ BGPPeer metallb-system/router metadata.labels.app.kubernetes.io/managed-by: (unset) -> edgekit"
-        in (prd["commands"])
-    )
+    assert prd["commands"] == [
+        "+ IPAddressPool metallb-system/global-ip",
+        "+ BGPAdvertisement metallb-system/global-ip",
+        "+ IPAddressPool metallb-system/venue-ip",
+        "+ BGPAdvertisement metallb-system/venue-ip",
+        "+ BGPPeer metallb-system/edgekit-router",
+    ]
 
     # dev's ConfigMap was written by hand (kubectl apply): a conflict, reported, not forced; prd waits behind it.
     code, report, out = edgekit(lab, "tasks.metallb", "deploy")
@@ -161,13 +156,16 @@ def test_metallb_then_router_deploy_serves_global_and_venue_pools(lab: LabRun) -
     code, report, out = edgekit(lab, "tasks.router", "deploy")
     assert code == 0, out
 
-    # The venue learns each router's side from `render --venue`: dev's 1.3 router generated its keypair on the
-    # box during the deploy, so the stanza carries a key the venue does not trust yet (`lab venue-peer`).
+    # Each venue is configured from `render --venue` (dev's 1.3 router generated its keypair on the box during the
+    # deploy: the stanza carries that key, read from the router).
     venue = stanzas(lab)
     assert set(venue) == {"prd", "dev"}
     for cluster, p in POOLS.items():
         assert f"AllowedIPs = {lab_tunnel(lab, cluster)}, {p['venue']}" in venue[cluster], venue[cluster]
-    lab.lab("venue-peer", "dev", peer_key(venue["dev"]))
+        stanza = lab.state_dir / f"venue-{cluster}.conf"
+        stanza.write_text(venue[cluster])
+        lab.lab("venue", cluster, "--config", str(stanza))
+    assert peer_key(venue["dev"]) != peer_key(venue["prd"])
 
     def tunnels_up() -> bool:
         code, report, _ = edgekit(lab, "tasks.router", "verify")
@@ -186,11 +184,13 @@ def test_metallb_then_router_deploy_serves_global_and_venue_pools(lab: LabRun) -
     dev_answered = traffic(lab, POOLS["dev"]["web"], 30)
     assert "(error)" not in dev_answered and len(dev_answered) == 3, dev_answered
 
-    # The venue-scoped services: refused from upstream by the router's firewall (both dialects) ...
+    # The venue-scoped services: answering from the venue through the tunnel, refused from upstream by the router's
+    # firewall (both dialects); the router's own probe from its tunnel address agrees.
     for cluster in ("prd", "dev"):
-        refused = traffic(lab, POOLS[cluster]["scores"], 3)
+        from_venue = traffic(lab, POOLS[cluster]["scores"], 10, "venue")
+        assert "(error)" not in from_venue and sum(from_venue.values()) == 10, (cluster, from_venue)
+        refused = traffic(lab, POOLS[cluster]["scores"], 3, "upstream")
         assert set(refused) == {"(error)"}, (cluster, refused)
-    # ... and answering through the tunnel (the router's probe from its tunnel address).
     code, report, out = edgekit(lab, "tasks.metallb", "verify")
     assert code == 0, out
     checks = {(h["cluster"], c["check"]): c["status"] for h in report["hosts"] for c in h["checks"]}
@@ -208,12 +208,12 @@ def test_a_hand_edited_bgppeer_shows_in_plan_and_comply(lab: LabRun) -> None:
 
     code, report, out = edgekit(lab, "tasks.metallb", "plan", "--cluster", "prd")
     assert code == 10, out
-    assert report["hosts"][0]["commands"] == ["~ BGPPeer metallb-system/router spec.holdTime: 30s -> 9s"]
+    assert report["hosts"][0]["commands"] == ["~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 9s"]
 
     code, report, out = edgekit(lab, "tasks.router", "comply", "--cluster", "prd")
     assert code == 1, out
     red = [(c["check"], c["reason"]) for h in report["hosts"] for c in h["checks"] if c["status"] != "pass"]
-    assert red == [("metallb.config", "~ BGPPeer metallb-system/router spec.holdTime: 30s -> 9s")]
+    assert red == [("metallb.config", "~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 9s")]
 
     # kubectl-edit now owns spec.holdTime: deploy reports it and changes nothing until forced.
     code, report, out = edgekit(lab, "tasks.metallb", "deploy", "--cluster", "prd")
