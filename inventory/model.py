@@ -134,6 +134,9 @@ class MetalLBPeer(Model):
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
 
 
+DEFAULT_PEER_NAME = "edgekit-router"
+
+
 class MetalLBIntent(Model):
     """What ``tasks.metallb`` renders for one cluster: MetalLB's side of the router's BGP sessions.
 
@@ -144,7 +147,11 @@ class MetalLBIntent(Model):
     form: Literal["auto", "crds", "configmap"] = "auto"
     pools: list[Pool]
     pools_source: Literal["site", "kubernetes", "tfstate"] = "site"
-    peer_name: str = "edgekit-router"
+    # The BGPPeer's name; None: the cluster's one BGPPeer for the router's address if it has one (taken over), else
+    # ``DEFAULT_PEER_NAME``.
+    peer_name: str | None = None
+    # The site file states MetalLB's intent (a ``metallb`` section): comply then judges the cluster's MetalLB.
+    declared: bool = False
     peer_address: IPv4Address
     peer_asn: ASN
     my_asn: ASN

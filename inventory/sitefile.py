@@ -134,7 +134,8 @@ class MetalLBFile(Partial):
     form: Literal["auto", "crds", "configmap"] | None = None
     # Which nodes' speakers peer with the router (none: every node), as BGPPeer nodeSelectors.
     node_selectors: list[NodeSelectorFile] | None = None
-    peer_name: str | None = None  # the BGPPeer's name (default edgekit-router)
+    # The BGPPeer's name (default: the cluster's one BGPPeer for the router's address, taken over; else edgekit-router).
+    peer_name: str | None = None
 
 
 class HostOverride(Partial):

@@ -124,6 +124,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
                     assert t.api is not None and t.rendered is not None
                     t.plan = run_step(task, "read MetalLB objects", engine.plan_cluster, t.rendered, t.api)
                     t.report.commands = t.plan.lines
+                    t.report.notes.extend(t.plan.notes)
                     t.report.status = "planned" if t.plan else "unchanged"
                 except Exception as exc:
                     t.report.status = "failed"
@@ -189,14 +190,15 @@ def print_plans(todo: list[Target]) -> None:
                 console.print(f"  [{style}]{escape(line)}[/]" if style else f"  {escape(line)}", soft_wrap=True)
 
 
-def config_check(rt: Runtime, cluster: Cluster) -> CheckResult:
-    """metallb.config of one cluster (for ``comply``): an error naming why when it cannot be read."""
+def config_check(rt: Runtime, cluster: Cluster) -> CheckResult | None:
+    """metallb.config of one cluster for ``comply`` when the site file states MetalLB's intent (its ``metallb``
+    section; None otherwise: MetalLB is not edgekit's there); an error naming why when it cannot be read."""
+    if cluster.metallb is None or not cluster.metallb.declared:
+        return None
     api = cluster_api(rt, cluster)
     if api is None:
         return errored(checks.CHECK_CONFIG, HOST, cluster.name, "no kubeconfig: MetalLB's objects not read")
     try:
-        if cluster.metallb is None:
-            return errored(checks.CHECK_CONFIG, HOST, cluster.name, "no MetalLB intent (no pools in the model)")
         rendered = render_metallb(cluster, engine.resolve_form(cluster, api), rt.loaded.secret_reader(cluster.name))
         return checks.check_config(cluster.name, engine.plan_cluster(rendered, api).diffs, HOST)
     except EdgekitError as exc:

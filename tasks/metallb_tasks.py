@@ -110,6 +110,7 @@ class MetalLBPlan:
     diffs: list[checks.ObjectDiff]
     stale: list[dict[str, Any]] = field(default_factory=list)  # edgekit's objects no longer rendered
     live: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # object name -> what the cluster held
+    notes: list[str] = field(default_factory=list)  # e.g. the router's BGPPeer taken over under its own name
 
     @property
     def lines(self) -> list[str]:
@@ -128,29 +129,40 @@ class DuplicatePeer(EdgekitError):
     """Another BGPPeer (not edgekit's) peers with the router's address: MetalLB refuses two peers for one address."""
 
 
-def check_other_peers(rendered: RenderedMetalLB, api: ClusterAPI) -> None:
-    """A BGPPeer edgekit would add next to another one for the same router address would break MetalLB's whole
-    configuration (it rejects duplicate peers): refuse the cluster, naming the other object and the way out."""
+def adopt_or_refuse_peers(rendered: RenderedMetalLB, api: ClusterAPI, explicit_name: bool) -> str | None:
+    """The router's BGPPeer is known by its address: without a site ``metallb.peer_name``, the cluster's one
+    BGPPeer for that address is taken over under its own name (the rendered object is renamed; fields another
+    manager owns are conflicts until ``--force-conflicts``), and the note says so. A second BGPPeer for the address
+    next to edgekit's would break MetalLB's whole configuration (it rejects duplicate peers): ``DuplicatePeer``."""
     if rendered.form != "crds":
-        return
+        return None
     ours = next((o for o in rendered.objects if o.get("kind") == "BGPPeer"), None)
     if ours is None:
-        return
+        return None
     address = (ours.get("spec") or {}).get("peerAddress")
-    for other in api.list_peers():
-        meta = other.get("metadata") or {}
-        if meta.get("name") != ours["metadata"]["name"] and (other.get("spec") or {}).get("peerAddress") == address:
-            raise DuplicatePeer(
-                f"BGPPeer {meta.get('namespace', 'metallb-system')}/{meta.get('name')} (not edgekit's) also peers with "
-                f"{address}, and MetalLB accepts one peer per address: take it over with the site file's "
-                f"metallb.peer_name: {meta.get('name')}, or delete it"
-            )
+    others = [
+        p
+        for p in api.list_peers()
+        if (p.get("metadata") or {}).get("name") != ours["metadata"]["name"]
+        and (p.get("spec") or {}).get("peerAddress") == address
+    ]
+    mine = api.read("BGPPeer", ours["metadata"]["name"], ours["metadata"]["namespace"]) is not None
+    if not others:
+        return None
+    names = [str((p.get("metadata") or {}).get("name")) for p in others]
+    if not explicit_name and not mine and len(others) == 1:
+        ours["metadata"]["name"] = names[0]
+        return f"BGPPeer metallb-system/{names[0]} peers with {address}: edgekit takes it over"
+    raise DuplicatePeer(
+        f"BGPPeer metallb-system/{names[0]} (not edgekit's) also peers with {address}, and MetalLB accepts one peer "
+        f"per address: take it over with the site file's metallb.peer_name: {names[0]}, or delete it"
+    )
 
 
 def plan_cluster(rendered: RenderedMetalLB, api: ClusterAPI) -> MetalLBPlan:
-    """Read each rendered object (and edgekit's labelled ones) and diff over the managed fields; a BGPPeer of
-    someone else's for the router's address refuses the cluster (``DuplicatePeer``)."""
-    check_other_peers(rendered, api)
+    """Read each rendered object (and edgekit's labelled ones) and diff over the managed fields. The router's
+    BGPPeer: see ``adopt_or_refuse_peers``."""
+    note = adopt_or_refuse_peers(rendered, api, rendered.peer_name_explicit)
     diffs: list[checks.ObjectDiff] = []
     live_by_name: dict[str, dict[str, Any] | None] = {}
     wanted = set()
@@ -162,7 +174,7 @@ def plan_cluster(rendered: RenderedMetalLB, api: ClusterAPI) -> MetalLBPlan:
         diffs.append(checks.diff_object(obj, live, FIELD_MANAGER, rendered.secrets))
     stale = [o for o in api.list_managed(rendered.form) if _name(str(o.get("kind")), o) not in wanted]
     diffs.extend(checks.ObjectDiff(checks.object_name(o), delete=True) for o in stale)
-    return MetalLBPlan(rendered.cluster, rendered, diffs, stale, live_by_name)
+    return MetalLBPlan(rendered.cluster, rendered, diffs, stale, live_by_name, [note] if note else [])
 
 
 def metallb_render(

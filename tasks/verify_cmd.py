@@ -108,7 +108,7 @@ def cluster_reports(
     targets: list[tuple[ClusterFacts, list[str]]], rt: Runtime | None = None, comply: bool = False
 ) -> list[HostReport]:
     """Per cluster: consistency.nodes; with ``comply`` (and ``rt``) also metallb.config, MetalLB's objects in the
-    cluster against the render (``tasks.metallb``)."""
+    cluster against the render (``tasks.metallb``), where the site file states MetalLB's intent."""
     reports = []
     for facts, _ in targets:
         results = cluster_checks(facts)
@@ -117,7 +117,8 @@ def cluster_reports(
             from tasks.metallb_cmd import config_check
 
             result = config_check(rt, facts.cluster)
-            reports.append(host_report(result.host, facts.cluster.name, "kubernetes", [result]))
+            if result is not None:
+                reports.append(host_report(result.host, facts.cluster.name, "kubernetes", [result]))
     return reports
 
 

@@ -582,17 +582,33 @@ def test_comply_reports_a_hand_edited_bgppeer(tmp_path: Path, monkeypatch: pytes
     assert result.reason == "~ BGPPeer metallb-system/edgekit-router spec.peerASN: 65099 -> 65020"
 
 
-def test_someone_elses_bgppeer_for_the_router_refuses_the_cluster(tmp_path: Path) -> None:
+def test_the_routers_bgppeer_is_taken_over_or_a_second_one_refused(tmp_path: Path) -> None:
     c = model(tmp_path, {"metallb": two_pools()})
-    peer = peer_object(tmp_path)
-    theirs = json.loads(json.dumps(peer))
+    theirs = json.loads(json.dumps(peer_object(tmp_path)))
     theirs["metadata"] = {"name": "router", "namespace": "metallb-system"}
-    api = FakeAPI([theirs])
+    theirs["spec"]["holdTime"] = "90s"
+    # No peer_name in the site file: the cluster's one BGPPeer for the router's address is edgekit's to take over.
+    plan = engine.plan_cluster(render_metallb(c, "crds"), FakeAPI([theirs]))  # type: ignore[arg-type]
+    assert plan.notes == ["BGPPeer metallb-system/router peers with 203.0.113.4: edgekit takes it over"]
+    assert "~ BGPPeer metallb-system/router spec.holdTime: 90s -> 9s" in plan.lines
+    assert not any("edgekit-router" in line for line in plan.lines)
+    # The site names another BGPPeer: two peers for one address would break MetalLB, refused.
+    named = model(tmp_path, {"metallb": two_pools(peer_name="edge")})
     with pytest.raises(engine.DuplicatePeer, match=r"BGPPeer metallb-system/router \(not edgekit's\) also peers with "):
-        engine.plan_cluster(render_metallb(c, "crds"), api)  # type: ignore[arg-type]
-    # taking it over by name: a plain change of that object
-    adopt = model(tmp_path, {"metallb": two_pools(peer_name="router")})
-    plan = engine.plan_cluster(render_metallb(adopt, "crds"), api)  # type: ignore[arg-type]
-    assert (
-        "~ BGPPeer metallb-system/router metadata.labels.app.kubernetes.io/managed-by: (unset) -> edgekit" in plan.lines
-    )
+        engine.plan_cluster(render_metallb(named, "crds"), FakeAPI([theirs]))  # type: ignore[arg-type]
+    # ... and so is a second one next to edgekit's own.
+    ours = render_metallb(c, "crds")
+    held = FakeAPI([*json.loads(json.dumps(ours.objects)), theirs])
+    with pytest.raises(engine.DuplicatePeer):
+        engine.plan_cluster(render_metallb(c, "crds"), held)  # type: ignore[arg-type]
+
+
+def test_comply_judges_metallb_only_where_the_site_states_it(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from tasks import metallb_cmd
+
+    rt = SimpleNamespace(loaded=SimpleNamespace(kubeconfig=None, kube_contexts={}, secret_reader=lambda name: None))
+    assert metallb_cmd.config_check(rt, model(tmp_path, {})) is None  # type: ignore[arg-type]
+    declared = metallb_cmd.config_check(rt, model(tmp_path, {"metallb": two_pools()}))  # type: ignore[arg-type]
+    assert declared is not None and declared.status == "error" and "no kubeconfig" in declared.reason

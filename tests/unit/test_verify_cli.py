@@ -173,14 +173,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     state: dict[str, Any] = {"world": world(), "router": None, "tmp": tmp_path}
     monkeypatch.setattr(kube, "list_contexts", lambda path: (["prd"], "prd"))
     monkeypatch.setattr(kube, "discover", lambda path, context: state["world"])
-    # comply's metallb.config reads MetalLB's objects from the cluster's API, which this fake world has not:
-    # judged in tests/unit/test_metallb.py; here the cluster holds them as rendered.
-    from checks.verdict import passed
-    from tasks import metallb_cmd
-
-    monkeypatch.setattr(
-        metallb_cmd, "config_check", lambda rt, c: passed("metallb.config", "metallb", c.name, "as rendered (stub)")
-    )
 
     def driver(task: Any) -> FakeRouter:
         if isinstance(state["router"], Exception):
@@ -289,7 +281,7 @@ def test_comply_lists_the_hand_made_line_with_secrets_masked(env: dict[str, Any]
 def test_comply_green_after_deploy(env: dict[str, Any]) -> None:
     env["router"] = FakeRouter(router_outputs(intended(env) + OUTSIDE_SCOPE))
     code, report, _ = run(env, "comply")
-    assert code == 0 and report["summary"]["pass"] == 11  # 10 + metallb.config
+    assert code == 0 and report["summary"]["pass"] == 10
 
 
 def test_unreachable_router_errors_every_router_check(env: dict[str, Any]) -> None:
