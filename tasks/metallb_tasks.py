@@ -11,11 +11,13 @@ Nornir ``Result`` whose ``result`` holds no secret:
 - ``metallb_apply``: server-side apply (field manager ``edgekit``) of the objects that differ, deletion of
   edgekit's objects no longer rendered (``result``: the lines applied; ``changed``); a conflict with another
   field manager fails it (``exception``: ``ApplyConflict`` naming manager and field) unless ``force``;
-- ``metallb_gate``: waits (bounded) until the speakers' sessions with the router are Established, with the
-  check ``bgp.peers`` verify uses (``result``: the ``CheckResult`` list; ``failed``);
+- ``metallb_gate``: waits (bounded) until the router's gate passes again — the speakers' sessions Established,
+  every service IP over its next hops: ``tasks.deploy.GATE_CHECKS``, the check functions verify uses (``result``:
+  the ``CheckResult`` list; ``failed``);
 - ``metallb_deploy``: apply then gate as named steps (``tasks.steps``: a live view shows them), the outcome
   in a ``HostReport`` (``result``; ``changed``, ``failed``, ``diff``), never raising;
-- ``metallb_verify``: ``metallb.config``, ``bgp.peers`` and ``private.reachability`` (``result``: CheckResults).
+- ``metallb_verify``: ``metallb.config``, the router gate's checks and ``private.reachability`` (``result``:
+  CheckResults).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import yaml
 from nornir.core.task import Result, Task
 
 from checks import metallb as checks
-from checks.bgp import check_peers
 from checks.config_diff import MASK
 from checks.parsers import bgp_summary
 from checks.verdict import CheckResult, errored, passed
@@ -220,15 +221,18 @@ def router_show(task: Task) -> Show:
 
 
 def gate_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult] | None:
-    """bgp.peers from the router, or None when the router has none of the speakers as neighbors yet (a new
-    cluster: MetalLB goes first, then ``router deploy`` configures the sessions and has its own gate)."""
+    """The router's gate (``tasks.deploy.GATE_CHECKS``: ``bgp.peers``, ``ecmp.routes`` and what else it lists, the
+    check functions verify uses), or None when the router has none of the speakers as neighbors yet (a new
+    cluster: MetalLB goes first, then ``router deploy`` configures the sessions and has this gate itself)."""
+    from tasks import deploy
+
     try:
         summary = bgp_summary.parse(show("show ip bgp summary"))
     except EdgekitError as exc:
         return [errored("bgp.peers", host, cluster.name, str(exc))]
     if cluster.speakers and not any(summary.peer(str(s.address)) for s in cluster.speakers):
         return None
-    return [check_peers(host, cluster, summary)]
+    return [result for check in deploy.GATE_CHECKS for result in check(show, cluster, host)]
 
 
 def wait_for_gate(
@@ -343,7 +347,8 @@ def private_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult]
 def metallb_verify(
     task: Task, api: ClusterAPI, rendered: RenderedMetalLB | None = None, show: Show | None = None
 ) -> Result:
-    """metallb.config (the cluster's objects as rendered), bgp.peers and private.reachability from the router."""
+    """metallb.config (the cluster's objects as rendered), the router gate's checks (bgp.peers, ecmp.routes, ...)
+    and private.reachability from the router."""
     cluster = host_cluster(task)
     host = task.host.name
     results: list[CheckResult] = []

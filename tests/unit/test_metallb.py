@@ -440,8 +440,9 @@ def test_gate_waits_for_established_sessions_within_its_bound() -> None:
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    answers = iter([active, active, SUMMARY_3])
-    results = engine.wait_for_gate(lambda _c: next(answers), c, "r", 10, 0.5, lambda: now[0], sleep)
+    # the router's summary over time: a speaker Active for the first two polls, then all Established
+    states = [active, active, SUMMARY_3]
+    results = engine.wait_for_gate(lambda _c: states[min(int(now[0] / 0.5), 2)], c, "r", 10, 0.5, lambda: now[0], sleep)
     assert results is not None and [r.status for r in results] == ["pass"] and now[0] == 1.0
     # a session that never comes back: the gate gives up at its bound, failing and naming the speaker
     now[0] = 0.0
