@@ -220,5 +220,9 @@ def test_a_hand_edited_bgppeer_shows_in_plan_and_comply(lab: LabRun) -> None:
     assert code == 1 and "spec.holdTime is owned by field manager 'kubectl-edit'" in report["hosts"][0]["error"], out
     code, report, out = edgekit(lab, "tasks.metallb", "deploy", "--cluster", "prd", "--force-conflicts")
     assert code == 0, out
+    (host,) = report["hosts"]
+    # the router has sessions with these speakers now: the router's gate ran and passed
+    assert any(n.startswith("gate passed") for n in host["notes"]), host
+    assert {c["check"] for c in host["checks"]} >= {"bgp.peers", "ecmp.routes"}, host
     code, _, out = edgekit(lab, "tasks.metallb", "plan", "--cluster", "prd")
     assert code == 0, out
