@@ -23,10 +23,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
+from nornir.core import Nornir
+from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
 from checks import lb as lbchecks
@@ -38,7 +40,7 @@ from tasks import lb_deploy, napalm_lean
 from tasks.cli import run
 from tasks.commands import lb as commands
 from tasks.options import CommonOptions
-from tasks.progress import Progress
+from tasks.processors import LiveView
 from tasks.report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -57,11 +59,7 @@ VIP_SETTLE = 5.0  # seconds verify re-reads a VIP held by no LB or by both (an e
 VIP_REREAD_INTERVAL = 0.5
 
 
-@dataclass
-class LBHostReport(HostReport):
-    """A host report with the unified diff of each changed file (secrets masked)."""
-
-    diffs: dict[str, list[str]] = field(default_factory=dict)
+LBHostReport = lb_deploy.LBHostReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -125,14 +123,14 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
             reports[name].error = str(exc)
         reports[name].timed("validate", started)
 
-    plans: dict[str, lb_deploy.LBPlan] = {}
     try:
-        with Progress(f"edgekit {report.command}") as progress:
+        with LiveView(f"edgekit {report.command}") as live:
+            nr = rt.nornir.with_processors([live])
             todo = [n for n in rendered if reports[n].status != "failed"]
-            _plan_all(rt, todo, rendered, reports, plans, progress)
+            plans = _plan_all(nr, todo, rendered, clusters, reports)
             if not dry_run:
                 gate_timeout = getattr(args, "gate_timeout", lb_deploy.DEFAULT_GATE_TIMEOUT)
-                _apply_waves(rt, waves, reports, plans, progress, gate_timeout)
+                _apply_waves(nr, waves, reports, plans, gate_timeout, rt.nornir.inventory.hosts)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
     if dry_run:
@@ -141,65 +139,41 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
 
 
 def _plan_all(
-    rt: Runtime,
+    nr: Nornir,
     names: list[str],
     rendered: dict[str, lb_deploy.RenderedLB],
+    clusters: dict[str, Cluster],
     reports: dict[str, LBHostReport],
-    plans: dict[str, lb_deploy.LBPlan],
-    progress: Progress,
-) -> None:
-    def plan_task(task: Task) -> Result:
-        name = task.host.name
-        report = reports[name]
-        started = time.monotonic()
-        try:
-            plan, _ = task.run(
-                task=lb_deploy.plan_lb_task, rendered=rendered[name], step=progress.step, severity_level=10
-            ).result
-            plans[name] = plan
-            report.commands = plan.actions()
-            report.diffs = plan.diffs()
-            report.status = "planned" if plan else "unchanged"
-        except Exception as exc:
-            _record_failure(report, exc)
-        report.timed("plan", started)
-        progress.step(name, report.status)
-        return Result(host=task.host, result=report)
+) -> dict[str, lb_deploy.LBPlan]:
+    """Every LB's plan in parallel (``plan_lb_task``); a failed read is recorded in its report."""
+    if not names:
+        return {}
+    planned = nr.filter(filter_func=lambda host: host.name in names).run(
+        task=_plan_host, name="lb plan", rendered=rendered, clusters=clusters, reports=reports
+    )
+    return {name: m[0].result for name, m in planned.items() if isinstance(m[0].result, lb_deploy.LBPlan)}
 
-    if names:
-        rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=plan_task, name="lb plan")
+
+def _plan_host(
+    task: Task,
+    rendered: dict[str, lb_deploy.RenderedLB],
+    clusters: dict[str, Cluster],
+    reports: dict[str, LBHostReport],
+) -> Result:
+    """``plan_lb_task`` on the host's own report row (the run report lists every LB, planned or not)."""
+    name = task.host.name
+    return lb_deploy.plan_lb_task(task, rendered[name], cluster=clusters[name], report=reports[name])
 
 
 def _apply_waves(
-    rt: Runtime,
+    nr: Nornir,
     waves: list[tuple[Cluster, list[str]]],
     reports: dict[str, LBHostReport],
     plans: dict[str, lb_deploy.LBPlan],
-    progress: Progress,
-    gate_timeout: float = lb_deploy.DEFAULT_GATE_TIMEOUT,
+    gate_timeout: float,
+    hosts: Mapping[str, Host],
 ) -> None:
-    def apply_task(task: Task, cluster: Cluster, last: bool) -> Result:
-        name = task.host.name
-        report = reports[name]
-        plan = plans[name]
-        started = time.monotonic()
-        try:
-            remote = lb_deploy.SSHRemote.from_task(task)
-            outcome = lb_deploy.apply_lb(remote, plan, name, progress.step)
-        except Exception as exc:
-            _record_failure(report, exc)
-            report.timed("apply", started)
-            progress.step(name, report.status)
-            return Result(host=task.host, result=report)
-        report.status = outcome.status
-        report.error = outcome.error
-        report.notes.extend(outcome.notes)
-        report.timed("apply", started)
-        if outcome.status == "changed":
-            _gate(rt, task, cluster, remote, plan, outcome, report, progress, last, gate_timeout)
-        progress.step(name, report.status)
-        return Result(host=task.host, result=report)
-
+    """Cluster after cluster, one LB at a time (BACKUP first), ``apply_lb_task``; a failed LB stops the rest."""
     blocked_by: str | None = None
     for cluster, names in waves:
         failed_here = [n for n in names if not reports[n].ok]
@@ -212,79 +186,16 @@ def _apply_waves(
                 report.status = "skipped"
                 report.notes.append(f"not started: {blocked_by}")
                 continue
-            rt.nornir.filter(filter_func=lambda host, name=name: host.name == name).run(
-                task=apply_task, name="apply", cluster=cluster, last=i == len(todo) - 1
+            nr.filter(filter_func=lambda host, name=name: host.name == name).run(
+                task=lb_deploy.apply_lb_task,
+                name="apply",
+                plans=plans,
+                last=i == len(todo) - 1,
+                gate_timeout=gate_timeout,
+                hosts=hosts,
             )
             if not report.ok:
                 blocked_by = f"{name} ({cluster.name}) {report.status}"
-
-
-def _gate(
-    rt: Runtime,
-    task: Task,
-    cluster: Cluster,
-    remote: lb_deploy.SSHRemote,
-    plan: lb_deploy.LBPlan,
-    outcome: lb_deploy.ApplyOutcome,
-    report: LBHostReport,
-    progress: Progress,
-    last: bool,
-    timeout: float,
-) -> None:
-    """Wait (bounded) for this LB, and after the cluster's last change for the whole pair; restore on failure."""
-    name = task.host.name
-    assert cluster.api_lb is not None
-    what = "gate: services, backends, VIP, /healthz" if last else "gate: services, backends"
-    progress.step(name, what)
-    started = time.monotonic()
-    if last:
-        remotes: dict[str, lb_deploy.Remote | str] = {name: remote}
-        for lb in cluster.api_lb.lbs:
-            if lb.name != name:
-                remotes[lb.name] = _peer_remote(rt, lb.name)
-
-        def probe() -> list[CheckResult]:
-            return lb_deploy.pair_gate_checks(remotes, cluster, _gate_fetch, name)
-    else:
-
-        def probe() -> list[CheckResult]:
-            return lb_deploy.lb_gate_checks(remote, name, cluster)
-
-    try:
-        results, waited = lb_deploy.wait_for_gate(probe, timeout)
-    except Exception as exc:  # the session broke mid-gate: still try to restore
-        results, waited = [errored("lb.gate", name, cluster.name, one_line(exc))], time.monotonic() - started
-    report.timed("gate", started)
-    report.checks = results
-    if all(r.ok for r in results):
-        summary = "services, backends, VIP and /healthz of the pair" if last else "services and backends"
-        report.notes.append(f"gate passed in {waited:.1f} s ({summary})")
-        progress.step(name, f"gate passed in {waited:.1f}s")
-        return
-    report.error = lb_deploy.gate_error(results, waited)
-    progress.step(name, f"gate failed after {waited:.1f}s: restore")
-    started = time.monotonic()
-    report.status = "reverted"
-    try:
-        report.notes.extend(lb_deploy.revert_lb(remote, plan, outcome))
-    except Exception as exc:
-        report.status = "failed"
-        report.notes.append(f"could not restore the previous files: {one_line(exc)}")
-    report.timed("revert", started)
-
-
-def _peer_remote(rt: Runtime, name: str) -> lb_deploy.Remote | str:
-    """The other LB of the pair (also outside --limit), on its own Nornir connection; why not, when it
-    cannot be reached."""
-    try:
-        host = rt.nornir.inventory.hosts[name]  # the whole inventory: the task's Nornir is filtered to one host
-        return lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
-    except Exception as exc:
-        return one_line(exc)
-
-
-def _gate_fetch(url: str) -> tuple[int | None, str]:
-    return lbchecks.fetch_healthz(url, timeout=2.0)
 
 
 def _record_failure(report: HostReport, exc: BaseException) -> None:
@@ -390,24 +301,33 @@ def run_verify(args: argparse.Namespace) -> int:
     waves = lb_waves(rt, options)
     rendered = render_all(rt, waves, report.warnings)
     reports = {name: LBHostReport(host=name, cluster=c.name, role="lb") for c, names in waves for name in names}
-    states: dict[str, LBState] = {}
-
-    def verify_task(task: Task) -> Result:
-        name = task.host.name
-        started = time.monotonic()
-        try:
-            states[name] = task.run(task=verify_lb_task, rendered=rendered[name], severity_level=10).result
-        except Exception as exc:
-            _record_failure(reports[name], exc)
-        reports[name].timed("read", started)
-        return Result(host=task.host, result=None)
-
     try:
         names = list(rendered)
-        rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=verify_task, name="lb verify")
+        done = rt.nornir.filter(filter_func=lambda host: host.name in names).run(
+            task=read_lb_task, name="lb verify", rendered=rendered
+        )
+        states: dict[str, LBState] = {}
+        for name in names:
+            read = done[name][0]
+            reports[name].timings["read"] = round(getattr(read, "seconds", 0.0), 3)
+            if read.failed:
+                _record_failure(reports[name], read.exception or RuntimeError(str(read.result)))
+            else:
+                states[name] = read.result
         return _judge_verify(args, rt, report, waves, reports, states)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
+
+
+def read_lb_task(task: Task, rendered: Mapping[str, lb_deploy.RenderedLB]) -> Result:
+    """Nornir task: ``verify_lb_task`` on the host's render. Result: ``result`` the ``LBState``; ``seconds`` the
+    read took; ``failed`` with ``exception`` when the LB could not be read."""
+    started = time.monotonic()
+    try:
+        state = task.run(task=verify_lb_task, rendered=rendered[task.host.name], severity_level=10).result
+    except Exception as exc:
+        return Result(host=task.host, failed=True, exception=exc, seconds=time.monotonic() - started)
+    return Result(host=task.host, result=state, seconds=time.monotonic() - started)
 
 
 def _judge_verify(
