@@ -2,7 +2,7 @@
 (`python -m tasks.edge exporter` runs verify every interval and serves its metrics: ``tasks.exporter``.)
 
 Routers (``tasks.verify``: bgp, ecmp, proxyarp, wireguard, consistency, compliance with ``comply``) and
-API load balancers (``tasks.lb``'s reading and ``checks.lb``: lb.services, lb.backends, lb.config per LB;
+API load balancers (``tasks.lb_verify``'s reading and ``checks.lb``: lb.services, lb.backends, lb.config per LB;
 lb.vip and lb.healthz per cluster) of every selected cluster run in one Nornir run, all hosts in
 parallel; the /healthz requests through the VIPs run beside them. One table, one ``--json``, one
 ``--junit``; exit 0 only when every check passes, 1 otherwise, 2 bad input, 3 unreachable source.
@@ -22,7 +22,7 @@ from checks import lb as lbchecks
 from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
-from tasks import lb, lb_deploy, napalm_lean
+from tasks import lb, lb_deploy, lb_verify, napalm_lean
 from tasks.cli import run
 from tasks.commands import edge as commands
 from tasks.options import CommonOptions
@@ -51,7 +51,7 @@ def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[
 def verify_lb_report(
     task: Task, clusters: Mapping[str, Cluster], rendered: Mapping[str, lb_deploy.RenderedLB]
 ) -> Result:
-    """Nornir task: read one LB (``tasks.lb.verify_lb_task``) and judge it (``tasks.lb.lb_checks``).
+    """Nornir task: read one LB (``tasks.lb_verify.verify_lb_task``) and judge it (``tasks.lb_verify.lb_checks``).
 
     Result: ``result`` the LB's ``HostReport`` (``checks`` lb.services, lb.backends, lb.config; errored with
     the reason when it could not be read); ``state`` the ``LBState`` read, or why it could not be;
@@ -60,11 +60,13 @@ def verify_lb_report(
     name = task.host.name
     cluster = clusters[name]
     started = time.monotonic()
-    state: lb.LBState | str
+    state: lb_verify.LBState | str
     try:
-        read: lb.LBState = task.run(task=lb.verify_lb_task, rendered=rendered[name], severity_level=10).result
+        read: lb_verify.LBState = task.run(
+            task=lb_verify.verify_lb_task, rendered=rendered[name], severity_level=10
+        ).result
         state = read
-        results = lb.lb_checks(name, cluster, read)
+        results = lb_verify.lb_checks(name, cluster, read)
     except Exception as exc:
         state = one_line(exc)
         results = [errored(check, name, cluster.name, state) for check in LB_CHECKS]
@@ -88,10 +90,10 @@ def verify_edge_host(
 
 
 def vip_results(
-    cluster: Cluster, names: list[str], states: dict[str, lb.LBState | str], rt: Runtime | None = None
+    cluster: Cluster, names: list[str], states: dict[str, lb_verify.LBState | str], rt: Runtime | None = None
 ) -> list[CheckResult]:
     """lb.vip from what each LB said (only when the whole pair was selected: --limit may take one); a VIP
-    held by no LB or by both is read again for a few seconds (``tasks.lb.vip_check``) when ``rt`` is given."""
+    held by no LB or by both is read again for a few seconds (``tasks.lb_verify.vip_check``) when ``rt`` is given."""
     assert cluster.api_lb is not None
     vip = cluster.api_lb.vip
     holders: dict[str, bool] = {}
@@ -105,7 +107,7 @@ def vip_results(
         else:
             holders[name] = vip in state.addresses
     if {m.name for m in cluster.api_lb.lbs} <= set(names):
-        return [lb.vip_check(rt, cluster, holders, unknown)]
+        return [lb_verify.vip_check(rt, cluster, holders, unknown)]
     return []
 
 
