@@ -620,20 +620,19 @@ def _gate(
     assert cluster.api_lb is not None
     what = "gate: services, backends, VIP, /healthz" if last else "gate: services, backends"
     started = time.monotonic()
-    if last:
+
+    def probe_for() -> Callable[[], list[CheckResult]]:
+        """The gate's probe; for the pair, the peer's session is opened here (inside the gate step)."""
+        assert cluster.api_lb is not None
+        if not last:
+            return lambda: lb_gate_checks(remote, name, cluster)
         remotes: dict[str, Remote | str] = {name: remote}
         for lb in cluster.api_lb.lbs:
             if lb.name != name:
                 remotes[lb.name] = _peer_remote(task, hosts, lb.name)
+        return lambda: pair_gate_checks(remotes, cluster, _gate_fetch, name)
 
-        def probe() -> list[CheckResult]:
-            return pair_gate_checks(remotes, cluster, _gate_fetch, name)
-    else:
-
-        def probe() -> list[CheckResult]:
-            return lb_gate_checks(remote, name, cluster)
-
-    results, waited = run_step(task, what, _gate_wait, probe, timeout, cluster, name, progress=_gate_progress)
+    results, waited = run_step(task, what, _gate_wait, probe_for, timeout, cluster, name, progress=_gate_progress)
     report.timed("gate", started)
     report.checks = results
     if all(r.ok for r in results):
@@ -652,9 +651,10 @@ def _gate(
 
 
 def _gate_wait(
-    probe: Callable[[], list[CheckResult]], timeout: float, cluster: Cluster, name: str
+    probe_for: Callable[[], Callable[[], list[CheckResult]]], timeout: float, cluster: Cluster, name: str
 ) -> tuple[list[CheckResult], float]:
     started = time.monotonic()
+    probe = probe_for()
     try:
         return wait_for_gate(probe, timeout)
     except Exception as exc:  # the session broke mid-gate: still try to restore
