@@ -8,6 +8,7 @@ one venue per router that reaches the router through a WireGuard tunnel (wiregua
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -277,6 +278,9 @@ def check_bfd_op_mode(c: Shell, s: Site) -> None:
     assert "Invalid command: show bfd peers [json]" in c.cmd("show bfd peers json")
     assert "Control packet input:" in c.cmd(f"show bfd peer {s.peer_link[1]} counters")
     assert c.cmd("show bfd peer 192.0.2.99").strip() == ""
+    # VyOS's users are in group frrvty: vtysh runs from the op-mode shell, against the router's own bfdd
+    data = json.loads(c.cmd("vtysh -c 'show bfd peers json'"))
+    assert any(p["peer"] == s.peer_link[1] and p["status"] == "up" for p in data), data
 
 
 def test_bfd_14(lab: Lab) -> None:
@@ -510,6 +514,11 @@ def test_firewall_14(lab: Lab) -> None:
         ruleset = nsx(s.ns, "nft", "list", "table", "ip", "vyos_filter")
         assert "chain VYOS_FORWARD_filter" in ruleset and 'comment "ipv4-FWD-filter-100"' in ruleset
         check_policy(s)
+        # show firewall (1.4.0 src/op_mode/firewall.py): the rule's counters count the upstream's dropped echo
+        shown = c.cmd("run show firewall")
+        assert shown.startswith("Rulesets Information\n") and 'ipv4 Firewall "forward filter"' in shown, shown
+        assert re.search(r"^100\s+drop\s+all\s+[1-9]\d*\s+\d+\s+ip daddr @N_VENUE-POOLS iifname", shown, re.M), shown
+        assert re.search(r"^default\s+accept\s+all\s+\d+\s+\d+$", shown, re.M), shown
         # the same policy through a named chain and `jump`
         c.config(
             [
