@@ -629,6 +629,9 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                 return _bad(err)
             force = req.query.get("force", "false").lower() == "true"
             new, changed = ssa.apply(live, _strip_status(body), req.query["fieldManager"], force)
+            defaulted = with_defaults(new)
+            if defaulted != new:
+                new, changed = defaulted, changed or live is None or defaulted != live
             created = live is None
         elif req.method == "PATCH":
             if live is None:
@@ -649,7 +652,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
-            new, changed = ssa.update(live, _keep_status(target, live), manager, api_version)
+            new, changed = ssa.update(live, with_defaults(_keep_status(target, live)), manager, api_version)
             created = False
         elif req.method == "PUT":
             if live is None:
@@ -670,7 +673,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
-            new, changed = ssa.update(live, _keep_status(body, live), manager, api_version)
+            new, changed = ssa.update(live, with_defaults(_keep_status(body, live)), manager, api_version)
             created = False
         else:  # POST
             name = body.get("metadata", {}).get("name")
@@ -690,7 +693,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
             err = _check_body(body, api_version, kind, name, namespace)
             if err:
                 return _bad(err)
-            new, changed = ssa.update(None, _strip_status(body), manager, api_version)
+            new, changed = ssa.update(None, with_defaults(_strip_status(body)), manager, api_version)
             created = True
     except ssa.ApplyConflict as exc:
         return 409, status(409, "Conflict", exc.message, {"causes": exc.causes}), False
@@ -767,6 +770,28 @@ def _keep_status(body: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
         if k in live.get("metadata", {}):
             out["metadata"].setdefault(k, live["metadata"][k])
     return out
+
+
+# CRD structural defaults of MetalLB v0.13.12's CRDs (api/v1beta1/ipaddresspool_types.go,
+# bgpadvertisement_types.go, api/v1beta2/bgppeer_types.go: +kubebuilder:default), filled in by the API server
+# on every write; an applier does not own them.
+CRD_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("IPAddressPool", ""): {"autoAssign": True, "avoidBuggyIPs": False},
+    ("BGPAdvertisement", ""): {"aggregationLength": 32, "aggregationLengthV6": 128},
+    ("BGPPeer", "metallb.io/v1beta2"): {"peerPort": 179},
+}
+
+
+def with_defaults(obj: dict[str, Any]) -> dict[str, Any]:
+    spec_defaults = CRD_DEFAULTS.get((obj.get("kind", ""), ""), {}) | CRD_DEFAULTS.get(
+        (obj.get("kind", ""), obj.get("apiVersion", "")), {}
+    )
+    if not spec_defaults or split_api_version(obj.get("apiVersion", ""))[0] != "metallb.io":
+        return obj
+    spec = dict(obj.get("spec") or {})
+    for key, value in spec_defaults.items():
+        spec.setdefault(key, value)
+    return {**obj, "spec": spec}
 
 
 # -- discovery (what DynamicClient reads before any request) -----------------------------------------------

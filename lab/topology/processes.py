@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -268,7 +269,9 @@ class Processes:
         daemons = ["zebra", "bgpd"]
         try:
             if "\nbfd\n" in (d / "bfdd.conf").read_text():
-                daemons.append("bfdd")
+                # bfdd ready before bgpd starts: FRR 8.4's bgpd started first logs "BFD session ... was not
+                # installed" and its neighbors get no BFD session (observed after a speaker-down heal).
+                daemons = ["zebra", "bfdd", "bgpd"]
         except OSError:
             pass
         try:
@@ -297,10 +300,14 @@ class Processes:
                 ready_port=179 if daemon == "bgpd" and bgp_instance else None,
                 ready=(lambda _pid, d=d: (d / "run" / "zserv.api").exists())
                 if daemon == "zebra"
-                else (lambda _pid, d=d, daemon=daemon: (d / "run" / f"{daemon}.vty").exists())
+                else (lambda _pid, d=d, daemon=daemon: accepts(d / "run" / f"{daemon}.vty"))
                 if daemon == "bfdd" or not bgp_instance
                 else None,
-                after=f"{h.name}.zebra" if daemon == "bfdd" else None,
+                after=f"{h.name}.zebra"
+                if daemon == "bfdd"
+                else f"{h.name}.bfdd"
+                if daemon == "bgpd" and "bfdd" in daemons
+                else None,
             )
             for daemon in daemons
         ]
@@ -474,6 +481,19 @@ done
     def stop(self, *proc_ids: str) -> None:
         pids = [p for p in (self.pid_of(i) for i in proc_ids) if p]
         kill_pids(pids)
+
+
+def accepts(path: Path) -> bool:
+    """A unix socket someone listens on (a daemon's vty socket left by its previous run does not count)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(0.2)
+        sock.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
 
 
 # -- wg-quick configs (wireguard-tools src/wg-quick/linux.bash parse_options) ----------------------------------

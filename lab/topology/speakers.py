@@ -128,8 +128,11 @@ class Speakers:
         return True
 
     def reload(self, h: Host, daemon: str) -> None:
-        # Twice: observed with FRR 8.4.4's frr-reload.py, a run that removes both `neighbor X bfd profile P`
-        # and `neighbor X bfd` leaves the latter; the second run (a no-op once converged) removes it.
+        """frr-reload.py --reload, as MetalLB's frr-reloader runs it on every new config; here twice.
+
+        MetalLB ships its own FRR build; the lab's FRR is Debian's 8.4.4, whose frr-reload.py, removing
+        ``neighbor X bfd profile P`` (which enabled BFD), leaves ``neighbor X bfd`` behind in one run (observed).
+        The second run (a no-op once converged) removes it, so the speakers run what MetalLB's template says."""
         for _ in range(2):
             if not self._reload_once(h, daemon):
                 return

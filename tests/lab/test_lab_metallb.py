@@ -128,9 +128,16 @@ def test_server_side_apply_configures_metallb_and_the_speakers_follow(lab: LabRu
     # No timers on the BGPPeer: MetalLB's defaults, hold 90 s (keepalive hold/3).
     for i in (1, 2, 3):
         assert wait_for(lambda i=i: hold_ms(lab, f"prd-node{i}", "203.0.113.4") == 90000)
-    running = vtysh(lab, "prd-node3", "show running-config")
-    assert "network 198.51.100.1/32" in running and "network 198.51.100.129/32" in running
-    assert "198.51.100.2/32" not in running  # api is Local with endpoints on node1 and node2 only
+
+    def announces(host: str, want: set[str]) -> bool:
+        running = vtysh(lab, host, "show running-config")
+        return {
+            p for p in ("198.51.100.1/32", "198.51.100.2/32", "198.51.100.129/32") if f"network {p}" in running
+        } == want
+
+    assert wait_for(lambda: announces("prd-node1", {"198.51.100.1/32", "198.51.100.2/32", "198.51.100.129/32"}))
+    # api (.2) is Local with endpoints on node1 and node2 only
+    assert wait_for(lambda: announces("prd-node3", {"198.51.100.1/32", "198.51.100.129/32"}))
     assert "198.51.100.129/32" in lab.sh("prd-node3", "ip -4 addr show dev lo").stdout
 
 
@@ -206,6 +213,11 @@ print(json.dumps([apply(crd("BFDProfile", "fast", {"receiveInterval": 300, "tran
     assert "neighbor 203.0.113.4 bfd profile fast" in vtysh(lab, "prd-node1", "show running-config")
     node1 = lab.host("prd-node1")
     assert any(p["name"] == "bfdd" and p["alive"] for p in node1["processes"]), node1["processes"]
+    # A dead speaker takes bfdd with it; healed, its neighbor has a BFD session again.
+    lab.lab("fault", "prd-node1", "speaker-down")
+    assert not any(p["name"] == "bfdd" and p["alive"] for p in lab.host("prd-node1")["processes"])
+    lab.lab("heal", "prd-node1")
+    assert wait_for(lambda: bfd_peer("prd-node1").get("receive-interval") == 300)
     # Without the profile the neighbor loses its bfd lines again.
     body = """
 print(json.dumps(apply(crd("BGPPeer", "router", {"myASN": 65021, "peerASN": 65020, "peerAddress": "203.0.113.4",

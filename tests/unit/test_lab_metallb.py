@@ -220,3 +220,12 @@ def test_stanza_with_address_keeps_it_and_bad_stanzas_are_refused() -> None:
         venue_wg_quick_conf("[Interface]\nAddress = 1.2.3.4/32\n", "K")
     with pytest.raises(LabError, match="no PublicKey"):
         venue_wg_quick_conf("[Peer]\nAllowedIPs = 10.0.0.0/8\n", "K")
+
+
+def test_deny_any_only_for_a_neighbor_without_advertisements() -> None:
+    bare = run(world([PEER, POOL, ADV], []))
+    assert "ip prefix-list 10.0.0.1-pl-ipv4 deny any" in bare.configs["n1"][0]
+    assert "  neighbor 10.0.0.1 port 179" in bare.configs["n1"][0]
+    busy = run(world([PEER, POOL, ADV], [svc("a")]))
+    assert "ip prefix-list 10.0.0.1-pl-ipv4 deny any" not in busy.configs["n1"][0]
+    assert "ipv6 prefix-list 10.0.0.1-pl-ipv4 deny any" in busy.configs["n1"][0]
