@@ -23,6 +23,12 @@ in one mapping (YAML would silently keep the second). Example::
           endpoint: 198.18.0.2:51820
           allowed_ips: [172.16.100.2/32, 10.88.0.0/24]
           venue_networks: [10.88.0.0/24]
+        metallb:                       # what `tasks.metallb` renders (inventory/README.md, MetalLB intent)
+          form: auto                   # crds | configmap | auto (ask the cluster)
+          pools:
+            - {name: global-ip, addresses: [198.51.100.0/28]}
+            - {name: venue-ip, addresses: [198.51.100.128/28], scope: venue, avoid_buggy_ips: true}
+          node_selectors: [{match_labels: {edgekit.io/bgp: "true"}}]
 """
 
 from __future__ import annotations
@@ -101,12 +107,35 @@ class LBFile(Partial):
 class PoolFile(Partial):
     name: str
     addresses: list[str]  # CIDRs or "a-b" ranges, as MetalLB writes them
+    # global: reachable from everywhere; venue: only through the WireGuard tunnel (router firewall), not
+    # assigned unless a Service asks for it (auto_assign defaults to false for venue pools).
+    scope: Literal["global", "venue"] = "global"
+    auto_assign: bool | None = None
+    avoid_buggy_ips: bool | None = None
+
+
+class SelectorRequirementFile(Partial):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = []
+
+
+class NodeSelectorFile(Partial):
+    match_labels: dict[str, str] = {}
+    match_expressions: list[SelectorRequirementFile] = []
 
 
 class MetalLBFile(Partial):
-    """Used when Kubernetes is unreachable, and compared with Kubernetes when it is."""
+    """MetalLB's intent for the cluster: what ``tasks.metallb`` renders and applies (the pools also serve the
+    router when Kubernetes is unreachable, and are compared with Kubernetes when it is)."""
 
     pools: list[PoolFile] | None = None
+    # crds: metallb.io objects; configmap: the legacy metallb-system/config; auto: CRDs when the cluster serves them.
+    form: Literal["auto", "crds", "configmap"] | None = None
+    # Which nodes' speakers peer with the router (none: every node), as BGPPeer nodeSelectors.
+    node_selectors: list[NodeSelectorFile] | None = None
+    # The BGPPeer's name (default: the cluster's one BGPPeer for the router's address, taken over; else edgekit-router).
+    peer_name: str | None = None
 
 
 class HostOverride(Partial):

@@ -5,6 +5,14 @@ box and routes through interfaces with ``interface-route``; 1.4 ("sagitta", FRR 
 (``system-as``), takes the base64 private key, calls the peer key ``public-key`` and writes
 ``route P interface IF``. Templates ask this object instead of testing version numbers.
 
+The venue firewall (templates/vyos/firewall.j2) drops forwarded traffic to venue-scoped MetalLB pools that did not
+come in through the WireGuard interface. 1.4 has base chains: one rule in ``firewall ipv4 forward filter`` matching
+``inbound-interface name '!wgN'`` (vyos-1x sagitta interface-definitions/include/firewall/match-interface.xml.i:
+``!txt`` "Inverted interface name to match"). 1.3 has no base chains nor interface matches in rules: a named
+ruleset (``firewall name``, default-action accept) attached to the other interfaces' ``firewall in name``
+(vyos-1x equuleus interface-definitions/include/interface/interface-firewall.xml.i: ``in`` "forwarded packets on
+inbound interface"). Both match the pools through ``firewall group network-group``.
+
 An unconfirmed ``commit-confirm`` reboots both into their saved config; 1.4 releases that carry
 ``system config-management commit-confirm action`` (vyos-1x T5976) can revert in place instead
 (``revert_in_place``); 1.3 cannot (vyatta-cfg vyatta-config-mgmt.pl schedules a reboot, nothing else).
@@ -28,9 +36,18 @@ class Dialect:
     wireguard_peer_key_leaf: str  # `pubkey` (1.3) or `public-key` (1.4)
     interface_route: bool  # 1.3: `protocols static interface-route P next-hop-interface IF`
     revert_in_place: bool  # may know `system config-management commit-confirm action reload` (1.4+)
+    # 1.4: `firewall ipv4 forward filter rule N ... inbound-interface name '!wgN'`; 1.3: a `firewall name`
+    # ruleset attached as `interfaces ethernet IF firewall in name` on every interface but the tunnel.
+    firewall_base_chains: bool = False
 
     def bgp_root(self, asn: int) -> str:
         return f"protocols bgp {asn}" if self.asn_in_path else "protocols bgp"
+
+    def firewall_rule(self, rule: int) -> str:
+        """The path of edgekit's venue rule: in the forward base chain (1.4) or in its own ruleset (1.3)."""
+        if self.firewall_base_chains:
+            return f"firewall ipv4 forward filter rule {rule}"
+        return f"firewall name {VENUE_RULESET} rule {rule}"
 
     def static_interface_route(self, prefix: str, interface: str) -> str:
         if self.interface_route:
@@ -38,9 +55,13 @@ class Dialect:
         return f"protocols static route {prefix} interface {interface}"
 
 
+VENUE_GROUP = "EDGEKIT-VENUE-POOLS"  # firewall group network-group of the venue-scoped pools
+VENUE_RULESET = "EDGEKIT-VENUE-ONLY"  # 1.3: the ruleset attached to the non-tunnel interfaces
+VENUE_RULE = 10  # edgekit's rule number (1.4: in the forward filter, before users' rules numbered above it)
+
 DIALECTS: dict[str, Dialect] = {
-    "1.3": Dialect("1.3", True, True, "pubkey", True, False),
-    "1.4": Dialect("1.4", False, False, "public-key", False, True),
+    "1.3": Dialect("1.3", True, True, "pubkey", True, False, firewall_base_chains=False),
+    "1.4": Dialect("1.4", False, False, "public-key", False, True, firewall_base_chains=True),
 }
 
 
