@@ -191,3 +191,31 @@ def test_crd_defaults_are_filled_in_and_not_owned_by_the_applier(dc: dynamic.Dyn
     # Left out of the next apply, autoAssign goes back to its default.
     del body["spec"]["autoAssign"]
     assert dc.server_side_apply(pools, body=body, field_manager="edgekit").spec.autoAssign is True
+
+
+def test_connections_have_no_nagle_delay_like_a_go_server() -> None:
+    """kube-apiserver (Go) sets TCP_NODELAY on every connection; the stand-in's accepted sockets must too."""
+    import http.client
+    import socket
+
+    from lab.kubeapi.server import _Handler
+
+    seen: list[int] = []
+    setup = _Handler.setup
+
+    def recording_setup(self: _Handler) -> None:
+        setup(self)
+        seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    server = KubeAPIServer(build_world())
+    _Handler.setup = recording_setup  # type: ignore[method-assign]
+    try:
+        port = int(server.start().rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/api/v1/nodes")
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        _Handler.setup = setup  # type: ignore[method-assign]
+        server.stop()
+    assert seen and all(seen), seen
