@@ -12,6 +12,7 @@ from inventory import kube
 from inventory.errors import InputError, from_validation
 from inventory.hosts import HostBuilder, HostFacts, nic_index, site_path
 from inventory.model import (
+    BFD,
     BGP,
     ApiLB,
     Cluster,
@@ -148,6 +149,11 @@ class ClusterBuilder(HostBuilder):
             wireguard=self._wireguard(),
             api_lb=self._api_lb(hosts["lb"]),
             node_subnet=node_subnet,
+            bfd=self._validate(
+                BFD,
+                site_path(self.sitefile, self.name, "bfd"),
+                **(cf.bfd.model_dump(exclude_none=True) if cf.bfd else {}),
+            ),
             missing=self.missing,
             warnings=self.warnings,
             gateway=gateway,

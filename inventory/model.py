@@ -125,11 +125,18 @@ class MetalLBPeer(Model):
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
 
 
+# MetalLB's own BGP timers when a peer sets none: hold 90 s (metallb/metallb internal/config/config.go, legacy
+# parsePeer: ``holdTime := 90 * time.Second``) and keepalive a third of the hold time (parseTimers:
+# ``keepaliveTime = ptr.To(ht.Duration / 3)``). edgekit renders both on the router and on MetalLB's BGPPeer.
+METALLB_KEEPALIVE = 30
+METALLB_HOLDTIME = 90
+
+
 class BGP(Model):
     asn: ASN = 65020
     router_id: IPv4Address | None = None
-    keepalive: Annotated[int, Field(ge=1, le=65535)] = 3
-    holdtime: Annotated[int, Field(ge=3, le=65535)] = 9
+    keepalive: Annotated[int, Field(ge=1, le=65535)] = METALLB_KEEPALIVE
+    holdtime: Annotated[int, Field(ge=3, le=65535)] = METALLB_HOLDTIME
     password: SecretRef | None = None
 
     @model_validator(mode="after")
@@ -137,6 +144,28 @@ class BGP(Model):
         if self.holdtime < 3 * self.keepalive:
             raise ValueError(f"holdtime {self.holdtime} must be at least 3 x keepalive {self.keepalive}")
         return self
+
+
+# BFD timer ranges as VyOS accepts them (vyos/vyos-1x interface-definitions/include/bfd/common.xml.i:
+# ``interval receive``/``transmit`` "u32:10-60000" ms, ``interval multiplier`` "u32:2-255", defaults 300/300/3);
+# MetalLB's BFDProfile takes the same ranges (metallb/metallb internal/config/config.go bfdProfileFromCR).
+BfdInterval = Annotated[int, Field(ge=10, le=60000)]
+BfdMultiplier = Annotated[int, Field(ge=2, le=255)]
+
+
+class BFD(Model):
+    """BFD between the router and every speaker: a node that dies is detected in ``multiplier`` x interval
+    (300 ms x 3: under a second) instead of the BGP hold time."""
+
+    enabled: bool = True
+    receive_interval: BfdInterval = 300  # ms
+    transmit_interval: BfdInterval = 300  # ms
+    multiplier: BfdMultiplier = 3
+
+    @property
+    def detect_ms(self) -> int:
+        """The detection time the router's end runs with (RFC 5880 6.8.4; the peer's TX interval, worst case)."""
+        return self.multiplier * max(self.receive_interval, self.transmit_interval)
 
 
 class WireGuard(Model):
@@ -230,6 +259,8 @@ class Cluster(Model):
     # "proxy-arp": nodes hold public addresses on the private switch (topology.md);
     # "private": nodes sit on the router's node-side subnet and need none of the proxy-ARP knobs.
     node_subnet: Literal["proxy-arp", "private"] = "proxy-arp"
+    # BFD to every speaker (router end rendered by templates/vyos/bfd.j2, MetalLB's by its BFDProfile).
+    bfd: BFD = BFD()
     # Facts that could not be resolved, by field path, with the reason: a feature that needs one fails.
     missing: dict[str, str] = {}
     warnings: list[str] = []

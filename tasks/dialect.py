@@ -3,7 +3,8 @@
 1.3 ("equuleus", FRR 7) puts the ASN into every BGP path, names WireGuard keypairs generated on the
 box and routes through interfaces with ``interface-route``; 1.4 ("sagitta", FRR 9) sets the ASN once
 (``system-as``), takes the base64 private key, calls the peer key ``public-key`` and writes
-``route P interface IF``. Templates ask this object instead of testing version numbers.
+``route P interface IF``; 1.3 shows BFD peers with ``show protocols bfd peer``, 1.4 with ``show bfd peers``.
+Templates and checks ask this object instead of testing version numbers.
 
 An unconfirmed ``commit-confirm`` reboots both into their saved config; 1.4 releases that carry
 ``system config-management commit-confirm action`` (vyos-1x T5976) can revert in place instead
@@ -28,6 +29,10 @@ class Dialect:
     wireguard_peer_key_leaf: str  # `pubkey` (1.3) or `public-key` (1.4)
     interface_route: bool  # 1.3: `protocols static interface-route P next-hop-interface IF`
     revert_in_place: bool  # may know `system config-management commit-confirm action reload` (1.4+)
+    # The op-mode command that runs FRR's `show bfd peers` (full, not brief). 1.3: vyos-1x equuleus
+    # op-mode-definitions/show-protocols-bfd.xml.in, `show protocols bfd peer` -> vtysh -c "show bfd peers"
+    # (its `... bfd peers` is the brief form); 1.4+: op-mode-definitions/show-bfd.xml.in, `show bfd peers`.
+    bfd_peers_command: str = "show bfd peers"
 
     def bgp_root(self, asn: int) -> str:
         return f"protocols bgp {asn}" if self.asn_in_path else "protocols bgp"
@@ -39,8 +44,8 @@ class Dialect:
 
 
 DIALECTS: dict[str, Dialect] = {
-    "1.3": Dialect("1.3", True, True, "pubkey", True, False),
-    "1.4": Dialect("1.4", False, False, "public-key", False, True),
+    "1.3": Dialect("1.3", True, True, "pubkey", True, False, "show protocols bfd peer"),
+    "1.4": Dialect("1.4", False, False, "public-key", False, True, "show bfd peers"),
 }
 
 
