@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 from nornir.core.task import Result, Task
 
+from checks import bfd
 from checks.bgp import check_peers
 from checks.config_diff import ConfigChange, diff, mask_line
 from checks.ecmp import check_route, selected_route
-from checks.parsers import bgp_summary, route
+from checks.parsers import bfd_peers, bgp_summary, route
 from checks.verdict import CheckResult, errored
 from inventory.errors import EdgekitError
 from inventory.model import Cluster
@@ -212,7 +213,7 @@ def apply_router(
     try:
         started = time.monotonic()
         step(name, "gate")
-        report.checks = wait_for_gate(driver, cluster, name, options)
+        report.checks = wait_for_gate(driver, cluster, name, options, plan.dialect)
         report.timed("gate", started)
         if options.abort is not None and options.abort.is_set():
             report.error = "interrupted (second Ctrl-C) during the gate"
@@ -341,13 +342,19 @@ def _ensure_named_keypair(driver: VyOSDriver, name: str, report: HostReport) -> 
         report.notes.append(f"router WireGuard public key: {pubkey}")
 
 
-def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str) -> list[CheckResult]:
-    """The checks a change must pass before it is confirmed: peers up, every service IP fully ECMP."""
+def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str, dialect: Dialect | None = None) -> list[CheckResult]:
+    """The checks a change must pass before it is confirmed: peers up, BFD up to each speaker (when the cluster's
+    BFD is on and the dialect is known), every service IP fully ECMP."""
     try:
         summary = bgp_summary.parse(driver.show("show ip bgp summary"))
     except EdgekitError as exc:
         return [errored("bgp.peers", host, cluster.name, str(exc))]
     results = [check_peers(host, cluster, summary)]
+    if cluster.bfd.enabled and dialect is not None:
+        try:
+            results.append(bfd.check_peers(host, cluster, bfd_peers.parse(driver.show(dialect.bfd_peers_command))))
+        except EdgekitError as exc:
+            results.append(errored(bfd.CHECK, host, cluster.name, str(exc)))
     for service in cluster.services:
         for ip in service.ips:
             try:
@@ -359,11 +366,13 @@ def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str) -> list[CheckRe
     return results
 
 
-def wait_for_gate(driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions) -> list[CheckResult]:
+def wait_for_gate(
+    driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions, dialect: Dialect | None = None
+) -> list[CheckResult]:
     """Poll the gate until it passes or its time is up; a second Ctrl-C (``options.abort``) ends it now."""
     deadline = time.monotonic() + options.gate_timeout
     while True:
-        results = gate_checks(driver, cluster, host)
+        results = gate_checks(driver, cluster, host, dialect)
         aborted = options.abort is not None and options.abort.is_set()
         if all(r.ok for r in results) or time.monotonic() >= deadline or aborted:
             return results
