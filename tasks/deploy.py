@@ -16,11 +16,14 @@ pending commit-confirm of someone else (``Another confirm is pending``) is refus
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
 from checks import bfd
@@ -29,15 +32,18 @@ from checks.config_diff import ConfigChange, diff, mask_line
 from checks.ecmp import check_route, selected_route
 from checks.parsers import bfd_peers, bgp_summary, route
 from checks.verdict import CheckResult, errored
-from inventory.errors import EdgekitError
+from inventory.errors import EdgekitError, InputError
 from inventory.model import Cluster
+from inventory.nornir_plugin import EdgekitHost
 from inventory.secrets import K8sSecretReader, is_wireguard_key
 from napalm_edgekit_vyos.connection import ConfirmPending
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, TimerFired, VyOSDriver
 from tasks.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
 from tasks.dialect import Dialect, detect, dialect_for
+from tasks.locks import RouterLock, RouterLocked
 from tasks.render import RenderCache, RenderedConfig, managed_scope, render_router_task
-from tasks.report import HostReport, one_line
+from tasks.report import HostReport, one_line, root_cause
+from tasks.steps import run_step
 
 
 @dataclass
@@ -61,13 +67,8 @@ class RouterPlan:
     change: ConfigChange
     rollback: str = "reboot"  # what an unconfirmed change costs: "reload" (in place) or "reboot"
     set_action: bool = False  # commit `action reload` before the change (1.4, node known, not yet set)
-
-
-Step = Callable[[str, str], None]  # (host, step) -> None: progress reporting
-
-
-def _noop_step(host: str, step: str) -> None:
-    return None
+    cluster: Cluster | None = None  # the router's cluster (what phase two applies and gates against)
+    report: HostReport | None = None  # the host's report, filled by both phases
 
 
 def router_driver(task: Task) -> VyOSDriver:
@@ -83,27 +84,42 @@ def router_dialect(cluster: Cluster, driver: VyOSDriver) -> Dialect:
     return detect(driver.show("show version"))
 
 
+def host_cluster(host: Host) -> Cluster:
+    """The router's cluster model from the ``TFStateInventory`` plugin; InputError for any other host."""
+    cluster = host.cluster_model if isinstance(host, EdgekitHost) else None
+    if cluster is None or cluster.router is None or cluster.router.name != host.name:
+        raise InputError(f"{host.name}: not a router of the TFStateInventory plugin", path="host")
+    return cluster
+
+
+def host_secret_reader(host: Host) -> K8sSecretReader | None:
+    return host.secret_reader if isinstance(host, EdgekitHost) else None
+
+
 def plan_router(
     task: Task,
     cluster: Cluster,
-    report: HostReport,
+    report: HostReport | None = None,
     k8s_reader: K8sSecretReader | None = None,
-    step: Step = _noop_step,
     renders: RenderCache | None = None,
 ) -> Result:
-    """Phase one (read only): connect, detect the dialect, read the running config, render, diff.
+    """Nornir task, phase one (read only): connect, detect the dialect, read the running config, render, diff.
 
-    ``renders``: the run's renders (the deploy's input check rendered the intent already); without it the
-    intent is rendered here as a Nornir subtask (``render_router_task``)."""
+    Steps (subtasks a Processor sees): ``connect``, ``read config``. ``renders``: the run's renders (the
+    deploy's input check rendered the intent already); without it the intent is rendered here as a Nornir
+    subtask (``render_router_task``). ``report``: the host's report to fill (a new one without it).
+
+    Result: ``result`` the ``RouterPlan`` (its ``report`` has the masked change in ``commands``, ``status``
+    ``planned`` or ``unchanged``, the dialect, rollback kind and timings); ``changed`` True when there is a
+    change; ``diff`` the masked change; raises (a failed Result) on a connection, read or input error.
+    """
+    report = report if report is not None else HostReport(host=task.host.name, cluster=cluster.name)
     started = time.monotonic()
-    step(task.host.name, "connect")
-    driver = router_driver(task)
+    driver = run_step(task, "connect", router_driver, task)
     report.timed("connect", started)
     started = time.monotonic()
-    step(task.host.name, "read config")
-    dialect = router_dialect(cluster, driver)
+    dialect, running = run_step(task, "read config", _read_config, driver, cluster)
     report.dialect = dialect.version
-    running = driver.show("show configuration commands").splitlines()
     report.timed("read", started)
     rendered: RenderedConfig
     if renders is not None:
@@ -115,12 +131,17 @@ def plan_router(
     change = diff(running, rendered.lines, managed_scope(cluster, dialect))
     report.commands = [mask_line(c, rendered.secrets) for c in change.commands]
     report.status = "planned" if change else "unchanged"
-    plan = RouterPlan(dialect, running, rendered, change)
+    plan = RouterPlan(dialect, running, rendered, change, cluster=cluster, report=report)
     if change:
         plan.rollback, plan.set_action, why = plan_rollback(driver, cluster, dialect, running)
         report.rollback = plan.rollback
         report.notes.append(why)
-    return Result(host=task.host, result=plan)
+    return Result(host=task.host, result=plan, changed=bool(change), diff="\n".join(report.commands))
+
+
+def _read_config(driver: VyOSDriver, cluster: Cluster) -> tuple[Dialect, list[str]]:
+    dialect = router_dialect(cluster, driver)
+    return dialect, driver.show("show configuration commands").splitlines()
 
 
 def plan_rollback(driver: VyOSDriver, cluster: Cluster, dialect: Dialect, running: list[str]) -> tuple[str, bool, str]:
@@ -146,15 +167,118 @@ def plan_rollback(driver: VyOSDriver, cluster: Cluster, dialect: Dialect, runnin
     )
 
 
-def apply_router(
+def plan_for_deploy(
     task: Task,
-    cluster: Cluster,
-    plan: RouterPlan,
-    report: HostReport,
-    options: DeployOptions,
-    step: Step = _noop_step,
+    clusters: Mapping[str, Cluster] | None = None,
+    renders: RenderCache | None = None,
+    k8s_readers: Mapping[str, K8sSecretReader | None] | None = None,
+    lock: bool = False,
 ) -> Result:
-    """Phase two: safety checks, commit-confirm, gate, then confirm+save or restore the previous config."""
+    """Nornir task, phase one of ``edgekit plan|deploy`` for one router: take its local lock (``lock``: a
+    deploy, so a second run fails at once for every router the first holds), then ``plan_router``; a
+    failure is recorded in the host's report, not raised.
+
+    ``clusters``/``k8s_readers``: by host name (the CLI's selection); without them, the host's own from the
+    ``TFStateInventory`` plugin. Result: ``result`` the ``RouterPlan`` (with its ``report``), or the failed
+    host's ``HostReport``; ``changed``/``diff`` as ``plan_router``'s; ``failed`` with ``exception`` on an
+    error; ``lock`` the ``RouterLock`` held (release it when the run ends), ``progress`` ``locked`` when
+    another run holds the router.
+    """
+    name = task.host.name
+    cluster = clusters[name] if clusters is not None else host_cluster(task.host)
+    reader = k8s_readers.get(name) if k8s_readers is not None else host_secret_reader(task.host)
+    report = HostReport(host=name, cluster=cluster.name)
+    held: RouterLock | None = None
+    if lock:
+        held = RouterLock(name, str(task.host.hostname), int(task.host.port or 22))
+        try:
+            held.acquire()
+        except RouterLocked as exc:
+            report.status = "failed"
+            report.error = str(exc)
+            return Result(host=task.host, result=report, failed=True, exception=exc, progress="locked", lock=None)
+    try:
+        planned = task.run(
+            task=plan_router,
+            cluster=cluster,
+            report=report,
+            k8s_reader=reader,
+            renders=renders,
+            severity_level=logging.DEBUG,
+        )[0]
+    except Exception as exc:
+        record_failure(report, exc)
+        return Result(host=task.host, result=report, failed=True, exception=root_cause(exc), lock=held)
+    return Result(host=task.host, result=planned.result, changed=planned.changed, diff=planned.diff, lock=held)
+
+
+def record_failure(report: HostReport, exc: BaseException) -> None:
+    """The host failed with ``exc``: its one line (``input: ...`` for bad input) in the report."""
+    text = one_line(exc)
+    report.status = "failed"
+    report.error = f"input: {text}" if isinstance(root_cause(exc), InputError) else text
+
+
+def deploy_router(
+    task: Task,
+    options: DeployOptions | None = None,
+    plans: Mapping[str, RouterPlan] | None = None,
+    stop: StopFlag | None = None,
+) -> Result:
+    """Nornir task: deploy one router (commit-confirm, gate, confirm and save, or restore the previous config).
+
+    ``plans``: phase one's ``RouterPlan`` by host name (``plan_for_deploy``, the CLI's); without it the
+    router is planned here first (the host's cluster from the ``TFStateInventory`` plugin). ``options``:
+    timers, ``dry_run`` (plan only), ``save_first``; ``stop``: set by a first Ctrl-C, no router starts after.
+    A failure is recorded in the report, not raised.
+
+    Result: ``result`` the host's ``HostReport`` (``status`` unchanged/changed/planned/failed/reverted/skipped,
+    ``commands`` the masked change, ``checks`` the gate's verdicts, ``error``, ``notes``, ``rollback``,
+    ``timer_fires_at`` while a change waits for its confirm, ``timings``); ``changed`` True when the change
+    was committed and confirmed (with ``dry_run``: when there is one); ``diff`` the masked change;
+    ``failed`` when the status is failed or reverted.
+    """
+    options = options or DeployOptions()
+    plan = plans.get(task.host.name) if plans is not None else None
+    if plan is None:
+        try:
+            plan = task.run(task=plan_for_deploy, severity_level=logging.DEBUG)[0].result
+        except NornirSubTaskError as exc:  # recorded in its report
+            failed = exc.result[0]
+            return Result(host=task.host, result=failed.result, failed=True, exception=failed.exception)
+    assert plan.cluster is not None and plan.report is not None
+    report = plan.report
+    if options.dry_run or not plan.change:
+        return Result(host=task.host, result=report, changed=bool(plan.change), diff="\n".join(report.commands))
+    if stop:
+        report.status = "skipped"
+        report.notes.append("interrupted before this host started")
+        return Result(host=task.host, result=report, progress="")
+    try:
+        task.run(task=apply_router, cluster=plan.cluster, plan=plan, options=options, severity_level=logging.DEBUG)
+    except Exception as exc:
+        if report.status not in ("reverted", "failed"):
+            record_failure(report, exc)
+    return Result(
+        host=task.host,
+        result=report,
+        changed=report.status == "changed",
+        diff="\n".join(report.commands),
+        failed=not report.ok,
+    )
+
+
+def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: DeployOptions | None = None) -> Result:
+    """Nornir task, phase two: safety checks, commit-confirm, gate, then confirm+save or restore the previous
+    config. Steps: ``check``, ``commit``, ``gate``, ``confirm`` or ``revert``.
+
+    Result: ``result`` the plan's ``HostReport`` (status changed/unchanged/reverted/failed/skipped);
+    ``failed`` when the change was not kept. Raises ``ApplyError`` when the router refused the change before
+    anything was committed (the candidate discarded: nothing changed).
+    """
+    options = options or DeployOptions()
+    report = plan.report if plan.report is not None else HostReport(host=task.host.name, cluster=cluster.name)
+    plan.report = report
     driver = router_driver(task)
     name = task.host.name
     if not plan.change:
@@ -162,28 +286,15 @@ def apply_router(
         return Result(host=task.host, result=report)
     secrets = plan.rendered.secrets
     started = time.monotonic()
-    step(name, "check")
-    try:
-        _check_saved(driver, plan, report, options)
-        if plan.set_action:
-            _set_confirm_action(driver, plan, report)
-        if plan.dialect.wireguard_named_keys and cluster.wireguard is not None:
-            _ensure_named_keypair(driver, cluster.wireguard.key_name, report)
-    except ApplyError:
-        raise
-    except Exception as exc:
-        raise ApplyError(mask_line(one_line(exc), secrets)) from None
+    run_step(task, "check", _safety_checks, driver, cluster, plan, report, options)
     report.timed("check", started)
     if options.abort is not None and options.abort.is_set():  # second Ctrl-C before anything was committed
         report.status = "skipped"
         report.notes.append("interrupted (second Ctrl-C) before the commit: nothing changed")
         return Result(host=task.host, result=report)
     started = time.monotonic()
-    step(name, "commit")
     try:
-        driver.load_merge_candidate(config=plan.change.commands)
-        driver.remember_running(plan.running)
-        driver.commit_config(message=options.comment, revert_in=options.confirm_timeout)
+        run_step(task, "commit", _commit, driver, plan, options)
     except Exception as exc:
         # The router's error quotes the failing line, secret values included: mask before reporting.
         message = mask_line(one_line(exc), secrets)
@@ -212,19 +323,17 @@ def apply_router(
     _mark_pending(driver, report)
     try:
         started = time.monotonic()
-        step(name, "gate")
-        report.checks = wait_for_gate(driver, cluster, name, options, plan.dialect)
+        report.checks = run_step(task, "gate", wait_for_gate, driver, cluster, name, options)
         report.timed("gate", started)
         if options.abort is not None and options.abort.is_set():
             report.error = "interrupted (second Ctrl-C) during the gate"
         elif all(c.ok for c in report.checks):
             started = time.monotonic()
-            step(name, "confirm")
-            driver.confirm_commit()
+            run_step(task, "confirm", driver.confirm_commit)
             report.timer_fires_at = None
             report.timed("confirm", started)
             report.status = "changed"
-            return Result(host=task.host, result=report)
+            return Result(host=task.host, result=report, changed=True)
         else:
             failing = [c for c in report.checks if not c.ok]
             report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in failing[:3])
@@ -235,11 +344,33 @@ def apply_router(
         return Result(host=task.host, result=report, failed=True)
     except Exception as exc:  # the session broke mid-gate: still try to restore in place
         report.error = mask_line(f"error after commit: {one_line(exc)}", secrets)
-    step(name, "revert")
     started = time.monotonic()
-    _restore(driver, plan.running, report, options, secrets)
+    run_step(task, "revert", _restore, driver, plan.running, report, options, secrets)
     report.timed("revert", started)
     return Result(host=task.host, result=report, failed=True)
+
+
+def _safety_checks(
+    driver: VyOSDriver, cluster: Cluster, plan: RouterPlan, report: HostReport, options: DeployOptions
+) -> None:
+    """Before the commit-confirm: unsaved commits, the confirm action, VyOS 1.3's named WireGuard keypair."""
+    secrets = plan.rendered.secrets
+    try:
+        _check_saved(driver, plan, report, options)
+        if plan.set_action:
+            _set_confirm_action(driver, plan, report)
+        if plan.dialect.wireguard_named_keys and cluster.wireguard is not None:
+            _ensure_named_keypair(driver, cluster.wireguard.key_name, report)
+    except ApplyError:
+        raise
+    except Exception as exc:
+        raise ApplyError(mask_line(one_line(exc), secrets)) from None
+
+
+def _commit(driver: VyOSDriver, plan: RouterPlan, options: DeployOptions) -> None:
+    driver.load_merge_candidate(config=plan.change.commands)
+    driver.remember_running(plan.running)
+    driver.commit_config(message=options.comment, revert_in=options.confirm_timeout)
 
 
 ROLLBACK_DONE = {"reload": "reloaded the previous config in place", "reboot": "rebooted into its saved config"}
@@ -342,23 +473,40 @@ def _ensure_named_keypair(driver: VyOSDriver, name: str, report: HostReport) -> 
         report.notes.append(f"router WireGuard public key: {pubkey}")
 
 
-def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str, dialect: Dialect | None = None) -> list[CheckResult]:
-    """The checks a change must pass before it is confirmed: peers up, BFD up to each speaker (when the cluster's
-    BFD is on and the dialect is known), every service IP fully ECMP."""
+Show = Callable[[str], str]
+GateCheck = Callable[[Show, Cluster, str], list[CheckResult]]
+
+
+def gate_bgp_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
+    """``bgp.peers`` (``checks.bgp.check_peers``, as verify): every live speaker Established."""
     try:
-        summary = bgp_summary.parse(driver.show("show ip bgp summary"))
+        summary = bgp_summary.parse(show("show ip bgp summary"))
     except EdgekitError as exc:
         return [errored("bgp.peers", host, cluster.name, str(exc))]
-    results = [check_peers(host, cluster, summary)]
-    if cluster.bfd.enabled and dialect is not None:
-        try:
-            results.append(bfd.check_peers(host, cluster, bfd_peers.parse(driver.show(dialect.bfd_peers_command))))
-        except EdgekitError as exc:
-            results.append(errored(bfd.CHECK, host, cluster.name, str(exc)))
+    return [check_peers(host, cluster, summary)]
+
+
+def gate_bfd_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
+    """``bfd.peers`` (``checks.bfd.check_peers``, as verify) when the cluster's BFD is on: every live speaker's
+    BFD session up. The command is the dialect's (1.3 ``show protocols bfd peer``, 1.4 ``show bfd peers``)."""
+    if not cluster.bfd.enabled:
+        return []
+    try:
+        router = cluster.router
+        assert router is not None
+        dialect = dialect_for(router.dialect) if router.dialect != "auto" else detect(show("show version"))
+        return [bfd.check_peers(host, cluster, bfd_peers.parse(show(dialect.bfd_peers_command)))]
+    except EdgekitError as exc:
+        return [errored(bfd.CHECK, host, cluster.name, str(exc))]
+
+
+def gate_ecmp_routes(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
+    """``ecmp.routes`` (``checks.ecmp.check_route``, as verify): every service IP over exactly its next hops."""
+    results = []
     for service in cluster.services:
         for ip in service.ips:
             try:
-                entry = selected_route(route.parse(driver.show(f"show ip route {ip}")))
+                entry = selected_route(route.parse(show(f"show ip route {ip}")))
             except EdgekitError as exc:
                 results.append(errored("ecmp.routes", host, cluster.name, str(exc), f"{service.name} {ip}"))
                 continue
@@ -366,13 +514,25 @@ def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str, dialect: Dialec
     return results
 
 
-def wait_for_gate(
-    driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions, dialect: Dialect | None = None
-) -> list[CheckResult]:
+# The gate: what a change must pass before it is confirmed. Each entry reads what it needs with ``show`` and
+# judges it with the check functions verify uses (checks/); a check of your own is one more line here.
+GATE_CHECKS: list[GateCheck] = [
+    gate_bgp_peers,
+    gate_bfd_peers,
+    gate_ecmp_routes,
+]
+
+
+def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str) -> list[CheckResult]:
+    """One pass of every gate check (``GATE_CHECKS``) on the router."""
+    return [result for check in GATE_CHECKS for result in check(driver.show, cluster, host)]
+
+
+def wait_for_gate(driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions) -> list[CheckResult]:
     """Poll the gate until it passes or its time is up; a second Ctrl-C (``options.abort``) ends it now."""
     deadline = time.monotonic() + options.gate_timeout
     while True:
-        results = gate_checks(driver, cluster, host, dialect)
+        results = gate_checks(driver, cluster, host)
         aborted = options.abort is not None and options.abort.is_set()
         if all(r.ok for r in results) or time.monotonic() >= deadline or aborted:
             return results

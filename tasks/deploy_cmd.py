@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nornir.core.task import Result, Task
+from nornir.core import Nornir
 
 from checks.config_diff import mask_line
 from inventory.errors import InputError
@@ -18,9 +18,9 @@ from inventory.model import Cluster
 from tasks import deploy
 from tasks.commands import deploy as commands
 from tasks.dialect import DIALECTS
-from tasks.locks import RouterLock, RouterLocked
+from tasks.locks import RouterLock
 from tasks.options import CommonOptions
-from tasks.progress import Progress
+from tasks.processors import LiveView, ReportCollector
 from tasks.render import RenderCache, render_router_config
 from tasks.report import (
     EXIT_INTERRUPTED,
@@ -32,7 +32,6 @@ from tasks.report import (
     finish,
     one_line,
     print_changes,
-    root_cause,
 )
 from tasks.runtime import Runtime, open_runtime
 
@@ -97,40 +96,67 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     renders = RenderCache()
     _validate_intent(rt, waves, renders)
     report = RunReport(command="plan" if dry_run else "deploy", warnings=list(rt.loaded.warnings))
-    reports = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
-    report.hosts = list(reports.values())
     # A router whose cluster's live facts are refused is never read nor changed; the other clusters proceed.
-    refused = {name: c.refused[0] for c, names in waves if c.refused for name in names}
-    for name, reason in refused.items():
-        reports[name].status = "failed"
-        reports[name].error = f"input: {reason}"
-    clusters = {name: c for c, names in waves for name in names if name not in refused}
-    plans: dict[str, deploy.RouterPlan] = {}
-    locks: dict[str, RouterLock] = {}
-    input_errors: dict[str, BaseException] = {}  # router -> the exception whose root cause is an InputError
+    rows = Rows(waves)
+    for cluster, names in waves:
+        for name in names if cluster.refused else []:
+            rows.fixed[name].status = "failed"
+            rows.fixed[name].error = f"input: {cluster.refused[0]}"
+    clusters = {name: c for c, names in waves for name in names if not c.refused}
+    refused = len(clusters) < len(rows.fixed)
+    collector = ReportCollector()
+    rows.collector = collector
+    report.hosts = rows.hosts()
+    locks: list[RouterLock] = []
     try:
-        with Progress(f"edgekit {report.command}") as progress, _stop_on_interrupt(stop):
-            _plan_all(
-                rt, options, clusters, reports, plans, progress, None if dry_run else locks, renders, input_errors
+        with LiveView(f"edgekit {report.command}") as live, _stop_on_interrupt(stop):
+            nr = rt.nornir.with_processors([live, collector])
+            planned = nr.filter(filter_func=lambda host: host.name in clusters).run(
+                task=deploy.plan_for_deploy,
+                name="plan",
+                clusters=clusters,
+                renders=renders,
+                k8s_readers={name: rt.loaded.secret_reader(c.name) for name, c in clusters.items()},
+                lock=not dry_run,
             )
-            first = next((input_errors[name] for name in reports if name in input_errors), None)
+            locks = [lock for multi in planned.values() if (lock := getattr(multi[0], "lock", None)) is not None]
+            plans = {name: m[0].result for name, m in planned.items() if isinstance(m[0].result, deploy.RouterPlan)}
+            report.hosts = rows.hosts()
+            errors = [planned[name][0].exception for name in rows.order if name in planned]
+            first = next((e for e in errors if isinstance(e, InputError)), None)
             if first is not None:  # bad input found while planning: exit 2 before any router is changed
                 raise InputError(one_line(first)) from first
             if not dry_run:
                 print_changes(report, only_pending=True)  # what is about to change, before anything does
-                _apply_waves(rt, waves, clusters, reports, plans, run_options, progress, stop, args.all_at_once)
+                _apply_waves(nr, waves, plans, run_options, stop, args.all_at_once)
     except (GiveUp, KeyboardInterrupt):
+        report.hosts = rows.hosts()
         _give_up(report, args.json)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
-        for lock in locks.values():
+        for lock in locks:
             lock.release()
+    report.hosts = rows.hosts()
     if dry_run:
         print_changes(report)
     code = finish(report, args.json, plan_only=dry_run)
     if stop:
         return EXIT_INTERRUPTED
     return InputError.exit_code if refused else code
+
+
+class Rows:
+    """The run report's rows in rollout order: each router's report from the Results (``ReportCollector``),
+    a refused router's own, and a placeholder (``skipped``) for one that has not reported yet."""
+
+    def __init__(self, waves: list[tuple[Cluster, list[str]]]) -> None:
+        self.order = [name for _, names in waves for name in names]
+        self.fixed = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
+        self.collector: ReportCollector | None = None
+
+    def hosts(self) -> list[HostReport]:
+        got = self.collector.reports if self.collector is not None else {}
+        return [got.get(name) or self.fixed[name] for name in self.order]
 
 
 def _give_up(report: RunReport, json_path: str | None) -> None:
@@ -177,113 +203,41 @@ def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]], render
         renders.get(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
 
 
-def _plan_all(
-    rt: Runtime,
-    options: CommonOptions,
-    clusters: dict[str, Cluster],
-    reports: dict[str, HostReport],
-    plans: dict[str, deploy.RouterPlan],
-    progress: Progress,
-    locks: dict[str, RouterLock] | None = None,
-    renders: RenderCache | None = None,
-    input_errors: dict[str, BaseException] | None = None,
-) -> None:
-    """Plan every router in parallel; a deploy (``locks`` given) first takes each router's local lock, so a
-    second run fails at once for every router the first one holds."""
-
-    def plan_task(task: Task) -> Result:
-        name = task.host.name
-        report = reports[name]
-        cluster = clusters[name]
-        if locks is not None:
-            lock = RouterLock(name, str(task.host.hostname), int(task.host.port or 22))
-            try:
-                lock.acquire()
-            except RouterLocked as exc:
-                report.status = "failed"
-                report.error = str(exc)
-                progress.step(name, "locked")
-                return Result(host=task.host, result=report)
-            locks[name] = lock
-        try:
-            result = task.run(
-                task=deploy.plan_router,
-                cluster=cluster,
-                report=report,
-                k8s_reader=rt.loaded.secret_reader(cluster.name),
-                step=progress.step,
-                renders=renders,
-                severity_level=10,
-            )
-            plans[name] = result.result
-            progress.step(name, report.status)
-        except Exception as exc:
-            _record_failure(report, exc)
-            if input_errors is not None and isinstance(root_cause(exc), InputError):
-                input_errors[name] = exc
-            progress.step(name, "failed")
-        return Result(host=task.host, result=report)
-
-    selected = rt.nornir.filter(filter_func=lambda host: host.name in clusters)
-    selected.run(task=plan_task, name="plan")
-
-
 def _apply_waves(
-    rt: Runtime,
+    nr: Nornir,
     waves: list[tuple[Cluster, list[str]]],
-    clusters: dict[str, Cluster],
-    reports: dict[str, HostReport],
     plans: dict[str, deploy.RouterPlan],
     run_options: deploy.DeployOptions,
-    progress: Progress,
     stop: deploy.StopFlag,
     all_at_once: bool,
 ) -> None:
-    def apply_task(task: Task) -> Result:
-        name = task.host.name
-        report = reports[name]
-        if stop:
-            report.status = "skipped"
-            report.notes.append("interrupted before this host started")
-            return Result(host=task.host, result=report)
-        try:
-            task.run(
-                task=deploy.apply_router,
-                cluster=clusters[name],
-                plan=plans[name],
-                report=report,
-                options=run_options,
-                step=progress.step,
-                severity_level=10,
-            )
-        except Exception as exc:
-            if report.status not in ("reverted", "failed"):
-                _record_failure(report, exc)
-        progress.step(name, report.status)
-        return Result(host=task.host, result=report)
+    """Cluster after cluster in rollout order (all together with ``--all-at-once``), ``deploy_router`` on each
+    planned router; a cluster that does not pass stops the rollout."""
+
+    def report(name: str) -> HostReport:
+        planned = plans[name].report
+        assert planned is not None
+        return planned
 
     groups = [[name for _, names in waves for name in names]] if all_at_once else [names for _, names in waves]
+    cluster_of = {name: c.name for c, names in waves for name in names}
     blocked_by: str | None = None
     for names in groups:
-        todo = [n for n in names if n in plans and reports[n].status == "planned"]
+        todo = [n for n in names if n in plans and report(n).status == "planned"]
         if blocked_by:
             for n in todo:
-                reports[n].status = "skipped"
-                reports[n].notes.append(f"not started: {blocked_by}")
+                report(n).status = "skipped"
+                report(n).notes.append(f"not started: {blocked_by}")
             continue
         if todo:
-            rt.nornir.filter(filter_func=lambda host, todo=todo: host.name in todo).run(task=apply_task, name="apply")
+            nr.filter(filter_func=lambda host, todo=todo: host.name in todo).run(
+                task=deploy.deploy_router, name="apply", options=run_options, plans=plans, stop=stop
+            )
         # A change that failed its gate stops the rollout (the canary caught it); a router that could
         # not even be read was never changed, so it fails alone and the other clusters go on.
-        failed = [n for n in todo if not reports[n].ok]
+        failed = [n for n in todo if not report(n).ok]
         if failed and not all_at_once:
-            blocked_by = f"cluster {clusters[failed[0]].name} did not pass ({', '.join(failed)})"
-
-
-def _record_failure(report: HostReport, exc: BaseException) -> None:
-    text = one_line(exc)
-    report.status = "failed"
-    report.error = f"input: {text}" if isinstance(root_cause(exc), InputError) else text
+            blocked_by = f"cluster {cluster_of[failed[0]]} did not pass ({', '.join(failed)})"
 
 
 def run_render(args: argparse.Namespace) -> int:

@@ -9,41 +9,28 @@ Hosts come from the ``TFStateInventory`` plugin; each task reads the host's clus
 
 Every task returns a Nornir ``Result`` whose ``result`` holds no secret (masked as ``********``) and whose
 ``changed``/``diff``/``failed`` say what happened, so ``print_result`` and your own processors show it.
-Nothing here changes a device: the change itself goes through ``edgekit deploy`` (commit-confirm, gate,
-confirm or restore).
+Only ``deploy`` changes a device, as ``edgekit deploy`` does (commit-confirm, gate, confirm or restore).
 """
 
 from __future__ import annotations
 
 import logging
 
-from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
 from checks.config_diff import mask_line
-from inventory.errors import InputError
-from inventory.model import Cluster
 from inventory.nornir_plugin import EdgekitHost
-from inventory.secrets import K8sSecretReader
-from tasks import deploy
+from tasks import deploy as deploy_engine
+from tasks.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
 from tasks.dialect import dialect_for
 from tasks.render import render_router_config
 from tasks.report import HostReport
 from tasks.verify import ClusterFacts, RouterVerdict, VerifyOptions, verify_router_task
 
-__all__ = ["plan", "render", "verify"]
+__all__ = ["deploy", "plan", "render", "verify"]
 
-
-def host_cluster(host: Host) -> Cluster:
-    """The router's cluster model; InputError for a host that is not an edgekit router."""
-    cluster = host.cluster_model if isinstance(host, EdgekitHost) else None
-    if cluster is None or cluster.router is None or cluster.router.name != host.name:
-        raise InputError(f"{host.name}: not a router of the TFStateInventory plugin", path="host")
-    return cluster
-
-
-def _reader(host: Host) -> K8sSecretReader | None:
-    return host.secret_reader if isinstance(host, EdgekitHost) else None
+host_cluster = deploy_engine.host_cluster
+_reader = deploy_engine.host_secret_reader
 
 
 def render(task: Task, vyos: str | None = None) -> Result:
@@ -59,7 +46,7 @@ def render(task: Task, vyos: str | None = None) -> Result:
     if vyos:
         dialect = dialect_for(vyos)
     else:
-        dialect = deploy.router_dialect(cluster, deploy.router_driver(task))
+        dialect = deploy_engine.router_dialect(cluster, deploy_engine.router_driver(task))
     rendered = render_router_config(cluster, dialect, _reader(task.host))  # a MissingFact stays one
     return Result(host=task.host, result="\n".join(mask_line(line, rendered.secrets) for line in rendered.lines))
 
@@ -73,8 +60,8 @@ def plan(task: Task) -> Result:
     """
     cluster = host_cluster(task.host)
     report = HostReport(host=task.host.name, cluster=cluster.name)
-    planned: deploy.RouterPlan = task.run(
-        task=deploy.plan_router,
+    planned: deploy_engine.RouterPlan = task.run(
+        task=deploy_engine.plan_router,
         cluster=cluster,
         report=report,
         k8s_reader=_reader(task.host),
@@ -104,3 +91,34 @@ def verify(task: Task, comply: bool = False, handshake_max_age: int | None = Non
         failed=not all(r.ok for r in verdict.results),
         diff="\n".join(verdict.drift),
     )
+
+
+def deploy(
+    task: Task,
+    dry_run: bool = False,
+    confirm_timeout: int = DEFAULT_CONFIRM_TIMEOUT,
+    gate_timeout: float = DEFAULT_GATE_TIMEOUT,
+    save_first: bool = False,
+    comment: str = "edgekit deploy",
+) -> Result:
+    """``edgekit deploy`` of one router: plan, then commit-confirm the change, wait (bounded) for the gate
+    (``tasks.deploy.GATE_CHECKS``), confirm and save, or put the previous config back. ``dry_run``: plan only.
+
+    Unlike the CLI this takes no local lock and does no rollout order: the Nornir run you start is the rollout
+    (run it on one cluster's router after the other for a canary).
+
+    Result: ``result`` the ``tasks.report.HostReport`` (``status`` unchanged/changed/planned/failed/reverted,
+    ``commands`` the masked change, ``checks`` the gate's verdicts, ``error``, ``notes``, ``rollback``,
+    ``timings``); ``changed`` True when the change was committed and confirmed (``dry_run``: when there is
+    one); ``diff`` the masked change; ``failed`` when the router failed or was reverted.
+    """
+    host_cluster(task.host)  # an InputError for a host that is not a router
+    options = deploy_engine.DeployOptions(
+        dry_run=dry_run,
+        confirm_timeout=confirm_timeout,
+        gate_timeout=gate_timeout,
+        save_first=save_first,
+        comment=comment,
+    )
+    done = task.run(task=deploy_engine.deploy_router, options=options, severity_level=logging.DEBUG)[0]
+    return Result(host=task.host, result=done.result, changed=done.changed, diff=done.diff, failed=done.failed)

@@ -94,17 +94,25 @@ Total number of neighbors 3
 
 
 @pytest.mark.parametrize("version", ["1.3", "1.4"])
-def test_the_gate_holds_while_a_bfd_session_is_down_with_bgp_up(version: str) -> None:
+@pytest.mark.parametrize("site_dialect", ["auto", "given"])
+def test_the_gate_holds_while_a_bfd_session_is_down_with_bgp_up(version: str, site_dialect: str) -> None:
     c = cluster(wireguard=False).model_copy(update={"services": []})
+    if site_dialect == "given":
+        c = c.model_copy(update={"router": c.router.model_copy(update={"dialect": version})})  # type: ignore[union-attr]
     d = DIALECTS[version]
-    up = deploy.gate_checks(GateRouter({"show ip bgp summary": SUMMARY, **_outputs(d.bfd_peers_command)}), c, "r1", d)
+    base = {"show ip bgp summary": SUMMARY, "show version": f"Version:          VyOS {version}.0\n"}
+    up = deploy.gate_checks(GateRouter({**base, **_outputs(d.bfd_peers_command)}), c, "r1")  # type: ignore[arg-type]
     assert [r.check for r in up] == ["bgp.peers", "bfd.peers"] and all(r.ok for r in up)
-    router = GateRouter({"show ip bgp summary": SUMMARY, **_outputs(d.bfd_peers_command, down=(3,))})
-    held = deploy.gate_checks(router, c, "r1", d)
+    router = GateRouter({**base, **_outputs(d.bfd_peers_command, down=(3,))})
+    held = deploy.gate_checks(router, c, "r1")  # type: ignore[arg-type]
     assert [r.status for r in held] == ["pass", "fail"] and "k8s-node-3-server-prd" in held[1].reason
 
 
 def test_the_gate_skips_bfd_when_it_is_off() -> None:
     c = cluster(wireguard=False).model_copy(update={"services": [], "bfd": BFD(enabled=False)})
-    results = deploy.gate_checks(GateRouter({"show ip bgp summary": SUMMARY}), c, "r1", DIALECTS["1.4"])
+    results = deploy.gate_checks(GateRouter({"show ip bgp summary": SUMMARY}), c, "r1")  # type: ignore[arg-type]
     assert [r.check for r in results] == ["bgp.peers"]
+
+
+def test_bfd_is_one_of_the_gate_checks() -> None:
+    assert deploy.gate_bfd_peers in deploy.GATE_CHECKS

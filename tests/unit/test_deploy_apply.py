@@ -22,6 +22,21 @@ from tasks.report import HostReport
 from tests.unit.router_fixtures import cluster
 
 
+class StepTask:
+    """A Nornir task of one host that runs its subtasks (the engine's named steps) in place, and records them."""
+
+    def __init__(self) -> None:
+        self.host = SimpleNamespace(name="r1")
+        self.steps: list[str] = []
+
+    def run(self, task: Any, name: str | None = None, severity_level: int = 20, **kwargs: Any) -> list[Any]:
+        self.steps.append(name or task.__name__)
+        result = task(self, **kwargs)
+        if result.failed:
+            raise AssertionError("a step never returns a failed Result")
+        return [result]
+
+
 class RefusingDriver:
     """Answers a merge the way VyOS answers a bad line: quoting it, secret value and all."""
 
@@ -47,10 +62,9 @@ def test_refused_change_is_reported_with_the_secret_masked(monkeypatch: pytest.M
         rendered=RenderedConfig([line], ["hunter2"]),
         change=ConfigChange(sets=[line]),
     )
-    report = HostReport(host="r1", cluster="prd")
-    task = SimpleNamespace(host=SimpleNamespace(name="r1"))
+    plan.report = HostReport(host="r1", cluster="prd")
     with pytest.raises(deploy.ApplyError) as caught:
-        deploy.apply_router(task, cluster(wireguard=False), plan, report, deploy.DeployOptions())  # type: ignore[arg-type]
+        deploy.apply_router(StepTask(), cluster(wireguard=False), plan, deploy.DeployOptions())  # type: ignore[arg-type]
     assert "hunter2" not in str(caught.value)
     assert "********" in str(caught.value) and "Set failed" in str(caught.value)
 
@@ -125,10 +139,11 @@ def run_apply(
     monkeypatch.setattr(deploy, "gate_checks", lambda *a: [result])
     plan = deploy.RouterPlan(DIALECTS["1.4"], driver.running, RenderedConfig([LINE]), ConfigChange(sets=[LINE]))
     report = HostReport(host="r1", cluster="prd")
-    task = SimpleNamespace(host=SimpleNamespace(name="r1"))
+    plan.report = report
+    task = StepTask()
     opts = deploy.DeployOptions(**{"gate_timeout": 0.5, "gate_interval": 0.05, **options})
     try:
-        result = deploy.apply_router(task, cluster(wireguard=False), plan, report, opts)  # type: ignore[arg-type]
+        result = deploy.apply_router(task, cluster(wireguard=False), plan, opts)  # type: ignore[arg-type]
     except deploy.ApplyError as exc:
         return report, exc
     return report, result
