@@ -19,11 +19,14 @@ from inventory.model import (
     Credentials,
     LoadBalancer,
     Master,
+    MetalLBIntent,
     Node,
+    NodeSelector,
     Router,
+    SelectorRequirement,
     WireGuard,
 )
-from inventory.reconcile import reconcile
+from inventory.reconcile import KubeView, reconcile
 from inventory.secrets import MASK
 
 DEFAULT_ROUTER_ASN = 65020
@@ -148,6 +151,7 @@ class ClusterBuilder(HostBuilder):
             services=view.services,
             wireguard=self._wireguard(),
             api_lb=self._api_lb(hosts["lb"]),
+            metallb=self._metallb(router, view, node_subnet),
             node_subnet=node_subnet,
             bfd=self._validate(
                 BFD,
@@ -163,6 +167,49 @@ class ClusterBuilder(HostBuilder):
             refused=view.refused,
         )
         return cluster
+
+    def _metallb(self, router: Router | None, view: KubeView, node_subnet: str) -> MetalLBIntent | None:
+        """MetalLB's intent: the site's ``metallb`` section, its peer side derived from the router.
+
+        Pools: the site file's ``metallb.pools``; without them the router's pools as today (Kubernetes, else
+        tfstate), so a site file that says nothing renders what the cluster already has. The peer address is
+        the router address the speakers reach (bgp.j2: the public address when nodes sit on the public
+        subnet behind proxy-ARP, else the node-side address); peerASN the router's, myASN the speakers'.
+        """
+        if router is None or not view.pools:
+            return None  # the router or the pools are in ``missing`` already
+        mf = self.cf.metallb
+        pools, source = (view.site_pools, "site") if view.site_pools else (view.pools, view.pools_source)
+        if source == "none":
+            return None
+        if source == "tfstate":  # named after its Terraform output: a Kubernetes object name has no "_"
+            pools = [p.model_copy(update={"name": p.name.replace("_", "-")}) for p in pools]
+        selectors = [
+            NodeSelector(
+                match_labels=dict(s.match_labels),
+                match_expressions=[
+                    SelectorRequirement(key=e.key, operator=e.operator, values=list(e.values))
+                    for e in s.match_expressions
+                ],
+            )
+            for s in (mf.node_selectors or [] if mf else [])
+        ]
+        peer = router.public_address.ip if node_subnet == "proxy-arp" else router.node_address.ip
+        return self._validate(
+            MetalLBIntent,
+            site_path(self.sitefile, self.name, "metallb"),
+            form=(mf.form if mf and mf.form else "auto"),
+            pools=pools,
+            pools_source=source,
+            peer_name=(mf.peer_name if mf and mf.peer_name else "edgekit-router"),
+            peer_address=peer,
+            peer_asn=router.bgp.asn,
+            my_asn=view.speaker_asn,
+            hold_time=router.bgp.holdtime,
+            keepalive_time=router.bgp.keepalive,
+            password=router.bgp.password,
+            node_selectors=selectors,
+        )
 
     def _wireguard(self) -> WireGuard | None:
         wf = self.cf.wireguard

@@ -65,11 +65,20 @@ class Master(Model):
     tainted: bool = False
 
 
+PoolScope = Literal["global", "venue"]
+
+
 class Pool(Model):
-    """A MetalLB address pool: the routed range the router blackholes and learns /32s from."""
+    """A MetalLB address pool: the routed range the router blackholes and learns /32s from.
+
+    ``scope`` venue: reachable only through the WireGuard tunnel (the router's firewall drops the rest);
+    ``auto_assign``/``avoid_buggy_ips``: MetalLB's knobs (IPAddressPool autoAssign/avoidBuggyIPs)."""
 
     name: str
     addresses: list[IPv4Network]
+    scope: PoolScope = "global"
+    auto_assign: bool = True
+    avoid_buggy_ips: bool = False
 
 
 class Service(Model):
@@ -123,6 +132,30 @@ class MetalLBPeer(Model):
 
     def selects(self, labels: dict[str, str]) -> bool:
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
+
+
+class MetalLBIntent(Model):
+    """What ``tasks.metallb`` renders for one cluster: MetalLB's side of the router's BGP sessions.
+
+    The peer side comes from the router (address the speakers reach, ASN, timers, password), so both ends
+    of every session are rendered from one model. ``pools_source`` says where the pools came from
+    (``site``, ``kubernetes``, ``tfstate``; inventory/README.md, *MetalLB intent*)."""
+
+    form: Literal["auto", "crds", "configmap"] = "auto"
+    pools: list[Pool]
+    pools_source: Literal["site", "kubernetes", "tfstate"] = "site"
+    peer_name: str = "edgekit-router"
+    peer_address: IPv4Address
+    peer_asn: ASN
+    my_asn: ASN
+    hold_time: int
+    keepalive_time: int
+    password: SecretRef | None = None
+    node_selectors: list[NodeSelector] = []
+
+    @property
+    def venue_pools(self) -> list[Pool]:
+        return [p for p in self.pools if p.scope == "venue"]
 
 
 # MetalLB's own BGP timers when a peer sets none: hold 90 s (metallb/metallb internal/config/config.go, legacy
@@ -256,6 +289,8 @@ class Cluster(Model):
     services: list[Service] = []
     wireguard: WireGuard | None = None
     api_lb: ApiLB | None = None
+    # MetalLB's intended configuration (tasks.metallb); None when a fact it needs is missing (``missing``).
+    metallb: MetalLBIntent | None = None
     # "proxy-arp": nodes hold public addresses on the private switch (topology.md);
     # "private": nodes sit on the router's node-side subnet and need none of the proxy-ARP knobs.
     node_subnet: Literal["proxy-arp", "private"] = "proxy-arp"
@@ -276,6 +311,13 @@ class Cluster(Model):
     # reaches, a pool in Kubernetes over the nodes' subnet): one InputError line each, naming the source and
     # path. Such a router is never rendered nor connected to; the other clusters proceed.
     refused: list[str] = []
+
+    @property
+    def venue_pools(self) -> list[Pool]:
+        """Venue-scoped pools (the intent's, else those of ``pools``): only the venue may reach them."""
+        if self.metallb is not None:
+            return self.metallb.venue_pools
+        return [p for p in self.pools if p.scope == "venue"]
 
     @property
     def speaker_asns(self) -> set[int]:

@@ -3,7 +3,7 @@ what Kubernetes and tfstate disagree on, and the live facts that refuse a cluste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import Literal
 
@@ -30,6 +30,10 @@ class KubeView:
     pools: list[Pool]
     services: list[Service]
     refused: list[str]
+    # Where ``pools`` came from (the precedence of inventory/README.md) and the speakers' ASN.
+    pools_source: Literal["kubernetes", "site", "tfstate", "none"] = "none"
+    speaker_asn: int = DEFAULT_SPEAKER_ASN
+    site_pools: list[Pool] = field(default_factory=list)  # the site file's metallb.pools (the MetalLB intent)
 
 
 def reconcile(
@@ -131,6 +135,7 @@ def reconcile(
         speakers, refused = reachable_speakers(ctx, router, speakers, origins)
 
     from_site = site_pools(ctx)
+    pools_source: Literal["kubernetes", "site", "tfstate", "none"] = "none"
     for i, pool in enumerate(from_site):
         path = site_path(ctx.sitefile, ctx.name, "metallb.pools") + f"[{i}].addresses"
         conflict = pool_conflict(pool, router, node_hosts, nodes)
@@ -138,6 +143,12 @@ def reconcile(
             raise InputError(conflict, source=ctx.site_label, path=path)
     if pools:
         assert facts is not None
+        pools_source = "kubernetes"
+        # A pool's scope and MetalLB knobs are the site file's, matched by name (Kubernetes has no scope).
+        site_by_name = {p.name: p for p in from_site}
+        pools = [
+            p.model_copy(update={"scope": site_by_name[p.name].scope}) if p.name in site_by_name else p for p in pools
+        ]
         for pool in pools:
             conflict = pool_conflict(pool, router, node_hosts, nodes)
             if conflict:
@@ -158,6 +169,7 @@ def reconcile(
             )
     elif from_site:
         pools = from_site
+        pools_source = "site"
     else:
         found = tfstate_pools(ctx, router)
         for pool, source, path, sensitive in found:
@@ -166,6 +178,7 @@ def reconcile(
                 raise InputError(conflict, source=source, path=path)
         if found:
             pools = [found[0][0].model_copy(update={"addresses": [n for f in found for n in f[0].addresses]})]
+            pools_source = "tfstate"
     if not pools:
         ctx.missing["pools"] = "no MetalLB pool: not in Kubernetes, the site file (metallb.pools) or tfstate"
 
@@ -177,6 +190,9 @@ def reconcile(
         pools=pools,
         services=services,
         refused=refused,
+        pools_source=pools_source,
+        speaker_asn=speaker_asn,
+        site_pools=from_site,
     )
 
 
@@ -254,7 +270,24 @@ def site_pools(ctx: HostBuilder) -> list[Pool]:
                 source=ctx.site_label,
                 path=site_path(ctx.sitefile, ctx.name, "metallb.pools") + f"[{i}].addresses",
             ) from None
-        out.append(Pool(name=p.name, addresses=nets))
+        names = [q.name for q in ctx.cf.metallb.pools[:i]]
+        if p.name in names:
+            raise InputError(
+                f"pool name {p.name!r} is used twice (also metallb.pools[{names.index(p.name)}])",
+                source=ctx.site_label,
+                path=site_path(ctx.sitefile, ctx.name, "metallb.pools") + f"[{i}].name",
+            )
+        venue = p.scope == "venue"
+        out.append(
+            Pool(
+                name=p.name,
+                addresses=nets,
+                scope=p.scope,
+                # A venue pool is handed out only to a Service that asks for it (annotation or loadBalancerIP).
+                auto_assign=p.auto_assign if p.auto_assign is not None else not venue,
+                avoid_buggy_ips=bool(p.avoid_buggy_ips),
+            )
+        )
     return out
 
 

@@ -110,12 +110,34 @@ class LBFile(Partial):
 class PoolFile(Partial):
     name: str
     addresses: list[str]  # CIDRs or "a-b" ranges, as MetalLB writes them
+    # global: reachable from everywhere; venue: only through the WireGuard tunnel (router firewall), not
+    # assigned unless a Service asks for it (auto_assign defaults to false for venue pools).
+    scope: Literal["global", "venue"] = "global"
+    auto_assign: bool | None = None
+    avoid_buggy_ips: bool | None = None
+
+
+class SelectorRequirementFile(Partial):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = []
+
+
+class NodeSelectorFile(Partial):
+    match_labels: dict[str, str] = {}
+    match_expressions: list[SelectorRequirementFile] = []
 
 
 class MetalLBFile(Partial):
-    """Used when Kubernetes is unreachable, and compared with Kubernetes when it is."""
+    """MetalLB's intent for the cluster: what ``tasks.metallb`` renders and applies (the pools also serve the
+    router when Kubernetes is unreachable, and are compared with Kubernetes when it is)."""
 
     pools: list[PoolFile] | None = None
+    # crds: metallb.io objects; configmap: the legacy metallb-system/config; auto: CRDs when the cluster serves them.
+    form: Literal["auto", "crds", "configmap"] | None = None
+    # Which nodes' speakers peer with the router (none: every node), as BGPPeer nodeSelectors.
+    node_selectors: list[NodeSelectorFile] | None = None
+    peer_name: str | None = None  # the BGPPeer's name (default edgekit-router)
 
 
 class HostOverride(Partial):

@@ -259,6 +259,17 @@ def run_render(args: argparse.Namespace) -> int:
                 host = rt.nornir.inventory.hosts[name]
                 driver = host.get_connection("napalm", rt.nornir.config)
                 dialect = deploy.router_dialect(cluster, driver)
+            if getattr(args, "venue", False):
+                from tasks import venue
+
+                show = (
+                    None
+                    if args.vyos
+                    else rt.nornir.inventory.hosts[name].get_connection("napalm", rt.nornir.config).show
+                )
+                key = venue.router_public_key(cluster, dialect, reader, show)
+                console.print(venue.venue_stanza(cluster, key), markup=False, soft_wrap=True, end="")
+                continue
             rendered = render_router_config(cluster, dialect, reader)
             console.print(f"# {name} ({cluster.name}, VyOS {dialect.version})", markup=False)
             for line in rendered.lines:

@@ -6,6 +6,14 @@ box and routes through interfaces with ``interface-route``; 1.4 ("sagitta", FRR 
 ``route P interface IF``; 1.3 shows BFD peers with ``show protocols bfd peer``, 1.4 with ``show bfd peers``.
 Templates and checks ask this object instead of testing version numbers.
 
+The venue firewall (templates/vyos/firewall.j2) drops forwarded traffic to venue-scoped MetalLB pools that did not
+come in through the WireGuard interface. 1.4 has base chains: one rule in ``firewall ipv4 forward filter`` matching
+``inbound-interface name '!wgN'`` (vyos-1x sagitta interface-definitions/include/firewall/match-interface.xml.i:
+``!txt`` "Inverted interface name to match"). 1.3 has no base chains nor interface matches in rules: a named
+ruleset (``firewall name``, default-action accept) attached to the other interfaces' ``firewall in name``
+(vyos-1x equuleus interface-definitions/include/interface/interface-firewall.xml.i: ``in`` "forwarded packets on
+inbound interface"). Both match the pools through ``firewall group network-group``.
+
 An unconfirmed ``commit-confirm`` reboots both into their saved config; 1.4 releases that carry
 ``system config-management commit-confirm action`` (vyos-1x T5976) can revert in place instead
 (``revert_in_place``); 1.3 cannot (vyatta-cfg vyatta-config-mgmt.pl schedules a reboot, nothing else).
@@ -33,9 +41,18 @@ class Dialect:
     # op-mode-definitions/show-protocols-bfd.xml.in, `show protocols bfd peer` -> vtysh -c "show bfd peers"
     # (its `... bfd peers` is the brief form); 1.4+: op-mode-definitions/show-bfd.xml.in, `show bfd peers`.
     bfd_peers_command: str = "show bfd peers"
+    # 1.4: `firewall ipv4 forward filter rule N ... inbound-interface name '!wgN'`; 1.3: a `firewall name`
+    # ruleset attached as `interfaces ethernet IF firewall in name` on every interface but the tunnel.
+    firewall_base_chains: bool = False
 
     def bgp_root(self, asn: int) -> str:
         return f"protocols bgp {asn}" if self.asn_in_path else "protocols bgp"
+
+    def firewall_rule(self, rule: int) -> str:
+        """The path of edgekit's venue rule: in the forward base chain (1.4) or in its own ruleset (1.3)."""
+        if self.firewall_base_chains:
+            return f"firewall ipv4 forward filter rule {rule}"
+        return f"firewall name {VENUE_RULESET} rule {rule}"
 
     def static_interface_route(self, prefix: str, interface: str) -> str:
         if self.interface_route:
@@ -43,9 +60,13 @@ class Dialect:
         return f"protocols static route {prefix} interface {interface}"
 
 
+VENUE_GROUP = "EDGEKIT-VENUE-POOLS"  # firewall group network-group of the venue-scoped pools
+VENUE_RULESET = "EDGEKIT-VENUE-ONLY"  # 1.3: the ruleset attached to the non-tunnel interfaces
+VENUE_RULE = 10  # edgekit's rule number (1.4: in the forward filter, before users' rules numbered above it)
+
 DIALECTS: dict[str, Dialect] = {
-    "1.3": Dialect("1.3", True, True, "pubkey", True, False, "show protocols bfd peer"),
-    "1.4": Dialect("1.4", False, False, "public-key", False, True, "show bfd peers"),
+    "1.3": Dialect("1.3", True, True, "pubkey", True, False, "show protocols bfd peer", firewall_base_chains=False),
+    "1.4": Dialect("1.4", False, False, "public-key", False, True, "show bfd peers", firewall_base_chains=True),
 }
 
 

@@ -18,7 +18,7 @@ from checks.config_diff import ConfigPath, ManagedScope
 from inventory.errors import MissingFact
 from inventory.model import Cluster, Router
 from inventory.secrets import K8sSecretReader
-from tasks.dialect import Dialect
+from tasks.dialect import VENUE_GROUP, VENUE_RULE, VENUE_RULESET, Dialect
 from templates import JINJA_ENV, TEMPLATES
 
 ROUTER_TEMPLATE = "vyos/router.j2"
@@ -71,6 +71,13 @@ def template_context(
     for name, reason in cluster.missing.items():
         if name.startswith(("router", "speakers", "pools")):
             raise MissingFact(reason, path=f"clusters.{cluster.name}.{name}")
+    if cluster.venue_pools and cluster.wireguard is None:
+        # Without the tunnel there is no firewall rule either: the venue pools would answer the internet.
+        names = ", ".join(p.name for p in cluster.venue_pools)
+        cluster.require("wireguard")
+        raise MissingFact(
+            f"venue-scoped pools ({names}) need the WireGuard tunnel", path=f"clusters.{cluster.name}.wireguard"
+        )
     secrets: list[str] = []
     bgp_password = None
     if router.bgp.password is not None:
@@ -92,6 +99,9 @@ def template_context(
         "multipath_relax": len(cluster.speaker_asns) > 1,
         "bgp_password": bgp_password.get_secret_value() if bgp_password else None,
         "wg_private_key": wg_private_key.get_secret_value() if wg_private_key else None,
+        "venue_group": VENUE_GROUP,
+        "venue_ruleset": VENUE_RULESET,
+        "venue_rule": VENUE_RULE,
     }
     return context, secrets
 
@@ -143,10 +153,21 @@ def managed_scope(cluster: Cluster, dialect: Dialect) -> ManagedScope:
         ("interfaces", "ethernet", node_if, "ip", "enable-proxy-arp"),
         ("interfaces", "ethernet", public_if, "ip", "enable-proxy-arp"),
     ]
+    # The venue firewall (firewall.j2): edgekit's group and rule, and on 1.3 its ruleset and where it is attached
+    # (only that attachment: another ruleset on an interface is the operator's).
+    prefixes.append(("firewall", "group", "network-group", VENUE_GROUP))
+    if dialect.firewall_base_chains:
+        prefixes.append(tuple(dialect.firewall_rule(VENUE_RULE).split()))
+    else:
+        prefixes.append(("firewall", "name", VENUE_RULESET))
+    attachments = {("interfaces", "ethernet", i, "firewall", "in", "name", VENUE_RULESET) for i in (node_if, public_if)}
     route_interfaces = {node_if}
     if cluster.wireguard is not None:
         prefixes.append(("interfaces", "wireguard", cluster.wireguard.interface))
         route_interfaces.add(cluster.wireguard.interface)
+
+    def owned_firewall_attachment(path: ConfigPath) -> bool:
+        return path in attachments
 
     def owned_static_route(path: ConfigPath) -> bool:
         if path[:3] == ("protocols", "static", "route") and len(path) >= 5:
@@ -157,4 +178,4 @@ def managed_scope(cluster: Cluster, dialect: Dialect) -> ManagedScope:
             return path[4] == "next-hop-interface" and path[5] in route_interfaces
         return False
 
-    return ManagedScope(prefixes, [owned_static_route])
+    return ManagedScope(prefixes, [owned_static_route, owned_firewall_attachment])

@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.commands.inventory", "tasks.comman
 # Command groups of the `edgekit` program: `edgekit lb deploy` is `python -m tasks.lb deploy`.
 GROUPS: dict[str, tuple[str, str]] = {
     "lb": ("tasks.commands.lb", "the API load balancers: plan, deploy, verify"),
+    "metallb": ("tasks.commands.metallb", "MetalLB's side of the router's BGP sessions: render, plan, deploy, verify"),
     "edge": ("tasks.commands.edge", "routers and load balancers of every cluster at once: verify, comply, exporter"),
 }
 

@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render = subparsers.add_parser("render", help="print each router's full intended config (secrets masked)")
     add_common_options(render)
     render.add_argument("--vyos", choices=sorted(DIALECTS), help="render for this VyOS version without connecting")
+    render.add_argument(
+        "--venue",
+        action="store_true",
+        help="print the venue side of each router's WireGuard tunnel (a wg-quick [Peer] stanza) instead",
+    )
     render.set_defaults(handler=handler("tasks.deploy_cmd", "run_render"))
 
 

@@ -1,0 +1,267 @@
+"""MetalLB's side of the router's BGP sessions, as Nornir tasks (engine; the CLI is ``tasks.metallb_cmd``).
+
+Each task runs on a cluster's router host (the ``TFStateInventory`` plugin's ``EdgekitHost``, whose
+``cluster_model`` is the cluster) and takes the cluster's Kubernetes API (``ClusterAPI``); each returns a
+Nornir ``Result`` whose ``result`` holds no secret:
+
+- ``metallb_render``: the objects for the cluster's form (``Result.result``: ``RenderedMetalLB``; print with
+  ``masked_yaml``);
+- ``metallb_plan``: what the cluster holds against the render, managed fields only (``result``: ``MetalLBPlan``,
+  ``changed``, ``diff`` = the plan lines);
+- ``metallb_apply``: server-side apply (field manager ``edgekit``) of the objects that differ, deletion of
+  edgekit's objects no longer rendered (``result``: the lines applied; ``changed``); a conflict with another
+  field manager fails it (``exception``: ``ApplyConflict`` naming manager and field) unless ``force``;
+- ``metallb_gate``: waits (bounded) until the speakers' sessions with the router are Established, with the
+  check ``bgp.peers`` verify uses (``result``: the ``CheckResult`` list; ``failed``);
+- ``metallb_verify``: ``metallb.config``, ``bgp.peers`` and ``private.reachability`` (``result``: CheckResults).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from nornir.core.task import Result, Task
+
+from checks import metallb as checks
+from checks.bgp import check_peers
+from checks.config_diff import MASK
+from checks.parsers import bgp_summary
+from checks.verdict import CheckResult, errored, passed
+from inventory.errors import EdgekitError, InputError
+from inventory.model import Cluster
+from inventory.nornir_plugin import EdgekitHost
+from inventory.secrets import K8sSecretReader
+from tasks.metallb_kube import ClusterAPI
+from tasks.metallb_render import FIELD_MANAGER, Form, RenderedMetalLB, render_metallb
+from tasks.report import one_line
+
+DEFAULT_GATE_TIMEOUT = 60.0
+GATE_INTERVAL = 0.5
+Show = Callable[[str], str]
+
+__all__ = [
+    "MetalLBPlan",
+    "metallb_apply",
+    "metallb_gate",
+    "metallb_plan",
+    "metallb_render",
+    "metallb_verify",
+    "resolve_form",
+]
+
+
+def host_cluster(task: Task) -> Cluster:
+    host = task.host
+    cluster = host.cluster_model if isinstance(host, EdgekitHost) else None
+    if cluster is None or cluster.router is None or cluster.router.name != host.name:
+        raise InputError(f"{host.name}: not a router of the TFStateInventory plugin", path="host")
+    return cluster
+
+
+def resolve_form(cluster: Cluster, api: ClusterAPI | None, form: Form | None = None) -> Form:
+    """The form to render: ``form`` if given, else the site's ``metallb.form``; ``auto`` asks the cluster."""
+    if form is not None:
+        return form
+    wanted = cluster.metallb.form if cluster.metallb is not None else "auto"
+    if wanted != "auto":
+        return wanted
+    if api is None:
+        raise InputError(
+            f"cluster {cluster.name}: metallb.form is auto and no kubeconfig to ask the cluster: give --form or a "
+            "kubeconfig",
+            path=f"clusters.{cluster.name}.metallb.form",
+        )
+    return api.served_form()
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (the legacy ConfigMap's config) as YAML literal blocks, as a person writes them."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str)
+
+
+def masked_yaml(rendered: RenderedMetalLB) -> str:
+    """The objects as a multi-document YAML stream (``kubectl apply -f`` reads it), secrets masked."""
+    text = yaml.dump_all(rendered.objects, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False)
+    for secret in rendered.secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+@dataclass
+class MetalLBPlan:
+    cluster: str
+    rendered: RenderedMetalLB
+    diffs: list[checks.ObjectDiff]
+    stale: list[dict[str, Any]] = field(default_factory=list)  # edgekit's objects no longer rendered
+    live: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # object name -> what the cluster held
+
+    @property
+    def lines(self) -> list[str]:
+        return checks.plan_lines(self.diffs)
+
+    def __bool__(self) -> bool:
+        return any(self.diffs)
+
+
+def _name(kind: str, obj: dict[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
+
+
+def plan_cluster(rendered: RenderedMetalLB, api: ClusterAPI) -> MetalLBPlan:
+    """Read each rendered object (and edgekit's labelled ones) and diff over the managed fields."""
+    diffs: list[checks.ObjectDiff] = []
+    live_by_name: dict[str, dict[str, Any] | None] = {}
+    wanted = set()
+    for obj in rendered.objects:
+        kind, ns, name = _name(str(obj["kind"]), obj)
+        wanted.add((kind, ns, name))
+        live = api.read(kind, name, ns)
+        live_by_name[checks.object_name(obj)] = live
+        diffs.append(checks.diff_object(obj, live, FIELD_MANAGER, rendered.secrets))
+    stale = [o for o in api.list_managed(rendered.form) if _name(str(o.get("kind")), o) not in wanted]
+    diffs.extend(checks.ObjectDiff(checks.object_name(o), delete=True) for o in stale)
+    return MetalLBPlan(rendered.cluster, rendered, diffs, stale, live_by_name)
+
+
+def metallb_render(
+    task: Task, api: ClusterAPI | None = None, form: Form | None = None, k8s_reader: K8sSecretReader | None = None
+) -> Result:
+    """The cluster's MetalLB objects (``result``: RenderedMetalLB, secrets listed in ``.secrets`` to mask)."""
+    cluster = host_cluster(task)
+    reader = k8s_reader or (task.host.secret_reader if isinstance(task.host, EdgekitHost) else None)
+    rendered = render_metallb(cluster, resolve_form(cluster, api, form), reader)
+    return Result(host=task.host, result=rendered)
+
+
+def metallb_plan(
+    task: Task, api: ClusterAPI, rendered: RenderedMetalLB | None = None, k8s_reader: K8sSecretReader | None = None
+) -> Result:
+    """What ``metallb_apply`` would change (read only). ``result``: MetalLBPlan; ``diff``: its lines."""
+    if rendered is None:
+        rendered = task.run(task=metallb_render, api=api, k8s_reader=k8s_reader, severity_level=10).result
+    assert rendered is not None
+    plan = plan_cluster(rendered, api)
+    return Result(host=task.host, result=plan, changed=bool(plan), diff="\n".join(plan.lines))
+
+
+def metallb_apply(task: Task, plan: MetalLBPlan, api: ClusterAPI, force: bool = False) -> Result:
+    """Server-side apply every object that differs, then delete edgekit's stale objects. Idempotent: an object
+    equal on the managed fields is not sent. ``ApplyConflict`` (another manager owns a field) stops it."""
+    done: list[str] = []
+    for obj, d in zip(plan.rendered.objects, plan.diffs, strict=False):
+        if not d:
+            continue
+        api.apply(obj, force=force)
+        done.append(("create " if d.new else "apply ") + d.name)
+    for obj in plan.stale:
+        api.delete(obj)
+        done.append("delete " + checks.object_name(obj))
+    return Result(host=task.host, result=done, changed=bool(done), diff="\n".join(plan.lines))
+
+
+def router_show(task: Task) -> Show:
+    from tasks import deploy  # the one place that knows how a router's driver is obtained
+
+    return deploy.router_driver(task).show
+
+
+def gate_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult] | None:
+    """bgp.peers from the router, or None when the router has none of the speakers as neighbors yet (a new
+    cluster: MetalLB goes first, then ``router deploy`` configures the sessions and has its own gate)."""
+    try:
+        summary = bgp_summary.parse(show("show ip bgp summary"))
+    except EdgekitError as exc:
+        return [errored("bgp.peers", host, cluster.name, str(exc))]
+    if cluster.speakers and not any(summary.peer(str(s.address)) for s in cluster.speakers):
+        return None
+    return [check_peers(host, cluster, summary)]
+
+
+def metallb_gate(
+    task: Task,
+    timeout: float = DEFAULT_GATE_TIMEOUT,
+    interval: float = GATE_INTERVAL,
+    show: Show | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Result:
+    """Poll (bounded by ``timeout``) until every speaker's session with the router is Established with prefixes.
+    ``result``: the last CheckResults (empty when the router has no session for these speakers yet: skipped)."""
+    cluster = host_cluster(task)
+    show = show or router_show(task)
+    deadline = clock() + timeout
+    while True:
+        results = gate_checks(show, cluster, task.host.name)
+        if results is None:
+            return Result(host=task.host, result=[], changed=False)
+        if all(r.ok for r in results) or clock() >= deadline:
+            return Result(host=task.host, result=results, failed=not all(r.ok for r in results))
+        sleep(interval)
+
+
+def private_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
+    """private.reachability: each IP of a Service in a venue-scoped pool answers the router's ping sourced from
+    its tunnel address (routed over the nodes like the venue's traffic; the tunnel's own leg is
+    wireguard.handshake/wireguard.reachable, the firewall rule compliance.config)."""
+    wg = cluster.wireguard
+    venue = [n for p in cluster.venue_pools for n in p.addresses]
+    out: list[CheckResult] = []
+    for svc in cluster.services:
+        for ip in svc.ips:
+            if not any(ip in n for n in venue):
+                continue
+            subject = f"{svc.namespace}/{svc.name} {ip}"
+            if wg is None:
+                out.append(
+                    errored(checks.CHECK_PRIVATE, host, cluster.name, "no WireGuard tunnel in the model", subject)
+                )
+                continue
+            source = str(wg.address.ip)
+            try:
+                text = show(f"ping {ip} count 2 source-address {source}")
+            except Exception as exc:
+                out.append(errored(checks.CHECK_PRIVATE, host, cluster.name, one_line(exc), subject))
+                continue
+            out.append(checks.check_private(host, cluster.name, subject, source, text))
+    return out
+
+
+def metallb_verify(
+    task: Task, api: ClusterAPI, rendered: RenderedMetalLB | None = None, show: Show | None = None
+) -> Result:
+    """metallb.config (the cluster's objects as rendered), bgp.peers and private.reachability from the router."""
+    cluster = host_cluster(task)
+    host = task.host.name
+    results: list[CheckResult] = []
+    try:
+        if rendered is None:
+            rendered = task.run(task=metallb_render, api=api, severity_level=10).result
+        assert rendered is not None
+        results.append(checks.check_config(cluster.name, plan_cluster(rendered, api).diffs, host))
+    except EdgekitError as exc:
+        results.append(errored(checks.CHECK_CONFIG, host, cluster.name, one_line(exc)))
+    try:
+        show = show or router_show(task)
+        gate = gate_checks(show, cluster, host)
+        results.extend(gate or [errored("bgp.peers", host, cluster.name, "the router has no session with a speaker")])
+        results.extend(private_checks(show, cluster, host))
+    except Exception as exc:
+        results.append(errored("bgp.peers", host, cluster.name, one_line(exc)))
+    if not any(r.check == checks.CHECK_PRIVATE for r in results) and cluster.venue_pools:
+        results.append(
+            passed(checks.CHECK_PRIVATE, host, cluster.name, "no Service holds a venue-scoped IP: nothing to probe")
+        )
+    return Result(host=task.host, result=results, failed=not all(r.ok for r in results))
