@@ -140,6 +140,9 @@ class ClusterBuilder(HostBuilder):
         else:
             node_subnet = wanted
 
+        bfd = self._validate(
+            BFD, site_path(self.sitefile, self.name, "bfd"), **(cf.bfd.model_dump(exclude_none=True) if cf.bfd else {})
+        )
         cluster = Cluster(
             name=self.name,
             order=self.order,
@@ -151,13 +154,9 @@ class ClusterBuilder(HostBuilder):
             services=view.services,
             wireguard=self._wireguard(),
             api_lb=self._api_lb(hosts["lb"]),
-            metallb=self._metallb(router, view, node_subnet),
+            metallb=self._metallb(router, view, node_subnet, bfd),
             node_subnet=node_subnet,
-            bfd=self._validate(
-                BFD,
-                site_path(self.sitefile, self.name, "bfd"),
-                **(cf.bfd.model_dump(exclude_none=True) if cf.bfd else {}),
-            ),
+            bfd=bfd,
             missing=self.missing,
             warnings=self.warnings,
             gateway=gateway,
@@ -168,7 +167,7 @@ class ClusterBuilder(HostBuilder):
         )
         return cluster
 
-    def _metallb(self, router: Router | None, view: KubeView, node_subnet: str) -> MetalLBIntent | None:
+    def _metallb(self, router: Router | None, view: KubeView, node_subnet: str, bfd: BFD) -> MetalLBIntent | None:
         """MetalLB's intent: the site's ``metallb`` section, its peer side derived from the router.
 
         Pools: the site file's ``metallb.pools``; without them the router's pools as today (Kubernetes, else
@@ -209,6 +208,7 @@ class ClusterBuilder(HostBuilder):
             keepalive_time=router.bgp.keepalive,
             password=router.bgp.password,
             node_selectors=selectors,
+            bfd=bfd if bfd.enabled else None,
         )
 
     def _wireguard(self) -> WireGuard | None:

@@ -134,6 +134,28 @@ class MetalLBPeer(Model):
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
 
 
+# BFD timer ranges as VyOS accepts them (vyos/vyos-1x interface-definitions/include/bfd/common.xml.i:
+# ``interval receive``/``transmit`` "u32:10-60000" ms, ``interval multiplier`` "u32:2-255", defaults 300/300/3);
+# MetalLB's BFDProfile takes the same ranges (metallb/metallb internal/config/config.go bfdProfileFromCR).
+BfdInterval = Annotated[int, Field(ge=10, le=60000)]
+BfdMultiplier = Annotated[int, Field(ge=2, le=255)]
+
+
+class BFD(Model):
+    """BFD between the router and every speaker: a node that dies is detected in ``multiplier`` x interval
+    (300 ms x 3: under a second) instead of the BGP hold time."""
+
+    enabled: bool = True
+    receive_interval: BfdInterval = 300  # ms
+    transmit_interval: BfdInterval = 300  # ms
+    multiplier: BfdMultiplier = 3
+
+    @property
+    def detect_ms(self) -> int:
+        """The detection time the router's end runs with (RFC 5880 6.8.4; the peer's TX interval, worst case)."""
+        return self.multiplier * max(self.receive_interval, self.transmit_interval)
+
+
 class MetalLBIntent(Model):
     """What ``tasks.metallb`` renders for one cluster: MetalLB's side of the router's BGP sessions.
 
@@ -152,6 +174,10 @@ class MetalLBIntent(Model):
     keepalive_time: int
     password: SecretRef | None = None
     node_selectors: list[NodeSelector] = []
+    # The cluster's BFD when on (the same object the router's templates/vyos/bfd.j2 reads): rendered as a
+    # BFDProfile named ``bfd_profile`` that the BGPPeer references, so both ends run the same timers.
+    bfd: BFD | None = None
+    bfd_profile: str = "edgekit"
 
     @property
     def venue_pools(self) -> list[Pool]:
@@ -177,28 +203,6 @@ class BGP(Model):
         if self.holdtime < 3 * self.keepalive:
             raise ValueError(f"holdtime {self.holdtime} must be at least 3 x keepalive {self.keepalive}")
         return self
-
-
-# BFD timer ranges as VyOS accepts them (vyos/vyos-1x interface-definitions/include/bfd/common.xml.i:
-# ``interval receive``/``transmit`` "u32:10-60000" ms, ``interval multiplier`` "u32:2-255", defaults 300/300/3);
-# MetalLB's BFDProfile takes the same ranges (metallb/metallb internal/config/config.go bfdProfileFromCR).
-BfdInterval = Annotated[int, Field(ge=10, le=60000)]
-BfdMultiplier = Annotated[int, Field(ge=2, le=255)]
-
-
-class BFD(Model):
-    """BFD between the router and every speaker: a node that dies is detected in ``multiplier`` x interval
-    (300 ms x 3: under a second) instead of the BGP hold time."""
-
-    enabled: bool = True
-    receive_interval: BfdInterval = 300  # ms
-    transmit_interval: BfdInterval = 300  # ms
-    multiplier: BfdMultiplier = 3
-
-    @property
-    def detect_ms(self) -> int:
-        """The detection time the router's end runs with (RFC 5880 6.8.4; the peer's TX interval, worst case)."""
-        return self.multiplier * max(self.receive_interval, self.transmit_interval)
 
 
 class WireGuard(Model):
