@@ -8,7 +8,9 @@ speakers run bfdd as MetalLB's FRR mode does for a BGPPeer with a BFDProfile. Th
 - n1 (10.77.1.11) BFD up (300 ms x 3);
 - n2 (10.77.2.12) up at first, then its bfdd is killed: r1's session goes down on detection-time expiry
   ("control detection time expired") and bgpd drops the neighbor with it, long before the 9 s hold time;
-- n3 (10.77.3.13) configured on r1, shut down there (``shutdown``): admin down.
+- n3 (10.77.3.13) runs no bfdd (a speaker whose MetalLB BGPPeer has no BFD profile): r1's session stays down
+  while BGP is Established -- "BFD down, BGP up" (bgpd acts only on an up -> down change of a session);
+- 10.77.2.99 configured on r1 with other timers and shut down there (``shutdown``): admin down;
 - 10.77.1.99: a configured peer that never answers (down).
 
 For each state the text parse is compared to the JSON field by field. Run as a script to save the captures
@@ -80,6 +82,9 @@ router bgp 65020
  neighbor 10.77.2.12 remote-as 65021
  neighbor 10.77.2.12 timers connect 1
  neighbor 10.77.2.12 bfd
+ neighbor 10.77.3.13 remote-as 65021
+ neighbor 10.77.3.13 timers connect 1
+ neighbor 10.77.3.13 bfd
  !
  address-family ipv4 unicast
   maximum-paths 8
@@ -101,6 +106,12 @@ bfd
  exit
  !
  peer 10.77.3.13
+  receive-interval 300
+  transmit-interval 300
+  detect-multiplier 3
+ exit
+ !
+ peer 10.77.2.99
   receive-interval 200
   transmit-interval 250
   detect-multiplier 4
@@ -137,11 +148,12 @@ class BfdLab(FrrLab):
         d = self.dir(node)
         (d / "run").mkdir(parents=True)
         (d / "vtysh.conf").write_text("no service integrated-vtysh-config\n")
-        for daemon in DAEMONS:
+        daemons = [d for d in DAEMONS if d != "bfdd" or node != "n3"]  # n3: a speaker without BFD
+        for daemon in daemons:
             body = CONFIGS[node].get(daemon, "")
             (d / f"{daemon}.conf").write_text(BASE.format(name=node, dir=d, daemon=daemon) + body)
         sh("chown", "-R", "frr:frr", str(self.state))
-        for daemon in DAEMONS:
+        for daemon in daemons:
             pidfile = d / "run" / f"{daemon}.pid"
             sh(
                 "ip", "netns", "exec", self.ns(node), str(FRR / daemon),
@@ -199,7 +211,8 @@ def agree(text: str, data: Any) -> None:
 
 def all_up(lab: BfdLab) -> bool:
     s = lab.statuses()
-    return s.get("10.77.1.11") == "up" and s.get("10.77.2.12") == "up" and lab.bgp_state("10.77.2.12") == "Established"
+    bgp = [lab.bgp_state(a) for a in ("10.77.1.11", "10.77.2.12", "10.77.3.13")]
+    return s.get("10.77.1.11") == "up" and s.get("10.77.2.12") == "up" and bgp == ["Established"] * 3
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +233,9 @@ def test_text_parse_agrees_with_frr_json_with_every_state(lab: BfdLab) -> None:
     agree(text, data)
     states = {p.peer: p.status for p in bfd_peers.parse(text).peers}
     assert states["10.77.1.11"] == "up" and states["10.77.2.12"] == "up"
-    assert states["10.77.3.13"] == "shutdown" and states["10.77.1.99"] == "down"
+    assert states["10.77.2.99"] == "shutdown" and states["10.77.1.99"] == "down"
+    # BFD down, BGP up: a speaker without BFD keeps its BGP session (and its next hop until the hold time)
+    assert states["10.77.3.13"] == "down" and lab.bgp_state("10.77.3.13") == "Established"
 
 
 @pytest.mark.lab
@@ -243,7 +258,8 @@ def capture(outdir: Path) -> None:
         frr.wait(lambda: all_up(frr), timeout=30)
         text, data = frr.stable_bfd()
         agree(text, data)
-        _save(outdir / "r1-bfd_peers", text, data, "n1 and n2 up, n3 shut down on r1, 10.77.1.99 never answers")
+        state = "n1, n2 up; n3 runs no bfdd (BGP Established); 10.77.2.99 shut down on r1; 10.77.1.99 never answers"
+        _save(outdir / "r1-bfd_peers", text, data, state)
         frr.stop("n2", "bfdd")
         frr.wait(lambda: frr.statuses().get("10.77.2.12") == "down", timeout=10)
         bgp = frr.bgp_state("10.77.2.12")
