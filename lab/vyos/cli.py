@@ -185,14 +185,41 @@ class Session:
             return await _run_text(["wg", "show", toks[3], "public-key"])
         if r.dialect.has_show_wireguard and toks[:2] == ["show", "wireguard"]:
             return await self.show_wireguard_13(toks[2:])
+        if toks[:2] == ["show", "bfd"]:
+            return await self.show_bfd(toks)
         if any(tuple(toks[: len(p)]) == p for p in VTYSH_SHOWS):
             return await asyncio.to_thread(r.frr.show, " ".join(toks))
-        known = {"version", "configuration", "system", "host", "arp", "lldp", "interfaces", "ip", "ipv6", "bgp"}
+        known = {"bfd", "version", "configuration", "system", "host", "arp", "lldp", "interfaces", "ip", "ipv6", "bgp"}
         if toks[1] not in known | ({"wireguard"} if v13 else set()):
             return self.invalid(toks, 1)
         if len(toks) == 2:
             return self.incomplete(toks)
         return self.invalid(toks, 2)
+
+    async def show_bfd(self, toks: list[str]) -> str:
+        """vyos-1x op-mode-definitions/show-bfd.xml.in (equuleus and sagitta, the same tree; sagitta adds
+        `static routes`): `show bfd` and `show bfd peer` are nodes without a command; `peers [brief|counters]`
+        run `vtysh -c "show bfd peers[ brief| counters]"`; `peer ADDR [counters]` runs `vtysh -c "show bfd
+        peers[ counters]" | sed -n "/peer $4 /,/^$/p"`. There is no json node."""
+        r = self.router
+        rest = toks[2:]
+        if rest in ([], ["peer"]):
+            return self.incomplete(toks)
+        if rest == ["peers"]:
+            return await asyncio.to_thread(r.frr.show, "show bfd peers")
+        if len(rest) == 2 and rest[0] == "peers" and rest[1] in ("brief", "counters"):
+            return await asyncio.to_thread(r.frr.show, f"show bfd peers {rest[1]}")
+        if rest[:1] == ["peer"] and (len(rest) == 2 or (len(rest) == 3 and rest[2] == "counters")):
+            text = await asyncio.to_thread(r.frr.show, "show bfd peers" + (" counters" if len(rest) == 3 else ""))
+            return await _run_text(["sed", "-n", f"/peer {rest[1]} /,/^$/p"], stdin=text)
+        if r.version != "1.3" and rest == ["static", "routes"]:
+            return await asyncio.to_thread(r.frr.show, "show bfd static route")
+        words = ["peer", "peers"] + (["static"] if r.version != "1.3" else [])
+        if rest[0] not in words:
+            return self.invalid(toks, 2)
+        if rest == ["static"]:
+            return self.incomplete(toks)
+        return self.invalid(toks, min(len(toks) - 1, 4 if rest[0] == "peer" else 3))
 
     async def interface_detail(self, name: str) -> str:
         cur = await asyncio.to_thread(links)
@@ -601,9 +628,14 @@ def _indent(lines: list[str]) -> str:
     return "".join(f"  {line}\n" for line in lines)
 
 
-async def _run_text(cmd: list[str]) -> str:
-    p = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await p.communicate()
+async def _run_text(cmd: list[str], stdin: str | None = None) -> str:
+    p = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await p.communicate(stdin.encode() if stdin is not None else None)
     return out.decode(errors="replace")
 
 

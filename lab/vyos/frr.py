@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .config import Tree, has, sub, value
 
-DAEMONS = ("zebra", "staticd", "bgpd")
+DAEMONS = ("zebra", "staticd", "bgpd", "bfdd")  # VyOS runs bfdd with the rest of FRR
 VTYSH = "/usr/bin/vtysh"
 FRR_BIN = Path("/usr/lib/frr")
 
@@ -79,13 +79,70 @@ def _neighbor_lines(name: str, cfg: Tree, peer_group: bool) -> tuple[list[str], 
         out.append(f"{n} timers {value(cfg, 'timers', 'keepalive')} {value(cfg, 'timers', 'holdtime')}")
     if has(cfg, "update-source"):
         out.append(f"{n} update-source {value(cfg, 'update-source')}")
+    # 1.4: vyos-1x (sagitta) data/templates/frr/bgpd.frr.j2 macro bgp_neighbor; 1.3: vyatta-cfg-quagga (equuleus)
+    # scripts/bgp/vyatta-bgp.pl 'protocols bgp var neighbor var bfd' => 'router bgp #3 ; neighbor #5 bfd'
+    # (the same line for a peer-group).
+    if has(cfg, "bfd"):
+        out.append(f"{n} bfd")
+        if has(cfg, "bfd", "check-control-plane-failure"):
+            out.append(f"{n} bfd check-control-plane-failure")
+        if has(cfg, "bfd", "profile"):
+            out.append(f"{n} bfd profile {value(cfg, 'bfd', 'profile')}")
     af = [f"{n} activate"] if has(cfg, "address-family", "ipv4-unicast") else []
     return out, af
 
 
+BFD_DEFAULTS = {"multiplier": "3", "receive": "300", "transmit": "300"}
+
+
+def _bfd_settings(cfg: Tree, version: str) -> list[str]:
+    """The lines of one BFD peer or profile: detect-multiplier, receive/transmit-interval (defaults 3/300/300),
+    passive-mode (1.4), then `shutdown` or `no shutdown`."""
+    iv = {k: value(cfg, "interval", k) or d for k, d in BFD_DEFAULTS.items()}
+    out = [
+        f"detect-multiplier {iv['multiplier']}",
+        f"receive-interval {iv['receive']}",
+        f"transmit-interval {iv['transmit']}",
+    ]
+    if version != "1.3" and has(cfg, "passive"):
+        out.append("passive-mode")
+    if version != "1.3" and has(cfg, "profile"):
+        out.append(f"profile {value(cfg, 'profile')}")
+    out.append("shutdown" if has(cfg, "shutdown") else "no shutdown")
+    return out
+
+
+def render_bfd(tree: Tree, version: str) -> list[Line]:
+    """`protocols bfd` for bfdd. 1.4: vyos-1x (sagitta) data/templates/frr/bfdd.frr.j2 (profiles, then peers
+    `peer ADDR [multihop] [local-address A] [interface IF]`); 1.3: vyos-1x (equuleus)
+    data/templates/frr/bfd.frr.tmpl (the same peer line and settings, no profiles). Defaults: 1.3
+    src/conf_mode/protocols_bfd.py default values, 1.4 include/bfd/common.xml.i defaultValue."""
+    bfd = sub(tree, "protocols", "bfd")
+    if not bfd:
+        return []
+    ctx: Ctx = ("bfd",)
+    lines: list[Line] = [(ctx, "")]
+    for name, cfg in sub(bfd, "profile").items():
+        pctx = ctx + (f"profile {name}",)
+        lines.append((pctx, ""))
+        lines += [(pctx, ln) for ln in _bfd_settings(cfg, version)]
+    for addr, cfg in sub(bfd, "peer").items():
+        head = f"peer {addr}"
+        if has(cfg, "multihop"):
+            head += " multihop"
+        if has(cfg, "source", "address"):
+            head += f" local-address {value(cfg, 'source', 'address')}"
+        if has(cfg, "source", "interface"):
+            head += f" interface {value(cfg, 'source', 'interface')}"
+        pctx = ctx + (head,)
+        lines.append((pctx, ""))
+        lines += [(pctx, ln) for ln in _bfd_settings(cfg, version)]
+    return lines
+
+
 def render(tree: Tree, version: str) -> list[Line]:
     """The FRR configuration for ``tree`` as (context, line) pairs, in VyOS's template order."""
-    lines: list[Line] = []
+    lines: list[Line] = render_bfd(tree, version)
     static = sub(tree, "protocols", "static")
     for prefix, r in sub(static, "route").items():
         if has(r, "blackhole"):
@@ -188,8 +245,39 @@ def _negate(line: str) -> str:
     return line[3:] if line.startswith("no ") else "no " + line
 
 
+def _is_bfd(line: Line) -> bool:
+    return line[0][:1] == ("bfd",)
+
+
+def _plan_bfd(old: list[Line], new: list[Line]) -> tuple[list[Line], list[Line]]:
+    """(changes, removals) for bfdd: a peer or profile whose header is gone is removed (`no peer ...`,
+    `no profile NAME`), one that stays keeps its session and gets only its changed lines."""
+    oset, nset = set(old), set(new)
+    octx = [c for c, _ in old if len(c) == 2]
+    nctx = {c for c, _ in new if len(c) == 2}
+    changes: list[Line] = []
+    for ctx, line in old:
+        if line and ctx in nctx and (ctx, line) not in nset:
+            changes.append((ctx, _negate(line)))
+    for ctx, line in new:
+        if (ctx, line) not in oset:
+            changes.append((ctx, line))
+    gone = sorted({c for c in octx if c not in nctx}, key=lambda c: (c[1].startswith("profile"), c[1]))
+    removals: list[Line] = [(("bfd",), "no " + c[1]) for c in gone]
+    if old and not new:
+        removals.append(((), "no bfd"))
+    return changes, removals
+
+
 def plan(old: list[Line], new: list[Line]) -> list[Line] | None:
-    """vtysh lines that turn ``old`` into ``new``; None means "replace everything"."""
+    """vtysh lines that turn ``old`` into ``new``; None means "replace everything". BFD first (what BGP
+    neighbors refer to exists before them), BFD removals last (after the neighbors that used them)."""
+    changes, removals = _plan_bfd([x for x in old if _is_bfd(x)], [x for x in new if _is_bfd(x)])
+    rest = _plan_main([x for x in old if not _is_bfd(x)], [x for x in new if not _is_bfd(x)])
+    return None if rest is None else changes + rest + removals
+
+
+def _plan_main(old: list[Line], new: list[Line]) -> list[Line] | None:
     old_bgp = {c[0] for c, _ in old if c}
     new_bgp = {c[0] for c, _ in new if c}
     out: list[Line] = []
@@ -263,6 +351,8 @@ class Frr:
         for d in DAEMONS:
             args = [str(FRR_BIN / d), *common, "-f", str(self.base / f"{d}.conf"), "-i", str(self.pidfile(d))]
             args += ["--log", f"file:{self.base / (d + '.log')}"]
+            if d == "bfdd":  # its control socket is machine-wide by default (/var/run/frr/bfdd.sock)
+                args += ["--bfdctl", str(self.run / "bfdd.sock")]
             p = subprocess.run(args, capture_output=True, text=True, timeout=10)
             if p.returncode != 0:
                 raise FrrError(f"{d} failed to start: {p.stderr.strip()}")
@@ -302,7 +392,7 @@ class Frr:
                 return
         # Replace everything: drop the BGP instance and static routes that FRR has, then add.
         wipe: list[Line] = [((), "no " + ln) for c, ln in old if not c]
-        wipe += [((), "no " + inst) for inst in sorted({c[0] for c, _ in old if c})]
+        wipe += [((), "no " + inst) for inst in sorted({c[0] for c, _ in old if c}, key=lambda c: c == "bfd")]
         self._apply_lines(wipe)
         err = self._apply_lines(new)
         if err:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config as C
+from . import firewall as FW
 from .frr import Frr, FrrError, Line, bgp_root, render
 from .kernel import (
     ApplyError,
@@ -86,6 +87,7 @@ class Router:
         self.frr = Frr(self.state / "frr")
         self.wg = WireGuard(self.state, self.version)
         self.frr_lines: list[Line] = []
+        self.fw_text: str | None = None  # the nft script applied last (None: unknown, apply whatever comes)
         self.lock = threading.RLock()
         # 1.4 only: whether this release knows `system config-management commit-confirm action` (T5976).
         self.confirm_action_node: bool = self.version != "1.3" and bool(spec.get("confirm_action_node", True))
@@ -192,6 +194,7 @@ class Router:
             self.wg.stop_all()
             self.frr.stop()
             self.frr_lines = []
+            self._drop_firewall()
             apply_ethernet(self.running, {})
             self.down_links = sorted(n for n, link in links().items() if n != "lo" and "UP" in link.get("flags", []))
             set_links(self.down_links, up=False)
@@ -212,6 +215,15 @@ class Router:
         self.cancel_confirm()
         self.wg.stop_all()
         self.frr.stop()
+        self._drop_firewall()
+
+    def _drop_firewall(self) -> None:
+        """A box that is down filters nothing; the boot commit puts the rule sets back."""
+        try:
+            FW.apply("", self.version)
+        except (RuntimeError, OSError) as e:
+            log.warning("firewall: %s", e)
+        self.fw_text = None
 
     # ------------------------------------------------------------ verify
 
@@ -264,6 +276,8 @@ class Router:
                 errs.append((sec, f'Peer-group member "{n}" cannot override remote-as of peer-group "{pg}"!'))
             if C.has(cfg, "ebgp-multihop") and C.has(cfg, "disable-connected-check"):
                 pass  # FRR accepts both; VyOS does too
+        errs += self.verify_bfd(tree, bgp, asn)
+        errs += FW.verify(tree, self.running, self.version)
         for prefix, rc in C.sub(bgp, "listen", "range").items():
             pg = C.value(rc, "peer-group")
             if pg is None or pg not in groups:
@@ -277,7 +291,64 @@ class Router:
                 )
         return errs
 
+    def verify_bfd(self, tree: C.Tree, bgp: C.Tree, asn: str | None) -> list[tuple[str, str]]:
+        """`protocols bfd` (1.3: vyos-1x equuleus src/conf_mode/protocols_bfd.py verify(); 1.4: sagitta
+        src/conf_mode/protocols_bfd.py verify(), messages prefixed `BFD`) and BGP's `neighbor X bfd` (1.3:
+        vyatta-cfg-quagga equuleus scripts/bgp/vyatta-bgp.pl check_bfd_peer / check_bfd_group; 1.4 checks
+        nothing: bgpd asks bfdd for a session of its own)."""
+        errs: list[tuple[str, str]] = []
+        v13 = self.version == "1.3"
+        sec = "protocols bfd"
+        bfd = C.sub(tree, "protocols", "bfd")
+        for peer, pc in C.sub(bfd, "peer").items():
+            src = C.sub(pc, "source")
+            if ":" in peer and "address" not in src:
+                errs.append((sec, "BFD IPv6 peers require explicit local address setting"))
+            if C.has(pc, "multihop"):
+                if "address" not in src:
+                    msg = "Multihop require source address" if v13 else "BFD multihop require source address"
+                    errs.append((sec, msg))
+                if "interface" in src:
+                    msg = "multihop and source interface cannot be used together"
+                    errs.append((sec, msg.capitalize() if v13 else "BFD " + msg))
+            prof = C.value(pc, "profile")
+            if prof is not None and prof not in C.sub(bfd, "profile"):
+                errs.append((sec, f'BFD profile "{prof}" does not exist!'))
+        if not v13 or asn is None:
+            return errs
+        # 1.3 protocols_bfd.py: a deleted peer still used by BGP
+        for peer in sorted(set(C.sub(self.running, "protocols", "bfd", "peer")) - set(C.sub(bfd, "peer"))):
+            ncfg = C.sub(bgp, "neighbor", peer)
+            if C.has(ncfg, "bfd"):
+                errs.append((sec, f"Cannot delete BFD peer {peer}: it is used in BGP configuration"))
+            pg = C.value(ncfg, "peer-group")
+            if pg is not None and C.has(bgp, "peer-group", pg, "bfd"):
+                errs.append((sec, f"Cannot delete BFD peer {peer}: it belongs to BGP peer-group {pg} with enabled BFD"))
+        # vyatta-bgp.pl commit:expression of neighbor/peer-group bfd
+        for n, ncfg in C.sub(bgp, "neighbor").items():
+            if C.has(ncfg, "bfd") and n not in C.sub(bfd, "peer"):
+                errs.append(
+                    (f"protocols bgp {asn} neighbor {n} bfd", "BFD peer need to be configured for using BFD protocol")
+                )
+        for g, gcfg in C.sub(bgp, "peer-group").items():
+            if not C.has(gcfg, "bfd"):
+                continue
+            members = [n for n, ncfg in C.sub(bgp, "neighbor").items() if C.value(ncfg, "peer-group") == g]
+            if any(m not in C.sub(bfd, "peer") for m in members):
+                errs.append(
+                    (
+                        f"protocols bgp {asn} peer-group {g} bfd",
+                        f"BFD peers need to be configured for all neighbors in peer-group {g} before enabling for BGP",
+                    )
+                )
+        return errs
+
     # ------------------------------------------------------------ commit
+
+    def _apply_firewall(self, text: str) -> None:
+        if text != self.fw_text:
+            FW.apply(text, self.version)
+            self.fw_text = text
 
     def _apply(self, old: C.Tree, new: C.Tree, frr_new: list[Line]) -> None:
         """Make the namespace and FRR match ``new``; raises with (section, message)."""
@@ -293,6 +364,10 @@ class Router:
             self.wg.apply(old, new)
         except (ApplyError, OSError) as e:
             raise _Failed("interfaces wireguard", str(e)) from e
+        try:
+            self._apply_firewall(FW.render(new, self.version))
+        except (RuntimeError, OSError) as e:
+            raise _Failed("firewall", str(e)) from e
         try:
             self.frr.apply(self.frr_lines, frr_new)
             self.frr_lines = frr_new
@@ -310,6 +385,9 @@ class Router:
                 bad = self.frr.check(frr_new)
                 if bad:
                     errs.append(("protocols", bad))
+                bad = FW.check(FW.render(cand, self.version), self.version)
+                if bad:
+                    errs.append(("firewall", bad))
             if errs:
                 return CommitResult(False, _failure(errs))
             try:

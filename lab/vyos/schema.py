@@ -180,7 +180,18 @@ def _bgp_af_neighbor() -> Node:
     return node(ipv4_unicast=node(presence=True))
 
 
-def _bgp_neighbor_options(with_peer_group: bool) -> dict[str, Node]:
+def _bgp_bfd(version: str, peer_group: bool) -> Node:
+    """`neighbor X bfd` / `peer-group G bfd`, a node that may stand alone.
+    1.3: vyatta-cfg-quagga (equuleus) templates/protocols/bgp/node.tag/neighbor/node.tag/bfd/node.def (typeless,
+    child check-control-plane-failure) and peer-group/node.tag/bfd/node.def (no children).
+    1.4: vyos-1x (sagitta) interface-definitions/include/bgp/neighbor-bfd.xml.i, for neighbor and peer-group:
+    children `profile` (include/bfd/profile.xml.i, free text) and check-control-plane-failure."""
+    if version == "1.3":
+        return node(presence=True) if peer_group else node(presence=True, check_control_plane_failure=flag())
+    return node(presence=True, profile=leaf(check_text), check_control_plane_failure=flag())
+
+
+def _bgp_neighbor_options(with_peer_group: bool, version: str) -> dict[str, Node]:
     opts: dict[str, Node] = dict(
         remote_as=leaf(check_remote_as),
         password=leaf(check_password),
@@ -192,15 +203,16 @@ def _bgp_neighbor_options(with_peer_group: bool) -> dict[str, Node]:
         passive=flag(),
         timers=node(connect=leaf(_u32(1, 65535)), holdtime=leaf(_u32(0, 65535)), keepalive=leaf(_u32(1, 65535))),
         address_family=_bgp_af_neighbor(),
+        bfd=_bgp_bfd(version, peer_group=not with_peer_group),
     )
     if with_peer_group:
         opts["peer_group"] = leaf(check_name)
     return {k.replace("_", "-"): v for k, v in opts.items()}
 
 
-def _bgp_body() -> dict[str, Node]:
-    neighbor = Node("tag", _bgp_neighbor_options(True), check=check_neighbor)
-    peer_group = Node("tag", _bgp_neighbor_options(False), check=check_name)
+def _bgp_body(version: str) -> dict[str, Node]:
+    neighbor = Node("tag", _bgp_neighbor_options(True, version), check=check_neighbor)
+    peer_group = Node("tag", _bgp_neighbor_options(False, version), check=check_name)
     return {
         "neighbor": neighbor,
         "peer-group": peer_group,
@@ -259,6 +271,39 @@ def _wireguard(version: str) -> Node:
     )
 
 
+def check_bfd_profile_name(value: str) -> str | None:
+    # vyos-1x (sagitta) interface-definitions/protocols_bfd.xml.in: tagNode profile, regex [-_a-zA-Z0-9]{1,32}
+    return None if re.fullmatch(r"[-_a-zA-Z0-9]{1,32}", value) else "Invalid BFD profile name"
+
+
+def _bfd_common(version: str) -> dict[str, Node]:
+    """The peer/profile settings of the lab's subset. 1.3: vyos-1x (equuleus) interface-definitions/
+    protocols-bfd.xml.in (inline); 1.4: vyos-1x (sagitta) include/bfd/common.xml.i (adds `passive`).
+    Ranges: receive/transmit `numeric --range 10-60000` (ms), multiplier `--range 2-255`; defaults 300/300/3
+    (1.3 protocols_bfd.py default values, 1.4 <defaultValue>) are applied at render, not stored."""
+    out: dict[str, Node] = {
+        "interval": node(receive=leaf(_u32(10, 60000)), transmit=leaf(_u32(10, 60000)), multiplier=leaf(_u32(2, 255))),
+        "shutdown": flag(),
+    }
+    if version != "1.3":
+        out["passive"] = flag()
+    return out
+
+
+def _bfd(version: str) -> Node:
+    """`protocols bfd`: peer ADDR {source address|interface, interval ..., shutdown, multihop} on both; 1.4 adds
+    peer `profile NAME`, `passive` and `protocols bfd profile NAME {interval ..., passive, shutdown}`
+    (vyos-1x sagitta interface-definitions/protocols_bfd.xml.in). Not modelled: echo-mode, echo-interval,
+    minimum-ttl, vrf."""
+    peer = tag(check_ip, source=node(interface=leaf(check_ifname), address=leaf(check_ip)), multihop=flag())
+    peer.children.update(_bfd_common(version))
+    bfd = node(peer=peer)
+    if version != "1.3":
+        peer.children["profile"] = leaf(check_text)
+        bfd.children["profile"] = Node("tag", _bfd_common(version), check=check_bfd_profile_name)
+    return bfd
+
+
 def check_confirm_action(value: str) -> str | None:
     # vyos-1x interface-definitions/system_config-management.xml.in (T5976): regex (reload|reboot), no message.
     return None if value in ("reload", "reboot") else f"Value '{value}' is not one of: reload, reboot"
@@ -278,14 +323,28 @@ def build_schema(version: str, confirm_action: bool = True) -> Node:
         raise ValueError(f"unsupported VyOS version {version!r} (expected one of {sorted(DIALECTS)})")
     bgp: Node
     if version == "1.3":
-        bgp = Node("tag", _bgp_body(), check=check_asn)
+        bgp = Node("tag", _bgp_body(version), check=check_asn)
     else:
-        bgp = Node("node", {"system-as": leaf(check_asn), **_bgp_body()})
+        bgp = Node("node", {"system-as": leaf(check_asn), **_bgp_body(version)})
+    from .firewall import firewall_schema, interface_firewall_13  # firewall.py builds on this module's helpers
+
     static = node(route=_static_route(version))
     if version == "1.3":
         static.children["interface-route"] = tag(
             check_network, next_hop_interface=tag(check_ifname, distance=leaf(_u32(1, 255)))
         )
+    ethernet = tag(
+        check_ethernet,
+        address=leaf(check_host_prefix, multi=True),
+        description=leaf(check_text),
+        disable=flag(),
+        mtu=leaf(_u32(68, 16000)),
+        ip=node(enable_proxy_arp=flag()),
+    )
+    wireguard = _wireguard(version)
+    if version == "1.3":  # 1.3 attaches rule sets to interfaces; 1.4 has no such node
+        ethernet.children["firewall"] = interface_firewall_13()
+        wireguard.children["firewall"] = interface_firewall_13()
     return node(
         # `system ip multipath layer4-hashing`: ECMP by L4 hash (fib_multipath_hash_policy=1), VyOS 1.3 and 1.4.
         system=node(
@@ -293,18 +352,9 @@ def build_schema(version: str, confirm_action: bool = True) -> Node:
             ip=node(multipath=node(layer4_hashing=flag())),
             config_management=_config_management(version, confirm_action),
         ),
-        interfaces=node(
-            ethernet=tag(
-                check_ethernet,
-                address=leaf(check_host_prefix, multi=True),
-                description=leaf(check_text),
-                disable=flag(),
-                mtu=leaf(_u32(68, 16000)),
-                ip=node(enable_proxy_arp=flag()),
-            ),
-            wireguard=_wireguard(version),
-        ),
-        protocols=node(bgp=bgp, static=static),
+        interfaces=node(ethernet=ethernet, wireguard=wireguard),
+        firewall=firewall_schema(version),
+        protocols=node(bgp=bgp, static=static, bfd=_bfd(version)),
         # The daemon's own SSH server always runs; the config records it as a VyOS box would.
         service=node(ssh=node(port=leaf(_u32(1, 65535)), listen_address=leaf(check_ip, multi=True))),
     )

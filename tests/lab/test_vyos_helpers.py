@@ -68,22 +68,29 @@ def del_netns(ns: str) -> None:
     subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
 
 
-def frr_peer(ns: str, base: Path, conf: str) -> list[Path]:
-    """Plain zebra + bgpd in ``ns`` with private paths; returns their pid files."""
+def frr_peer(ns: str, base: Path, conf: str, bfdd_conf: str | None = None) -> list[Path]:
+    """Plain zebra + bgpd (+ bfdd when ``bfdd_conf`` is given) in ``ns`` with private paths; returns their
+    pid files."""
     run = base / "run"
     run.mkdir(parents=True, exist_ok=True)
     (base / "vtysh.conf").write_text("no service integrated-vtysh-config\n")
     (base / "bgpd.conf").write_text(conf)
     (base / "zebra.conf").write_text("")
+    daemons = ["zebra", "bgpd"]
+    if bfdd_conf is not None:
+        (base / "bfdd.conf").write_text(bfdd_conf)
+        daemons.append("bfdd")
     sh("chown", "-R", "frr:frr", str(base))
     common = ["-d", "-P", "0", "-u", "frr", "-g", "frr", "-z", str(run / "zserv.api"), "--vty_socket", str(run)]
     pids = []
-    for d in ("zebra", "bgpd"):
+    for d in daemons:
         pid = run / f"{d}.pid"
+        extra = ["--bfdctl", str(run / "bfdd.sock")] if d == "bfdd" else []
         nsx(
             ns,
             f"/usr/lib/frr/{d}",
             *common,
+            *extra,
             "-f",
             str(base / f"{d}.conf"),
             "-i",

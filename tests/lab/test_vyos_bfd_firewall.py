@@ -1,0 +1,398 @@
+"""The lab router's BFD and firewall subsets, both dialects, driven over SSH like a person at a terminal.
+
+Namespaces (prefix ``ektbf`` + pid, or ``$EDGEKIT_TEST_NS`` + ``bf``): a 1.4 and a 1.3 router; one peer
+wired to both that runs a real FRR (zebra, bgpd, bfdd) and holds the "service" addresses 198.51.100.10
+(behind the 1.4 router) and 198.51.101.10 (behind the 1.3 router); one upstream host wired to both routers;
+one venue per router that reaches the router through a WireGuard tunnel (wireguard-go) over its own link.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from lab.vyos import RouterSpec, start_router, stop_router
+from lab.vyos.frr import stop_pid, stop_pidfile
+
+from .test_vyos_helpers import connect_in_netns, del_netns, frr_peer, nsx, peer_vtysh, sh, veth
+
+pytestmark = pytest.mark.lab
+
+TAG = (os.environ.get("EDGEKIT_TEST_NS") or f"ekt{os.getpid() % 1000}")[:6] + "bf"
+R14, R13, PEER, UP, VEN14, VEN13 = (f"{TAG}{x}" for x in ("a", "b", "p", "u", "v", "w"))
+PASSWORD = "lab-pass"
+
+
+class Site:
+    """One router's addresses: peer link, upstream link, venue underlay, tunnel, and the service behind it."""
+
+    def __init__(self, n: int, version: str, ns: str, ven: str) -> None:
+        self.version = version
+        self.ns = ns
+        self.ven = ven
+        self.peer_link = (f"10.{n}.1.1", f"10.{n}.1.2")  # router eth1, peer
+        self.up_link = (f"10.{n}.2.1", f"10.{n}.2.2")  # router eth2, upstream
+        self.ven_link = (f"10.{n}.3.1", f"10.{n}.3.2")  # router eth3, venue underlay
+        self.tunnel = (f"172.16.{n}.1", f"172.16.{n}.2")  # router wg0, venue wg
+        self.service = "198.51.100.10" if version == "1.4" else "198.51.101.10"
+        self.pool = "198.51.100.0/24" if version == "1.4" else "198.51.101.0/24"
+
+
+S14 = Site(81, "1.4", R14, VEN14)
+S13 = Site(82, "1.3", R13, VEN13)
+
+
+def peer_bgpd(sites: list[Site]) -> str:
+    out = "frr defaults traditional\nrouter bgp 65021\n bgp router-id 10.81.1.2\n no bgp ebgp-requires-policy\n"
+    out += " timers bgp 1 3\n"
+    for s in sites:
+        out += f" neighbor {s.peer_link[0]} remote-as 65020\n neighbor {s.peer_link[0]} timers connect 1\n"
+        out += f" neighbor {s.peer_link[0]} bfd\n"
+    return out + "!\n"
+
+
+def peer_bfdd(sites: list[Site]) -> str:
+    out = "frr defaults traditional\nbfd\n"
+    for s in sites:
+        out += f" peer {s.peer_link[0]}\n  receive-interval 300\n  transmit-interval 300\n exit\n"
+    return out + "exit\n!\n"
+
+
+class Lab:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.specs = {
+            "1.4": RouterSpec(
+                name="r14",
+                netns=R14,
+                state_dir=base / "r14",
+                version="1.4",
+                password=PASSWORD,
+                boot_config=boot(S14),
+            ),
+            "1.3": RouterSpec(
+                name="r13",
+                netns=R13,
+                state_dir=base / "r13",
+                version="1.3",
+                password=PASSWORD,
+                boot_config=boot(S13),
+            ),
+        }
+        self.peer_frr = base / "peer-frr"
+        self.venue_pids: list[int] = []
+
+
+def boot(s: Site) -> list[str]:
+    return [
+        f"set interfaces ethernet eth1 address '{s.peer_link[0]}/24'",
+        f"set interfaces ethernet eth2 address '{s.up_link[0]}/24'",
+        f"set interfaces ethernet eth3 address '{s.ven_link[0]}/24'",
+        "set system config-management commit-revisions '100'",
+        f"set protocols static route {s.pool} next-hop {s.peer_link[1]}",
+    ]
+
+
+def start_venue_wireguard(ns: str) -> int:
+    """wireguard-go in ``ns`` with a private /run (its control socket is machine-wide otherwise), as the
+    lab topology starts its venue; returns its PID."""
+    p = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o mode=0755 lab-run /run && exec wireguard-go -f wg0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, LOG_LEVEL="error"),
+        start_new_session=True,
+    )
+    wait_for(lambda: Path(f"/proc/{p.pid}/root/run/wireguard/wg0.sock").exists() or p.poll() is not None)
+    assert p.poll() is None, "venue wireguard-go did not start"
+    return p.pid
+
+
+def venue_wg(pid: int, *args: str, input: str | None = None) -> str:
+    return sh("nsenter", "-t", str(pid), "-m", "-n", "wg", *args, input=input)
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    base = Path(tempfile.mkdtemp(prefix=f"{TAG}-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    lab = Lab(base)
+
+    def teardown() -> None:
+        for spec in lab.specs.values():
+            stop_router(spec.state_dir)
+        for f in (lab.peer_frr / "run").glob("*.pid"):
+            stop_pidfile(f)
+        for pid in lab.venue_pids:
+            stop_pid(pid)
+        for ns in (R14, R13, PEER, UP, VEN14, VEN13):
+            del_netns(ns)
+        shutil.rmtree(base, ignore_errors=True)
+
+    request.addfinalizer(teardown)
+    for ns in (R14, R13, PEER, UP, VEN14, VEN13):
+        sh("ip", "netns", "add", ns)
+        nsx(ns, "ip", "link", "set", "lo", "up")
+    for i, s in enumerate((S14, S13)):
+        veth(s.ns, "eth1", PEER, f"eth{i}", f"{TAG}p{i}a", f"{TAG}p{i}b")
+        veth(s.ns, "eth2", UP, f"eth{i}", f"{TAG}u{i}a", f"{TAG}u{i}b")
+        veth(s.ns, "eth3", s.ven, "eth0", f"{TAG}v{i}a", f"{TAG}v{i}b")
+        nsx(PEER, "ip", "addr", "add", f"{s.peer_link[1]}/24", "dev", f"eth{i}")
+        nsx(PEER, "ip", "addr", "add", f"{s.service}/32", "dev", "lo")
+        nsx(UP, "ip", "addr", "add", f"{s.up_link[1]}/24", "dev", f"eth{i}")
+        nsx(UP, "ip", "route", "add", s.pool, "via", s.up_link[0])
+        nsx(s.ven, "ip", "addr", "add", f"{s.ven_link[1]}/24", "dev", "eth0")
+        # the peer answers the upstream host and the venue's tunnel address through the router
+        for net in (f"10.{s.up_link[0].split('.')[1]}.2.0/24", f"{s.tunnel[0].rsplit('.', 1)[0]}.0/24"):
+            nsx(PEER, "ip", "route", "add", net, "via", s.peer_link[0])
+    frr_peer(PEER, lab.peer_frr, peer_bgpd([S14, S13]), peer_bfdd([S14, S13]))
+    for spec in lab.specs.values():
+        start_router(spec)
+    yield lab
+
+
+# ---------------------------------------------------------------- a person at a terminal
+
+
+class Shell:
+    """An interactive paramiko shell that reads up to each prompt."""
+
+    PROMPT = re.compile(r"(\S+@\S+(:~\$|#) )$")
+
+    def __init__(self, router_ip: str, ns: str) -> None:
+        self.client = paramiko.SSHClient()
+        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        self.client.connect(
+            router_ip,
+            username="vyos",
+            password=PASSWORD,
+            sock=connect_in_netns(ns, router_ip),
+            look_for_keys=False,
+            allow_agent=False,
+        )
+        self.chan = self.client.invoke_shell(width=200)
+        self.chan.settimeout(30)
+        self.read()
+
+    def read(self) -> str:
+        buf = ""
+        while not self.PROMPT.search(buf):
+            data = self.chan.recv(65536)
+            if not data:
+                break
+            buf += data.decode()
+        return buf.replace("\r\n", "\n")
+
+    def cmd(self, line: str) -> str:
+        self.chan.send(line + "\n")
+        out = self.read()
+        body = out.split("\n", 1)[1] if "\n" in out else ""
+        return self.PROMPT.sub("", body)
+
+    def config(self, lines: list[str]) -> None:
+        for line in lines:
+            out = self.cmd(line)
+            assert "failed" not in out, f"{line}: {out}"
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def shell(s: Site) -> Shell:
+    return Shell(s.up_link[0], UP)
+
+
+def wait_for(fn: Callable[[], object], timeout: float = 20.0, step: float = 0.1) -> object:
+    end = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting")
+        time.sleep(step)
+
+
+def router_vtysh(lab: Lab, s: Site, cmd: str) -> str:
+    d = lab.specs[s.version].state_dir / "frr"
+    return sh("vtysh", "--vty_socket", str(d / "run"), "--config_dir", str(d), "-c", cmd, check=False)
+
+
+# ---------------------------------------------------------------- BFD
+
+
+def bgp_prefix(s: Site) -> str:
+    return "set protocols bgp" if s.version == "1.4" else "set protocols bgp 65020"
+
+
+def peer_up(c: Shell, s: Site) -> bool:
+    out = c.cmd(f"show bfd peer {s.peer_link[1]}")
+    return f"peer {s.peer_link[1]} " in out and "Status: up" in out
+
+
+def peer_down(c: Shell, s: Site) -> bool:
+    return "Status: down" in c.cmd(f"show bfd peer {s.peer_link[1]}")
+
+
+def block_bfd_at_peer(on: bool) -> None:
+    """Drop BFD control packets (UDP 3784) at the peer: the sessions fail while the links stay up."""
+    if on:
+        nsx(PEER, "nft", "add table ip ekblock")
+        nsx(PEER, "nft", "add chain ip ekblock in { type filter hook input priority 0 ; }")
+        nsx(PEER, "nft", "add rule ip ekblock in udp dport 3784 drop")
+    else:
+        nsx(PEER, "nft", "delete table ip ekblock")
+
+
+def check_bfd_op_mode(c: Shell, s: Site) -> None:
+    """show-bfd.xml.in: the tree, its vtysh commands, and what it does not have."""
+    peers = c.cmd("show bfd peers")
+    assert "BFD Peers:" in peers and f"peer {s.peer_link[1]}" in peers
+    brief = c.cmd("show bfd peers brief")
+    assert "Session count:" in brief and s.peer_link[1] in brief and "up" in brief
+    assert "Incomplete command: show bfd" in c.cmd("show bfd")
+    assert "Incomplete command: show bfd peer" in c.cmd("show bfd peer")
+    assert "Invalid command: show bfd peers [json]" in c.cmd("show bfd peers json")
+    assert "Control packet input:" in c.cmd(f"show bfd peer {s.peer_link[1]} counters")
+    assert c.cmd("show bfd peer 192.0.2.99").strip() == ""
+
+
+def test_bfd_14(lab: Lab) -> None:
+    s = S14
+    c = shell(s)
+    try:
+        c.cmd("configure")
+        c.config(
+            [
+                "set protocols bfd profile fast interval receive '300'",
+                "set protocols bfd profile fast interval transmit '300'",
+                "set protocols bfd profile fast interval multiplier '3'",
+                f"set protocols bfd peer {s.peer_link[1]} profile 'nope'",
+                f"set protocols bfd peer {s.peer_link[1]} source address '{s.peer_link[0]}'",
+                "set protocols bgp system-as '65020'",
+                f"set protocols bgp neighbor {s.peer_link[1]} remote-as '65021'",
+                f"set protocols bgp neighbor {s.peer_link[1]} timers connect '1'",
+                f"set protocols bgp neighbor {s.peer_link[1]} bfd profile 'fast'",
+            ]
+        )
+        out = c.cmd("commit")
+        assert 'BFD profile "nope" does not exist!' in out and "Commit failed" in out
+        c.config([f"set protocols bfd peer {s.peer_link[1]} profile 'fast'"])
+        assert c.cmd("commit").strip() == "[edit]"
+        frr = router_vtysh(lab, s, "show running-config")
+        assert f"peer {s.peer_link[1]} local-address {s.peer_link[0]}" in frr and " profile fast" in frr
+        assert f"neighbor {s.peer_link[1]} bfd profile fast" in frr
+        # 1.3's syntax is not 1.4's
+        assert "Set failed" in c.cmd("set protocols bfd peer 10.9.9.9 interval echo-interval 10")
+        c.cmd("exit discard")
+        wait_for(lambda: peer_up(c, s))
+        check_bfd_op_mode(c, s)
+        # a real failure: the peer stops answering, the router's bfdd sees it
+        block_bfd_at_peer(True)
+        try:
+            wait_for(lambda: peer_down(c, s), timeout=10)
+        finally:
+            block_bfd_at_peer(False)
+        wait_for(lambda: peer_up(c, s))
+        # removing it leaves nothing in FRR
+        c.cmd("configure")
+        c.config(["delete protocols bfd", f"delete protocols bgp neighbor {s.peer_link[1]} bfd"])
+        assert c.cmd("commit").strip() == "[edit]"
+        c.cmd("exit")
+        frr = router_vtysh(lab, s, "show running-config")
+        assert "\nbfd" not in frr and " bfd" not in frr and "profile fast" not in frr
+        assert f"peer {s.peer_link[1]}" not in c.cmd("show bfd peers")
+    finally:
+        c.close()
+
+
+def test_bfd_13(lab: Lab) -> None:
+    s = S13
+    c = shell(s)
+    try:
+        c.cmd("configure")
+        assert "Set failed" in c.cmd("set protocols bfd profile fast interval receive '300'")
+        assert "Set failed" in c.cmd(f"set protocols bgp 65020 neighbor {s.peer_link[1]} bfd profile 'fast'")
+        c.config(
+            [
+                f"set protocols bgp 65020 neighbor {s.peer_link[1]} remote-as '65021'",
+                f"set protocols bgp 65020 neighbor {s.peer_link[1]} timers connect '1'",
+                f"set protocols bgp 65020 neighbor {s.peer_link[1]} bfd",
+            ]
+        )
+        out = c.cmd("commit")
+        assert "BFD peer need to be configured for using BFD protocol" in out and "Commit failed" in out
+        c.config(
+            [
+                f"set protocols bfd peer {s.peer_link[1]} interval receive '300'",
+                f"set protocols bfd peer {s.peer_link[1]} interval transmit '300'",
+                f"set protocols bfd peer {s.peer_link[1]} interval multiplier '3'",
+            ]
+        )
+        assert c.cmd("commit").strip() == "[edit]"
+        assert f"set protocols bfd peer {s.peer_link[1]} interval multiplier '3'" in c.cmd(
+            "run show configuration commands"
+        )
+        frr = router_vtysh(lab, s, "show running-config")
+        assert f"neighbor {s.peer_link[1]} bfd" in frr and f" peer {s.peer_link[1]}" in frr
+        # 1.3 protocols_bfd.py: a peer that BGP uses cannot go alone
+        c.config([f"delete protocols bfd peer {s.peer_link[1]}"])
+        out = c.cmd("commit")
+        assert f"Cannot delete BFD peer {s.peer_link[1]}: it is used in BGP configuration" in out
+        c.cmd("discard")
+        c.cmd("exit")
+        wait_for(lambda: peer_up(c, s))
+        check_bfd_op_mode(c, s)
+        assert "Invalid command: show bfd [static]" in c.cmd("show bfd static routes")
+        c.cmd("configure")
+        c.config([f"delete protocols bgp 65020 neighbor {s.peer_link[1]} bfd", "delete protocols bfd"])
+        assert c.cmd("commit").strip() == "[edit]"
+        c.cmd("exit")
+        frr = router_vtysh(lab, s, "show running-config")
+        assert "\nbfd" not in frr and " bfd" not in frr
+        assert f"peer {s.peer_link[1]}" not in c.cmd("show bfd peers")
+    finally:
+        c.close()
+
+
+def test_peer_sees_both_sessions_up_from_its_side(lab: Lab) -> None:
+    """The other end is a plain FRR bfdd: its view agrees with the router's while a router holds a peer."""
+    s = S14
+    c = shell(s)
+    try:
+        c.cmd("configure")
+        c.config([f"set protocols bfd peer {s.peer_link[1]} interval multiplier '5'"])
+        assert c.cmd("commit").strip() == "[edit]"
+        assert "Detect-multiplier: 5" in c.cmd(f"run show bfd peer {s.peer_link[1]}")
+
+        def remote_multiplier_5() -> bool:
+            out = peer_vtysh(lab.peer_frr, f"show bfd peer {s.peer_link[0]}")
+            return "Status: up" in out and re.search(r"Remote timers:\s+Detect-multiplier: 5", out) is not None
+
+        wait_for(remote_multiplier_5)
+        c.config(["delete protocols bfd"])
+        assert c.cmd("commit").strip() == "[edit]"
+        c.cmd("exit")
+    finally:
+        c.close()
