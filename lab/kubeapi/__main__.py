@@ -1,7 +1,8 @@
 """``python -m lab.kubeapi --listen ADDR:PORT --world FILE.json [--cert C --key K] [--token T]``.
 
-Serves the world file read-only. The file is re-read when its modification time changes (checked on
-every request) and on SIGHUP, so the lab flips a speaker to NotReady by rewriting the file (write a
+Serves the world file; writes (server-side apply, create, replace, patch, delete: lab.kubeapi.apply) are
+written back to it under its lock (lab.kubeapi.store). The file is re-read when its modification time
+changes (checked on every request) and on SIGHUP, so the lab flips a speaker to NotReady by rewriting the file (write a
 temporary file and rename it over the old one, so a request never sees half a file). A world file that
 fails to parse keeps the previous world and logs the error. Prints ``listening on URL`` once ready;
 SIGTERM/SIGINT stop it.
@@ -18,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lab.kubeapi import store
 from lab.kubeapi.server import KubeAPIServer
 
 
@@ -44,6 +46,11 @@ class _Reloader:
                 return
             self.server.set_world(world)
             self.mtime = mtime
+
+    def save(self, world: dict[str, Any]) -> None:
+        with self.lock:
+            store.write(self.path, world)
+            self.mtime = self.path.stat().st_mtime_ns
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kubeapi: cannot load {args.world}", file=sys.stderr)
         return 2
     server.before_request = reloader.load
+    server.persist = reloader.save
+    server.file_lock = lambda: store.locked(reloader.path)
     signal.signal(signal.SIGHUP, lambda *_: reloader.load(force=True))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -30,11 +30,14 @@ import re
 import ssl
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import yaml
 
 CLUSTER_SCOPED = {"Node", "Namespace", "PersistentVolume", "CustomResourceDefinition"}
 PLURALS = {"Endpoints": "endpoints"}
@@ -157,7 +160,45 @@ class World:
                     meta.setdefault("namespace", "default")
             self.items = items
             self.crds = set(world.get("crds") or [])
-            self.resource_version = rv
+            seen = [
+                int(o["metadata"].get("resourceVersion") or 0)
+                for o in items
+                if str(o["metadata"].get("resourceVersion", "")).isdigit()
+            ]
+            self.resource_version = str(max([int(rv), *seen]))
+
+    def snapshot(self) -> dict[str, Any]:
+        """The world as a file (``v1 List`` + ``crds``), for persisting writes."""
+        with self._lock:
+            out: dict[str, Any] = {
+                "apiVersion": "v1",
+                "kind": "List",
+                "metadata": {"resourceVersion": self.resource_version},
+                "items": copy.deepcopy(self.items),
+            }
+            if self.crds:
+                out["crds"] = sorted(self.crds)
+            return out
+
+    def next_resource_version(self) -> str:
+        """A resourceVersion above every one served so far (etcd's revision only grows)."""
+        seen = [int(o.get("metadata", {}).get("resourceVersion") or 0) for o in self.items]
+        rv = str(max([int(self.resource_version), *seen]) + 1)
+        self.resource_version = rv
+        return rv
+
+    def put(self, obj: dict[str, Any]) -> None:
+        """Insert or replace (by apiVersion group, kind, namespace, name)."""
+        with self._lock:
+            key = _key(obj)
+            items = [o for o in self.items if _key(o) != key]
+            items.append(obj)
+            self.items = items
+
+    def remove(self, obj: dict[str, Any]) -> None:
+        with self._lock:
+            key = _key(obj)
+            self.items = [o for o in self.items if _key(o) != key]
 
     def served(self, group: str, plural: str) -> bool:
         if group in ("",) or group in ("discovery.k8s.io", "apps", "coordination.k8s.io"):
@@ -234,10 +275,32 @@ class _Handler(BaseHTTPRequestHandler):
         code, body = route(owner.world, url.path, query)
         self._send(code, body)
 
-    def _not_allowed(self) -> None:
-        self._send(405, status(405, "MethodNotAllowed", "the stand-in is read-only"))
+    def _write(self) -> None:
+        owner = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if owner.token is not None and self.headers.get("Authorization") != f"Bearer {owner.token}":
+            self._send(401, status(401, "Unauthorized", "Unauthorized"))
+            return
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        request = WriteRequest(
+            method=self.command,
+            path=url.path,
+            query=query,
+            content_type=(self.headers.get("Content-Type") or "").split(";")[0].strip(),
+            body=raw,
+            user_agent=self.headers.get("User-Agent") or "",
+        )
+        with owner.write_lock():
+            if owner.before_request is not None:
+                owner.before_request()
+            code, body, changed = write_route(owner.world, request)
+            if changed and owner.persist is not None:
+                owner.persist(owner.world.snapshot())
+        self._send(code, body)
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
+    do_POST = do_PUT = do_PATCH = do_DELETE = _write  # noqa: N815
 
 
 def route(world: World, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -256,13 +319,10 @@ def route(world: World, path: str, query: dict[str, str]) -> tuple[int, dict[str
         }
     if parts == ["api"]:
         return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+    if parts == ["api", "v1"] or (len(parts) == 3 and parts[0] == "apis"):
+        return discovery(world, parts)
     if parts == ["apis"]:
-        groups = sorted({split_api_version(o.get("apiVersion", ""))[0] for o in world.items} - {""})
-        return 200, {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [{"name": g, "versions": [], "preferredVersion": {}} for g in groups],
-        }
+        return 200, group_list(world)
     if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
         group, version, rest = "", "v1", parts[2:]
     elif len(parts) >= 3 and parts[0] == "apis":
@@ -329,11 +389,18 @@ _KINDS = {
     "bgpadvertisements": "BGPAdvertisement",
     "bgppeers": "BGPPeer",
     "l2advertisements": "L2Advertisement",
+    "bfdprofiles": "BFDProfile",
+    "communities": "Community",
 }
 
 
 def _kind_for(plural: str) -> str:
     return _KINDS.get(plural, plural[:-1].capitalize())
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 class _Server(ThreadingHTTPServer):
@@ -366,6 +433,10 @@ class KubeAPIServer:
         self.token = token
         self.verbose = verbose
         self.before_request: Callable[[], None] | None = None
+        # Writes: persist(world) after a change (the CLI writes the world file); write_lock() serialises writes
+        # (the CLI's also holds the world file's lock, shared with the lab's speakers and faults).
+        self.persist: Callable[[dict[str, Any]], None] | None = None
+        self._write_lock = threading.Lock()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -375,6 +446,13 @@ class KubeAPIServer:
         scheme = "https" if self.tls else "http"
         host = self.host if ":" not in self.host else f"[{self.host}]"
         return f"{scheme}://{host}:{self._httpd.server_address[1]}"
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        with self._write_lock, self.file_lock() if self.file_lock is not None else _nothing():
+            yield
+
+    file_lock: Callable[[], Any] | None = None
 
     def set_world(self, world: dict[str, Any]) -> None:
         self.world.set(world)
@@ -416,3 +494,320 @@ class KubeAPIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- writes: create, replace, patch (incl. server-side apply), delete --------------------------------------
+
+# What the stand-in accepts writes for (kubernetes.io Server-Side Apply; metallb.io CRDs of MetalLB v0.13).
+WRITABLE = {
+    ("", "configmaps"),
+    ("", "secrets"),
+    ("", "services"),
+    ("metallb.io", "ipaddresspools"),
+    ("metallb.io", "bgppeers"),
+    ("metallb.io", "bgpadvertisements"),
+    ("metallb.io", "bfdprofiles"),
+    ("metallb.io", "l2advertisements"),
+    ("metallb.io", "communities"),
+}
+# Custom resources: metadata.generation counts spec changes and DELETE answers with the object
+# (apiextensions-apiserver's customresource store: ReturnDeletedObject); built-in ConfigMaps/Secrets/Services
+# answer DELETE with a Success Status (generic registry Store.finalizeDelete).
+CUSTOM_GROUPS = {"metallb.io"}
+# staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go: the patch types a resource accepts; CRDs
+# have no strategic merge patch (415 for it).
+APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSONPATCH = "application/json-patch+json"
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str, str, str]:
+    meta = obj.get("metadata", {})
+    group = split_api_version(obj.get("apiVersion", ""))[0]
+    return group, obj.get("kind", ""), meta.get("namespace") or "", meta.get("name") or ""
+
+
+class WriteRequest:
+    def __init__(
+        self, method: str, path: str, query: dict[str, str], content_type: str, body: bytes, user_agent: str
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.content_type = content_type
+        self.body = body
+        self.user_agent = user_agent
+
+
+def _bad(message: str, code: int = 400, reason: str = "BadRequest") -> tuple[int, dict[str, Any], bool]:
+    return code, status(code, reason, message), False
+
+
+def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], bool]:
+    """(HTTP code, body, world changed) for POST/PUT/PATCH/DELETE."""
+    from lab.kubeapi import apply as ssa
+
+    parts = [p for p in req.path.split("/") if p]
+    if len(parts) >= 2 and parts[:2] == ["api", "v1"]:
+        group, version, rest = "", "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return _bad("the server could not find the requested resource", 404, "NotFound")
+    if len(rest) < 3 or rest[0] != "namespaces" or len(rest) > 4:
+        return 405, status(405, "MethodNotAllowed", "the stand-in writes namespaced objects only"), False
+    namespace, plural = rest[1], rest[2]
+    name = rest[3] if len(rest) == 4 else None
+    if (group, plural) not in WRITABLE:
+        return 405, status(405, "MethodNotAllowed", f"the stand-in does not write {plural}"), False
+    if not world.served(group, plural):
+        return _bad("the server could not find the requested resource", 404, "NotFound")
+    api_version = f"{group}/{version}" if group else version
+    kind = _kind_for(plural)
+    resource = f"{plural}.{group}" if group else plural
+    live = next((o for o in world.select(group, plural, namespace) if o["metadata"].get("name") == name), None)
+    if live is not None and group in VERSIONLESS_GROUPS:
+        live = {**live, "apiVersion": api_version}
+    not_found = (
+        404,
+        status(
+            404,
+            "NotFound",
+            f'{resource} "{name}" not found',
+            {"name": name, "group": group, "kind": plural} if group else {"name": name, "kind": plural},
+        ),
+        False,
+    )
+    if req.method == "DELETE":
+        if live is None or name is None:
+            return not_found
+        world.remove(live)
+        if group in CUSTOM_GROUPS:
+            return 200, live, True
+        details = {"name": name, "group": group, "kind": plural, "uid": live["metadata"].get("uid", "")}
+        return (
+            200,
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details},
+            True,
+        )
+    if req.method != "POST" and name is None:
+        return 405, status(405, "MethodNotAllowed", f"{req.method} needs a name"), False
+    ns_names = {n["metadata"]["name"] for n in world.namespaces()}
+    if namespace not in ns_names:
+        return (
+            404,
+            status(404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"}),
+            False,
+        )
+    manager = req.query.get("fieldManager") or req.user_agent.split("/")[0]
+    try:
+        body: Any = (
+            yaml.safe_load(req.body.decode() or "{}")
+            if req.content_type in (APPLY, "")
+            else json.loads(req.body or b"{}")
+        )
+    except (ValueError, yaml.YAMLError) as exc:
+        return _bad(f"error decoding request body: {exc}")
+    changed = False
+    try:
+        if req.method == "PATCH" and req.content_type == APPLY:
+            if not req.query.get("fieldManager"):
+                return _bad("PATCH: fieldManager is required for apply requests")
+            if not isinstance(body, dict):
+                return _bad("error decoding YAML: not an object")
+            err = _check_body(body, api_version, kind, name, namespace)
+            if err:
+                return _bad(err)
+            force = req.query.get("force", "false").lower() == "true"
+            new, changed = ssa.apply(live, _strip_status(body), req.query["fieldManager"], force)
+            created = live is None
+        elif req.method == "PATCH":
+            if live is None:
+                return not_found
+            if req.content_type == MERGE or (req.content_type == STRATEGIC and group not in CUSTOM_GROUPS):
+                # For these kinds' maps and atomic lists a strategic merge patch merges like a merge patch.
+                target = ssa.merge_patch(live, body)
+            elif req.content_type == JSONPATCH:
+                target = ssa.json_patch(live, body)
+            else:
+                return (
+                    415,
+                    status(
+                        415,
+                        "UnsupportedMediaType",
+                        f"the body of the request was in an unknown format - accepted media types include: "
+                        f"{JSONPATCH}, {MERGE}, {APPLY}",
+                    ),
+                    False,
+                )
+            new, changed = ssa.update(live, _keep_status(target, live), manager, api_version)
+            created = False
+        elif req.method == "PUT":
+            if live is None:
+                return not_found
+            err = _check_body(body, api_version, kind, name, namespace)
+            if err:
+                return _bad(err)
+            rv = body.get("metadata", {}).get("resourceVersion")
+            if rv and rv != live["metadata"].get("resourceVersion"):
+                return (
+                    409,
+                    status(
+                        409,
+                        "Conflict",
+                        f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
+                        "please apply your changes to the latest version and try again",
+                        {"name": name, "group": group, "kind": plural},
+                    ),
+                    False,
+                )
+            new, changed = ssa.update(live, _keep_status(body, live), manager, api_version)
+            created = False
+        else:  # POST
+            name = body.get("metadata", {}).get("name")
+            if not name:
+                return _bad("name or generateName is required")
+            if any(o["metadata"].get("name") == name for o in world.select(group, plural, namespace)):
+                return (
+                    409,
+                    status(
+                        409,
+                        "AlreadyExists",
+                        f'{resource} "{name}" already exists',
+                        {"name": name, "group": group, "kind": plural},
+                    ),
+                    False,
+                )
+            err = _check_body(body, api_version, kind, name, namespace)
+            if err:
+                return _bad(err)
+            new, changed = ssa.update(None, _strip_status(body), manager, api_version)
+            created = True
+    except ssa.ApplyConflict as exc:
+        return 409, status(409, "Conflict", exc.message, {"causes": exc.causes}), False
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        return _bad(f"the request is invalid: {exc}", 422, "Invalid")
+    if not changed:
+        return 200, live or new, False
+    meta = new.setdefault("metadata", {})
+    meta["name"], meta["namespace"] = name, namespace
+    meta["resourceVersion"] = world.next_resource_version()
+    if created:
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = ssa.now()
+        if group in CUSTOM_GROUPS:
+            meta["generation"] = 1
+    elif group in CUSTOM_GROUPS:
+        spec_changed = {k: v for k, v in new.items() if k not in ("metadata", "status")} != {
+            k: v for k, v in live.items() if k not in ("metadata", "status")
+        }
+        meta["generation"] = int(live["metadata"].get("generation") or 1) + (1 if spec_changed else 0)
+    new["apiVersion"], new["kind"] = api_version, kind
+    world.put(new)
+    return (201 if created else 200), new, True
+
+
+def _check_body(body: dict[str, Any], api_version: str, kind: str, name: str | None, namespace: str) -> str | None:
+    """The checks of apiserver's handlers (create.go/patch.go): the body names the object of the URL."""
+    if body.get("apiVersion") and body["apiVersion"] != api_version:
+        return (
+            f"the API version in the data ({body['apiVersion']}) does not match the expected API version "
+            f"({api_version})"
+        )
+    if body.get("kind") and body["kind"] != kind:
+        return f"the kind in the data ({body['kind']}) does not match the expected kind ({kind})"
+    meta = body.get("metadata") or {}
+    if name is not None and meta.get("name") not in (None, name):
+        return "the name of the object does not match the name on the URL"
+    if meta.get("namespace") not in (None, "", namespace):
+        return "the namespace of the provided object does not match the namespace sent on the request"
+    return None
+
+
+def _strip_status(body: dict[str, Any]) -> dict[str, Any]:
+    """The main resource ignores status (it is written through the status subresource)."""
+    return {k: v for k, v in body.items() if k != "status"}
+
+
+def _keep_status(body: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    out = _strip_status(body)
+    if "status" in live:
+        out["status"] = live["status"]
+    out.setdefault("metadata", {})
+    for k in ("uid", "creationTimestamp", "generation", "managedFields", "resourceVersion"):
+        if k in live.get("metadata", {}):
+            out["metadata"].setdefault(k, live["metadata"][k])
+    return out
+
+
+# -- discovery (what DynamicClient reads before any request) -----------------------------------------------
+
+_CORE = [
+    ("namespaces", "Namespace", False),
+    ("nodes", "Node", False),
+    ("pods", "Pod", True),
+    ("services", "Service", True),
+    ("endpoints", "Endpoints", True),
+    ("configmaps", "ConfigMap", True),
+    ("secrets", "Secret", True),
+]
+_GROUPS: dict[str, dict[str, list[tuple[str, str, bool]]]] = {
+    "discovery.k8s.io": {"v1": [("endpointslices", "EndpointSlice", True)]},
+    "metallb.io": {
+        "v1beta1": [
+            ("bfdprofiles", "BFDProfile", True),
+            ("bgpadvertisements", "BGPAdvertisement", True),
+            ("bgppeers", "BGPPeer", True),
+            ("communities", "Community", True),
+            ("ipaddresspools", "IPAddressPool", True),
+            ("l2advertisements", "L2Advertisement", True),
+        ],
+        "v1beta2": [("bgppeers", "BGPPeer", True)],
+    },
+}
+_PREFERRED = {"discovery.k8s.io": "v1", "metallb.io": "v1beta2"}
+
+
+def _resources(world: World, group: str, entries: list[tuple[str, str, bool]]) -> list[dict[str, Any]]:
+    out = []
+    for plural, kind, namespaced in entries:
+        if not world.served(group, plural):
+            continue
+        verbs = ["get", "list", "watch"]
+        if (group, plural) in WRITABLE:
+            verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+        out.append(
+            {"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": verbs}
+        )
+    return out
+
+
+def group_list(world: World) -> dict[str, Any]:
+    groups = []
+    for name, versions in _GROUPS.items():
+        served = [v for v, entries in versions.items() if _resources(world, name, entries)]
+        if not served:
+            continue
+        pref = _PREFERRED[name] if _PREFERRED[name] in served else served[-1]
+        groups.append(
+            {
+                "name": name,
+                "versions": [{"groupVersion": f"{name}/{v}", "version": v} for v in served],
+                "preferredVersion": {"groupVersion": f"{name}/{pref}", "version": pref},
+            }
+        )
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def discovery(world: World, parts: list[str]) -> tuple[int, dict[str, Any]]:
+    if parts == ["api", "v1"]:
+        group, version, entries = "", "v1", _CORE
+    else:
+        group, version = parts[1], parts[2]
+        entries = _GROUPS.get(group, {}).get(version, [])
+    resources = _resources(world, group, entries)
+    if not resources:
+        return 404, status(404, "NotFound", "the server could not find the requested resource")
+    gv = f"{group}/{version}" if group else version
+    return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}

@@ -29,7 +29,9 @@ METALLB_NS = "metallb-system"
 METALLB_VERSION = "v0.13.12"
 
 NodeSpec = tuple[str, str, bool | None]
-MetalLBSpec = tuple[str, str, int, int, Any]
+MetalLBSpec = tuple[Any, ...]  # (form, peer_address, peer_asn, my_asn, pools[, timers])
+# The CRDs MetalLB v0.13 installs (config/crd in metallb/metallb).
+METALLB_CRDS = ("bfdprofiles", "bgpadvertisements", "bgppeers", "communities", "ipaddresspools", "l2advertisements")
 
 
 def _suffix(*parts: str, n: int = 5) -> str:
@@ -174,20 +176,56 @@ def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -
     }
 
 
-def _pools(pools: Any) -> list[tuple[str, list[str]]]:
+def _pools(pools: Any) -> list[dict[str, Any]]:
+    """Pools as dicts {name, addresses, autoAssign (True), avoidBuggyIPs (False)}, from {name: [..]},
+    [(name, [..])] or [{"name": .., "addresses": [..], ...}]."""
     if isinstance(pools, dict):
-        return [(str(k), [str(a) for a in v]) for k, v in pools.items()]
-    return [(str(name), [str(a) for a in addrs]) for name, addrs in pools or []]
+        pools = list(pools.items())
+    out = []
+    for p in pools or []:
+        if isinstance(p, dict):
+            entry = {"autoAssign": True, "avoidBuggyIPs": False, **p}
+        else:
+            entry = {"name": p[0], "addresses": p[1], "autoAssign": True, "avoidBuggyIPs": False}
+        entry["name"] = str(entry["name"])
+        entry["addresses"] = [str(a) for a in entry["addresses"]]
+        out.append(entry)
+    return out
+
+
+def _hand_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """A seeded object as `kubectl apply` (client-side) leaves it: an Update entry of kubectl-client-side-apply
+    owning every field, so a server-side apply with other values conflicts as on the seed team's clusters."""
+    from lab.kubeapi.apply import update
+
+    out, _ = update(None, obj, "kubectl-client-side-apply", obj["apiVersion"])
+    for entry in out["metadata"]["managedFields"]:
+        entry["time"] = T0
+    return out
 
 
 def metallb_objects(spec: MetalLBSpec) -> list[dict[str, Any]]:
-    form, peer_address, peer_asn, my_asn, pools = spec
+    """The seeded MetalLB config; form ``none`` (MetalLB installed, CRDs served, no config) gives nothing."""
+    form, peer_address, peer_asn, my_asn, pools = spec[:5]
+    timers: dict[str, str] = spec[5] if len(spec) > 5 else {}
     pool_list = _pools(pools)
+    if form == "none":
+        return []
     if form == "configmap":
-        config = {
-            "peers": [{"peer-address": str(peer_address), "peer-asn": int(peer_asn), "my-asn": int(my_asn)}],
-            "address-pools": [{"name": n, "protocol": "bgp", "addresses": a} for n, a in pool_list],
-        }
+        peer: dict[str, Any] = {"peer-address": str(peer_address), "peer-asn": int(peer_asn), "my-asn": int(my_asn)}
+        if timers.get("holdTime"):
+            peer["hold-time"] = timers["holdTime"]
+        if timers.get("keepaliveTime"):
+            peer["keepalive-time"] = timers["keepaliveTime"]
+        address_pools = []
+        for p in pool_list:
+            entry: dict[str, Any] = {"name": p["name"], "protocol": "bgp", "addresses": p["addresses"]}
+            if not p["autoAssign"]:
+                entry["auto-assign"] = False
+            if p["avoidBuggyIPs"]:
+                entry["avoid-buggy-ips"] = True
+            address_pools.append(entry)
+        config = {"peers": [peer], "address-pools": address_pools}
         return [
             {
                 "apiVersion": "v1",
@@ -197,22 +235,28 @@ def metallb_objects(spec: MetalLBSpec) -> list[dict[str, Any]]:
             }
         ]
     if form != "crds":
-        raise ValueError(f"metallb form must be 'configmap' or 'crds', not {form!r}")
+        raise ValueError(f"metallb form must be 'configmap', 'crds' or 'none', not {form!r}")
+    peer_spec: dict[str, Any] = {"myASN": int(my_asn), "peerASN": int(peer_asn), "peerAddress": str(peer_address)}
+    peer_spec.update({k: v for k, v in timers.items() if k in ("holdTime", "keepaliveTime")})
     objs: list[dict[str, Any]] = [
         {
             "apiVersion": "metallb.io/v1beta2",
             "kind": "BGPPeer",
             "metadata": {"name": "router", "namespace": METALLB_NS, "generation": 1},
-            "spec": {"myASN": int(my_asn), "peerASN": int(peer_asn), "peerAddress": str(peer_address)},
+            "spec": peer_spec,
         }
     ]
-    for name, addresses in pool_list:
+    for p in pool_list:
         objs.append(
             {
                 "apiVersion": "metallb.io/v1beta1",
                 "kind": "IPAddressPool",
-                "metadata": {"name": name, "namespace": METALLB_NS, "generation": 1},
-                "spec": {"addresses": addresses, "autoAssign": True, "avoidBuggyIPs": False},
+                "metadata": {"name": p["name"], "namespace": METALLB_NS, "generation": 1},
+                "spec": {
+                    "addresses": p["addresses"],
+                    "autoAssign": p["autoAssign"],
+                    "avoidBuggyIPs": p["avoidBuggyIPs"],
+                },
             }
         )
     objs.append(
@@ -220,7 +264,7 @@ def metallb_objects(spec: MetalLBSpec) -> list[dict[str, Any]]:
             "apiVersion": "metallb.io/v1beta1",
             "kind": "BGPAdvertisement",
             "metadata": {"name": "bgp", "namespace": METALLB_NS, "generation": 1},
-            "spec": {"ipAddressPools": [n for n, _ in pool_list]},
+            "spec": {"ipAddressPools": [p["name"] for p in pool_list]},
         }
     )
     return objs
@@ -232,6 +276,10 @@ def service_objects(svc: dict[str, Any], node_ips: dict[str, str]) -> list[dict[
     port = int(svc.get("port", 80))
     ips = svc["ip"] if isinstance(svc["ip"], list) else [svc["ip"]]
     annotations = {"metallb.universe.tf/address-pool": svc["pool"]} if svc.get("pool") else {}
+    if svc.get("request_ip"):
+        # MetalLB's annotation for a specific IP (metallb.universe.tf/loadBalancerIPs, v0.13 and later).
+        annotations["metallb.universe.tf/loadBalancerIPs"] = ",".join(ips)
+    ingress = [{"ip": ip} for ip in ips] if svc.get("allocated", True) else []
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -248,7 +296,7 @@ def service_objects(svc: dict[str, Any], node_ips: dict[str, str]) -> list[dict[
             "ipFamilies": ["IPv4"],
             "ipFamilyPolicy": "SingleStack",
         },
-        "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in ips]}},
+        "status": {"loadBalancer": {"ingress": ingress} if ingress else {}},
     }
     endpoints = []
     for i, (nodes, ready) in enumerate([(svc.get("endpoints") or [], True), (svc.get("not_ready") or [], False)]):
@@ -319,9 +367,9 @@ def build_world(
     items.extend(pods)
     crds: list[str] = []
     if metallb is not None:
-        items.extend(metallb_objects(metallb))
-        if metallb[0] == "crds":
-            crds = [f"{p}.metallb.io" for p in ("bgppeers", "ipaddresspools", "bgpadvertisements", "l2advertisements")]
+        items.extend(_hand_applied(o) for o in metallb_objects(metallb))
+        if metallb[0] in ("crds", "none"):
+            crds = [f"{p}.metallb.io" for p in METALLB_CRDS]
     for svc in services:
         items.extend(service_objects(svc, node_ips))
     for ref, data in (secrets or {}).items():
@@ -330,6 +378,21 @@ def build_world(
     if crds:
         world["crds"] = crds
     return world
+
+
+def speaker_ready(world: dict[str, Any], node_name: str) -> bool | None:
+    """Whether the speaker pod on ``node_name`` is Ready (None: no speaker pod there)."""
+    for obj in world.get("items", []):
+        labels = obj.get("metadata", {}).get("labels") or {}
+        is_speaker = obj.get("kind") == "Pod" and (
+            labels.get("component") == "speaker" or labels.get("app.kubernetes.io/component") == "speaker"
+        )
+        if is_speaker and obj["spec"].get("nodeName") == node_name:
+            return any(
+                cond.get("type") == "Ready" and cond.get("status") == "True"
+                for cond in obj.get("status", {}).get("conditions", [])
+            )
+    return None
 
 
 def set_speaker_ready(world: dict[str, Any], node_name: str, ready: bool | None) -> dict[str, Any]:

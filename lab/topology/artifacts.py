@@ -32,13 +32,16 @@ import yaml
 
 from lab.topology.plan import (
     GENERATED_BASE,
+    GLOBAL_POOL,
     MAX_GENERATED,
     PRIVATE_NET,
     PUBLIC_BASE,
     ROUTER_ASN,
     ROUTER_NODE_ADDRESS,
     S3_PORT,
+    SEED_TIMERS,
     SPEAKER_ASN,
+    VENUE_POOL,
     WG_PORT,
     Cluster,
     Plan,
@@ -534,51 +537,44 @@ def ssh_config(paths: Paths) -> str:
 
 
 def speaker_bgpd(c: Cluster, i: int) -> str:
-    """bgpd.conf as MetalLB's FRR mode renders it for this node (peer the router, /32 per service IP)."""
-    addr = c.node_address(i).ip
-    peer = c.metallb_peer
-    lines = [
-        f"hostname {c.server_name('node', i)}",
-        "log timestamp precision 3",
-        f"router bgp {SPEAKER_ASN}",
-        f" bgp router-id {addr}",
-        " no bgp ebgp-requires-policy",
-        " no bgp default ipv4-unicast",
-        # Short timers so tests see failures in seconds (MetalLB's default hold time is 90 s).
-        " timers bgp 1 3",
-        f" neighbor {peer} remote-as {ROUTER_ASN}",
-        f" neighbor {peer} timers connect 1",
+    """bgpd.conf as MetalLB's FRR mode renders it for node i from the cluster's seeded world."""
+    from lab.kubeapi.world import build_world
+    from lab.topology import metallb
+
+    args = world_args(None, c)
+    outcome, _ = metallb.run(build_world(args["nodes"], args["metallb"], args["services"]), c.node_names)
+    return outcome.configs[c.server_name("node", i)][0]
+
+
+def world_args(plan: Plan | None, c: Cluster) -> dict[str, Any]:
+    """The Kubernetes facts of cluster c, as arguments of lab.kubeapi.world.build_world.
+
+    MetalLB: the form of ``--metallb`` (``none``: installed, no config), the router as peer with the lab's
+    short timers (plan.SEED_TIMERS), the global pool and the venue pool (autoAssign false: only Services
+    that ask get its addresses). Services ask for their IP (metallb.universe.tf/loadBalancerIPs) and pool;
+    with ``none`` they start without one, as on a cluster whose MetalLB has no config yet."""
+    del plan
+    configured = c.metallb_mode != "none"
+    pools = [
+        {"name": GLOBAL_POOL, "addresses": [str(c.metallb_range)]},
+        {"name": VENUE_POOL, "addresses": [str(c.venue_pool)], "autoAssign": False},
     ]
-    # The peer is on-link in both layouts (proxy-ARP makes the router's public address answer on the
-    # private switch), so no ebgp-multihop; the session's source is the node address (hostNetwork).
-    lines += [" address-family ipv4 unicast", f"  neighbor {peer} activate"]
-    lines += [f"  network {ip}/32" for ip in c.advertised(i)]
-    lines += [" exit-address-family", "exit", ""]
-    return "\n".join(lines)
-
-
-def world_args(plan: Plan, c: Cluster) -> dict[str, Any]:
-    """The Kubernetes facts of cluster c, as arguments of lab.kubeapi.world.build_world."""
     return {
         "nodes": [
             (c.server_name("node", i), str(c.node_address(i).ip), c.speaker_ready(i))
             for i in range(1, c.node_count + 1)
         ],
-        "metallb": (
-            c.metallb_mode,
-            str(c.metallb_peer),
-            ROUTER_ASN,
-            SPEAKER_ASN,
-            [("globalIP", [str(c.metallb_range)])],
-        ),
+        "metallb": (c.metallb_mode, str(c.metallb_peer), ROUTER_ASN, SPEAKER_ASN, pools, dict(SEED_TIMERS)),
         "services": [
             {
                 "namespace": s.namespace,
                 "name": s.name,
                 "ip": str(s.ip),
-                "external_traffic_policy": s.policy,
-                "endpoint_nodes": list(s.endpoint_nodes),
-                "pool": "globalIP",
+                "policy": s.policy,
+                "endpoints": list(s.endpoint_nodes),
+                "pool": s.pool,
+                "request_ip": True,
+                "allocated": configured,
             }
             for s in c.services
         ],

@@ -55,7 +55,8 @@ class Faults(Processes, Network):
             raise LabError(f"{kind} applies to {'/'.join(allowed[kind])} hosts, not {h.name} ({h.role})")
         what = ""
         if kind == "speaker-down":
-            self.stop(f"{h.name}.bgpd", f"{h.name}.zebra")
+            # The speaker pod's FRR container goes as a whole: bfdd with bgpd and zebra.
+            self.stop(f"{h.name}.bfdd", f"{h.name}.bgpd", f"{h.name}.zebra")
             what = "bgpd and zebra stopped (the speaker pod turns NotReady)"
         elif kind == "link-down":
             what = self.cut_links(h, link, cut=True)

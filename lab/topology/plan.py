@@ -7,7 +7,10 @@ reaches every cluster on-link:
   than 3 nodes are asked for (prd .0/27, dev .32/27, ...). Offsets are fixed: gateway .1, router .4,
   masters .5-.7, LBs .8/.9, VIP .10, nodes from .11, the operator at the block's last usable
   address (.14 in a /28, .30 in a /27).
-- MetalLB range: 198.51.100.0/28, .16/28, .32/28 (a /28 per cluster whatever the block size).
+- MetalLB range: 198.51.100.0/28, .16/28, .32/28 (a /28 per cluster whatever the block size): the global
+  pool ``global-ip``. The venue-scoped pool ``venue-ip`` (reachable through the WireGuard tunnel only) is
+  198.51.100.128/28, .144/28, ... (the upper half of 198.51.100.0/24, which the named clusters' global
+  pools, at most 8 x /28, never reach).
 - private switch: 192.168.100.0/24 in every cluster (isolated), router .1; nodes .11- in the
   ``private`` node-subnet variant.
 - venue: link 198.18.<i>.0/30 from the upstream (.1) to the venue (.2), tunnel 172.16.100.<4i>/30
@@ -15,7 +18,8 @@ reaches every cluster on-link:
 
 Generated clusters ``c01`` .. ``c63`` (the scale benchmark's) have an address plan of their own in the
 shared address space 100.64.0.0/10: cluster cNN gets 100.64.NN.0/24, its internet switch at the start
-of it (a /28 or /27, same offsets) and its MetalLB range at 100.64.NN.128/28; their index is 10 + NN.
+of it (a /28 or /27, same offsets), its MetalLB range at 100.64.NN.128/28 and its venue pool at
+100.64.NN.144/28; their index is 10 + NN.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 NodeSubnet = Literal["proxy-arp", "private"]
-MetalLBMode = Literal["configmap", "crds"]
+MetalLBMode = Literal["configmap", "crds", "none"]
 
 # Fixed indices keep a cluster's addresses stable whichever subset of clusters is up.
 KNOWN_CLUSTERS = ("prd", "dev", "wsp")
@@ -51,6 +55,13 @@ GENERATED_BASE = IPv4Address("100.64.0.0")
 GENERATED_INDEX_BASE = 10
 MAX_GENERATED = 63
 TUNNEL_BASE = IPv4Address("172.16.100.0")
+VENUE_POOL_BASE = IPv4Address("198.51.100.128")
+GLOBAL_POOL = "global-ip"  # MetalLB pool names are Kubernetes object names (DNS-1123: lower case)
+VENUE_POOL = "venue-ip"
+# The BGP timers the seeded MetalLB config (BGPPeer / legacy ConfigMap peer) carries: the lab's short ones,
+# so tests see a dead session in seconds. MetalLB's own default (hold 90 s, keepalive 30 s) applies to a
+# peer that sets none (e.g. one edgekit applies after `up --metallb none`).
+SEED_TIMERS = {"holdTime": "3s", "keepaliveTime": "1s"}
 
 
 def generated_number(name: str) -> int | None:
@@ -115,8 +126,8 @@ class Options:
         for c in self.clusters:
             if self.vyos.get(c, "1.4") not in ("1.3", "1.4"):
                 raise ValueError(f"--vyos for {c}: 1.3 or 1.4")
-            if self.metallb.get(c, "crds") not in ("configmap", "crds"):
-                raise ValueError(f"--metallb for {c}: configmap or crds")
+            if self.metallb.get(c, "crds") not in ("configmap", "crds", "none"):
+                raise ValueError(f"--metallb for {c}: configmap, crds or none")
             if self.confirm_action.get(c, "yes") not in ("yes", "no"):
                 raise ValueError(f"--confirm-action for {c}: yes or no")
         if len([c for c in self.clusters if generated_number(c) is None]) > MAX_NAMED_CLUSTERS:
@@ -130,6 +141,7 @@ class Service:
     ip: IPv4Address
     policy: Literal["Cluster", "Local"]
     endpoint_nodes: tuple[str, ...]  # k8s node names with a ready endpoint
+    pool: str = GLOBAL_POOL
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,7 @@ class Cluster:
     metallb_mode: str
     confirm_action: bool  # the router knows `commit-confirm action` (1.4 with T5976)
     metallb_range: IPv4Network
+    venue_pool: IPv4Network
     node_count: int
     unready: tuple[str, ...]
 
@@ -240,13 +253,19 @@ class Cluster:
 
     @property
     def services(self) -> list[Service]:
-        """Two LoadBalancer Services: one Cluster-wide, one Local with endpoints on the first two nodes."""
-        first = self.metallb_range[1]  # MetalLB's avoid-buggy-ips skips a .0
+        """LoadBalancer Services: web (Cluster-wide) and api (Local, endpoints on the first two nodes) in the
+        global pool, scores (Cluster-wide) in the venue pool. Each asks MetalLB for its IP."""
+        first = self.metallb_range[1]  # .1, clear of the .0 that avoid-buggy-ips would skip
         nodes = tuple(self.node_names)
         return [
             Service("default", "web", first, "Cluster", nodes),
             Service("default", "api", first + 1, "Local", nodes[:2]),
+            Service("default", "scores", self.venue_pool[1], "Cluster", nodes, VENUE_POOL),
         ]
+
+    @property
+    def pools(self) -> list[tuple[str, IPv4Network]]:
+        return [(GLOBAL_POOL, self.metallb_range), (VENUE_POOL, self.venue_pool)]
 
     def speaker_ready(self, i: int) -> bool:
         return f"{self.name}-node{i}" not in self.unready
@@ -279,6 +298,14 @@ def cluster_block(name: str, index: int, size: int) -> tuple[IPv4Network, IPv4Ne
     return IPv4Network(f"{PUBLIC_BASE + size * index}/{plen}"), IPv4Network(f"{METALLB_BASE + 16 * index}/28")
 
 
+def venue_pool(name: str, index: int) -> IPv4Network:
+    """The venue-scoped pool: 198.51.100.128 + 16 * index /28 (named clusters, index < 8), 100.64.NN.144/28."""
+    number = generated_number(name)
+    if number is not None:
+        return IPv4Network(f"{GENERATED_BASE + 256 * number + 144}/28")
+    return IPv4Network(f"{VENUE_POOL_BASE + 16 * index}/28")
+
+
 class Plan:
     """The whole lab: clusters, hosts and links, for one ``Options``."""
 
@@ -299,6 +326,7 @@ class Plan:
                 metallb_mode=opts.metallb.get(name, DEFAULT_METALLB.get(name, "crds")),
                 confirm_action=opts.vyos.get(name, "1.4") != "1.3" and opts.confirm_action.get(name, "yes") == "yes",
                 metallb_range=metallb_range,
+                venue_pool=venue_pool(name, idx),
                 node_count=opts.nodes,
                 unready=opts.unready,
             )
@@ -336,7 +364,9 @@ class Plan:
                     "upstream",
                     up,
                     addresses=(f"eth0={c.gateway}/{plen}", f"venue={c.venue_link[1]}/30"),
-                    routes=(f"{c.metallb_range} via {c.router_public.ip}",),
+                    # Both pools are routed to the router (the venue pool too: the router's firewall, not a
+                    # missing route, is what keeps the internet out of it).
+                    routes=tuple(f"{net} via {c.router_public.ip}" for _, net in c.pools),
                 )
             )
             # Router: the VyOS stand-in owns its addresses; the lab only wires eth0/eth1.
@@ -392,7 +422,12 @@ class Plan:
                         "node",
                         node_ns,
                         server=c.server_name("node", i),
-                        addresses=(f"eth0={addr}", *(f"lo={s.ip}/32" for s in c.services)),
+                        # Service IPs on lo stand for kube-proxy; the lab's speakers (lab.topology.speakers) keep
+                        # them in step with what MetalLB allocates. Seeded here when MetalLB is configured.
+                        addresses=(
+                            f"eth0={addr}",
+                            *(f"lo={s.ip}/32" for s in c.services if c.metallb_mode != "none"),
+                        ),
                         routes=(f"default via {c.node_gateway} dev eth0 onlink",),
                         index=i,
                     )
@@ -424,7 +459,7 @@ class Plan:
 
     def cluster_of_ip(self, ip: IPv4Address) -> Cluster | None:
         for c in self.clusters.values():
-            if ip in c.metallb_range:
+            if any(ip in net for _, net in c.pools):
                 return c
         return None
 

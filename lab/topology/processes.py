@@ -142,6 +142,18 @@ class Processes:
                         env=py_env,
                     )
                 )
+                # MetalLB (controller + speakers) of the cluster: follows the world file (lab.topology.speakers).
+                out.append(
+                    Proc(
+                        f"op.metallb-{c.name}",
+                        "op",
+                        "metallb",
+                        [PY, "-m", "lab.topology.speakers", "--state", str(self.paths.state), "--cluster", c.name],
+                        op,
+                        hostdir("op") / f"metallb-{c.name}.log",
+                        env=py_env,
+                    )
+                )
             for h in self.hosts(c):
                 d = hostdir(h.name)
                 if h.role == "master":
@@ -169,7 +181,8 @@ class Processes:
                                 "lab.topology.servers",
                                 "node",
                                 h.server or h.name,
-                                ",".join(self.service_ips(c)),
+                                # Every local address: the service IPs come and go on lo (lab.topology.speakers).
+                                "0.0.0.0",
                             ],
                             h.ns,
                             d / "http.log",
@@ -249,7 +262,14 @@ class Processes:
         return out
 
     def frr_procs(self, h: Host) -> list[Proc]:
+        """zebra and bgpd; bfdd too when the node's MetalLB peer carries a BFD profile (bfdd.conf has one)."""
         d = self.paths.host(h.name) / "frr"
+        daemons = ["zebra", "bgpd"]
+        try:
+            if "\nbfd\n" in (d / "bfdd.conf").read_text():
+                daemons.append("bfdd")
+        except OSError:
+            pass
         common = ["-P", "0", "-u", "frr", "-g", "frr", "-z", f"{d}/run/zserv.api", "--vty_socket", f"{d}/run"]
         return [
             Proc(
@@ -269,9 +289,14 @@ class Processes:
                 h.ns,
                 d / f"{daemon}.out",
                 ready_port=179 if daemon == "bgpd" else None,
-                ready=(lambda _pid, d=d: (d / "run" / "zserv.api").exists()) if daemon == "zebra" else None,
+                ready=(lambda _pid, d=d: (d / "run" / "zserv.api").exists())
+                if daemon == "zebra"
+                else (lambda _pid, d=d: (d / "run" / "bfdd.vty").exists())
+                if daemon == "bfdd"
+                else None,
+                after=f"{h.name}.zebra" if daemon == "bfdd" else None,
             )
-            for daemon in ("zebra", "bgpd")
+            for daemon in daemons
         ]
 
     def hosts(self, c: Cluster | None = None) -> list[Host]:

@@ -8,6 +8,7 @@ start/stop), network (namespaces, links), status, faults, traffic; teardown hold
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -82,6 +83,7 @@ class Lab(Status, Faults, Traffic):
         for c in plan.clusters.values():
             A.write_json(paths.tfstate / f"{c.name}.tfstate", A.tfstate(plan, c, password))
             self.write_world(c)
+            speaker_configs = self.speaker_configs(c)
             A.write(paths.host(f"{c.name}-venue") / "wg0.conf", self.venue_wg_conf(c), 0o600)
             for h in self.hosts(c):
                 d = paths.host(h.name)
@@ -90,7 +92,11 @@ class Lab(Status, Faults, Traffic):
                     f = d / "frr"
                     (f / "run").mkdir(parents=True, exist_ok=True)
                     A.write(f / "zebra.conf", f"hostname {h.server}\n")
-                    A.write(f / "bgpd.conf", A.speaker_bgpd(c, h.index))
+                    # What MetalLB renders for this node from the cluster's world (lab.topology.speakers
+                    # keeps it so); bfdd.conf holds the BFD profiles when a peer uses one.
+                    bgpd, bfdd = speaker_configs.get(h.server or h.name, ("", ""))
+                    A.write(f / "bgpd.conf", bgpd)
+                    A.write(f / "bfdd.conf", bfdd or f"hostname {h.server}\n")
                     A.write(f / "vtysh.conf", "no service integrated-vtysh-config\n")
                     shutil.chown(f, "frr", "frr")
                     for p in [f / "run", *f.iterdir()]:
@@ -115,30 +121,46 @@ class Lab(Status, Faults, Traffic):
         A.write(paths.env_sh, A.env_sh(env))
         A.write(paths.ssh_config, A.ssh_config(paths))
 
+    def world_path(self, c: Cluster) -> Path:
+        return self.paths.host("op") / f"world-{c.name}.json"
+
     def write_world(self, c: Cluster) -> None:
+        """The cluster's Kubernetes world: seeded on the first ``up``; later only the speaker pods follow the
+        faults (what a kubelet would report), so objects applied through the stand-in stay."""
         if not have("lab.kubeapi"):
             return
-        from lab.kubeapi.world import build_world, set_speaker_ready
+        from lab.kubeapi import store
+        from lab.kubeapi.world import build_world, set_speaker_ready, speaker_ready
 
-        args = A.world_args(self.plan, c)
-        services = [
-            {
-                "namespace": s["namespace"],
-                "name": s["name"],
-                "ip": s["ip"],
-                "policy": s["external_traffic_policy"],
-                "endpoints": s["endpoint_nodes"],
-                "pool": s["pool"],
-            }
-            for s in args["services"]
-        ]
-        masters = [(c.server_name("master", i), str(c.master_address(i))) for i in (1, 2, 3)]
-        world = build_world(args["nodes"], args["metallb"], services, masters=masters)
-        # Faults that a kubelet would notice: a stopped speaker's pod turns NotReady.
-        for host, kinds in self.faults().items():
-            if "speaker-down" in kinds and host.startswith(c.name + "-"):
-                world = set_speaker_ready(world, self.plan.host(host).server or host, False)
-        A.write_json(self.paths.host("op") / f"world-{c.name}.json", world)
+        down = {
+            self.plan.host(host).server or host
+            for host, kinds in self.faults().items()
+            if "speaker-down" in kinds and host.startswith(c.name + "-")
+        }
+
+        def change(world: dict[str, Any] | None) -> dict[str, Any]:
+            if world is None:
+                args = A.world_args(self.plan, c)
+                masters = [(c.server_name("master", i), str(c.master_address(i))) for i in (1, 2, 3)]
+                world = build_world(args["nodes"], args["metallb"], args["services"], masters=masters)
+            for i in range(1, c.node_count + 1):
+                name = c.server_name("node", i)
+                if c.speaker_ready(i) and speaker_ready(world, name) != (name not in down):
+                    world = set_speaker_ready(world, name, name not in down)
+            return world
+
+        self.world_path(c).parent.mkdir(parents=True, exist_ok=True)
+        store.update(self.world_path(c), change)
+
+    def speaker_configs(self, c: Cluster) -> dict[str, tuple[str, str]]:
+        """Each node's (bgpd.conf, bfdd.conf) as MetalLB renders them from the world (lab.topology.metallb)."""
+        from lab.topology import metallb
+
+        path = self.world_path(c)
+        if not path.exists():
+            return {}
+        outcome, _ = metallb.run(json.loads(path.read_text()), c.node_names)
+        return outcome.configs
 
     def venue_wg_conf(self, c: Cluster) -> str:
         router_pub = self.router_wg_public(c)

@@ -132,7 +132,7 @@ def test_status_lists_every_host_healthy_with_addresses(lab: LabRun) -> None:
     assert "eth0 203.0.113.4/28" in hosts["prd-router"]["addresses"]  # set by the router's boot config
     assert "eth0 203.0.113.11/28" in hosts["prd-node1"]["addresses"]
     assert "op-prd 203.0.113.14/28" in hosts["op"]["addresses"]
-    assert [s["ip"] for s in hosts["prd-node1"]["services"]] == ["198.51.100.1", "198.51.100.2"]
+    assert [s["ip"] for s in hosts["prd-node1"]["services"]] == ["198.51.100.1", "198.51.100.2", "198.51.100.129"]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert lab.ns("prd-sw") in netns and lab.ns("op") in netns
     # The root namespace holds no lab interface or route.
@@ -168,7 +168,7 @@ print(json.dumps({"nodes": nodes, "speakers": sorted(p.spec.node_name for p in p
     data = json.loads(out.stdout)
     assert {f"k8s-node-{i}-server-prd" for i in (1, 2, 3)} <= set(data["nodes"])
     assert data["speakers"] == [f"k8s-node-{i}-server-prd" for i in (1, 2, 3)]
-    assert data["svcs"] == [["api", "198.51.100.2"], ["web", "198.51.100.1"]]
+    assert data["svcs"] == [["api", "198.51.100.2"], ["scores", "198.51.100.129"], ["web", "198.51.100.1"]]
     assert data["peer"] == "203.0.113.4"
 
 
@@ -199,7 +199,8 @@ def test_speakers_are_configured_to_peer_the_router(lab: LabRun) -> None:
         assert peers["203.0.113.4"]["remoteAs"] == 65020
         assert summary["ipv4Unicast"]["as"] == 65021
     bgp = json.loads(vtysh(lab, "prd-node3", "show ip bgp json"))
-    assert set(bgp["routes"]) == {"198.51.100.1/32"}  # the Local service has no endpoint on node3
+    # the Local service (api, .2) has no endpoint on node3; scores is the venue pool's
+    assert set(bgp["routes"]) == {"198.51.100.1/32", "198.51.100.129/32"}
 
 
 def test_masters_answer_health_checks(lab: LabRun) -> None:
