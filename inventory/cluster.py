@@ -165,6 +165,9 @@ class ClusterBuilder(HostBuilder):
             disagreements=self.disagreements,
             refused=view.refused,
         )
+        if cluster.bfd_mismatch:  # the router's BFD waits for MetalLB's (Cluster.router_bfd)
+            self.warn(f"{self.name}: BFD not rendered on the router yet: {cluster.bfd_mismatch}")
+            cluster = cluster.model_copy(update={"warnings": list(self.warnings)})
         return cluster
 
     def _metallb(self, router: Router | None, view: KubeView, node_subnet: str, bfd: BFD) -> MetalLBIntent | None:

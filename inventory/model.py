@@ -129,6 +129,8 @@ class MetalLBPeer(Model):
     source: Literal["configmap", "crds"] = "crds"
     # Which nodes' speakers peer with it: none means every node, several mean any of them (MetalLB).
     node_selectors: list[NodeSelector] = []
+    # The BFD profile its speakers run with the router (BGPPeer spec.bfdProfile, legacy bfd-profile); "" none.
+    bfd_profile: str = ""
 
     def selects(self, labels: dict[str, str]) -> bool:
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
@@ -322,6 +324,24 @@ class Cluster(Model):
         if self.metallb is not None:
             return self.metallb.venue_pools
         return [p for p in self.pools if p.scope == "venue"]
+
+    @property
+    def router_bfd(self) -> bool:
+        """Whether the router runs BFD with the speakers: the site turns it on and MetalLB's end has it too (a
+        peer with a BFD profile), or MetalLB was not read. Never one end alone: a router whose speakers run no
+        BFD would keep the sessions down and fail its own deploy gate; ``bfd_mismatch`` says why it is off."""
+        return self.bfd.enabled and not self.bfd_mismatch
+
+    @property
+    def bfd_mismatch(self) -> str:
+        """Why the site's BFD is not on the router yet ("" when it is, or when the site turns it off)."""
+        if not self.bfd.enabled or not self.metallb_peers or any(p.bfd_profile for p in self.metallb_peers):
+            return ""
+        names = ", ".join(p.name or str(p.peer_address) for p in self.metallb_peers)
+        return (
+            f"the site turns BFD on but MetalLB's peer ({names}) has no BFD profile: run `metallb deploy` "
+            "(MetalLB's FRR mode), then deploy the router; on a native-mode MetalLB set bfd.enabled: false"
+        )
 
     @property
     def speaker_asns(self) -> set[int]:

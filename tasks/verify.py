@@ -34,7 +34,7 @@ from checks import bfd, bgp, compliance, consistency, ecmp, proxyarp, wireguard
 from checks.parsers import bfd_peers, bgp_summary, config_commands, interfaces, route
 from checks.parsers import wireguard as wg_parser
 from checks.parsers.models import ConfigCommand, Interface, WireguardInterface
-from checks.verdict import CheckResult, errored
+from checks.verdict import CheckResult, errored, failed
 from inventory.build import LoadResult
 from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
@@ -192,6 +192,8 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
     if cluster.bfd.enabled:
 
         def bfd_check() -> list[CheckResult]:
+            if cluster.bfd_mismatch:
+                return [failed(bfd.CHECK, host, cluster.name, cluster.bfd_mismatch)]
             if dialect is None:
                 raise RuntimeError(f"the VyOS version is unknown, so is its BFD command ({config_error})")
             peers = bfd_peers.parse(show(dialect.bfd_peers_command))

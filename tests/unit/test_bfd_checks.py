@@ -7,9 +7,10 @@ import pytest
 
 from checks import bfd
 from checks.parsers import bfd_peers
-from inventory.model import BFD, Speaker
+from inventory.model import BFD, MetalLBPeer, Speaker
 from tasks import deploy
 from tasks.dialect import DIALECTS
+from tasks.render import render_router_config
 from tasks.verify import ClusterFacts, VerifyOptions, planned_checks, verify_router
 from tests.unit.router_fixtures import cluster
 from tests.unit.test_verify_cli import bfd_peers as bfd_text
@@ -116,3 +117,28 @@ def test_the_gate_skips_bfd_when_it_is_off() -> None:
 
 def test_bfd_is_one_of_the_gate_checks() -> None:
     assert deploy.gate_bfd_peers in deploy.GATE_CHECKS
+
+
+def _metallb_peer(bfd_profile: str) -> MetalLBPeer:
+    return MetalLBPeer(name="router", peer_address="203.0.113.4", peer_asn=65020, my_asn=65021, bfd_profile=bfd_profile)  # type: ignore[arg-type]
+
+
+def test_the_router_gets_bfd_only_when_metallbs_end_has_it() -> None:
+    without = cluster(wireguard=False).model_copy(update={"metallb_peers": [_metallb_peer("")]})
+    assert not without.router_bfd and "has no BFD profile" in without.bfd_mismatch
+    assert not any("bfd" in line for line in render_router_config(without, DIALECTS["1.4"]).lines)
+    with_bfd = without.model_copy(update={"metallb_peers": [_metallb_peer("edgekit")]})
+    assert with_bfd.router_bfd and not with_bfd.bfd_mismatch
+    assert "set protocols bgp neighbor 203.0.113.11 bfd" in render_router_config(with_bfd, DIALECTS["1.4"]).lines
+    unread = cluster(wireguard=False)  # Kubernetes not read: the site decides
+    assert unread.router_bfd and not unread.bfd_mismatch
+
+
+def test_verify_fails_bfd_peers_when_only_the_site_has_bfd() -> None:
+    c = cluster(wireguard=False).model_copy(update={"metallb_peers": [_metallb_peer("")]})
+    c = c.model_copy(update={"router": c.router.model_copy(update={"dialect": "1.4"})})  # type: ignore[union-attr]
+    verdict = verify_router(lambda cmd: "", ClusterFacts(cluster=c), "r1", VerifyOptions())
+    result = next(r for r in verdict.results if r.check == "bfd.peers")
+    assert result.status == "fail" and "run `metallb deploy`" in result.reason
+    gate = deploy.gate_bfd_peers(lambda cmd: "", c, "r1")
+    assert gate == []  # the router has no BFD to wait for: nothing was rendered

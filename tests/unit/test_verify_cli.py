@@ -123,7 +123,9 @@ def world(down: tuple[int, ...] = ()) -> kube.KubeFacts:
         node.speaker_ready, node.speaker_pod = ready, f"metallb-system/speaker-{i}"
         facts.nodes.append(node)
     facts.metallb_source = "crds"
-    facts.peers = [MetalLBPeer(name="router", peer_address="203.0.113.4", peer_asn=65020, my_asn=65021)]  # type: ignore[arg-type]
+    facts.peers = [
+        MetalLBPeer(name="router", peer_address="203.0.113.4", peer_asn=65020, my_asn=65021, bfd_profile="edgekit")  # type: ignore[arg-type]
+    ]
     facts.pools = [Pool(name="globalIP", addresses=["198.51.100.0/28"])]  # type: ignore[list-item]
     facts.services = [
         Service(namespace="default", name="web", ips=["198.51.100.1"]),  # type: ignore[list-item]
