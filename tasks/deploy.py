@@ -488,7 +488,7 @@ def gate_bgp_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]
 
 def gate_bfd_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
     """``bfd.peers`` (``checks.bfd.check_peers``, as verify) when the cluster's BFD is on: every live speaker's
-    BFD session up. The command is the dialect's (1.3 ``show protocols bfd peer``, 1.4 ``show bfd peers``)."""
+    BFD session up. The command is the dialect's (``show bfd peers`` on 1.3 and 1.4)."""
     if not cluster.router_bfd:  # off, or not yet on MetalLB's end (then not rendered on the router either)
         return []
     try:

@@ -1,4 +1,4 @@
-"""``show bfd peers`` from FRR bfdd (VyOS 1.4+ ``show bfd peers``, 1.3 ``show protocols bfd peer``).
+"""``show bfd peers`` from FRR bfdd (VyOS 1.3 and 1.4+ ``show bfd peers``).
 
 Every session with its status, diagnostics and both sides' timers. Cross-checked field by field against
 ``vtysh -c 'show bfd peers json'`` (``checks.parsers.frr_json.bfd_peers``) on real captures.

@@ -70,8 +70,8 @@ def test_a_stale_bfd_peer_leaves_with_its_neighbor(version: str) -> None:
 
 
 def test_bfd_peers_command_per_dialect() -> None:
-    assert DIALECTS["1.3"].bfd_peers_command == "show protocols bfd peer"
-    assert DIALECTS["1.4"].bfd_peers_command == "show bfd peers"
+    # vyos-1x op-mode-definitions/show-bfd.xml.in on both the equuleus and the sagitta branch
+    assert DIALECTS["1.3"].bfd_peers_command == DIALECTS["1.4"].bfd_peers_command == "show bfd peers"
 
 
 @pytest.mark.parametrize(
