@@ -6,7 +6,8 @@ Per router (all in parallel, one Nornir task each), every command is sent at mos
 summary`` and ``ping <venue address> count 2``. What the router says is judged against the site model and
 what Kubernetes said (``LoadResult.kube_facts``):
 
-    bgp.peers  bgp.unexpected  bfd.peers (when the cluster's BFD is on; ``show bfd peers``)  ecmp.routes (one per LoadBalancer IP)  proxyarp.enabled
+    bgp.peers  bgp.unexpected  bfd.peers (BFD on; ``show bfd peers``)  ecmp.routes (one per LoadBalancer IP)
+    proxyarp.enabled
     wireguard.handshake  wireguard.reachable  consistency.metallb  compliance.config (comply only)
 
 and per cluster, without a device, ``consistency.nodes`` (host ``kubernetes``). A check that cannot run
