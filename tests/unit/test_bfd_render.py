@@ -37,7 +37,9 @@ def test_a_bfd_peer_per_speaker_and_bfd_on_each_neighbor(version: str, bgp: str)
         assert f"{peer} interval transmit '250'" in lines
         assert f"{peer} interval multiplier '4'" in lines
         assert f"set {bgp} neighbor 203.0.113.1{i} bfd" in lines
-    assert sum(line.startswith("set protocols bfd peer") for line in lines) == 9
+        # proxy-ARP: the speakers peer the public address, so BFD leaves from it (like BGP's update-source)
+        assert f"{peer} source address '203.0.113.4'" in lines
+    assert sum(line.startswith("set protocols bfd peer") for line in lines) == 12
     assert f"set {bgp} timers holdtime '90'" in lines and f"set {bgp} timers keepalive '30'" in lines
 
 
@@ -100,3 +102,9 @@ def test_site_file_bfd_section_merges_over_defaults(tmp_path: Path) -> None:
     site.write_text("defaults:\n  bfd: {multiplier: 5}\nclusters:\n  prd:\n    bfd: {enabled: false}\n")
     merged = load_site_file(site).cluster("prd").bfd
     assert merged is not None and (merged.enabled, merged.multiplier) == (False, 5)
+
+
+def test_private_node_subnet_needs_no_bfd_source() -> None:
+    lines = render_router_config(cluster(node_subnet="private"), DIALECTS["1.4"]).lines
+    assert "set protocols bfd peer 192.168.100.11 interval receive '300'" in lines
+    assert not any("source address" in line for line in lines)
