@@ -167,6 +167,9 @@ class ClusterBuilder(HostBuilder):
         )
         if cluster.bfd_mismatch:  # the router's BFD waits for MetalLB's (Cluster.router_bfd)
             self.warn(f"{self.name}: BFD not rendered on the router yet: {cluster.bfd_mismatch}")
+        if cluster.bfd_caveat:
+            self.warn(f"{self.name}: BFD: {cluster.bfd_caveat}")
+        if cluster.bfd_mismatch or cluster.bfd_caveat:
             cluster = cluster.model_copy(update={"warnings": list(self.warnings)})
         return cluster
 

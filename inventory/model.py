@@ -344,6 +344,22 @@ class Cluster(Model):
         )
 
     @property
+    def bfd_caveat(self) -> str:
+        """Why the router's BFD does not speed up failover here ("" when it does).
+
+        In the proxy-ARP layout BGP runs from the router's public address (bgp.j2 update-source) while the
+        speakers sit behind the node-side interface. FRR's bgpd registers its BFD session on the interface that
+        holds that source address (bgpd/bgp_bfd.c: ``p->nexthop.ifp``), bfdd reports the session on the one it
+        uses (lib/bfd.c skips a session whose interface differs: "sessions updated: 0"), so a session going down
+        never takes BGP down: the route stays until the hold time (measured: bench/README.md, failover)."""
+        if self.router_bfd and self.node_subnet == "proxy-arp":
+            return (
+                "proxy-ARP layout: FRR does not take BGP down when BFD goes down here (bgpd keys the session on "
+                "the public interface, bfdd reports it on the node side), so failover still waits for the hold time"
+            )
+        return ""
+
+    @property
     def speaker_asns(self) -> set[int]:
         return {s.asn for s in self.speakers}
 

@@ -17,7 +17,7 @@ from tests.unit.test_verify_cli import bfd_peers as bfd_text
 
 
 def test_all_speakers_up_passes_with_the_detection_time() -> None:
-    result = bfd.check_peers("r1", cluster(), bfd_peers.parse(bfd_text()))
+    result = bfd.check_peers("r1", cluster(node_subnet="private"), bfd_peers.parse(bfd_text(base="192.168.100.1")))
     assert result.ok and "3 speakers BFD up" in result.reason and "900 ms" in result.reason
     assert result.details == {"expected": 3, "up": 3}
 
@@ -142,3 +142,16 @@ def test_verify_fails_bfd_peers_when_only_the_site_has_bfd() -> None:
     assert result.status == "fail" and "run `metallb deploy`" in result.reason
     gate = deploy.gate_bfd_peers(lambda cmd: "", c, "r1")
     assert gate == []  # the router has no BFD to wait for: nothing was rendered
+
+
+def test_proxy_arp_layout_says_bfd_does_not_drive_bgp_there() -> None:
+    up = bfd_peers.parse(bfd_text())
+    proxy = cluster()  # proxy-ARP layout: BGP from the public address, speakers behind eth1
+    assert "hold time" in proxy.bfd_caveat
+    result = bfd.check_peers("r1", proxy, up)
+    assert result.ok and "FRR does not take BGP down" in result.reason
+    private = cluster(node_subnet="private")
+    assert (
+        private.bfd_caveat == ""
+        and not cluster(wireguard=False).model_copy(update={"bfd": BFD(enabled=False)}).bfd_caveat
+    )

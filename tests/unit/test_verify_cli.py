@@ -84,12 +84,12 @@ def _bfd_block(capture: str, peer: str, address: str) -> str:
     return text[start : text.index("\n\n", start) + 2].replace(f"peer {peer} ", f"peer {address} ")
 
 
-def bfd_peers(down: tuple[int, ...] = ()) -> str:
+def bfd_peers(down: tuple[int, ...] = (), base: str = "203.0.113.1") -> str:
     """`show bfd peers` with the three speakers: up, or down on detection-time expiry for ``down``."""
     return "BFD Peers:\n" + "".join(
-        _bfd_block("r1-bfd_peers-n2_down.txt", "10.77.2.12", f"203.0.113.1{i}")
+        _bfd_block("r1-bfd_peers-n2_down.txt", "10.77.2.12", f"{base}{i}")
         if i in down
-        else _bfd_block("r1-bfd_peers.txt", "10.77.1.11", f"203.0.113.1{i}")
+        else _bfd_block("r1-bfd_peers.txt", "10.77.1.11", f"{base}{i}")
         for i in (1, 2, 3)
     )
 
