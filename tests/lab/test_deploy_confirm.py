@@ -346,7 +346,12 @@ def test_nothing_to_commit_is_never_reported_changed(lab: LabRun, deployed: dict
         site = site_with(lab, "site-same.yaml", dev={"description": "same-dev"})
         code, report, output = lab.edgekit_json("plan", "--site", str(site), "--cluster", "prd")
         assert report["hosts"][0]["commands"] == ["set interfaces ethernet eth1 description 'k8s-nodes'"], output
-        run = Deploy(lab, "--site", str(site), "--cluster", "dev,prd", "--gate-timeout", "90")
+        # After the heal node3's session comes back when the router's next TCP SYN retry gets through (the link
+        # was down for more than the 90 s hold, so its connect attempts are backing off): up to ~30 s later. dev's
+        # commit-confirm window (default 5 lab minutes = 30 s) would be too short for that: 15 lab minutes.
+        run = Deploy(
+            lab, "--site", str(site), "--cluster", "dev,prd", "--gate-timeout", "90", "--confirm-timeout", "900"
+        )
         run.wait_line("k8s-router-1-dev: gate")
         vyos(lab, "prd", "configure", "set interfaces ethernet eth1 description 'k8s-nodes'", "commit", "save")
     finally:
