@@ -63,10 +63,17 @@ def bgp_established(lab: LabRun, cluster: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def deployed(lab: LabRun) -> dict[str, Any]:
-    code, report, output = lab.edgekit_json("deploy", "--force-conflicts", module="tasks.metallb")
+def bfd_site(lab: LabRun) -> Path:
+    """The lab's site with BFD on (the lab's own site starts with it off: its seeded MetalLB has no profile)."""
+    return site_with(lab, "site-bfd.yaml", bfd={"enabled": True})
+
+
+@pytest.fixture(scope="module")
+def deployed(lab: LabRun, bfd_site: Path) -> dict[str, Any]:
+    args = ("--site", str(bfd_site))
+    code, report, output = lab.edgekit_json("deploy", *args, "--force-conflicts", module="tasks.metallb")
     assert code == 0, output
-    code, report, output = lab.edgekit_json("deploy")
+    code, report, output = lab.edgekit_json("deploy", *args)
     assert code == 0, output
     return report
 
@@ -85,18 +92,18 @@ def test_bfd_peers_up_after_deploy_on_both_dialects(lab: LabRun, deployed: dict[
     assert wait_for(lambda: list(sessions(lab, cluster).values()) == ["up"] * 3), sessions(lab, cluster)
 
 
-def test_verify_and_the_gate_see_a_bfd_session_down(lab: LabRun, deployed: dict[str, Any]) -> None:
+def test_verify_and_the_gate_see_a_bfd_session_down(lab: LabRun, deployed: dict[str, Any], bfd_site: Path) -> None:
     node = "prd-node3"
     lab.sh(node, DROP_BFD)
     try:
         assert wait_for(lambda: sessions(lab, "prd").get(NODES["prd"][2]) == "down", timeout=30)
-        code, report, output = lab.edgekit_json("verify", "--cluster", "prd")
+        code, report, output = lab.edgekit_json("verify", "--cluster", "prd", "--site", str(bfd_site))
         assert code == 1, output
         bfd = next(c for c in report["hosts"][0]["checks"] if c["check"] == "bfd.peers")
         assert bfd["status"] == "fail" and "k8s-node-3-server-prd (192.168.100.13): BFD down" in bfd["reason"]
         assert "k8s-node-1" not in bfd["reason"] and "k8s-node-2" not in bfd["reason"]
         # A change now is held by the gate's bfd.peers and put back.
-        site = site_with(lab, "site-desc.yaml", router={"description": "bfd-gate"})
+        site = site_with(lab, "site-desc.yaml", router={"description": "bfd-gate"}, bfd={"enabled": True})
         args = ("deploy", "--cluster", "prd", "--site", str(site), "--gate-timeout", "15")
         code, report, output = lab.edgekit_json(*args)
         assert code == 1, output
