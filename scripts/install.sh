@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -eq 0 ]; then
   apt-get update -qq -o DPkg::Lock::Timeout=300
-  apt-get install -y -qq -o DPkg::Lock::Timeout=300 frr openssh-server haproxy keepalived wireguard-go iproute2 iputils-ping curl socat openssl \
+  apt-get install -y -qq -o DPkg::Lock::Timeout=300 frr openssh-server haproxy keepalived wireguard-go iproute2 iputils-ping curl socat openssl nftables \
     >/dev/null
   # Without --no-install-recommends wireguard-tools pulls a whole kernel image (lab-notes.md), and
   # prometheus a node exporter that a systemd machine would start listening in the root namespace.

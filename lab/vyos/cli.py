@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from . import config as C
 from . import ops
+from .firewall import show_firewall_14
 from .kernel import links
 from .ops import OP_WORDS, run_shell, split_pipes, strip_private
 from .router import Router
@@ -187,6 +188,9 @@ class Session:
             return await self.show_wireguard_13(toks[2:])
         if toks[:2] == ["show", "bfd"]:
             return await self.show_bfd(toks)
+        if toks == ["show", "firewall"] and not v13:
+            # 1.4.0 op-mode-definitions/firewall.xml.in `show firewall` (1.3's vyatta-op tree is not modelled)
+            return await asyncio.to_thread(show_firewall_14, r.running)
         if any(tuple(toks[: len(p)]) == p for p in VTYSH_SHOWS):
             return await asyncio.to_thread(r.frr.show, " ".join(toks))
         known = {"bfd", "version", "configuration", "system", "host", "arp", "lldp", "interfaces", "ip", "ipv6", "bgp"}

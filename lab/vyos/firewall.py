@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shutil
 import subprocess
 
 from .config import Tree, has, sub, value, values
+from .ops import tabulate_simple
 from .schema import Check, Node, check_text, flag, leaf, node, tag
 
 # ---------------------------------------------------------------- value checks
@@ -476,7 +478,10 @@ def script(text: str, version: str) -> str:
 
 
 def check(text: str, version: str) -> str | None:
-    """`nft -c`: the script as the kernel would take it, without applying it."""
+    """`nft -c`: the script as the kernel would take it, without applying it (nothing to check without a
+    firewall)."""
+    if not text:
+        return None
     p = subprocess.run(
         ["nft", "-c", "-f", "-"], input=script(text, version), capture_output=True, text=True, timeout=30
     )
@@ -484,6 +489,68 @@ def check(text: str, version: str) -> str | None:
 
 
 def apply(text: str, version: str) -> None:
+    """Replace the dialect's table with ``text``; with no firewall on a machine without nft there is nothing
+    to remove."""
+    if not text and shutil.which("nft") is None:
+        return
     p = subprocess.run(["nft", "-f", "-"], input=script(text, version), capture_output=True, text=True, timeout=30)
     if p.returncode != 0:
         raise RuntimeError((p.stderr or p.stdout).strip())
+
+
+# ---------------------------------------------------------------- op mode
+
+
+def _chain_details(chain: str, priority: str) -> dict[str, dict[str, str]]:
+    """vyos-1x (1.4.0) src/op_mode/firewall.py get_nftables_details(): `nft list chain ip vyos_filter CHAIN`,
+    each line whose comment names a rule (or the default-action) gives its counters and its conditions."""
+    p = subprocess.run(["nft", "list", "chain", "ip", "vyos_filter", chain], capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for line in p.stdout.split("\n"):
+        found = re.search(rf"{re.escape(priority)}[\- ](\d+|default-action)", line)
+        if not found:
+            continue
+        rule: dict[str, str] = {}
+        counters = re.search(r"counter packets (\d+) bytes (\d+)", line)
+        if counters:
+            rule["packets"], rule["bytes"] = counters[1], counters[2]
+        rule["conditions"] = re.sub(
+            r'(\b(counter packets \d+ bytes \d+|drop|reject|return|log)\b|comment "[\w\-]+")', "", line
+        ).strip()
+        out[found[1]] = rule
+    return out
+
+
+def show_firewall_14(tree: Tree) -> str:
+    """`show firewall` (1.4.0 op-mode-definitions/firewall.xml.in -> firewall.py show_firewall()): `Rulesets
+    Information`, then per ipv4 hook/priority output_firewall_name(): a header and tabulate(rows, ['Rule',
+    'Action', 'Protocol', 'Packets', 'Bytes', 'Conditions']) (simple format; Packets/Bytes are numbers)."""
+    fw = sub(tree, "firewall")
+    out = "Rulesets Information\n"
+    if not fw:
+        return out
+    chains = [("forward", "filter", "VYOS_FORWARD_filter", sub(fw, "ipv4", "forward", "filter"))]
+    chains = [c for c in chains if has(fw, "ipv4", "forward", "filter")]
+    chains += [("name", n, f"NAME_{n}", c) for n, c in sub(fw, "ipv4", "name").items()]
+    for hook, priority, chain, conf in chains:
+        out += f'\n---------------------------------\nipv4 Firewall "{hook} {priority}"\n\n'
+        details = _chain_details(chain, priority)
+        rows: list[list[str]] = []
+        for rule_id, rc in sorted(sub(conf, "rule").items(), key=lambda x: int(x[0])):
+            if has(rc, "disable"):
+                continue
+            row = [rule_id, value(rc, "action") or "", "all"]
+            if rule_id in details:
+                d = details[rule_id]
+                row += [d.get("packets", "0"), d.get("bytes", "0"), d["conditions"]]
+            rows.append(row)
+        default = value(conf, "default-action") or ("accept" if hook == "forward" else "drop")
+        d = details.get("default-action", {})
+        rows.append(["default", default, "all", d.get("packets", "0"), d.get("bytes", "0")])
+        rows = [r + [""] * (6 - len(r)) for r in rows]
+        numeric = frozenset(i for i in (3, 4) if all(r[i].isdigit() for r in rows))
+        out += tabulate_simple(rows, ["Rule", "Action", "Protocol", "Packets", "Bytes", "Conditions"], numeric)
+        out += "\n\n"
+    return out

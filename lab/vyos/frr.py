@@ -249,9 +249,18 @@ def _is_bfd(line: Line) -> bool:
     return line[0][:1] == ("bfd",)
 
 
-def _plan_bfd(old: list[Line], new: list[Line]) -> tuple[list[Line], list[Line]]:
-    """(changes, removals) for bfdd: a peer or profile whose header is gone is removed (`no peer ...`,
-    `no profile NAME`), one that stays keeps its session and gets only its changed lines."""
+def _plan_bfd(old: list[Line], new: list[Line], version: str) -> tuple[list[Line], list[Line]]:
+    """(changes, removals) for bfdd.
+
+    1.4 (sagitta protocols_bfd.py -> python/vyos/frr.py commit_configuration(): `frr-reload.py --reload`, a
+    diff): a peer or profile whose header is gone is removed (`no peer ...`, `no profile NAME`), one that stays
+    keeps its session and gets only its changed lines. 1.3 (equuleus bfd.frr.tmpl, applied with `vtysh -d bfdd
+    -f`): whenever `protocols bfd` changes, `no peer` for every peer of the effective config, then every peer
+    of the new one."""
+    if version == "1.3" and old != new:
+        gone = [(("bfd",), "no " + c[1]) for c in dict.fromkeys(c for c, _ in old if len(c) == 2)]
+        removals: list[Line] = [((), "no bfd")] if old and not new else []
+        return gone + new, removals
     oset, nset = set(old), set(new)
     octx = [c for c, _ in old if len(c) == 2]
     nctx = {c for c, _ in new if len(c) == 2}
@@ -263,16 +272,16 @@ def _plan_bfd(old: list[Line], new: list[Line]) -> tuple[list[Line], list[Line]]
         if (ctx, line) not in oset:
             changes.append((ctx, line))
     gone = sorted({c for c in octx if c not in nctx}, key=lambda c: (c[1].startswith("profile"), c[1]))
-    removals: list[Line] = [(("bfd",), "no " + c[1]) for c in gone]
+    removals = [(("bfd",), "no " + c[1]) for c in gone]
     if old and not new:
         removals.append(((), "no bfd"))
     return changes, removals
 
 
-def plan(old: list[Line], new: list[Line]) -> list[Line] | None:
+def plan(old: list[Line], new: list[Line], version: str = "1.4") -> list[Line] | None:
     """vtysh lines that turn ``old`` into ``new``; None means "replace everything". BFD first (what BGP
     neighbors refer to exists before them), BFD removals last (after the neighbors that used them)."""
-    changes, removals = _plan_bfd([x for x in old if _is_bfd(x)], [x for x in new if _is_bfd(x)])
+    changes, removals = _plan_bfd([x for x in old if _is_bfd(x)], [x for x in new if _is_bfd(x)], version)
     rest = _plan_main([x for x in old if not _is_bfd(x)], [x for x in new if not _is_bfd(x)])
     return None if rest is None else changes + rest + removals
 
@@ -383,9 +392,9 @@ class Frr:
         text = (p.stdout + p.stderr).strip()
         return None if p.returncode == 0 else text or f"vtysh exited {p.returncode}"
 
-    def apply(self, old: list[Line], new: list[Line]) -> None:
+    def apply(self, old: list[Line], new: list[Line], version: str = "1.4") -> None:
         """Turn the running FRR config from ``old`` into ``new``; raises FrrError."""
-        steps = plan(old, new)
+        steps = plan(old, new, version)
         if steps is not None:
             err = self._apply_lines(steps)
             if err is None:

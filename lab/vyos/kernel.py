@@ -223,7 +223,10 @@ class WireGuard:
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text("\n".join(conf) + "\n")
             os.chmod(f, 0o600)
-            run("wg", "setconf", ifname, str(f))
+            # syncconf, not setconf: a commit that leaves a peer alone must not reset its session or the
+            # endpoint it roamed to (VyOS runs interfaces_wireguard.py only for a changed interface, and
+            # vyos-1x python/vyos/ifconfig/wireguard.py update() changes it with `wg set`, peer by peer).
+            run("wg", "syncconf", ifname, str(f))
         cur = links()
         for ifname, cfg in sorted(news.items()):
             _sync_interface(ifname, cfg, cur.get(ifname))

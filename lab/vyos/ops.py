@@ -12,6 +12,7 @@ own formats. Everything here is cited beside it; the lab never shapes it after a
 from __future__ import annotations
 
 import asyncio
+import grp
 import ipaddress
 import os
 import re
@@ -81,6 +82,29 @@ def home_dir(state: Path) -> Path:
     return home
 
 
+def lab_bin(state: Path) -> Path:
+    """The op-mode user's `vtysh` reaches the router's own FRR: VyOS puts its users in group frrvty (vyos-1x
+    sagitta src/conf_mode/system_login.py `--groups frr,frrvty,...`; equuleus system-login.py `-G frrvty,...`)
+    so `vtysh -c ...` works from op mode. The lab's FRR keeps its sockets under the state dir, so a wrapper
+    named vtysh, first in PATH, adds the router's --vty_socket/--config_dir."""
+    d = state / "bin"
+    wrapper = d / "vtysh"
+    frr = state / "frr"
+    text = f'#!/bin/sh\nexec /usr/bin/vtysh --vty_socket "{frr}/run" --config_dir "{frr}" "$@"\n'
+    if not wrapper.exists() or wrapper.read_text() != text:
+        d.mkdir(parents=True, exist_ok=True)
+        wrapper.write_text(text)
+        wrapper.chmod(0o755)
+    return d
+
+
+def frrvty_gid() -> list[int]:
+    try:
+        return [grp.getgrnam("frrvty").gr_gid]
+    except KeyError:
+        return []
+
+
 async def run_shell(line: str, state: Path, stdin: str | None = None, interactive: bool = True) -> str:
     """Run ``line`` with bash as vbash does, in the router's namespaces, as nobody; stdout+stderr.
 
@@ -89,7 +113,8 @@ async def run_shell(line: str, state: Path, stdin: str | None = None, interactiv
     message with the login shell's name, as seen on Vyatta/VyOS consoles), so the line prefix is
     rewritten for interactive sessions."""
     home = home_dir(state)
-    env = {"PATH": SHELL_PATH, "HOME": str(home), "USER": "vyos", "LOGNAME": "vyos", "LANG": "C.UTF-8"}
+    path = f"{lab_bin(state)}:{SHELL_PATH}"
+    env = {"PATH": path, "HOME": str(home), "USER": "vyos", "LOGNAME": "vyos", "LANG": "C.UTF-8"}
     p = await asyncio.create_subprocess_exec(
         "vbash",
         "-c",
@@ -102,7 +127,7 @@ async def run_shell(line: str, state: Path, stdin: str | None = None, interactiv
         env=env,
         user=NOBODY,
         group=NOBODY,
-        extra_groups=[],
+        extra_groups=frrvty_gid(),
     )
     out, _ = await p.communicate(stdin.encode() if stdin is not None else None)
     text = out.decode(errors="replace")

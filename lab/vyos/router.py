@@ -369,7 +369,7 @@ class Router:
         except (RuntimeError, OSError) as e:
             raise _Failed("firewall", str(e)) from e
         try:
-            self.frr.apply(self.frr_lines, frr_new)
+            self.frr.apply(self.frr_lines, frr_new, self.version)
             self.frr_lines = frr_new
         except FrrError as e:
             raise _Failed("protocols", str(e)) from e

@@ -8,6 +8,7 @@ one venue per router that reaches the router through a WireGuard tunnel (wiregua
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -162,6 +163,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         nsx(PEER, "ip", "addr", "add", f"{s.service}/32", "dev", "lo")
         nsx(UP, "ip", "addr", "add", f"{s.up_link[1]}/24", "dev", f"eth{i}")
         nsx(UP, "ip", "route", "add", s.pool, "via", s.up_link[0])
+        nsx(UP, "ip", "route", "add", f"{s.peer_link[0].rsplit('.', 1)[0]}.0/24", "via", s.up_link[0])
         nsx(s.ven, "ip", "addr", "add", f"{s.ven_link[1]}/24", "dev", "eth0")
         # the peer answers the upstream host and the venue's tunnel address through the router
         for net in (f"10.{s.up_link[0].split('.')[1]}.2.0/24", f"{s.tunnel[0].rsplit('.', 1)[0]}.0/24"):
@@ -276,6 +278,9 @@ def check_bfd_op_mode(c: Shell, s: Site) -> None:
     assert "Invalid command: show bfd peers [json]" in c.cmd("show bfd peers json")
     assert "Control packet input:" in c.cmd(f"show bfd peer {s.peer_link[1]} counters")
     assert c.cmd("show bfd peer 192.0.2.99").strip() == ""
+    # VyOS's users are in group frrvty: vtysh runs from the op-mode shell, against the router's own bfdd
+    data = json.loads(c.cmd("vtysh -c 'show bfd peers json'"))
+    assert any(p["peer"] == s.peer_link[1] and p["status"] == "up" for p in data), data
 
 
 def test_bfd_14(lab: Lab) -> None:
@@ -323,6 +328,17 @@ def test_bfd_14(lab: Lab) -> None:
         frr = router_vtysh(lab, s, "show running-config")
         assert "\nbfd" not in frr and " bfd" not in frr and "profile fast" not in frr
         assert f"peer {s.peer_link[1]}" not in c.cmd("show bfd peers")
+        # 1.4: `neighbor X bfd` alone is enough, bgpd asks bfdd for the session
+        c.cmd("configure")
+        c.config([f"set protocols bgp neighbor {s.peer_link[1]} bfd"])
+        assert c.cmd("commit").strip() == "[edit]"
+        c.cmd("exit")
+        wait_for(lambda: peer_up(c, s))
+        c.cmd("configure")
+        c.config([f"delete protocols bgp neighbor {s.peer_link[1]} bfd"])
+        assert c.cmd("commit").strip() == "[edit]"
+        c.cmd("exit")
+        wait_for(lambda: f"peer {s.peer_link[1]}" not in c.cmd("show bfd peers"))
     finally:
         c.close()
 
@@ -394,5 +410,184 @@ def test_peer_sees_both_sessions_up_from_its_side(lab: Lab) -> None:
         c.config(["delete protocols bfd"])
         assert c.cmd("commit").strip() == "[edit]"
         c.cmd("exit")
+    finally:
+        c.close()
+
+
+# ---------------------------------------------------------------- firewall
+
+
+def ping(ns: str, dst: str, src: str | None = None) -> bool:
+    """One real ICMP echo from ``ns`` (answered or not within 1 s)."""
+    args = ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1"]
+    args += ["-I", src] if src else []
+    return subprocess.run([*args, dst], capture_output=True, timeout=10).returncode == 0
+
+
+def tunnel_up(lab: Lab, c: Shell, s: Site) -> int:
+    """The router's wg0 (its dialect's syntax) and the venue's end (wireguard-go, wg) with the pool behind the
+    tunnel; returns the venue's wireguard-go PID once a ping crosses the tunnel."""
+    pid = start_venue_wireguard(s.ven)
+    lab.venue_pids.append(pid)
+    ven_priv = sh("wg", "genkey").strip()
+    ven_pub = sh("wg", "pubkey", input=ven_priv + "\n").strip()
+    if s.version == "1.3":
+        assert c.cmd("generate wireguard named-keypairs venue").strip() == ""
+        router_pub = c.cmd("show wireguard keypairs pubkey venue").strip()
+        key, peer_key = "private-key 'venue'", f"pubkey '{ven_pub}'"
+    else:
+        pair = c.cmd("generate pki wireguard key-pair")
+        priv = re.search(r"Private key: (\S+)", pair)
+        pub = re.search(r"Public key: (\S+)", pair)
+        assert priv and pub, pair
+        router_pub = pub.group(1)
+        key, peer_key = f"private-key '{priv.group(1)}'", f"public-key '{ven_pub}'"
+    c.cmd("configure")
+    c.config(
+        [
+            f"set interfaces wireguard wg0 address '{s.tunnel[0]}/24'",
+            "set interfaces wireguard wg0 port '51820'",
+            f"set interfaces wireguard wg0 {key}",
+            f"set interfaces wireguard wg0 peer venue {peer_key}",
+            f"set interfaces wireguard wg0 peer venue allowed-ips '{s.tunnel[1]}/32'",
+        ]
+    )
+    assert c.cmd("commit").strip() == "[edit]"
+    c.cmd("exit")
+    keyfile = lab.base / f"{s.ven}.key"
+    keyfile.write_text(ven_priv + "\n")
+    venue_wg(
+        pid,
+        "set",
+        "wg0",
+        "private-key",
+        str(keyfile),
+        "peer",
+        router_pub,
+        "endpoint",
+        f"{s.ven_link[0]}:51820",
+        "allowed-ips",
+        f"{s.tunnel[0].rsplit('.', 1)[0]}.0/24,{s.pool}",
+        "persistent-keepalive",
+        "1",
+    )
+    nsx(s.ven, "ip", "addr", "add", f"{s.tunnel[1]}/24", "dev", "wg0")
+    nsx(s.ven, "ip", "link", "set", "wg0", "up")
+    nsx(s.ven, "ip", "route", "add", s.pool, "dev", "wg0")
+    wait_for(lambda: ping(s.ven, s.tunnel[0]))
+    return pid
+
+
+def check_policy(s: Site) -> None:
+    """The pool answers the venue through wg0 and nobody else; the rest of the peer still answers upstream."""
+    wait_for(lambda: ping(s.ven, s.service))
+    assert not ping(UP, s.service, s.up_link[1])
+    assert ping(UP, s.peer_link[1], s.up_link[1])
+
+
+@pytest.mark.programs("nft")
+def test_firewall_14(lab: Lab) -> None:
+    s = S14
+    c = shell(s)
+    try:
+        tunnel_up(lab, c, s)
+        assert ping(UP, s.service, s.up_link[1]) and ping(s.ven, s.service)  # no firewall yet: both reach it
+        c.cmd("configure")
+        # 1.3's syntax is not 1.4's
+        assert "Set failed" in c.cmd("set firewall name VENUE-ONLY default-action 'drop'")
+        assert "Set failed" in c.cmd("set interfaces ethernet eth2 firewall in name 'VENUE-ONLY'")
+        assert "Set failed" in c.cmd("set firewall ipv4 forward filter default-action 'reject'")
+        # a rule without an action, then a group that does not exist: firewall.py verify_rule()
+        c.config(
+            [
+                "set firewall ipv4 forward filter rule 100 destination group network-group 'VENUE-POOLS'",
+                "set firewall ipv4 forward filter rule 100 inbound-interface name '!wg0'",
+            ]
+        )
+        out = c.cmd("commit")
+        assert "Rule action must be defined" in out and "Commit failed" in out
+        c.config(["set firewall ipv4 forward filter rule 100 action 'drop'"])
+        out = c.cmd("commit")
+        assert 'Invalid network-group "VENUE-POOLS" on firewall rule' in out and "Commit failed" in out
+        c.config([f"set firewall group network-group VENUE-POOLS network '{s.pool}'"])
+        assert c.cmd("commit").strip() == "[edit]"
+        ruleset = nsx(s.ns, "nft", "list", "table", "ip", "vyos_filter")
+        assert "chain VYOS_FORWARD_filter" in ruleset and 'comment "ipv4-FWD-filter-100"' in ruleset
+        check_policy(s)
+        # show firewall (1.4.0 src/op_mode/firewall.py): the rule's counters count the upstream's dropped echo
+        shown = c.cmd("run show firewall")
+        assert shown.startswith("Rulesets Information\n") and 'ipv4 Firewall "forward filter"' in shown, shown
+        assert re.search(r"^100\s+drop\s+all\s+[1-9]\d*\s+\d+\s+ip daddr @N_VENUE-POOLS iifname", shown, re.M), shown
+        assert re.search(r"^default\s+accept\s+all\s+\d+\s+\d+$", shown, re.M), shown
+        # the same policy through a named chain and `jump`
+        c.config(
+            [
+                "delete firewall ipv4 forward filter rule 100",
+                "set firewall ipv4 forward filter rule 10 action 'jump'",
+                "set firewall ipv4 forward filter rule 10 jump-target 'VENUE-ONLY'",
+                "set firewall ipv4 forward filter rule 10 destination group network-group 'VENUE-POOLS'",
+                "set firewall ipv4 name VENUE-ONLY rule 10 action 'accept'",
+                "set firewall ipv4 name VENUE-ONLY rule 10 inbound-interface name 'wg0'",
+            ]
+        )
+        out = c.cmd("commit")  # default-action of a named chain is drop
+        assert out.strip() == "[edit]", out
+        assert "chain NAME_VENUE-ONLY" in nsx(s.ns, "nft", "list", "table", "ip", "vyos_filter")
+        check_policy(s)
+        c.config(["delete firewall"])
+        assert c.cmd("commit").strip() == "[edit]"
+        c.cmd("exit")
+        assert "vyos_filter" not in nsx(s.ns, "nft", "list", "tables")
+        assert ping(UP, s.service, s.up_link[1])
+    finally:
+        c.close()
+
+
+@pytest.mark.programs("nft")
+def test_firewall_13(lab: Lab) -> None:
+    s = S13
+    c = shell(s)
+    try:
+        tunnel_up(lab, c, s)
+        assert ping(UP, s.service, s.up_link[1]) and ping(s.ven, s.service)
+        c.cmd("configure")
+        assert "Set failed" in c.cmd("set firewall ipv4 forward filter rule 100 action 'drop'")
+        assert "Set failed" in c.cmd("set firewall name VENUE-ONLY rule 10 inbound-interface name 'wg0'")
+        out = c.cmd("set firewall name VENUE-ONLY rule 10 action 'jump'")
+        assert "action must be one of drop, reject or accept" in out and "Set failed" in out
+        c.config(
+            [
+                "set firewall name VENUE-ONLY default-action 'accept'",
+                "set firewall name VENUE-ONLY rule 10 destination group network-group 'VENUE-POOLS'",
+                "set interfaces ethernet eth2 firewall in name 'VENUE-ONLY'",
+                "set interfaces ethernet eth3 firewall in name 'NOPE'",
+            ]
+        )
+        out = c.cmd("commit")
+        assert "Group [VENUE-POOLS] has not been defined" in out
+        assert 'Configuration error: "action" must be defined in rule 10' in out
+        assert 'Configuration error: Rule set "NOPE" is not configured' in out and "Commit failed" in out
+        c.config(
+            [
+                f"set firewall group network-group VENUE-POOLS network '{s.pool}'",
+                "set firewall name VENUE-ONLY rule 10 action 'drop'",
+                "set interfaces ethernet eth3 firewall in name 'VENUE-ONLY'",
+            ]
+        )
+        assert c.cmd("commit").strip() == "[edit]"
+        assert 'comment "VENUE-ONLY-10"' in nsx(s.ns, "nft", "list", "table", "ip", "filter")
+        check_policy(s)
+        # a rule set in use cannot go alone
+        c.config(["delete firewall name VENUE-ONLY"])
+        out = c.cmd("commit")
+        assert 'Configuration error: Cannot delete rule set "VENUE-ONLY" (still in use)' in out
+        c.cmd("discard")
+        c.config(
+            ["delete firewall", "delete interfaces ethernet eth2 firewall", "delete interfaces ethernet eth3 firewall"]
+        )
+        assert c.cmd("commit").strip() == "[edit]"
+        c.cmd("exit")
+        assert "table ip filter" not in nsx(s.ns, "nft", "list", "tables")
+        assert ping(UP, s.service, s.up_link[1])
     finally:
         c.close()

@@ -196,3 +196,17 @@ def test_commit_checks_14(tmp_path: Path) -> None:
         ("protocols bfd", "BFD multihop require source address"),
         ("protocols bfd", "BFD multihop and source interface cannot be used together"),
     ]
+
+
+def test_plan_13_renders_every_peer_again() -> None:
+    """equuleus bfd.frr.tmpl: `no peer` for every effective peer, then every new peer, on any BFD change."""
+    a = ["set protocols bfd peer 10.0.0.2 interval receive '300'", "set protocols bfd peer 10.0.0.3"]
+    b = ["set protocols bfd peer 10.0.0.2 interval receive '100'", "set protocols bfd peer 10.0.0.3"]
+    steps = plan(render(tree("1.3", a), "1.3"), render(tree("1.3", b), "1.3"), "1.3")
+    assert steps is not None
+    assert steps[:2] == [(("bfd",), "no peer 10.0.0.2"), (("bfd",), "no peer 10.0.0.3")]
+    assert (("bfd", "peer 10.0.0.3"), "receive-interval 300") in steps
+    assert (("bfd", "peer 10.0.0.2"), "receive-interval 100") in steps
+    # nothing changed in BFD: nothing sent to bfdd
+    same = render(tree("1.3", a), "1.3")
+    assert plan(same, same, "1.3") == []
