@@ -113,7 +113,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         nodes = ", ".join(str(c.node_address(i).ip) for i in range(1, c.node_count + 1))
         print(
             f"       nodes ({c.node_subnet}) {nodes}; "
-            f"MetalLB {c.metallb_range} ({c.metallb_mode}), peer {c.metallb_peer}"
+            f"MetalLB {c.metallb_range} + venue {c.venue_pool} ({c.metallb_mode}), peer {c.metallb_peer}"
         )
         svcs = ", ".join(f"{s.namespace}/{s.name}={s.ip}" for s in c.services)
         print(f"       services {svcs}; venue {c.venue_endpoint} tunnel {c.tunnel} network {c.venue_network}")
@@ -200,13 +200,23 @@ def cmd_heal(args: argparse.Namespace) -> int:
 
 
 def cmd_traffic(args: argparse.Namespace) -> int:
-    counts = existing_lab(args).traffic(args.ip, args.n, args.port)
+    counts = existing_lab(args).traffic(args.ip, args.n, args.port, args.source)
     if args.json:
         print(json.dumps(counts))
         return 0
     for name, n in sorted(counts.items()):
         print(f"{n:5d}  {name}")
     return 0 if "(error)" not in counts else 1
+
+
+def cmd_venue(args: argparse.Namespace) -> int:
+    lab = existing_lab(args)
+    if args.default:
+        print(lab.venue_default(args.cluster))
+    else:
+        text = sys.stdin.read() if args.config == "-" else Path(args.config).read_text()
+        print(lab.venue_config(args.cluster, text, args.config))
+    return 0
 
 
 def cmd_venue_peer(args: argparse.Namespace) -> int:
@@ -233,7 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nodes", type=int, help="k8s nodes per cluster (default 3)")
     p.add_argument("--vyos", help="router dialect: 1.3 or 1.4 (default), or per cluster prd=1.3,dev=1.4")
     p.add_argument("--node-subnet", choices=["proxy-arp", "private"], help="node addressing (default proxy-arp)")
-    p.add_argument("--metallb", help="configmap or crds, or per cluster (default prd=crds,dev=configmap,wsp=crds)")
+    p.add_argument(
+        "--metallb",
+        help="configmap, crds or none (MetalLB without config: nothing announced, services without IP), "
+        "or per cluster prd=none,dev=configmap (default prd=crds,dev=configmap,wsp=crds)",
+    )
     p.add_argument(
         "--confirm-action",
         help="yes (default) or no, or per cluster prd=no: whether a 1.4 router knows "
@@ -261,12 +275,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("heal", parents=[common], help="undo faults and restart what is down")
     p.add_argument("host", nargs="?")
     p.set_defaults(func=cmd_heal)
-    p = sub.add_parser("traffic", parents=[common], help="N requests to a service IP from the upstream client")
+    p = sub.add_parser("traffic", parents=[common], help="N requests to a service IP from upstream or the venue")
     p.add_argument("ip")
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=["upstream", "venue"],
+        default="upstream",
+        help="the internet side (default) or the venue (through the WireGuard tunnel)",
+    )
     p.add_argument("-n", type=int, default=30)
     p.add_argument("--port", type=int, default=80)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_traffic)
+    p = sub.add_parser("venue", parents=[common], help="configure a venue's WireGuard from a wg-quick style stanza")
+    p.add_argument("cluster")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--config", help="the stanza (edgekit's `render --venue` output); - reads stdin")
+    group.add_argument("--default", action="store_true", help="back to the lab's own venue config")
+    p.set_defaults(func=cmd_venue)
     p = sub.add_parser("venue-peer", parents=[common], help="make a venue trust another router key (VyOS 1.3)")
     p.add_argument("cluster")
     p.add_argument("public_key")

@@ -27,13 +27,14 @@ class _Reloader:
     def __init__(self, server: KubeAPIServer, path: Path) -> None:
         self.server = server
         self.path = path
-        self.mtime: int | None = None
+        self.mtime: tuple[int, int] | None = None  # (inode, mtime): every write is a rename (a new inode)
         self.lock = threading.Lock()
 
     def load(self, force: bool = False) -> None:
         with self.lock:
             try:
-                mtime = self.path.stat().st_mtime_ns
+                st = self.path.stat()
+                mtime = (st.st_ino, st.st_mtime_ns)
             except OSError as exc:
                 print(f"kubeapi: cannot stat {self.path}: {exc.strerror}", file=sys.stderr, flush=True)
                 return
@@ -50,7 +51,8 @@ class _Reloader:
     def save(self, world: dict[str, Any]) -> None:
         with self.lock:
             store.write(self.path, world)
-            self.mtime = self.path.stat().st_mtime_ns
+            st = self.path.stat()
+            self.mtime = (st.st_ino, st.st_mtime_ns)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""A small Kubernetes API server stand-in: serves a "world" of genuine API objects, read-only.
+"""A small Kubernetes API server stand-in: serves a "world" of genuine API objects, and takes writes for
+MetalLB's kinds, ConfigMaps, Secrets and Services (``WRITABLE``; server-side apply in apply.py).
 
 The world is a Kubernetes ``List`` (``{"apiVersion": "v1", "kind": "List", "items": [...]}``, what
 ``kubectl get -o json`` prints) or ``{"items": [...]}``; each item is a full object with ``apiVersion``,
@@ -6,7 +7,7 @@ The world is a Kubernetes ``List`` (``{"apiVersion": "v1", "kind": "List", "item
 are served even with no object (an API group with neither objects nor a ``crds`` entry answers 404, like a
 cluster without that CRD).
 
-Paths (GET only), with real list JSON (``apiVersion``, ``kind: <Kind>List``, ``metadata.resourceVersion``,
+Reads (GET), with real list JSON (``apiVersion``, ``kind: <Kind>List``, ``metadata.resourceVersion``,
 ``items``) and ``Status`` objects for errors (404 NotFound, 401 Unauthorized, 405):
 
     /version, /api, /apis
@@ -19,7 +20,14 @@ Paths (GET only), with real list JSON (``apiVersion``, ``kind: <Kind>List``, ``m
 Query ``labelSelector`` (``a=b``, ``a==b``, ``a!=b``, ``a``, ``!a``, ``a in (x,y)``, ``a notin (x)``) and
 ``fieldSelector`` (``metadata.name=x``, ``metadata.namespace=x``, ``spec.nodeName=x``, ``!=``) filter lists.
 For group ``metallb.io`` any served version answers (v1beta1 and v1beta2 BGPPeers), with ``apiVersion``
-rewritten to the one asked for.
+rewritten to the one asked for. Discovery (``/api/v1``, ``/apis``, ``/apis/<group>/<version>``) lists what
+is served, so the kubernetes client's DynamicClient works.
+
+Writes (``write_route``), namespaced objects of ``WRITABLE`` kinds in existing namespaces: PATCH with
+``application/apply-patch+yaml`` (server-side apply, ``fieldManager`` required, ``force``), merge patch, JSON
+patch, strategic merge patch (core kinds only; 415 for custom resources), PUT, POST, DELETE. Each write bumps
+``metadata.resourceVersion`` (and ``generation`` of a custom resource whose spec changed), keeps
+``metadata.managedFields``, and is handed to ``persist`` (the CLI writes the world file).
 """
 
 from __future__ import annotations
@@ -621,6 +629,9 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                 return _bad(err)
             force = req.query.get("force", "false").lower() == "true"
             new, changed = ssa.apply(live, _strip_status(body), req.query["fieldManager"], force)
+            defaulted = with_defaults(new)
+            if defaulted != new:
+                new, changed = defaulted, changed or live is None or defaulted != live
             created = live is None
         elif req.method == "PATCH":
             if live is None:
@@ -641,7 +652,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
-            new, changed = ssa.update(live, _keep_status(target, live), manager, api_version)
+            new, changed = ssa.update(live, with_defaults(_keep_status(target, live)), manager, api_version)
             created = False
         elif req.method == "PUT":
             if live is None:
@@ -662,7 +673,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
-            new, changed = ssa.update(live, _keep_status(body, live), manager, api_version)
+            new, changed = ssa.update(live, with_defaults(_keep_status(body, live)), manager, api_version)
             created = False
         else:  # POST
             name = body.get("metadata", {}).get("name")
@@ -682,7 +693,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
             err = _check_body(body, api_version, kind, name, namespace)
             if err:
                 return _bad(err)
-            new, changed = ssa.update(None, _strip_status(body), manager, api_version)
+            new, changed = ssa.update(None, with_defaults(_strip_status(body)), manager, api_version)
             created = True
     except ssa.ApplyConflict as exc:
         return 409, status(409, "Conflict", exc.message, {"causes": exc.causes}), False
@@ -690,6 +701,8 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
         return _bad(f"the request is invalid: {exc}", 422, "Invalid")
     if not changed:
         return 200, live or new, False
+    if created and (not _DNS1123_SUBDOMAIN.fullmatch(name or "") or len(name or "") > 253):
+        return _invalid_name(kind, group, name or "")
     meta = new.setdefault("metadata", {})
     meta["name"], meta["namespace"] = name, namespace
     meta["resourceVersion"] = world.next_resource_version()
@@ -706,6 +719,24 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
     new["apiVersion"], new["kind"] = api_version, kind
     world.put(new)
     return (201 if created else 200), new, True
+
+
+# apimachinery pkg/util/validation: IsDNS1123Subdomain, the rule for these kinds' metadata.name.
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS1123_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+
+
+def _invalid_name(kind: str, group: str, name: str) -> tuple[int, dict[str, Any], bool]:
+    """errors.NewInvalid for metadata.name (422, reason Invalid, a FieldValueInvalid cause)."""
+    qualified = f"{kind}.{group}" if group else kind
+    detail = f"Invalid value: {json.dumps(name)}: {_DNS1123_MESSAGE}"
+    causes = [{"reason": "FieldValueInvalid", "message": detail, "field": "metadata.name"}]
+    message = f'{qualified} "{name}" is invalid: metadata.name: {detail}'
+    return 422, status(422, "Invalid", message, {"name": name, "group": group, "kind": kind, "causes": causes}), False
 
 
 def _check_body(body: dict[str, Any], api_version: str, kind: str, name: str | None, namespace: str) -> str | None:
@@ -739,6 +770,28 @@ def _keep_status(body: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
         if k in live.get("metadata", {}):
             out["metadata"].setdefault(k, live["metadata"][k])
     return out
+
+
+# CRD structural defaults of MetalLB v0.13.12's CRDs (api/v1beta1/ipaddresspool_types.go,
+# bgpadvertisement_types.go, api/v1beta2/bgppeer_types.go: +kubebuilder:default), filled in by the API server
+# on every write; an applier does not own them.
+CRD_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("IPAddressPool", ""): {"autoAssign": True, "avoidBuggyIPs": False},
+    ("BGPAdvertisement", ""): {"aggregationLength": 32, "aggregationLengthV6": 128},
+    ("BGPPeer", "metallb.io/v1beta2"): {"peerPort": 179},
+}
+
+
+def with_defaults(obj: dict[str, Any]) -> dict[str, Any]:
+    spec_defaults = CRD_DEFAULTS.get((obj.get("kind", ""), ""), {}) | CRD_DEFAULTS.get(
+        (obj.get("kind", ""), obj.get("apiVersion", "")), {}
+    )
+    if not spec_defaults or split_api_version(obj.get("apiVersion", ""))[0] != "metallb.io":
+        return obj
+    spec = dict(obj.get("spec") or {})
+    for key, value in spec_defaults.items():
+        spec.setdefault(key, value)
+    return {**obj, "spec": spec}
 
 
 # -- discovery (what DynamicClient reads before any request) -----------------------------------------------

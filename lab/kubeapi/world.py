@@ -197,8 +197,9 @@ def _hand_applied(obj: dict[str, Any]) -> dict[str, Any]:
     """A seeded object as `kubectl apply` (client-side) leaves it: an Update entry of kubectl-client-side-apply
     owning every field, so a server-side apply with other values conflicts as on the seed team's clusters."""
     from lab.kubeapi.apply import update
+    from lab.kubeapi.server import with_defaults
 
-    out, _ = update(None, obj, "kubectl-client-side-apply", obj["apiVersion"])
+    out, _ = update(None, with_defaults(obj), "kubectl-client-side-apply", obj["apiVersion"])
     for entry in out["metadata"]["managedFields"]:
         entry["time"] = T0
     return out

@@ -459,6 +459,8 @@ def site_file(paths: Paths, plan: Plan) -> dict[str, Any]:
             "wireguard": wg,
             "lb": {"auth_pass": {"file": str(paths.vrrp_pass(c.name))}},
         }
+        if site_pool_scope():
+            clusters[c.name]["metallb"] = {"pools": site_pools(c)}
     return {
         "rollout": order,
         "defaults": {
@@ -472,6 +474,26 @@ def site_file(paths: Paths, plan: Plan) -> dict[str, Any]:
         },
         "clusters": clusters,
     }
+
+
+def site_pools(c: Cluster) -> list[dict[str, Any]]:
+    """The cluster's MetalLB pools as the site file states them: the global pool and the venue-scoped one
+    (names as in the cluster's IPAddressPools / legacy ConfigMap, so edgekit matches them)."""
+    return [
+        {"name": GLOBAL_POOL, "addresses": [str(c.metallb_range)], "scope": "global"},
+        {"name": VENUE_POOL, "addresses": [str(c.venue_pool)], "scope": "venue"},
+    ]
+
+
+def site_pool_scope() -> bool:
+    """Whether this checkout's site schema knows pool ``scope`` (inventory.sitefile.PoolFile): until it does,
+    a site file with pools would be refused as a whole, so the lab leaves them out (they then come from
+    Kubernetes, which holds both pools, and the tfstate)."""
+    try:
+        from inventory.sitefile import PoolFile
+    except ImportError:
+        return False
+    return "scope" in PoolFile.model_fields
 
 
 def kubeconfig(paths: Paths, plan: Plan) -> dict[str, Any]:

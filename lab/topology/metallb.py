@@ -1,7 +1,7 @@
 """MetalLB in the lab (pure): its config from a Kubernetes world, its controller's IP allocation, and the FRR
 config its speaker renders for a node. lab.topology.speakers applies the result to the nodes.
 
-Sources (metallb/metallb, v0.13 line, read through the search tool):
+Sources (metallb/metallb at tag v0.13.12, the version the lab's speaker pods name; read from its repository):
 - internal/config/config.go: which objects count (with the CRDs served, the CRDs; without, the legacy
   ConfigMap ``metallb-system/config``, internal/config/legacy File: peers, address-pools, bfd-profiles),
   peerFromCR (hold time default 90 s, keepalive hold/3, validateHoldTime "must be 0 or >=3s", keepalive
@@ -13,13 +13,15 @@ Sources (metallb/metallb, v0.13 line, read through the search tool):
 - internal/allocator/allocator.go: a Service keeps a valid assignment; a requested IP
   (``metallb.universe.tf/loadBalancerIPs`` or ``spec.loadBalancerIP``) must lie in a pool (the annotated
   one if any) and be free; ``metallb.universe.tf/address-pool`` picks the pool (autoAssign false pools are
-  used only so); otherwise the autoAssign pools in name order; in a pool the first free address, skipping
-  .0 and .255 when avoidBuggyIPs (ipConfusesBuggyFirmwares).
+  used only so); otherwise the autoAssign pools (Allocate ranges over a Go map, in no set order: the lab
+  takes name order); in a pool the first free address, skipping .0 and .255 when avoidBuggyIPs
+  (ipConfusesBuggyFirmwares). Not modelled: serviceAllocation (namespace/service selectors), IP sharing.
 - speaker (bgp_controller.go): a service is announced when it has an IP and a ready endpoint; with
   externalTrafficPolicy Local only from nodes that have a ready endpoint; only from nodes an advertisement
   of its pool selects, and to the peers the advertisement names (none: all).
-- internal/bgp/frr/templates/frr.tmpl, neighborsession.tmpl, neighboripfamily.tmpl, filters.tmpl,
-  bfdprofile.tmpl and config.go (neighbor ID = its address; prefix list ``<id>-pl-ipv4``): the text below.
+- internal/bgp/frr/templates/frr.tmpl, neighborsession.tmpl (``neighbor X bfd profile P``, port, timers
+  always), neighboripfamily.tmpl (ipv4 and ipv6 activated), filters.tmpl (``deny any`` only without
+  advertisements), bfdprofile.tmpl and config.go (neighbor ID = its address; prefix list ``<id>-pl-ipv4``).
   The lab's FRR runs one config file per daemon, so the ``bfd`` block goes to bfdd.conf.
 """
 
@@ -525,27 +527,31 @@ def announcements(
 def render(cfg: Config, world: dict[str, Any], allocations: dict[str, list[str]], node: NodeView) -> tuple[str, str]:
     """(bgpd.conf, bfdd.conf) of the speaker on ``node``, as MetalLB's FRR mode writes them (frr.tmpl and friends).
 
-    bfdd.conf is "" when no peer of this node uses a BFD profile (then bfdd need not run)."""
+    bfdd.conf holds every configured BFD profile (frr.tmpl renders .BFDProfiles, all of the config's); it is
+    "" when there is none (MetalLB's FRR container runs bfdd anyway; the lab starts it only then)."""
     peers = [p for p in cfg.peers if selects(p.node_selectors, node.labels)]
     ann = announcements(world, cfg, allocations, node)
-    # frr.tmpl's "ip nht resolve-via-default" is zebra's (zebra.conf in a per-daemon config): not here.
+    # frr.tmpl's "log file ..." (the lab gives --log) and "ip/ipv6 nht resolve-via-default" (zebra's, zebra.conf
+    # in a per-daemon config) are left out.
     lines = [f"hostname {node.name}", "log timestamp precision 3"]
-    # neighborfilters (filters.tmpl): per neighbor, the prefixes it may receive.
+    # filters.tmpl neighborfilters: per neighbor, the prefixes it may receive; "deny any" only for a neighbor
+    # without advertisements of that family.
     for p in sorted(peers, key=lambda p: p.address):
         nid = p.address
+        mine = sorted((pfx for pfx, to in ann.items() if p.name in to), key=IPv4Network)
         lines += ["", f"route-map {nid}-in deny 20"]
-        for prefix in sorted(ann, key=lambda x: IPv4Network(x)):
-            if p.name in ann[prefix]:
-                lines.append(f"ip prefix-list {nid}-pl-ipv4 permit {prefix}")
+        lines += [f"ip prefix-list {nid}-pl-ipv4 permit {pfx}" for pfx in mine]
         lines += [
+            "",
             f"route-map {nid}-out permit 1",
             f"  match ip address prefix-list {nid}-pl-ipv4",
             f"route-map {nid}-out permit 2",
             f"  match ipv6 address prefix-list {nid}-pl-ipv4",
             "",
-            f"ip prefix-list {nid}-pl-ipv4 deny any",
-            f"ipv6 prefix-list {nid}-pl-ipv4 deny any",
         ]
+        if not mine:
+            lines.append(f"ip prefix-list {nid}-pl-ipv4 deny any")
+        lines.append(f"ipv6 prefix-list {nid}-pl-ipv4 deny any")
     routers: dict[int, list[Peer]] = {}
     for p in peers:
         routers.setdefault(p.my_asn, []).append(p)
@@ -558,41 +564,38 @@ def render(cfg: Config, world: dict[str, Any], allocations: dict[str, list[str]]
             "  no bgp default ipv4-unicast",
         ]
         router_id = next((p.router_id for p in rpeers if p.router_id), "")
-        if router_id:
+        if router_id:  # MetalLB sets none unless the BGPPeer asks (speaker/bgp_controller.go syncPeers)
             lines.append(f"  bgp router-id {router_id}")
-        for p in sorted(rpeers, key=lambda p: p.address):
+        for p in sorted(rpeers, key=lambda p: p.address):  # neighborsession.tmpl
             a = p.address
             lines.append(f"  neighbor {a} remote-as {p.asn}")
             if p.ebgp_multihop:
                 lines.append(f"  neighbor {a} ebgp-multihop")
-            if p.port and p.port != 179:
-                lines.append(f"  neighbor {a} port {p.port}")
+            lines.append(f"  neighbor {a} port {p.port or 179}")  # peerFromCR: port 179 unless set
             lines.append(f"  neighbor {a} timers {p.keepalive} {p.hold}")
-            if p.connect_time:
-                lines.append(f"  neighbor {a} timers connect {p.connect_time}")
             if p.password:
                 lines.append(f"  neighbor {a} password {p.password}")
             if p.bfd_profile:
-                lines += [f"  neighbor {a} bfd", f"  neighbor {a} bfd profile {p.bfd_profile}"]
-        for p in sorted(rpeers, key=lambda p: p.address):
+                lines.append(f"  neighbor {a} bfd profile {p.bfd_profile}")
+        for p in sorted(rpeers, key=lambda p: p.address):  # neighboripfamily.tmpl: both families
             a = p.address
-            lines += [
-                "  address-family ipv4 unicast",
-                f"    neighbor {a} activate",
-                f"    neighbor {a} route-map {a}-in in",
-                f"    neighbor {a} route-map {a}-out out",
-                "  exit-address-family",
-            ]
+            for family in ("ipv4", "ipv6"):
+                lines += [
+                    f"  address-family {family} unicast",
+                    f"    neighbor {a} activate",
+                    f"    neighbor {a} route-map {a}-in in",
+                    f"    neighbor {a} route-map {a}-out out",
+                    "  exit-address-family",
+                ]
         prefixes = sorted({pfx for pfx, to in ann.items() if to & {p.name for p in rpeers}}, key=IPv4Network)
         if prefixes:
             lines.append("  address-family ipv4 unicast")
             lines += [f"    network {pfx}" for pfx in prefixes]
             lines.append("  exit-address-family")
     bgpd = "\n".join(lines) + "\n"
-    used = sorted({p.bfd_profile for p in peers if p.bfd_profile})
-    if not used:
+    if not cfg.bfd_profiles:
         return bgpd, ""
-    # frr.tmpl renders every configured profile (BFDProfiles); bfdprofile.tmpl the fields that are set.
+    # bfdprofile.tmpl: the fields that are set.
     bfd = [f"hostname {node.name}", "log timestamp precision 3", "bfd"]
     for name in sorted(cfg.bfd_profiles):
         prof = cfg.bfd_profiles[name]

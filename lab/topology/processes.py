@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +23,7 @@ from typing import Any
 
 from lab.topology import artifacts as A
 from lab.topology import lbhost
-from lab.topology.plan import S3_PORT, Cluster, Host, Options, Plan
+from lab.topology.plan import S3_PORT, WG_PORT, Cluster, Host, Options, Plan
 from lab.topology.system import LabError, alive, kill_pids, listening_ports, run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -267,9 +269,16 @@ class Processes:
         daemons = ["zebra", "bgpd"]
         try:
             if "\nbfd\n" in (d / "bfdd.conf").read_text():
-                daemons.append("bfdd")
+                # bfdd ready before bgpd starts: FRR 8.4's bgpd started first logs "BFD session ... was not
+                # installed" and its neighbors get no BFD session (observed after a speaker-down heal).
+                daemons = ["zebra", "bfdd", "bgpd"]
         except OSError:
             pass
+        try:
+            # Without a BGP instance (MetalLB has no peer for this node) bgpd listens on nothing: ready by its vty.
+            bgp_instance = "router bgp" in (d / "bgpd.conf").read_text()
+        except OSError:
+            bgp_instance = True
         common = ["-P", "0", "-u", "frr", "-g", "frr", "-z", f"{d}/run/zserv.api", "--vty_socket", f"{d}/run"]
         return [
             Proc(
@@ -288,13 +297,17 @@ class Processes:
                 ],
                 h.ns,
                 d / f"{daemon}.out",
-                ready_port=179 if daemon == "bgpd" else None,
+                ready_port=179 if daemon == "bgpd" and bgp_instance else None,
                 ready=(lambda _pid, d=d: (d / "run" / "zserv.api").exists())
                 if daemon == "zebra"
-                else (lambda _pid, d=d: (d / "run" / "bfdd.vty").exists())
-                if daemon == "bfdd"
+                else (lambda _pid, d=d, daemon=daemon: accepts(d / "run" / f"{daemon}.vty"))
+                if daemon == "bfdd" or not bgp_instance
                 else None,
-                after=f"{h.name}.zebra" if daemon == "bfdd" else None,
+                after=f"{h.name}.zebra"
+                if daemon == "bfdd"
+                else f"{h.name}.bfdd"
+                if daemon == "bgpd" and "bfdd" in daemons
+                else None,
             )
             for daemon in daemons
         ]
@@ -307,13 +320,50 @@ class Processes:
 
     # -- starting ------------------------------------------------------------------------------------
 
+    def venue_stanza_conf(self, c: Cluster) -> Path:
+        """Where ``lab venue --config`` keeps the venue's wg-quick config (its name is the interface's)."""
+        return self.paths.host(f"{c.name}-venue") / "wg-quick" / "wg0.conf"
+
     def configure_venue(self, c: Cluster, pid: int) -> None:
+        stanza = self.venue_stanza_conf(c)
+        if stanza.exists():
+            self.configure_venue_wg_quick(c, pid, stanza)
+            return
         conf = self.paths.host(f"{c.name}-venue") / "wg0.conf"
+        routes = " && ".join(
+            f"ip route replace {net} dev wg0 src {c.venue_network[1]}" for net in (c.metallb_range, c.venue_pool)
+        )
         script = (
             f"wg setconf wg0 {conf} && ip address replace {c.tunnel[2]}/{c.tunnel.prefixlen} dev wg0 && "
-            f"ip link set wg0 up && ip route replace {c.metallb_range} dev wg0 src {c.venue_network[1]}"
+            f"ip link set wg0 up && {routes}"
         )
         run(["nsenter", "-t", str(pid), "-m", "-n", "sh", "-c", script])
+
+    def configure_venue_wg_quick(self, c: Cluster, pid: int, conf: Path) -> None:
+        """What ``wg-quick up`` does with ``conf`` on the running wg0 (wireguard-tools src/wg-quick/linux.bash):
+        ``wg-quick strip`` for the wg(8) part, applied with ``wg syncconf`` (the reload wg-quick(8) documents:
+        ``wg syncconf wg0 <(wg-quick strip wg0)``); each ``Address`` added (none: the venue keeps its tunnel
+        address); then, longest prefixes first, a route ``dev wg0`` for every allowed IP no route on wg0 covers
+        yet (add_route: ``ip route show dev wg0 match``). The routes on wg0 from before go first, as after
+        ``wg-quick down`` (the interface and its routes gone) and ``up``."""
+        addresses = wg_quick_addresses(conf.read_text())
+        addr = (
+            " && ".join(f"ip address replace {a} dev wg0" for a in addresses)
+            if addresses
+            else f"ip address replace {c.tunnel[2]}/{c.tunnel.prefixlen} dev wg0"
+        )
+        script = f"""set -e
+wg syncconf wg0 <(wg-quick strip {conf})
+{addr}
+ip link set wg0 up
+allowed=$(wg show wg0 allowed-ips | while read -r _ i; do for i in $i; do
+  [[ $i =~ ^[0-9a-z:.]+/[0-9]+$ ]] && echo "$i"; done; done | sort -nr -k 2 -t /)
+ip -4 route flush dev wg0 proto boot
+for i in $allowed; do
+  [[ -n $(ip -4 route show dev wg0 match "$i" 2>/dev/null) ]] || ip route add "$i" dev wg0
+done
+"""
+        run(["nsenter", "-t", str(pid), "-m", "-n", "bash", "-c", script])
 
     def router_boot_config(self, c: Cluster) -> list[str]:
         """A minimal config: host name, the public address, the default route, SSH. edgekit does the rest."""
@@ -431,3 +481,88 @@ class Processes:
     def stop(self, *proc_ids: str) -> None:
         pids = [p for p in (self.pid_of(i) for i in proc_ids) if p]
         kill_pids(pids)
+
+
+def accepts(path: Path) -> bool:
+    """A unix socket someone listens on (a daemon's vty socket left by its previous run does not count)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(0.2)
+        sock.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+# -- wg-quick configs (wireguard-tools src/wg-quick/linux.bash parse_options) ----------------------------------
+
+_SECTION = re.compile(r"^\s*\[(\w+)\]\s*$")
+
+
+def _key_value(line: str) -> tuple[str, str]:
+    stripped = line.split("#", 1)[0]
+    key, _, value = stripped.partition("=")
+    return key.strip(), value.strip()
+
+
+def wg_quick_addresses(text: str) -> list[str]:
+    """The ``Address`` values of the [Interface] section (comma-separated, several lines allowed)."""
+    out: list[str] = []
+    section = ""
+    for line in text.splitlines():
+        m = _SECTION.match(line.split("#", 1)[0])
+        if m:
+            section = m.group(1).lower()
+            continue
+        key, value = _key_value(line)
+        if section == "interface" and key.lower() == "address":
+            out += [v.strip() for v in value.split(",") if v.strip()]
+    return out
+
+
+def venue_wg_quick_conf(text: str, private_key: str, source: str = "stanza") -> str:
+    """The venue's wg-quick config from a stanza: its [Peer]s as given, an [Interface] with the venue's
+    private key and listen port where the stanza has none. Raises LabError on a stanza wg could not take."""
+    lines = text.splitlines()
+    sections = [(i, _SECTION.match(line.split("#", 1)[0])) for i, line in enumerate(lines)]
+    names = [m.group(1).lower() for _, m in sections if m]
+    if "peer" not in names:
+        raise LabError(f"{source}: no [Peer] section")
+    for name in names:
+        if name not in ("interface", "peer"):
+            raise LabError(f"{source}: unknown section [{name}]")
+    section = ""
+    peers: list[set[str]] = []
+    iface_keys: set[str] = set()
+    for line in lines:
+        m = _SECTION.match(line.split("#", 1)[0])
+        if m:
+            section = m.group(1).lower()
+            if section == "peer":
+                peers.append(set())
+            continue
+        key, _ = _key_value(line)
+        if not key:
+            continue
+        if section == "peer":
+            peers[-1].add(key.lower())
+        elif section == "interface":
+            iface_keys.add(key.lower())
+        else:
+            raise LabError(f"{source}: {key!r} outside a section")
+    for n, keys in enumerate(peers, 1):
+        if "publickey" not in keys:
+            raise LabError(f"{source}: [Peer] #{n} has no PublicKey")
+    extra = []
+    if "privatekey" not in iface_keys:
+        extra.append(f"PrivateKey = {private_key}")
+    if "listenport" not in iface_keys:
+        extra.append(f"ListenPort = {WG_PORT}")
+    if "interface" in names:
+        at = next(i for i, m in sections if m and m.group(1).lower() == "interface")
+        lines[at + 1 : at + 1] = extra
+    else:
+        lines = ["[Interface]", *extra, "", *lines]
+    return "\n".join(lines).rstrip() + "\n"

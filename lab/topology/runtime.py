@@ -19,7 +19,7 @@ from lab.topology import artifacts as A
 from lab.topology import lbhost
 from lab.topology.faults import FAULTS, Faults
 from lab.topology.plan import S3_PORT, WG_PORT, Cluster, Options, Plan
-from lab.topology.processes import FRR, REPO, have
+from lab.topology.processes import FRR, REPO, have, venue_wg_quick_conf
 from lab.topology.status import Status
 from lab.topology.system import LabError, run
 from lab.topology.teardown import down
@@ -170,10 +170,42 @@ class Lab(Status, Faults, Traffic):
             f"ListenPort = {WG_PORT}\n\n"
             "[Peer]\n"
             f"PublicKey = {router_pub}\n"
-            f"AllowedIPs = {c.tunnel}, {c.metallb_range}\n"
+            f"AllowedIPs = {c.tunnel}, {c.metallb_range}, {c.venue_pool}\n"
             f"Endpoint = {c.router_public.ip}:{WG_PORT}\n"
             f"PersistentKeepalive = {A.WG_KEEPALIVE}\n"
         )
+
+    # -- the venue from a wg-quick style stanza (edgekit's `render --venue`) ---------------------------------
+
+    def venue_config(self, cluster: str, text: str, source: str = "stanza") -> str:
+        """Configure the venue's wg0 from ``text`` as wg-quick would (processes.configure_venue_wg_quick).
+
+        The stanza is the venue team's config or a part of it: no ``[Interface]``, or one with ``Address``;
+        the venue's own private key and listen port fill what it leaves out (its owner has them)."""
+        c = self.plan.clusters.get(cluster)
+        if c is None:
+            raise LabError(f"no cluster {cluster!r} in this lab")
+        conf = venue_wg_quick_conf(text, self.paths.wg_key(c.name, "venue").read_text().strip(), source)
+        path = self.venue_stanza_conf(c)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        A.write(path, conf, 0o600)
+        pid = self.pid_of(f"{c.name}-venue.wireguard")
+        if pid:
+            self.configure_venue(c, pid)
+        peers = conf.count("[Peer]")
+        return f"{c.name}-venue: wg0 configured from {source} ({peers} peer{'s' if peers != 1 else ''})"
+
+    def venue_default(self, cluster: str) -> str:
+        c = self.plan.clusters[cluster]
+        stanza = self.venue_stanza_conf(c)
+        stanza.unlink(missing_ok=True)
+        pid = self.pid_of(f"{c.name}-venue.wireguard")
+        if pid:
+            # Back to the lab's own config: its routes replace the stanza's (same interface).
+            run(["nsenter", "-t", str(pid), "-m", "-n", "sh", "-c", "ip route flush dev wg0 proto boot"])
+            self.configure_venue(c, pid)
+        return f"{c.name}-venue: wg0 back to the lab's own config"
 
     def router_wg_public(self, c: Cluster) -> str:
         """The router's WireGuard public key the venue trusts: the lab's keypair, or (1.3, after

@@ -7,8 +7,9 @@ stand-in, a fault that flips a speaker pod, a test editing Services), it runs la
   node's HTTP server answers on them) and takes released ones off;
 - renders each node's FRR config as MetalLB's FRR mode does and, when it changed, writes it and reloads the
   running daemon with FRR's frr-reload.py (MetalLB's frr-reloader does the same: frr-reload.py --reload);
-  bfdd is started on a node whose peer carries a BFD profile (MetalLB's FRR container runs bfdd) and
-  reloaded like bgpd. A node whose speaker is down (fault) only gets its files; heal starts it on them.
+  bfdd is started once BFD profiles exist (MetalLB's FRR container always runs bfdd; the lab saves the
+  process until then) and reloaded like bgpd, before bgpd, so a neighbor's profile exists when it is named.
+  A node whose speaker is down (fault) only gets its files; heal starts it on them.
 
 A config MetalLB would refuse leaves the last good one in place and is logged (``metallb-<c>.log``).
 """
@@ -20,6 +21,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ class Speakers:
         self.last_good: metallb.Config | None = None
         self.last_error = ""
         self.lo: dict[str, set[str]] = {}
+        self.seen: tuple[int, int] | None = None  # the world file version the last pass read (inode, mtime)
 
     def frr_dir(self, h: Host) -> Path:
         return self.lab.paths.host(h.name) / "frr"
@@ -61,6 +64,7 @@ class Speakers:
             outcome, cfg = metallb.run(world, [h.server or h.name for h in self.nodes], self.last_good)
             if outcome.world != world:
                 store.write(self.world_path, outcome.world)
+            self.seen = version(self.world_path)
         if cfg is not None:
             self.last_good = cfg
         if outcome.error != self.last_error:
@@ -74,13 +78,21 @@ class Speakers:
                 for i in ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
             }
         )
-        for h in self.nodes:
+
+        def sync(h: Host) -> None:
             bgpd, bfdd = outcome.configs[h.server or h.name]
             try:
                 self.sync_lo(h, set(ips))
                 self.sync_frr(h, bgpd, bfdd)
             except (OSError, subprocess.SubprocessError) as exc:
                 log(f"{h.name}: {exc}")
+
+        # The nodes' speakers are independent: reload them side by side.
+        threads = [threading.Thread(target=sync, args=(h,)) for h in self.nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
     def sync_lo(self, h: Host, want: set[str]) -> None:
         have = self.lo.get(h.name)
@@ -116,6 +128,17 @@ class Speakers:
         return True
 
     def reload(self, h: Host, daemon: str) -> None:
+        """frr-reload.py --reload, as MetalLB's frr-reloader runs it on every new config; here twice.
+
+        MetalLB ships its own FRR build; the lab's FRR is Debian's 8.4.4, whose frr-reload.py, removing
+        ``neighbor X bfd profile P`` (which enabled BFD), leaves ``neighbor X bfd`` behind in one run (observed).
+        The second run (a no-op once converged) removes it, so the speakers run what MetalLB's template says."""
+        for _ in range(2):
+            if not self._reload_once(h, daemon):
+                return
+        log(f"{h.name}: {daemon} reloaded")
+
+    def _reload_once(self, h: Host, daemon: str) -> bool:
         d = self.frr_dir(h)
         res = subprocess.run(
             [
@@ -138,8 +161,8 @@ class Speakers:
         )
         if res.returncode != 0:
             log(f"{h.name}: frr-reload {daemon} failed ({res.returncode}): {res.stderr.strip()[-400:]}")
-        else:
-            log(f"{h.name}: {daemon} reloaded")
+            return False
+        return True
 
     def sync_frr(self, h: Host, bgpd: str, bfdd: str) -> None:
         d = self.frr_dir(h)
@@ -157,6 +180,16 @@ class Speakers:
             self.reload(h, "bgpd")
 
 
+def version(path: Path) -> tuple[int, int] | None:
+    """Which version of the file is there: every writer renames a new file in (a new inode), and a change
+    within one clock tick keeps the mtime."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.topology.speakers")
     parser.add_argument("--state", required=True, type=Path)
@@ -172,22 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     sp = Speakers(args.state, args.cluster)
-    last: int | None = None
     last_pass = 0.0
     print(f"metallb for {args.cluster}: watching {sp.world_path}", flush=True)
     while not stop:
-        try:
-            mtime = sp.world_path.stat().st_mtime_ns
-        except OSError:
-            mtime = None
         # Also a pass every 2 s: a speaker healed after a change gets its bfdd, files stay in step.
-        if mtime != last or time.monotonic() - last_pass > 2.0:
+        if version(sp.world_path) != sp.seen or time.monotonic() - last_pass > 2.0:
             sp.once()
             last_pass = time.monotonic()
-            try:
-                last = sp.world_path.stat().st_mtime_ns
-            except OSError:
-                last = None
         time.sleep(args.interval)
     return 0
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from lab.topology.faults import read_faults
+from lab.topology.plan import Cluster
 from lab.topology.processes import Proc, Processes
 from lab.topology.system import list_netns, proc_info, procs_by_netns
 
 
 class Status(Processes):
     """The lab's state as `lab status` reports it (a part of runtime.Lab)."""
+
+    def allocated_ips(self, c: Cluster) -> dict[str, str]:
+        """The cluster's Services' IPs as MetalLB assigned them (status.loadBalancer in the world)."""
+        return _allocated(self.paths.host("op") / f"world-{c.name}.json")
 
     def status(self) -> list[dict[str, Any]]:
         hosts = self.plan.hosts
@@ -24,6 +30,7 @@ class Status(Processes):
         for p in self.procs():
             expected.setdefault(p.host, []).append(p)
         faults = read_faults(self.paths)
+        allocated: dict[str, dict[str, str]] = {}
         out = []
         for h in hosts:
             procs = []
@@ -58,6 +65,8 @@ class Status(Processes):
                 if i.pid not in listed
             ]
             c = self.plan.clusters.get(h.cluster)
+            if c is not None and h.cluster not in allocated:
+                allocated[h.cluster] = self.allocated_ips(c)
             out.append(
                 {
                     "name": h.name,
@@ -73,12 +82,31 @@ class Status(Processes):
                     "pss_kb": sum(i.pss_kb for i in by_ns.get(h.ns, [])),
                     "faults": faults.get(h.name, []),
                     "services": [
-                        {"namespace": s.namespace, "name": s.name, "ip": str(s.ip), "policy": s.policy}
+                        {
+                            "namespace": s.namespace,
+                            "name": s.name,
+                            "ip": allocated.get(h.cluster, {}).get(f"{s.namespace}/{s.name}", str(s.ip)),
+                            "policy": s.policy,
+                        }
                         for s in (c.services if c else [])
                     ],
                 }
             )
         return out
+
+
+def _allocated(world_file: Path) -> dict[str, str]:
+    """ns/name -> the first LoadBalancer ingress IP MetalLB wrote into the world ("" for none)."""
+    try:
+        world = json.loads(world_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for o in world.get("items", []):
+        if o.get("kind") == "Service" and (o.get("spec") or {}).get("type") == "LoadBalancer":
+            ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}]
+            out[f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}"] = ingress[0].get("ip", "")
+    return out
 
 
 def live_addresses(namespaces: list[str]) -> dict[str, list[str]]:

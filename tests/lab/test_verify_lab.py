@@ -114,6 +114,7 @@ def test_speaker_down_turns_bgp_peers_and_ecmp_red_for_that_node(lab: LabRun) ->
         ("prd", "k8s-router-1-prd", "bgp.peers", None),
         ("prd", "k8s-router-1-prd", "ecmp.routes", "default/web 198.51.100.1"),
         ("prd", "k8s-router-1-prd", "ecmp.routes", "default/api 198.51.100.2"),
+        ("prd", "k8s-router-1-prd", "ecmp.routes", "default/scores 198.51.100.129"),  # the venue pool's service
     }
     lab.lab("fault", "prd-node1", "speaker-down")
     try:

@@ -151,3 +151,43 @@ def test_store_update_is_read_modify_write(tmp_path: Path) -> None:
 def test_fields_v1_round_trip() -> None:
     paths = {("spec", "a"), ("spec", "b", "c"), ("metadata", "labels", "x")}
     assert ssa.from_fields_v1(ssa.to_fields_v1(paths)) == paths
+
+
+def test_an_object_name_must_be_a_dns_subdomain(dc: dynamic.DynamicClient) -> None:
+    pools = dc.resources.get(api_version="metallb.io/v1beta1", kind="IPAddressPool")
+    body = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": "venueIP", "namespace": NS},
+        "spec": {"addresses": ["198.51.100.128/28"]},
+    }
+    with pytest.raises(ApiException) as err:
+        dc.server_side_apply(pools, body=body, field_manager="edgekit")
+    status = json.loads(err.value.body)
+    assert err.value.status == 422 and status["reason"] == "Invalid"
+    assert status["message"] == (
+        'IPAddressPool.metallb.io "venueIP" is invalid: metadata.name: Invalid value: "venueIP": a lowercase '
+        "RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and "
+        "end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    )
+    assert status["details"]["causes"][0]["field"] == "metadata.name"
+
+
+def test_crd_defaults_are_filled_in_and_not_owned_by_the_applier(dc: dynamic.DynamicClient) -> None:
+    peers = dc.resources.get(api_version="metallb.io/v1beta2", kind="BGPPeer")
+    out = dc.server_side_apply(peers, body=peer(), field_manager="edgekit").to_dict()
+    assert out["spec"]["peerPort"] == 179
+    assert "f:peerPort" not in out["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    pools = dc.resources.get(api_version="metallb.io/v1beta1", kind="IPAddressPool")
+    body = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": "venue-ip", "namespace": NS},
+        "spec": {"addresses": ["198.51.100.128/28"], "autoAssign": False},
+    }
+    pool = dc.server_side_apply(pools, body=body, field_manager="edgekit").to_dict()
+    assert (pool["spec"]["autoAssign"], pool["spec"]["avoidBuggyIPs"]) == (False, False)
+    # Left out of the next apply, autoAssign goes back to its default.
+    del body["spec"]["autoAssign"]
+    assert dc.server_side_apply(pools, body=body, field_manager="edgekit").spec.autoAssign is True
