@@ -202,8 +202,10 @@ def cmd_time(out: str, argv: list[str]) -> int:
     started = time.perf_counter()
     proc = subprocess.run(argv)
     wall = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    _write(out, {"wall": wall, "peak_rss_mb": peak_mb, "returncode": proc.returncode})
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime  # user + system CPU of CMD (all its threads): what load cannot inflate
+    _write(out, {"wall": wall, "cpu": cpu, "peak_rss_mb": peak_mb, "returncode": proc.returncode})
     return proc.returncode
 
 

@@ -137,7 +137,7 @@ def plan_lines(diffs: Iterable[ObjectDiff]) -> list[str]:
             if "\n" in have or "\n" in want:
                 lines.append(f"~ {d.name} {path}:")
                 for line in difflib.unified_diff(
-                    have.splitlines(), want.splitlines(), "cluster", "edgekit", lineterm=""
+                    have.splitlines(), want.splitlines(), "cluster", "edgekit", n=0, lineterm=""
                 ):
                     if not line.startswith(("---", "+++", "@@")):
                         lines.append(f"    {line}")

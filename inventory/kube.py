@@ -20,6 +20,9 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 import yaml
 
 from inventory.errors import InputError, SourceUnreachable
+from inventory.lazy_import import lazy_packages
 from inventory.model import MetalLBPeer, NodeSelector, Pool, SelectorRequirement, Service
 from inventory.secrets import K8sSecretReader
 
@@ -71,6 +75,7 @@ class KubeFacts:
 
 def list_contexts(kubeconfig: str) -> tuple[list[str], str | None]:
     """Context names in a kubeconfig and its current context."""
+    _lazy_client()
     from kubernetes import config
 
     try:
@@ -87,6 +92,7 @@ def list_contexts(kubeconfig: str) -> tuple[list[str], str | None]:
 
 
 def api_client(kubeconfig: str, context: str) -> Any:
+    _lazy_client()
     from kubernetes import client, config
 
     cfg = client.Configuration()
@@ -102,6 +108,7 @@ def api_client(kubeconfig: str, context: str) -> Any:
 
 
 def _unreachable(exc: Exception, what: str) -> Exception:
+    _lazy_client()
     from kubernetes.client.exceptions import ApiException
 
     if isinstance(exc, ApiException):
@@ -115,10 +122,16 @@ def _unreachable(exc: Exception, what: str) -> Exception:
 
 
 def _call(fn: Any, what: str, *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
-    """Call a client method; 404 -> None when ``missing_ok``; connection problems -> SourceUnreachable."""
+    """Call a client method; 404 -> None when ``missing_ok``; connection problems -> SourceUnreachable.
+
+    A call ``discover`` started ahead (``_prefetch``) is taken from there: the same request, the same errors."""
+    _lazy_client()
     from kubernetes.client.exceptions import ApiException
 
+    started = getattr(_PREFETCHED, "calls", {}).pop(_call_key(fn, args, kwargs), None)
     try:
+        if started is not None:
+            return started.result()
         return fn(*args, _request_timeout=TIMEOUT, **kwargs)
     except ApiException as exc:
         if exc.status == 404 and missing_ok:
@@ -128,7 +141,37 @@ def _call(fn: Any, what: str, *args: Any, missing_ok: bool = False, **kwargs: An
         raise _unreachable(exc, what) from None
 
 
+def _lazy_client() -> None:
+    """The Kubernetes client without its eager package imports (every API and model): ``inventory.lazy_import``."""
+    lazy_packages("kubernetes", "kubernetes.client", "kubernetes.client.api", "kubernetes.client.models")
+
+
+# The reads of one discover, started at once (each is a round trip to the API server; in sequence they add up).
+_PREFETCHED = threading.local()
+
+
+def _call_key(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    return (getattr(fn, "__name__", fn), args, tuple(sorted(kwargs.items())))
+
+
+@contextmanager
+def _prefetch(calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]]) -> Iterator[None]:
+    """Start ``calls`` (fn, args, kwargs) in parallel; ``_call`` with the same fn and arguments in this thread
+    takes its answer (or its exception) from there. Calls not taken are left to finish on their own."""
+    pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="kube-read")
+    _PREFETCHED.calls = {
+        _call_key(fn, args, kwargs): pool.submit(fn, *args, _request_timeout=TIMEOUT, **kwargs)
+        for fn, args, kwargs in calls
+    }
+    try:
+        yield
+    finally:
+        _PREFETCHED.calls = {}
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def discover(kubeconfig: str, context: str) -> KubeFacts:
+    _lazy_client()
     from kubernetes import client
 
     api = api_client(kubeconfig, context)
@@ -138,53 +181,69 @@ def discover(kubeconfig: str, context: str) -> KubeFacts:
         core = client.CoreV1Api(api)
         custom = client.CustomObjectsApi(api)
         discovery = client.DiscoveryV1Api(api)
-
-        for node in _call(core.list_node, what).items:
-            ip = None
-            for addr in node.status.addresses or [] if node.status else []:
-                if addr.type == "InternalIP":
-                    try:
-                        ip = IPv4Address(addr.address)
-                        break
-                    except ValueError:
-                        continue  # an IPv6 InternalIP: keep looking for the IPv4 one
-            ready = any(
-                c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [] if node.status else [])
-            )
-            labels = dict(node.metadata.labels or {})
-            if ip is None:
-                # Without one, edgekit can only use the node's tfstate address (or skip its speaker).
-                facts.warnings.append(f"node {node.metadata.name} has no IPv4 InternalIP in status.addresses")
-            facts.nodes.append(KubeNode(name=node.metadata.name, internal_ip=ip, ready=ready, labels=labels))
-        by_name = {n.name: n for n in facts.nodes}
-
-        seen: set[str] = set()
-        for selector in SPEAKER_SELECTORS:
-            for pod in _call(core.list_pod_for_all_namespaces, what, label_selector=selector).items:
-                uid = f"{pod.metadata.namespace}/{pod.metadata.name}"
-                if uid in seen:
-                    continue
-                seen.add(uid)
-                node_name = pod.spec.node_name if pod.spec else None
-                ready = (pod.status is not None and pod.status.phase == "Running") and any(
-                    c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or [])
-                )
-                kn = by_name.get(node_name or "")
-                if kn is None:
-                    if node_name:
-                        facts.warnings.append(f"speaker pod {uid} runs on unknown node {node_name}")
-                    continue
-                if ready:
-                    kn.speaker_ready = True
-                    kn.speaker_pod = uid
-                elif kn.speaker_pod is None:
-                    kn.speaker_pod = uid
-
-        _metallb(facts, core, custom, what)
-        _services(facts, core, discovery, what)
+        crd = custom.list_namespaced_custom_object
+        reads: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [
+            (core.list_node, (), {}),
+            *((core.list_pod_for_all_namespaces, (), {"label_selector": s}) for s in SPEAKER_SELECTORS),
+            (core.read_namespaced_config_map, ("config", METALLB_NS), {}),
+            (crd, ("metallb.io", "v1beta2", METALLB_NS, "bgppeers"), {}),
+            (crd, ("metallb.io", "v1beta1", METALLB_NS, "ipaddresspools"), {}),
+            (crd, ("metallb.io", "v1beta1", METALLB_NS, "bgpadvertisements"), {}),
+            (discovery.list_endpoint_slice_for_all_namespaces, (), {}),
+            (core.list_service_for_all_namespaces, (), {}),
+        ]
+        with _prefetch(reads):
+            _discover(facts, core, custom, discovery, what)
     finally:
         api.close()
     return facts
+
+
+def _discover(facts: KubeFacts, core: Any, custom: Any, discovery: Any, what: str) -> None:
+    """Nodes and their speaker pods, MetalLB's configuration, LoadBalancer services (one cluster)."""
+    for node in _call(core.list_node, what).items:
+        ip = None
+        for addr in node.status.addresses or [] if node.status else []:
+            if addr.type == "InternalIP":
+                try:
+                    ip = IPv4Address(addr.address)
+                    break
+                except ValueError:
+                    continue  # an IPv6 InternalIP: keep looking for the IPv4 one
+        ready = any(
+            c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [] if node.status else [])
+        )
+        labels = dict(node.metadata.labels or {})
+        if ip is None:
+            # Without one, edgekit can only use the node's tfstate address (or skip its speaker).
+            facts.warnings.append(f"node {node.metadata.name} has no IPv4 InternalIP in status.addresses")
+        facts.nodes.append(KubeNode(name=node.metadata.name, internal_ip=ip, ready=ready, labels=labels))
+    by_name = {n.name: n for n in facts.nodes}
+
+    seen: set[str] = set()
+    for selector in SPEAKER_SELECTORS:
+        for pod in _call(core.list_pod_for_all_namespaces, what, label_selector=selector).items:
+            uid = f"{pod.metadata.namespace}/{pod.metadata.name}"
+            if uid in seen:
+                continue
+            seen.add(uid)
+            node_name = pod.spec.node_name if pod.spec else None
+            ready = (pod.status is not None and pod.status.phase == "Running") and any(
+                c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or [])
+            )
+            kn = by_name.get(node_name or "")
+            if kn is None:
+                if node_name:
+                    facts.warnings.append(f"speaker pod {uid} runs on unknown node {node_name}")
+                continue
+            if ready:
+                kn.speaker_ready = True
+                kn.speaker_pod = uid
+            elif kn.speaker_pod is None:
+                kn.speaker_pod = uid
+
+    _metallb(facts, core, custom, what)
+    _services(facts, core, discovery, what)
 
 
 def _metallb(facts: KubeFacts, core: Any, custom: Any, what: str) -> None:
@@ -394,6 +453,7 @@ def secret_reader(kubeconfig: str, context: str) -> K8sSecretReader:
     """A reader for ``SecretRef(k8s=...)``: resolves one key of one Secret when called (never cached)."""
 
     def read(namespace: str, name: str, key: str) -> str:
+        _lazy_client()
         from kubernetes import client
 
         from inventory.errors import MissingFact

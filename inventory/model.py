@@ -158,6 +158,9 @@ class BFD(Model):
         return self.multiplier * max(self.receive_interval, self.transmit_interval)
 
 
+DEFAULT_PEER_NAME = "edgekit-router"
+
+
 class MetalLBIntent(Model):
     """What ``tasks.metallb`` renders for one cluster: MetalLB's side of the router's BGP sessions.
 
@@ -168,7 +171,11 @@ class MetalLBIntent(Model):
     form: Literal["auto", "crds", "configmap"] = "auto"
     pools: list[Pool]
     pools_source: Literal["site", "kubernetes", "tfstate"] = "site"
-    peer_name: str = "edgekit-router"
+    # The BGPPeer's name; None: the cluster's one BGPPeer for the router's address if it has one (taken over), else
+    # ``DEFAULT_PEER_NAME``.
+    peer_name: str | None = None
+    # The site file states MetalLB's intent (a ``metallb`` section): comply then judges the cluster's MetalLB.
+    declared: bool = False
     peer_address: IPv4Address
     peer_asn: ASN
     my_asn: ASN

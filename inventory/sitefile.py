@@ -23,6 +23,12 @@ in one mapping (YAML would silently keep the second). Example::
           endpoint: 198.18.0.2:51820
           allowed_ips: [172.16.100.2/32, 10.88.0.0/24]
           venue_networks: [10.88.0.0/24]
+        metallb:                       # what `tasks.metallb` renders (inventory/README.md, MetalLB intent)
+          form: auto                   # crds | configmap | auto (ask the cluster)
+          pools:
+            - {name: global-ip, addresses: [198.51.100.0/28]}
+            - {name: venue-ip, addresses: [198.51.100.128/28], scope: venue, avoid_buggy_ips: true}
+          node_selectors: [{match_labels: {edgekit.io/bgp: "true"}}]
 """
 
 from __future__ import annotations
@@ -137,7 +143,8 @@ class MetalLBFile(Partial):
     form: Literal["auto", "crds", "configmap"] | None = None
     # Which nodes' speakers peer with the router (none: every node), as BGPPeer nodeSelectors.
     node_selectors: list[NodeSelectorFile] | None = None
-    peer_name: str | None = None  # the BGPPeer's name (default edgekit-router)
+    # The BGPPeer's name (default: the cluster's one BGPPeer for the router's address, taken over; else edgekit-router).
+    peer_name: str | None = None
 
 
 class HostOverride(Partial):

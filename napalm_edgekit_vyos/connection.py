@@ -154,6 +154,16 @@ class EdgekitVyOSSSH(VyOSSSH):
     def any_prompt(self) -> str:
         return self.any_body + "$"
 
+    def _try_session_preparation(self, force_data: bool = True) -> None:
+        """netmiko's own sends a newline and sleeps 0.1 s so that there is something to read; VyOS's shell
+        prints its prompt at login unasked, and ``session_preparation`` reads up to it (bounded): no newline
+        (whose extra prompt would be read as the next command's end), no sleep."""
+        try:
+            self.session_preparation()
+        except Exception:
+            self.disconnect()
+            raise
+
     def session_preparation(self) -> None:
         banner = self.read_until_pattern(pattern=ANY_PROMPT, read_timeout=20)
         last = banner.strip().splitlines()[-1].strip()

@@ -118,8 +118,7 @@ def plan_router(
     driver = run_step(task, "connect", router_driver, task)
     report.timed("connect", started)
     started = time.monotonic()
-    dialect, running = run_step(task, "read config", _read_config, driver, cluster)
-    report.dialect = dialect.version
+    dialect, running = run_step(task, "read config", _read_config, driver, cluster, report)
     report.timed("read", started)
     rendered: RenderedConfig
     if renders is not None:
@@ -139,8 +138,10 @@ def plan_router(
     return Result(host=task.host, result=plan, changed=bool(change), diff="\n".join(report.commands))
 
 
-def _read_config(driver: VyOSDriver, cluster: Cluster) -> tuple[Dialect, list[str]]:
+def _read_config(driver: VyOSDriver, cluster: Cluster, report: HostReport) -> tuple[Dialect, list[str]]:
+    """The router's dialect (in the report as soon as it is known) and its running config."""
     dialect = router_dialect(cluster, driver)
+    report.dialect = dialect.version
     return dialect, driver.show("show configuration commands").splitlines()
 
 

@@ -2,7 +2,7 @@
 (`python -m tasks.edge exporter` runs verify every interval and serves its metrics: ``tasks.exporter``.)
 
 Routers (``tasks.verify``: bgp, ecmp, proxyarp, wireguard, consistency, compliance with ``comply``) and
-API load balancers (``tasks.lb``'s reading and ``checks.lb``: lb.services, lb.backends, lb.config per LB;
+API load balancers (``tasks.lb_verify``'s reading and ``checks.lb``: lb.services, lb.backends, lb.config per LB;
 lb.vip and lb.healthz per cluster) of every selected cluster run in one Nornir run, all hosts in
 parallel; the /healthz requests through the VIPs run beside them. One table, one ``--json``, one
 ``--junit``; exit 0 only when every check passes, 1 otherwise, 2 bad input, 3 unreachable source.
@@ -13,23 +13,24 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from nornir.core.task import Task
+from nornir.core.task import Result, Task
 
 from checks import lb as lbchecks
 from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
-from tasks import lb, lb_deploy, napalm_lean
+from tasks import lb, lb_deploy, lb_verify, napalm_lean
 from tasks.cli import run
 from tasks.commands import edge as commands
 from tasks.options import CommonOptions
+from tasks.processors import LiveChecks, ReportCollector
 from tasks.report import HostReport, one_line
 from tasks.runtime import Runtime, open_runtime
-from tasks.verify import LiveResults, VerifyOptions, host_report, validate_intent
-from tasks.verify_cmd import Job, cluster_reports, finish, router_jobs, router_targets, run_jobs
+from tasks.verify import ClusterFacts, LiveResults, VerifyOptions, host_report, validate_intent
+from tasks.verify_cmd import cluster_reports, finish, router_targets, run_hosts, verify_router_report
 
 LB_CHECKS = ("lb.services", "lb.backends", "lb.config")
 
@@ -47,43 +48,52 @@ def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[
     return targets
 
 
-def lb_jobs(
-    lbs: list[tuple[Cluster, list[str]]],
-    rendered: dict[str, lb_deploy.RenderedLB],
-    live: LiveResults,
-    reports: dict[str, HostReport],
-    states: dict[str, lb.LBState | str],
-) -> dict[str, Job]:
-    jobs: dict[str, Job] = {}
-    for cluster, names in lbs:
-        for name in names:
+def verify_lb_report(
+    task: Task, clusters: Mapping[str, Cluster], rendered: Mapping[str, lb_deploy.RenderedLB]
+) -> Result:
+    """Nornir task: read one LB (``tasks.lb_verify.verify_lb_task``) and judge it (``tasks.lb_verify.lb_checks``).
 
-            def job(task: Task, cluster: Cluster = cluster, name: str = name) -> None:
-                started = time.monotonic()
-                try:
-                    state: lb.LBState = task.run(
-                        task=lb.verify_lb_task, rendered=rendered[name], severity_level=10
-                    ).result
-                    states[name] = state
-                    results = lb.lb_checks(name, cluster, state)
-                except Exception as exc:
-                    reason = one_line(exc)
-                    states[name] = reason
-                    results = [errored(check, name, cluster.name, reason) for check in LB_CHECKS]
-                report = host_report(name, cluster.name, "lb", results)
-                report.timed("verify", started)
-                reports[name] = report
-                live.add(name, results)
+    Result: ``result`` the LB's ``HostReport`` (``checks`` lb.services, lb.backends, lb.config; errored with
+    the reason when it could not be read); ``state`` the ``LBState`` read, or why it could not be;
+    ``failed`` when a check did not pass.
+    """
+    name = task.host.name
+    cluster = clusters[name]
+    started = time.monotonic()
+    state: lb_verify.LBState | str
+    try:
+        read: lb_verify.LBState = task.run(
+            task=lb_verify.verify_lb_task, rendered=rendered[name], severity_level=10
+        ).result
+        state = read
+        results = lb_verify.lb_checks(name, cluster, read)
+    except Exception as exc:
+        state = one_line(exc)
+        results = [errored(check, name, cluster.name, state) for check in LB_CHECKS]
+    report = host_report(name, cluster.name, "lb", results)
+    report.timed("verify", started)
+    return Result(host=task.host, result=report, state=state, failed=not report.ok)
 
-            jobs[name] = job
-    return jobs
+
+def verify_edge_host(
+    task: Task,
+    targets: Mapping[str, ClusterFacts],
+    options: VerifyOptions,
+    clusters: Mapping[str, Cluster],
+    rendered: Mapping[str, lb_deploy.RenderedLB],
+) -> Result:
+    """Nornir task: a router (``targets``) through ``verify_router_report``, an LB (``clusters``) through
+    ``verify_lb_report``; the Result is theirs."""
+    if task.host.name in targets:
+        return verify_router_report(task, targets, options)
+    return verify_lb_report(task, clusters, rendered)
 
 
 def vip_results(
-    cluster: Cluster, names: list[str], states: dict[str, lb.LBState | str], rt: Runtime | None = None
+    cluster: Cluster, names: list[str], states: dict[str, lb_verify.LBState | str], rt: Runtime | None = None
 ) -> list[CheckResult]:
     """lb.vip from what each LB said (only when the whole pair was selected: --limit may take one); a VIP
-    held by no LB or by both is read again for a few seconds (``tasks.lb.vip_check``) when ``rt`` is given."""
+    held by no LB or by both is read again for a few seconds (``tasks.lb_verify.vip_check``) when ``rt`` is given."""
     assert cluster.api_lb is not None
     vip = cluster.api_lb.vip
     holders: dict[str, bool] = {}
@@ -97,7 +107,7 @@ def vip_results(
         else:
             holders[name] = vip in state.addresses
     if {m.name for m in cluster.api_lb.lbs} <= set(names):
-        return [lb.vip_check(rt, cluster, holders, unknown)]
+        return [lb_verify.vip_check(rt, cluster, holders, unknown)]
     return []
 
 
@@ -117,7 +127,7 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
     command = "edge comply" if comply else "edge verify"
 
     reports: dict[str, HostReport] = {}
-    states: dict[str, lb.LBState | str] = {}
+    collector = ReportCollector()
     pending = [(f.cluster.name, n) for f, names in routers for n in names] + [(c.name, n) for c, ns in lbs for n in ns]
     with ThreadPoolExecutor(max_workers=max(1, len(lbs))) as pool, LiveResults(f"edgekit {command}", pending) as live:
         # /healthz through each VIP goes beside the SSH reads: it needs no LB session.
@@ -126,11 +136,24 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
             assert cluster.api_lb is not None
             url = f"https://{cluster.api_lb.vip}:{cluster.api_lb.frontend_port}/healthz"
             health[cluster.name] = (url, pool.submit(lbchecks.fetch_healthz, url, args.timeout, args.ca))
-        for report in cluster_reports(routers):
+        for report in cluster_reports(routers, rt, comply):
             live.add(report.host, report.checks)
             reports[f"{report.cluster}/{report.host}"] = report
-        jobs = router_jobs(routers, vopts, live, reports) | lb_jobs(lbs, rendered, live, reports, states)
-        run_jobs(rt, jobs, command)
+        targets = {name: facts for facts, names in routers for name in names}
+        clusters = {name: cluster for cluster, names in lbs for name in names}
+        done = run_hosts(
+            rt,
+            targets.keys() | clusters.keys(),
+            verify_edge_host,
+            command,
+            [LiveChecks(live), collector],
+            targets=targets,
+            options=vopts,
+            clusters=clusters,
+            rendered=rendered,
+        )
+        reports.update(collector.reports)
+        states = {name: getattr(done[name][0], "state", "not read") for name in clusters if done and name in done}
         for cluster, names in lbs:
             assert cluster.api_lb is not None
             url, future = health[cluster.name]

@@ -16,6 +16,10 @@ failed, 2 bad input, 3 unreachable source, 10 ``plan`` found pending changes, 13
 - ``verify``: the ``lb.*`` checks (``checks.lb``) as a table, ``--json`` and ``--junit``. When the VIP is
   held by no LB or by both, the pair's addresses are read again for up to ``VIP_SETTLE`` seconds (a VRRP
   election takes ~3 advert intervals) before that is called a failure; the reason says so.
+
+This module is the command line (argument handling, order, output); the engine lives in ``tasks.lb_render``
+(the files), ``tasks.lb_validate`` (local checks), ``tasks.lb_remote`` (SSH), ``tasks.lb_deploy`` (plan, apply,
+gate: the Nornir tasks ``plan_lb_task``/``apply_lb_task``) and ``tasks.lb_verify`` (reading and judging).
 """
 
 from __future__ import annotations
@@ -23,22 +27,32 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from collections.abc import Mapping, Sequence
 
+from nornir.core import Nornir
+from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
 from checks import lb as lbchecks
-from checks.parsers import haproxy_stat
-from checks.verdict import CheckResult, errored, failed, passed
+from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks import lb_deploy, napalm_lean
 from tasks.cli import run
 from tasks.commands import lb as commands
+from tasks.lb_verify import (
+    VIP_REREAD_INTERVAL,
+    VIP_SETTLE,
+    LBState,
+    lb_checks,
+    read_lb_state,
+    read_lb_task,
+    reread_vip,
+    verify_lb_task,
+    vip_check,
+)
 from tasks.options import CommonOptions
-from tasks.progress import Progress
+from tasks.processors import LiveView
 from tasks.report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -52,16 +66,30 @@ from tasks.report import (
 )
 from tasks.runtime import Runtime, open_runtime
 
+__all__ = [  # the CLI's own names, and the engine's it re-exports (tasks.lb_deploy, tasks.lb_verify)
+    "VIP_REREAD_INTERVAL",
+    "VIP_SETTLE",
+    "LBHostReport",
+    "LBState",
+    "lb_checks",
+    "lb_waves",
+    "main",
+    "print_checks",
+    "print_lb_changes",
+    "read_lb_state",
+    "read_lb_task",
+    "render_all",
+    "reread_vip",
+    "run_deploy",
+    "run_verify",
+    "verify_lb_task",
+    "vip_check",
+]
+
 SHOW_STAT = lb_deploy.SHOW_STAT
-VIP_SETTLE = 5.0  # seconds verify re-reads a VIP held by no LB or by both (an election in progress)
-VIP_REREAD_INTERVAL = 0.5
 
 
-@dataclass
-class LBHostReport(HostReport):
-    """A host report with the unified diff of each changed file (secrets masked)."""
-
-    diffs: dict[str, list[str]] = field(default_factory=dict)
+LBHostReport = lb_deploy.LBHostReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -125,14 +153,14 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
             reports[name].error = str(exc)
         reports[name].timed("validate", started)
 
-    plans: dict[str, lb_deploy.LBPlan] = {}
     try:
-        with Progress(f"edgekit {report.command}") as progress:
+        with LiveView(f"edgekit {report.command}") as live:
+            nr = rt.nornir.with_processors([live])
             todo = [n for n in rendered if reports[n].status != "failed"]
-            _plan_all(rt, todo, rendered, reports, plans, progress)
+            plans = _plan_all(nr, todo, rendered, clusters, reports)
             if not dry_run:
                 gate_timeout = getattr(args, "gate_timeout", lb_deploy.DEFAULT_GATE_TIMEOUT)
-                _apply_waves(rt, waves, reports, plans, progress, gate_timeout)
+                _apply_waves(nr, waves, reports, plans, gate_timeout, rt.nornir.inventory.hosts)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
     if dry_run:
@@ -141,65 +169,41 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
 
 
 def _plan_all(
-    rt: Runtime,
+    nr: Nornir,
     names: list[str],
     rendered: dict[str, lb_deploy.RenderedLB],
+    clusters: dict[str, Cluster],
     reports: dict[str, LBHostReport],
-    plans: dict[str, lb_deploy.LBPlan],
-    progress: Progress,
-) -> None:
-    def plan_task(task: Task) -> Result:
-        name = task.host.name
-        report = reports[name]
-        started = time.monotonic()
-        try:
-            plan, _ = task.run(
-                task=lb_deploy.plan_lb_task, rendered=rendered[name], step=progress.step, severity_level=10
-            ).result
-            plans[name] = plan
-            report.commands = plan.actions()
-            report.diffs = plan.diffs()
-            report.status = "planned" if plan else "unchanged"
-        except Exception as exc:
-            _record_failure(report, exc)
-        report.timed("plan", started)
-        progress.step(name, report.status)
-        return Result(host=task.host, result=report)
+) -> dict[str, lb_deploy.LBPlan]:
+    """Every LB's plan in parallel (``plan_lb_task``); a failed read is recorded in its report."""
+    if not names:
+        return {}
+    planned = nr.filter(filter_func=lambda host: host.name in names).run(
+        task=_plan_host, name="lb plan", rendered=rendered, clusters=clusters, reports=reports
+    )
+    return {name: m[0].result for name, m in planned.items() if isinstance(m[0].result, lb_deploy.LBPlan)}
 
-    if names:
-        rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=plan_task, name="lb plan")
+
+def _plan_host(
+    task: Task,
+    rendered: dict[str, lb_deploy.RenderedLB],
+    clusters: dict[str, Cluster],
+    reports: dict[str, LBHostReport],
+) -> Result:
+    """``plan_lb_task`` on the host's own report row (the run report lists every LB, planned or not)."""
+    name = task.host.name
+    return lb_deploy.plan_lb_task(task, rendered[name], cluster=clusters[name], report=reports[name])
 
 
 def _apply_waves(
-    rt: Runtime,
+    nr: Nornir,
     waves: list[tuple[Cluster, list[str]]],
     reports: dict[str, LBHostReport],
     plans: dict[str, lb_deploy.LBPlan],
-    progress: Progress,
-    gate_timeout: float = lb_deploy.DEFAULT_GATE_TIMEOUT,
+    gate_timeout: float,
+    hosts: Mapping[str, Host],
 ) -> None:
-    def apply_task(task: Task, cluster: Cluster, last: bool) -> Result:
-        name = task.host.name
-        report = reports[name]
-        plan = plans[name]
-        started = time.monotonic()
-        try:
-            remote = lb_deploy.SSHRemote.from_task(task)
-            outcome = lb_deploy.apply_lb(remote, plan, name, progress.step)
-        except Exception as exc:
-            _record_failure(report, exc)
-            report.timed("apply", started)
-            progress.step(name, report.status)
-            return Result(host=task.host, result=report)
-        report.status = outcome.status
-        report.error = outcome.error
-        report.notes.extend(outcome.notes)
-        report.timed("apply", started)
-        if outcome.status == "changed":
-            _gate(rt, task, cluster, remote, plan, outcome, report, progress, last, gate_timeout)
-        progress.step(name, report.status)
-        return Result(host=task.host, result=report)
-
+    """Cluster after cluster, one LB at a time (BACKUP first), ``apply_lb_task``; a failed LB stops the rest."""
     blocked_by: str | None = None
     for cluster, names in waves:
         failed_here = [n for n in names if not reports[n].ok]
@@ -212,79 +216,16 @@ def _apply_waves(
                 report.status = "skipped"
                 report.notes.append(f"not started: {blocked_by}")
                 continue
-            rt.nornir.filter(filter_func=lambda host, name=name: host.name == name).run(
-                task=apply_task, name="apply", cluster=cluster, last=i == len(todo) - 1
+            nr.filter(filter_func=lambda host, name=name: host.name == name).run(
+                task=lb_deploy.apply_lb_task,
+                name="apply",
+                plans=plans,
+                last=i == len(todo) - 1,
+                gate_timeout=gate_timeout,
+                hosts=hosts,
             )
             if not report.ok:
                 blocked_by = f"{name} ({cluster.name}) {report.status}"
-
-
-def _gate(
-    rt: Runtime,
-    task: Task,
-    cluster: Cluster,
-    remote: lb_deploy.SSHRemote,
-    plan: lb_deploy.LBPlan,
-    outcome: lb_deploy.ApplyOutcome,
-    report: LBHostReport,
-    progress: Progress,
-    last: bool,
-    timeout: float,
-) -> None:
-    """Wait (bounded) for this LB, and after the cluster's last change for the whole pair; restore on failure."""
-    name = task.host.name
-    assert cluster.api_lb is not None
-    what = "gate: services, backends, VIP, /healthz" if last else "gate: services, backends"
-    progress.step(name, what)
-    started = time.monotonic()
-    if last:
-        remotes: dict[str, lb_deploy.Remote | str] = {name: remote}
-        for lb in cluster.api_lb.lbs:
-            if lb.name != name:
-                remotes[lb.name] = _peer_remote(rt, lb.name)
-
-        def probe() -> list[CheckResult]:
-            return lb_deploy.pair_gate_checks(remotes, cluster, _gate_fetch, name)
-    else:
-
-        def probe() -> list[CheckResult]:
-            return lb_deploy.lb_gate_checks(remote, name, cluster)
-
-    try:
-        results, waited = lb_deploy.wait_for_gate(probe, timeout)
-    except Exception as exc:  # the session broke mid-gate: still try to restore
-        results, waited = [errored("lb.gate", name, cluster.name, one_line(exc))], time.monotonic() - started
-    report.timed("gate", started)
-    report.checks = results
-    if all(r.ok for r in results):
-        summary = "services, backends, VIP and /healthz of the pair" if last else "services and backends"
-        report.notes.append(f"gate passed in {waited:.1f} s ({summary})")
-        progress.step(name, f"gate passed in {waited:.1f}s")
-        return
-    report.error = lb_deploy.gate_error(results, waited)
-    progress.step(name, f"gate failed after {waited:.1f}s: restore")
-    started = time.monotonic()
-    report.status = "reverted"
-    try:
-        report.notes.extend(lb_deploy.revert_lb(remote, plan, outcome))
-    except Exception as exc:
-        report.status = "failed"
-        report.notes.append(f"could not restore the previous files: {one_line(exc)}")
-    report.timed("revert", started)
-
-
-def _peer_remote(rt: Runtime, name: str) -> lb_deploy.Remote | str:
-    """The other LB of the pair (also outside --limit), on its own Nornir connection; why not, when it
-    cannot be reached."""
-    try:
-        host = rt.nornir.inventory.hosts[name]  # the whole inventory: the task's Nornir is filtered to one host
-        return lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
-    except Exception as exc:
-        return one_line(exc)
-
-
-def _gate_fetch(url: str) -> tuple[int | None, str]:
-    return lbchecks.fetch_healthz(url, timeout=2.0)
 
 
 def _record_failure(report: HostReport, exc: BaseException) -> None:
@@ -327,60 +268,7 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-# --- verify ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LBState:
-    """What verify reads from one LB."""
-
-    addresses: set[IPv4Address] | None = None
-    active: dict[str, bool] = field(default_factory=dict)
-    stat: str | None = None
-    differing: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)  # what could not be read -> why
-
-
-def read_lb_state(remote: lb_deploy.Remote, rendered: lb_deploy.RenderedLB) -> LBState:
-    state = LBState()
-    rc, out = remote.run("ip -4 -o addr show")
-    if rc == 0:
-        state.addresses = lbchecks.ipv4_addresses(out)
-    else:
-        state.errors["addresses"] = lb_deploy.one_line(out) or f"ip addr exit {rc}"
-    state.active = {s: lb_deploy.service_active(remote, s) for s in lb_deploy.SERVICES}
-    rc, out = remote.run(SHOW_STAT.format(sock=lb_deploy.ADMIN_SOCKET))
-    if rc == 0 and out.strip():
-        state.stat = out
-    else:
-        state.errors["show stat"] = lb_deploy.one_line(out) or f"exit {rc}"
-    for f in rendered.files:
-        got = remote.read(f.path)
-        if got is None or got[0] != f.content or got[1] != f.mode:
-            state.differing.append(f.path + (" (missing)" if got is None else ""))
-    return state
-
-
-def verify_lb_task(task: Task, rendered: lb_deploy.RenderedLB) -> Result:
-    remote = lb_deploy.SSHRemote.from_task(task)
-    return Result(host=task.host, result=read_lb_state(remote, rendered))
-
-
-def lb_checks(name: str, cluster: Cluster, state: LBState) -> list[CheckResult]:
-    assert cluster.api_lb is not None
-    holds = state.addresses is not None and cluster.api_lb.vip in state.addresses
-    results = [lbchecks.check_services(name, cluster.name, state.active, holds if state.addresses else None)]
-    expected = [m.name for m in sorted(cluster.masters, key=lambda m: m.name)]
-    if state.stat is None:
-        results.append(errored("lb.backends", name, cluster.name, f"show stat: {state.errors.get('show stat')}"))
-    else:
-        try:
-            rows = haproxy_stat.parse(state.stat)
-            results.append(lbchecks.check_backends(name, cluster.name, rows, expected))
-        except Exception as exc:
-            results.append(errored("lb.backends", name, cluster.name, str(exc)))
-    results.append(lbchecks.check_config(name, cluster.name, state.differing))
-    return results
+# --- verify (the engine: tasks.lb_verify) -----------------------------------------------------------------
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -390,21 +278,19 @@ def run_verify(args: argparse.Namespace) -> int:
     waves = lb_waves(rt, options)
     rendered = render_all(rt, waves, report.warnings)
     reports = {name: LBHostReport(host=name, cluster=c.name, role="lb") for c, names in waves for name in names}
-    states: dict[str, LBState] = {}
-
-    def verify_task(task: Task) -> Result:
-        name = task.host.name
-        started = time.monotonic()
-        try:
-            states[name] = task.run(task=verify_lb_task, rendered=rendered[name], severity_level=10).result
-        except Exception as exc:
-            _record_failure(reports[name], exc)
-        reports[name].timed("read", started)
-        return Result(host=task.host, result=None)
-
     try:
         names = list(rendered)
-        rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=verify_task, name="lb verify")
+        done = rt.nornir.filter(filter_func=lambda host: host.name in names).run(
+            task=read_lb_task, name="lb verify", rendered=rendered
+        )
+        states: dict[str, LBState] = {}
+        for name in names:
+            read = done[name][0]
+            reports[name].timings["read"] = round(getattr(read, "seconds", 0.0), 3)
+            if read.failed:
+                _record_failure(reports[name], read.exception or RuntimeError(str(read.result)))
+            else:
+                states[name] = read.result
         return _judge_verify(args, rt, report, waves, reports, states)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
@@ -459,75 +345,6 @@ def _judge_verify(
     if args.junit:
         write_junit(all_results, args.junit, suite="edgekit lb verify")
     return EXIT_OK if all(r.ok for r in all_results) else EXIT_FAILED
-
-
-def vip_check(
-    rt: Runtime | None, cluster: Cluster, holders: dict[str, bool], unknown: dict[str, str], bound: float = VIP_SETTLE
-) -> CheckResult:
-    """``lb.vip`` from the first read; a VIP held by no LB or by both is read again (both LBs, over their
-    Nornir connections) for up to ``bound`` seconds before it is called a failure: a VRRP election in
-    progress leaves the VIP nowhere for ~3 advert intervals, and verify samples both LBs at slightly
-    different moments while it moves."""
-    assert cluster.api_lb is not None
-    first = lbchecks.check_vip(cluster.name, cluster.api_lb.vip, holders, unknown)
-    if first.ok or unknown or rt is None or bound <= 0:
-        return first
-    hosts = [rt.nornir.inventory.hosts[name] for name in sorted(holders)]
-    opened = [h for h in hosts if "netmiko" not in h.connections]  # edge verify has closed its sessions
-
-    def read() -> dict[str, bool]:
-        assert cluster.api_lb is not None
-        out = {}
-        for host in hosts:
-            remote = lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
-            out[host.name] = lb_deploy.holds_vip(remote, cluster.api_lb.vip)
-        return out
-
-    try:
-        return reread_vip(cluster, first, read, bound)
-    finally:
-        for host in opened:
-            if "netmiko" in host.connections:
-                host.close_connection("netmiko")
-
-
-def reread_vip(
-    cluster: Cluster,
-    first: CheckResult,
-    read: Callable[[], dict[str, bool]],
-    bound: float = VIP_SETTLE,
-    interval: float = VIP_REREAD_INTERVAL,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> CheckResult:
-    """Re-read VIP ownership until exactly one LB holds it or ``bound`` seconds have passed; the reason
-    tells that it was re-read, and what the first read saw."""
-    assert cluster.api_lb is not None
-    vip = cluster.api_lb.vip
-    started = clock()
-    reads = 0
-    while clock() - started < bound:
-        sleep(interval)
-        try:
-            holders = read()
-        except Exception as exc:
-            return failed("lb.vip", first.host, cluster.name, f"{first.reason}; re-reading failed: {one_line(exc)}")
-        reads += 1
-        result = lbchecks.check_vip(cluster.name, vip, holders, {})
-        if result.ok:
-            return passed(
-                "lb.vip",
-                first.host,
-                cluster.name,
-                f"{result.reason} (first read: {first.reason}; settled {clock() - started:.1f} s later, "
-                f"{reads} re-read(s))",
-            )
-    return failed(
-        "lb.vip",
-        first.host,
-        cluster.name,
-        f"{first.reason} (still after re-reading for {clock() - started:.1f} s, {reads} re-read(s))",
-    )
 
 
 def print_checks(results: list[CheckResult]) -> None:

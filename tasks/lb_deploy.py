@@ -1,19 +1,14 @@
-"""API load balancers (HAProxy + Keepalived): render, validate, plan, push atomically, reload, roll back.
+"""API load balancers (HAProxy + Keepalived), plan and apply: read, push atomically, reload, gate, roll back.
 
-Per LB host the managed files are ``/etc/haproxy/haproxy.cfg``, ``/etc/keepalived/keepalived.conf`` and
-``/etc/keepalived/check_apiserver.sh`` (0755), rendered from ``templates/haproxy`` and ``templates/keepalived``.
+The LB's files are rendered by ``tasks.lb_render``, checked on this machine by ``tasks.lb_validate`` and reached
+over SSH through ``tasks.lb_remote``; this module plans and applies them (the names of those modules are
+re-exported here, as before the split).
 
-Validation, before any device changes:
-1. Locally (no device touched) with the real programs on a temp copy: ``haproxy -c -f`` and
-   ``keepalived -t -f``. The copy differs from the pushed file only where the edgekit machine is not the LB,
-   line for line (so line numbers in messages stay right): the admin socket goes to the temp dir, a
-   ``user``/``group`` unknown here becomes the current one; keepalived's ``interface`` becomes a local
-   non-loopback interface (``keepalived -t`` rejects unknown and loopback interfaces), ``script`` points at
-   a temp copy of the rendered check script (``-t`` disables a missing script and exits 5), and
-   ``script_user`` becomes the current user when not root (script security). A program that is not
-   installed here is skipped with a note; the LB still validates.
-2. On the LB: every changed file is uploaded as ``FILE.edgekit-new`` and checked there (``haproxy -c -f``,
-   ``keepalived -t -f``, ``sh -n``). Any failure removes the temp files: nothing is renamed or reloaded.
+Plan (read only): the LB's current files and whether its services run (``plan_lb``).
+
+Validation on the LB, before any change: every changed file is uploaded as ``FILE.edgekit-new`` and checked
+there (``haproxy -c -f``, ``keepalived -t -f``, ``sh -n``). Any failure removes the temp files: nothing is
+renamed or reloaded.
 
 Apply (phase two, only for changed hosts): re-read the remote files (changed since the plan: fail), then
 per file ``cp -p FILE FILE.edgekit-bak`` and ``mv FILE.edgekit-new FILE`` (atomic rename), then
@@ -33,441 +28,105 @@ when the higher-priority peer claims it: deploy returns only after that. A gate 
 the gate timeout restores that LB's previous files and reloads (``revert_lb``); the host reports
 ``reverted`` with the failing checks.
 
-Secrets: the VRRP ``auth_pass`` is resolved only here, and masked (``********``) in every diff and report.
-Keepalived's PASS authentication uses 8 characters: a longer secret is cut to 8 (``keepalived -t`` rejects a
-longer one) with a warning, identically on both LBs.
+Nornir tasks: ``plan_lb_task`` (phase one) and ``apply_lb_task`` (install, reload, gate, restore), each
+returning a Result that carries the host's report; their steps are named subtasks (``tasks.steps``).
 """
 
 from __future__ import annotations
 
-import difflib
-import getpass
-import grp
 import hashlib
-import os
-import pwd
-import re
 import shlex
-import shutil
-import subprocess
-import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
 from checks import lb as lbchecks
 from checks.parsers import haproxy_stat
 from checks.verdict import CheckResult, errored, failed
-from inventory import ssh
-from inventory.errors import EdgekitError, MissingFact
-from inventory.model import ApiLB, Cluster, LoadBalancer
-from inventory.secrets import MASK, K8sSecretReader
+from inventory.errors import InputError
+from inventory.model import Cluster, LoadBalancer
 from tasks.defaults import LB_GATE_TIMEOUT
-from templates import JINJA_ENV
+from tasks.lb_remote import ConnectError, Remote, SSHRemote, one_line, service_active
+from tasks.lb_render import (
+    ADMIN_SOCKET,
+    CHECK_SCRIPT,
+    DEFAULT_TUNING,
+    HAPROXY_CFG,
+    KEEPALIVED_CONF,
+    SERVICES,
+    VRRP_PASS_MAX,
+    FileKind,
+    LBFile,
+    RenderedLB,
+    find_lb,
+    mask,
+    render_lb,
+    require_api_lb,
+    unified_diff,
+    vrrp_weight,
+)
+from tasks.lb_validate import (
+    ValidationFailed,
+    haproxy_local_copy,
+    keepalived_local_copy,
+    local_interface,
+    program_errors,
+    validate_local,
+)
+from tasks.report import HostReport
+from tasks.report import one_line as one_line_of
+from tasks.steps import Runner, direct, run_step, runner
+
+__all__ = [
+    "ADMIN_SOCKET",
+    "CHECK_SCRIPT",
+    "DEFAULT_TUNING",
+    "HAPROXY_CFG",
+    "KEEPALIVED_CONF",
+    "SERVICES",
+    "VRRP_PASS_MAX",
+    "ConnectError",
+    "FileKind",
+    "LBFile",
+    "Remote",
+    "RenderedLB",
+    "SSHRemote",
+    "ValidationFailed",
+    "find_lb",
+    "haproxy_local_copy",
+    "keepalived_local_copy",
+    "local_interface",
+    "mask",
+    "one_line",
+    "program_errors",
+    "render_lb",
+    "require_api_lb",
+    "service_active",
+    "unified_diff",
+    "validate_local",
+    "vrrp_weight",
+]
 
 DEFAULT_GATE_TIMEOUT = LB_GATE_TIMEOUT
-
-HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
-KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
-CHECK_SCRIPT = "/etc/keepalived/check_apiserver.sh"
-ADMIN_SOCKET = "/run/haproxy/admin.sock"
 NEW_SUFFIX = ".edgekit-new"
 BAK_SUFFIX = ".edgekit-bak"
 FAILED_SUFFIX = ".edgekit-failed"
-VRRP_PASS_MAX = 8
-SERVICES = ("haproxy", "keepalived")
 GATE_INTERVAL = 0.5
 SHOW_STAT = (
     "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "
     "else echo 'show stat' | nc -N -U {sock}; fi"
 )
 
-# Values the templates read besides the model; tests override them (e.g. to force an invalid render).
-DEFAULT_TUNING: dict[str, Any] = {
-    "user": "haproxy",
-    "group": "haproxy",
-    "balance": "roundrobin",
-    "timeout_connect": "5s",
-    "timeout_stream": "4h",
-    "timeout_check": "3s",
-    "check_inter": "2s",
-    "check_fall": 2,
-    "check_rise": 2,
-    "script_user": "root",
-    "script_interval": 3,
-    "script_fall": 10,
-    "script_rise": 2,
-    "advert_int": 1,
-    "instance": "VI_1",
-}
-
-
-FileKind = Literal["haproxy", "keepalived", "script"]
-
-
-class ValidationFailed(Exception):
-    """A rendered file the program rejects; the message is the program's, naming file and line."""
-
-
-@dataclass(frozen=True)
-class LBFile:
-    kind: FileKind
-    path: str
-    content: str
-    mode: int = 0o644
-
-    @property
-    def service(self) -> str | None:
-        """The unit to reload when this file changes (the check script is read at each run)."""
-        return {"haproxy": "haproxy", "keepalived": "keepalived"}.get(self.kind)
-
 
 @dataclass
-class RenderedLB:
-    cluster: str
-    lb: LoadBalancer
-    files: list[LBFile]
-    secrets: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+class LBHostReport(HostReport):
+    """A host report with the unified diff of each changed file (secrets masked)."""
 
-    def file(self, kind: FileKind) -> LBFile:
-        return next(f for f in self.files if f.kind == kind)
-
-
-# --- render ------------------------------------------------------------------------------------------------
-
-
-def require_api_lb(cluster: Cluster) -> ApiLB:
-    cluster.require("api_lb")
-    if cluster.api_lb is None:
-        raise MissingFact(f"cluster {cluster.name} has no API LB pair", path=f"clusters.{cluster.name}.api_lb")
-    if not cluster.masters:
-        raise MissingFact(
-            f"cluster {cluster.name} has no masters for the HAProxy backend", path=f"clusters.{cluster.name}.masters"
-        )
-    return cluster.api_lb
-
-
-def find_lb(cluster: Cluster, name: str) -> tuple[LoadBalancer, LoadBalancer]:
-    """(this LB, its peer) by host name."""
-    api_lb = require_api_lb(cluster)
-    mine = [lb for lb in api_lb.lbs if lb.name == name]
-    if not mine:
-        raise MissingFact(
-            f"{name} is not one of the API LBs of {cluster.name}", path=f"clusters.{cluster.name}.api_lb.lbs"
-        )
-    return mine[0], next(lb for lb in api_lb.lbs if lb.name != name)
-
-
-def vrrp_weight(api_lb: ApiLB) -> int:
-    """Negative weight that puts a failing MASTER below a healthy BACKUP (keepalived allows -253..253)."""
-    low, high = sorted(lb.priority for lb in api_lb.lbs)
-    return -min(253, max(2, high - low + 1))
-
-
-def render_lb(
-    cluster: Cluster,
-    lb_name: str,
-    k8s_reader: K8sSecretReader | None = None,
-    tuning: dict[str, Any] | None = None,
-) -> RenderedLB:
-    """The three files of one LB. Raises ``MissingFact``/``InputError`` for missing facts or secrets."""
-    api_lb = require_api_lb(cluster)
-    lb, peer = find_lb(cluster, lb_name)
-    warnings: list[str] = []
-    assert api_lb.auth_pass is not None  # require("api_lb") fails on a missing reference
-    secret = api_lb.auth_pass.resolve(k8s_reader, field=f"clusters.{cluster.name}.lb.auth_pass").get_secret_value()
-    if not secret:
-        raise MissingFact("the VRRP auth_pass secret is empty", path=f"clusters.{cluster.name}.lb.auth_pass")
-    if len(secret) > VRRP_PASS_MAX:
-        warnings.append(
-            f"{cluster.name}: the VRRP auth_pass has {len(secret)} characters; keepalived's PASS authentication "
-            f"uses only the first {VRRP_PASS_MAX}, so edgekit renders those"
-        )
-        secret = secret[:VRRP_PASS_MAX]
-    if any(c.isspace() or c in '"#!' for c in secret):
-        raise MissingFact(
-            "the VRRP auth_pass may not contain spaces, quotes, '#' or '!' (keepalived.conf syntax)",
-            path=f"clusters.{cluster.name}.lb.auth_pass",
-        )
-    context: dict[str, Any] = {
-        "cluster": cluster,
-        "api_lb": api_lb,
-        "lb": lb,
-        "peer": peer,
-        "masters": sorted(cluster.masters, key=lambda m: m.name),
-        "bind": "*",
-        "admin_socket": ADMIN_SOCKET,
-        "check_script": CHECK_SCRIPT,
-        "weight": vrrp_weight(api_lb),
-        "auth_pass": secret,
-        "t": {**DEFAULT_TUNING, **(tuning or {})},
-    }
-    files = [
-        LBFile("haproxy", HAPROXY_CFG, JINJA_ENV.get_template("haproxy/haproxy.cfg.j2").render(**context)),
-        LBFile(
-            "script", CHECK_SCRIPT, JINJA_ENV.get_template("keepalived/check_apiserver.sh.j2").render(**context), 0o755
-        ),
-        LBFile(
-            "keepalived", KEEPALIVED_CONF, JINJA_ENV.get_template("keepalived/keepalived.conf.j2").render(**context)
-        ),
-    ]
-    return RenderedLB(cluster.name, lb, files, [secret], warnings)
-
-
-# --- masking and diffs -------------------------------------------------------------------------------------
-
-_AUTH_PASS = re.compile(r"^([-+ ]?\s*auth_pass\s+)\S+", re.MULTILINE)
-
-
-def mask(text: str, secrets: list[str]) -> str:
-    """Hide the VRRP password: any ``auth_pass`` value (also an old one on the host) and the known secrets."""
-    text = _AUTH_PASS.sub(lambda m: m.group(1) + MASK, text)
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
-
-
-def unified_diff(path: str, current: str | None, intended: str, secrets: list[str]) -> list[str]:
-    # Diff the real text, then mask each line: a changed secret still shows as a -/+ pair (both masked).
-    old = current.splitlines(keepends=True) if current is not None else []
-    new = intended.splitlines(keepends=True)
-    diff = difflib.unified_diff(old, new, f"a{path}" if current is not None else "/dev/null", f"b{path}")
-    return [mask(line.rstrip("\n"), secrets) for line in diff]
-
-
-# --- local validation --------------------------------------------------------------------------------------
-
-
-def _run(argv: list[str], timeout: float = 30.0) -> tuple[int, str]:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    return proc.returncode, (proc.stdout + proc.stderr)
-
-
-def program_errors(kind: FileKind, output: str, replace: dict[str, str] | None = None) -> str:
-    """The lines of a program's output that say what is wrong, on one line, temp paths replaced."""
-    lines: list[str] = []
-    for raw in output.splitlines():
-        line = raw.strip()
-        if not line or line.startswith('See "systemctl status'):
-            continue
-        if kind == "haproxy":
-            if "[NOTICE]" in line or "[WARNING]" in line or "Fatal errors found" in line:
-                continue
-            # "[ALERT]    (123) : config : parsing [f:21] : ..." -> "parsing [f:21] : ..."
-            line = re.sub(r"^\[ALERT\]\s*\(\d+\)\s*:\s*(config\s*:\s*)?", "", line)
-        lines.append(line)
-    text = "; ".join(dict.fromkeys(lines)) or output.strip() or "invalid configuration"
-    for old, new in (replace or {}).items():
-        text = text.replace(old, new)
-    return text
-
-
-def _local_user() -> tuple[str, str]:
-    uid, gid = os.getuid(), os.getgid()
-    try:
-        user = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        user = getpass.getuser()
-    try:
-        group = grp.getgrgid(gid).gr_name
-    except KeyError:
-        group = str(gid)
-    return user, group
-
-
-def _known(lookup: Callable[[str], Any], name: str) -> bool:
-    try:
-        lookup(name)
-        return True
-    except KeyError:
-        return False
-
-
-def local_interface() -> str | None:
-    """A non-loopback interface of this machine (keepalived -t wants the VRRP interface to exist)."""
-    try:
-        names = sorted(p.name for p in Path("/sys/class/net").iterdir())
-    except OSError:
-        return None
-    candidates = [n for n in names if n != "lo"]
-    return candidates[0] if candidates else None
-
-
-def haproxy_local_copy(content: str, tmp: Path) -> str:
-    user, group = _local_user()
-    out = []
-    for line in content.splitlines():
-        m = re.match(r"^(\s*)(stats socket)\s+(\S+)(.*)$", line)
-        if m:
-            line = f"{m.group(1)}{m.group(2)} {tmp / 'admin.sock'}{m.group(4)}"
-        m = re.match(r"^(\s*)(user|group)\s+(\S+)\s*$", line)
-        if m:
-            known = _known(pwd.getpwnam, m.group(3)) if m.group(2) == "user" else _known(grp.getgrnam, m.group(3))
-            if not known:
-                line = f"{m.group(1)}{m.group(2)} {user if m.group(2) == 'user' else group}"
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def keepalived_local_copy(content: str, script: Path, interface: str | None) -> str:
-    user, _ = _local_user()
-    out = []
-    for line in content.splitlines():
-        if re.match(r"^\s*script\s+\"", line):
-            line = re.sub(r"\"[^\"]*\"", f'"{script}"', line, count=1)
-        elif interface and re.match(r"^\s*interface\s+\S+\s*$", line):
-            line = re.sub(r"interface\s+\S+", f"interface {interface}", line)
-        elif os.geteuid() != 0 and re.match(r"^\s*script_user\s+\S+", line):
-            line = re.sub(r"script_user\s+\S+", f"script_user {user}", line)
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def validate_local(rendered: RenderedLB) -> list[str]:
-    """Check every rendered file with the real program on this machine; notes of checks skipped.
-
-    Raises ``ValidationFailed`` with the program's message (file and line named as on the LB).
-    """
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="edgekit-lb-") as name:
-        tmp = Path(name)
-        script = tmp / "check_apiserver.sh"
-        script.write_text(rendered.file("script").content)
-        script.chmod(0o755)
-        rc, out = _run(["sh", "-n", str(script)])
-        if rc != 0:
-            raise ValidationFailed(
-                f"sh -n {CHECK_SCRIPT}: {program_errors('script', out, {str(script): CHECK_SCRIPT})}"
-            )
-
-        if shutil.which("haproxy"):
-            cfg = tmp / "haproxy.cfg"
-            cfg.write_text(haproxy_local_copy(rendered.file("haproxy").content, tmp))
-            rc, out = _run(["haproxy", "-c", "-f", str(cfg)])
-            if rc != 0:
-                raise ValidationFailed(f"haproxy -c: {program_errors('haproxy', out, {str(cfg): HAPROXY_CFG})}")
-        else:
-            notes.append("haproxy is not installed here: validated on the LB only")
-
-        interface = local_interface()
-        if not shutil.which("keepalived"):
-            notes.append("keepalived is not installed here: validated on the LB only")
-        elif interface is None:
-            notes.append("no non-loopback interface here for keepalived -t: validated on the LB only")
-        else:
-            conf = tmp / "keepalived.conf"
-            conf.write_text(keepalived_local_copy(rendered.file("keepalived").content, script, interface))
-            rc, out = _run(["keepalived", "-t", "-f", str(conf)])
-            if rc != 0:
-                names = {str(conf): KEEPALIVED_CONF, str(script): CHECK_SCRIPT}
-                message = mask(program_errors("keepalived", out, names), rendered.secrets)  # never echo the secret
-                raise ValidationFailed(f"keepalived -t: {message}")
-    return notes
-
-
-# --- the remote host ---------------------------------------------------------------------------------------
-
-
-class Remote(Protocol):
-    """What the engine needs of an LB: run a shell command, read and write files."""
-
-    def run(self, command: str, timeout: float = 60.0) -> tuple[int, str]: ...
-
-    def read(self, path: str) -> tuple[str, int] | None:
-        """(content, permission bits) or None when the file does not exist."""
-        ...
-
-    def write(self, path: str, content: str, mode: int) -> None: ...
-
-
-class SSHRemote:
-    """Exec channels and SFTP on the SSH transport of the host's Nornir ``netmiko`` connection.
-
-    Netmiko opens and authenticates the session with the inventory's options (key, known_hosts);
-    commands then run in their own exec channels, which give exit codes and stderr without prompt
-    parsing, and files move over SFTP on the same transport.
-    """
-
-    def __init__(self, transport: Any) -> None:
-        self.transport = transport
-        self._sftp: Any = None
-
-    @classmethod
-    def from_task(cls, task: Task) -> SSHRemote:
-        return cls.from_host(task.host, task.nornir.config)
-
-    @classmethod
-    def from_host(cls, host: Any, config: Any) -> SSHRemote:
-        """The host's Nornir ``netmiko`` connection (opened if needed); a failure to connect raises
-        ``ConnectError`` naming host, address and cause in one line (``inventory.ssh``)."""
-        settings = host.data.get("ssh") or {}
-        known_hosts = settings.get("known_hosts")
-        port = host.port or 22
-        if "netmiko" not in host.connections and settings.get("accept_new_host_keys") and known_hosts:
-            ssh.accept_new_host_key(host.name, str(host.hostname), port, known_hosts)
-        try:
-            conn = host.get_connection("netmiko", config)
-        except Exception as exc:
-            raise ConnectError(ssh.connection_error(host.name, str(host.hostname), port, exc, known_hosts)) from None
-        return cls(conn.remote_conn.get_transport())
-
-    @property
-    def sftp(self) -> Any:
-        if self._sftp is None:
-            import paramiko
-
-            self._sftp = paramiko.SFTPClient.from_transport(self.transport)
-        return self._sftp
-
-    def run(self, command: str, timeout: float = 60.0) -> tuple[int, str]:
-        chan = self.transport.open_session(timeout=timeout)
-        try:
-            chan.settimeout(timeout)
-            chan.set_combine_stderr(True)
-            chan.exec_command(command)
-            chunks = []
-            while True:
-                data = chan.recv(65536)
-                if not data:
-                    break
-                chunks.append(data)
-            rc = chan.recv_exit_status()
-        finally:
-            chan.close()
-        return rc, b"".join(chunks).decode(errors="replace")
-
-    def read(self, path: str) -> tuple[str, int] | None:
-        try:
-            with self.sftp.open(path, "r") as fh:
-                content = fh.read().decode(errors="replace")
-            mode = self.sftp.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if getattr(exc, "errno", None) == 2:
-                return None
-            raise
-        return content, mode
-
-    def write(self, path: str, content: str, mode: int) -> None:
-        with self.sftp.open(path, "w") as fh:
-            fh.write(content.encode())
-        self.sftp.chmod(path, mode)
-
-    def close(self) -> None:
-        if self._sftp is not None:
-            self._sftp.close()
-            self._sftp = None
-
-
-def service_active(remote: Remote, service: str) -> bool:
-    rc, _ = remote.run(f"systemctl is-active --quiet {service}")
-    return rc == 0
+    diffs: dict[str, list[str]] = field(default_factory=dict)
 
 
 # --- plan --------------------------------------------------------------------------------------------------
@@ -493,6 +152,8 @@ class LBPlan:
     rendered: RenderedLB
     files: list[FileState]
     active: dict[str, bool]  # service -> running
+    cluster: Cluster | None = None  # the LB's cluster (what the gate judges against)
+    report: LBHostReport | None = None  # the host's report, filled by plan and apply
 
     @property
     def changed_files(self) -> list[FileState]:
@@ -567,20 +228,11 @@ class ApplyError(Exception):
     pass
 
 
-class ConnectError(EdgekitError):
-    """An LB could not be reached over SSH (the message names host, address and cause)."""
-
-
 def _checked(remote: Remote, command: str, what: str) -> str:
     rc, out = remote.run(command)
     if rc != 0:
         raise ApplyError(f"{what}: {one_line(out) or f'exit {rc}'}")
     return out
-
-
-def one_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return "; ".join(lines[:4])
 
 
 @dataclass
@@ -592,15 +244,11 @@ class ApplyOutcome:
     installed: list[FileState] = field(default_factory=list)  # files replaced (what revert_lb puts back)
 
 
-Step = Callable[[str, str], None]
+def apply_lb(remote: Remote, plan: LBPlan, host: str = "", run: Runner = direct) -> ApplyOutcome:
+    """Phase two on one LB: upload, validate there, back up, rename, reload; roll back a failed reload.
 
-
-def _noop_step(host: str, step: str) -> None:
-    return None
-
-
-def apply_lb(remote: Remote, plan: LBPlan, host: str = "", step: Step = _noop_step) -> ApplyOutcome:
-    """Phase two on one LB: upload, validate there, back up, rename, reload; roll back a failed reload."""
+    ``run``: how each step runs (``tasks.steps``): ``upload``, ``validate``, ``install``, ``reload SERVICE``,
+    ``restore``; ``direct`` (default) calls them in place, ``runner(task)`` as named Nornir subtasks."""
     if not plan:
         return ApplyOutcome("unchanged")
     secrets = plan.rendered.secrets
@@ -611,42 +259,19 @@ def apply_lb(remote: Remote, plan: LBPlan, host: str = "", step: Step = _noop_st
         if (got[0] if got else None) != f.current:
             return ApplyOutcome("failed", f"{f.file.path} changed on the host since the plan; plan again")
 
-    step(host, "upload")
     uploaded: list[str] = []
     try:
-        for f in changed:
-            remote.write(f.file.path + NEW_SUFFIX, f.file.content, f.file.mode)
-            uploaded.append(f.file.path + NEW_SUFFIX)
-        step(host, "validate")
-        script_new = next((f.file.path + NEW_SUFFIX for f in changed if f.file.kind == "script"), None)
-        for f in changed:
-            if not f.content_changed:
-                continue
-            cmd = remote_validate_command(
-                f.file.kind, f.file.path + NEW_SUFFIX, script_new if f.file.kind == "keepalived" else None
-            )
-            rc, out = remote.run(cmd)
-            if rc != 0:
-                program = {"haproxy": "haproxy -c", "keepalived": "keepalived -t", "script": "sh -n"}[f.file.kind]
-                message = program_errors(f.file.kind, out, {f.file.path + NEW_SUFFIX: f.file.path})
-                raise ApplyError(f"{program} on the host: {mask(message, secrets)}")
+        run("upload", _upload, remote, changed, uploaded)
+        run("validate", _validate_uploaded, remote, changed, secrets)
     except Exception as exc:
         if uploaded:
             remote.run("rm -f " + " ".join(shlex.quote(p) for p in uploaded))
         message = str(exc) if isinstance(exc, ApplyError) else f"upload failed: {one_line(str(exc))}"
         return ApplyOutcome("failed", message, ["nothing was replaced or reloaded"])
 
-    # Back up and rename, script first so the new keepalived.conf never names a missing script.
-    step(host, "install")
-    order = {"script": 0, "haproxy": 1, "keepalived": 2}
     installed: list[FileState] = []
     try:
-        for f in sorted(changed, key=lambda f: order[f.file.kind]):
-            q = shlex.quote(f.file.path)
-            if f.current is not None:
-                _checked(remote, f"cp -p {q} {shlex.quote(f.file.path + BAK_SUFFIX)}", f"backup of {f.file.path}")
-            _checked(remote, f"mv -f {shlex.quote(f.file.path + NEW_SUFFIX)} {q}", f"rename into {f.file.path}")
-            installed.append(f)
+        run("install", _install, remote, changed, installed)
     except ApplyError as exc:
         _restore(remote, installed)
         remote.run("rm -f " + " ".join(shlex.quote(p) for p in uploaded))
@@ -654,31 +279,69 @@ def apply_lb(remote: Remote, plan: LBPlan, host: str = "", step: Step = _noop_st
 
     outcome = ApplyOutcome("changed")
     for service in plan.reloads:
-        step(host, f"reload {service}")
-        rc, out = remote.run(f"systemctl reload-or-restart {service}", timeout=90.0)
+        rc, out = run(f"reload {service}", remote.run, f"systemctl reload-or-restart {service}", timeout=90.0)
         if rc == 0:
             outcome.reloaded.append(service)
             continue
         # Reload failed: the previous files go back and the services touched reload onto them.
         error = f"reload of {service} failed: {mask(program_errors('haproxy', out), secrets) or f'exit {rc}'}"
-        step(host, "restore")
-        _restore(remote, installed)
-        notes = ["previous files restored from " + ", ".join(f.file.path + BAK_SUFFIX for f in installed if f.current)]
-        for again in [*outcome.reloaded, service]:
-            if not plan.active.get(again, False):
-                continue  # was not running before this deploy: leave it as it was
-            rc2, out2 = remote.run(f"systemctl reload-or-restart {again}", timeout=90.0)
-            if rc2 == 0:
-                notes.append(f"{again} reloaded with the previous config")
-            else:
-                notes.append(
-                    f"{again} reload after restore also failed: {mask(program_errors('haproxy', out2), secrets)}"
-                )
+        notes = run("restore", _restore_after_reload, remote, plan, installed, [*outcome.reloaded, service])
         return ApplyOutcome("reverted", error, notes, outcome.reloaded)
     if outcome.reloaded:
         outcome.notes.append("reloaded " + ", ".join(outcome.reloaded))
     outcome.installed = installed
     return outcome
+
+
+def _upload(remote: Remote, changed: list[FileState], uploaded: list[str]) -> None:
+    """Every changed file as ``FILE.edgekit-new`` (``uploaded`` lists them, also after a failure)."""
+    for f in changed:
+        remote.write(f.file.path + NEW_SUFFIX, f.file.content, f.file.mode)
+        uploaded.append(f.file.path + NEW_SUFFIX)
+
+
+def _validate_uploaded(remote: Remote, changed: list[FileState], secrets: list[str]) -> None:
+    """Each uploaded file checked on the LB by its program; ApplyError with the program's message."""
+    script_new = next((f.file.path + NEW_SUFFIX for f in changed if f.file.kind == "script"), None)
+    for f in changed:
+        if not f.content_changed:
+            continue
+        cmd = remote_validate_command(
+            f.file.kind, f.file.path + NEW_SUFFIX, script_new if f.file.kind == "keepalived" else None
+        )
+        rc, out = remote.run(cmd)
+        if rc != 0:
+            program = {"haproxy": "haproxy -c", "keepalived": "keepalived -t", "script": "sh -n"}[f.file.kind]
+            message = program_errors(f.file.kind, out, {f.file.path + NEW_SUFFIX: f.file.path})
+            raise ApplyError(f"{program} on the host: {mask(message, secrets)}")
+
+
+def _install(remote: Remote, changed: list[FileState], installed: list[FileState]) -> None:
+    """Back up and rename, script first so the new keepalived.conf never names a missing script
+    (``installed`` lists the files replaced, also after a failure)."""
+    order = {"script": 0, "haproxy": 1, "keepalived": 2}
+    for f in sorted(changed, key=lambda f: order[f.file.kind]):
+        q = shlex.quote(f.file.path)
+        if f.current is not None:
+            _checked(remote, f"cp -p {q} {shlex.quote(f.file.path + BAK_SUFFIX)}", f"backup of {f.file.path}")
+        _checked(remote, f"mv -f {shlex.quote(f.file.path + NEW_SUFFIX)} {q}", f"rename into {f.file.path}")
+        installed.append(f)
+
+
+def _restore_after_reload(remote: Remote, plan: LBPlan, installed: list[FileState], touched: list[str]) -> list[str]:
+    """A reload failed: the previous files back, the services touched that ran before reloaded onto them."""
+    secrets = plan.rendered.secrets
+    _restore(remote, installed)
+    notes = ["previous files restored from " + ", ".join(f.file.path + BAK_SUFFIX for f in installed if f.current)]
+    for again in touched:
+        if not plan.active.get(again, False):
+            continue  # was not running before this deploy: leave it as it was
+        rc2, out2 = remote.run(f"systemctl reload-or-restart {again}", timeout=90.0)
+        if rc2 == 0:
+            notes.append(f"{again} reloaded with the previous config")
+        else:
+            notes.append(f"{again} reload after restore also failed: {mask(program_errors('haproxy', out2), secrets)}")
+    return notes
 
 
 def revert_lb(remote: Remote, plan: LBPlan, outcome: ApplyOutcome) -> list[str]:
@@ -838,18 +501,51 @@ def gate_error(results: list[CheckResult], waited: float) -> str:
 # --- Nornir tasks ------------------------------------------------------------------------------------------
 
 
-def plan_lb_task(task: Task, rendered: RenderedLB, step: Step = _noop_step) -> Result:
-    """Nornir task (read only): the LB's files and services against ``rendered`` (``render_lb``).
+def host_lb_cluster(host: Host) -> Cluster:
+    """The LB's cluster from the ``TFStateInventory`` plugin; InputError for a host that is not one of its LBs."""
+    cluster = getattr(host, "cluster_model", None)
+    if (
+        not isinstance(cluster, Cluster)
+        or cluster.api_lb is None
+        or host.name not in {lb.name for lb in cluster.api_lb.lbs}
+    ):
+        raise InputError(f"{host.name}: not an API load balancer of the TFStateInventory plugin", path="host")
+    return cluster
 
-    Result: ``result`` (``LBPlan``, seconds the read took); ``changed`` True when the LB would change (a file
-    or a service to reload); ``diff`` the unified diff of every changed file (secrets masked) and the actions.
+
+def plan_lb_task(
+    task: Task,
+    rendered: RenderedLB | Mapping[str, RenderedLB],
+    cluster: Cluster | None = None,
+    report: LBHostReport | None = None,
+) -> Result:
+    """Nornir task (read only): the LB's files and services against ``rendered`` (``render_lb``; or by host
+    name). Steps: ``connect``, ``read``. An error is recorded in the report, not raised.
+
+    Result: ``result`` the ``LBPlan`` (``report``: an ``LBHostReport`` whose ``commands`` are the actions,
+    ``diffs`` the masked unified diff per file, ``status`` planned/unchanged), or on an error the failed
+    ``LBHostReport`` (``failed``, ``exception``); ``changed`` True when the LB would change (a file or a
+    service to reload); ``diff`` the unified diff of every changed file (secrets masked) and the actions.
     """
-    step(task.host.name, "connect")
-    remote = SSHRemote.from_task(task)
-    step(task.host.name, "read")
+    name = task.host.name
+    mine = rendered if isinstance(rendered, RenderedLB) else rendered[name]
+    report = report if report is not None else LBHostReport(host=name, cluster=mine.cluster, role="lb")
     started = time.monotonic()
-    plan = plan_lb(remote, rendered)
-    return Result(host=task.host, result=(plan, time.monotonic() - started), changed=bool(plan), diff=_plan_diff(plan))
+    try:
+        remote = run_step(task, "connect", SSHRemote.from_task, task)
+        plan = run_step(task, "read", plan_lb, remote, mine)
+    except Exception as exc:
+        report.status = "failed"
+        report.error = one_line_of(exc)
+        report.timed("plan", started)
+        return Result(host=task.host, result=report, failed=True, exception=exc)
+    plan.cluster = cluster
+    plan.report = report
+    report.commands = plan.actions()
+    report.diffs = plan.diffs()
+    report.status = "planned" if plan else "unchanged"
+    report.timed("plan", started)
+    return Result(host=task.host, result=plan, changed=bool(plan), diff=_plan_diff(plan))
 
 
 def _plan_diff(plan: LBPlan) -> str:
@@ -857,14 +553,129 @@ def _plan_diff(plan: LBPlan) -> str:
     return "\n".join([*lines, *(f"# {action}" for action in plan.actions())])
 
 
-def apply_lb_task(task: Task, plan: LBPlan, step: Step = _noop_step) -> Result:
-    """Nornir task: install the planned files (validated on the LB first), reload the services, or put the
-    previous files back on an error (``apply_lb``).
+def apply_lb_task(
+    task: Task,
+    plans: LBPlan | Mapping[str, LBPlan],
+    last: bool = True,
+    gate_timeout: float = DEFAULT_GATE_TIMEOUT,
+    hosts: Mapping[str, Host] | None = None,
+) -> Result:
+    """Nornir task, phase two on one LB (``plan_lb_task``'s plan, or plans by host name): upload the changed
+    files and validate them there, install them, reload what changed (a failed reload puts the previous files
+    back), then the gate: this LB's services and backends, and with ``last`` (the cluster's last changed LB)
+    the whole pair settled (VIP on the elected LB, ``/healthz`` through it). A gate that does not pass within
+    ``gate_timeout`` restores the previous files. ``hosts``: the whole inventory's hosts, to reach the peer LB
+    outside the run's filter (default: the task's own inventory). Steps: ``upload``, ``validate``,
+    ``install``, ``reload SERVICE``, ``restore``, ``gate: ...`` (ending with ``progress`` "gate passed in
+    N s" or "gate failed after N s: restore").
 
-    Result: ``result`` the ``ApplyOutcome`` (status unchanged/changed/failed/reverted, error, notes);
-    ``changed`` True when the LB was changed and kept; ``diff`` as ``plan_lb_task``'s. Not marked failed for
-    Nornir: the caller reads the outcome (a failed Result would raise in ``task.run``).
+    Result: ``result`` the plan's ``LBHostReport`` (status unchanged/changed/failed/reverted, ``checks`` the
+    gate's verdicts, ``error``, ``notes``); ``changed`` True when the LB was changed and kept; ``diff`` as
+    ``plan_lb_task``'s; ``failed`` when the status is failed or reverted.
     """
-    remote = SSHRemote.from_task(task)
-    outcome = apply_lb(remote, plan, task.host.name, step)
-    return Result(host=task.host, result=outcome, changed=outcome.status == "changed", diff=_plan_diff(plan))
+    name = task.host.name
+    plan = plans if isinstance(plans, LBPlan) else plans[name]
+    report = (
+        plan.report if plan.report is not None else LBHostReport(host=name, cluster=plan.rendered.cluster, role="lb")
+    )
+    plan.report = report
+    cluster = plan.cluster if plan.cluster is not None else host_lb_cluster(task.host)
+    started = time.monotonic()
+    try:
+        remote = SSHRemote.from_task(task)
+        outcome = apply_lb(remote, plan, name, runner(task))
+    except Exception as exc:
+        report.status = "failed"
+        report.error = one_line_of(exc)
+        report.timed("apply", started)
+        return Result(host=task.host, result=report, failed=True, exception=exc)
+    report.status = outcome.status
+    report.error = outcome.error
+    report.notes.extend(outcome.notes)
+    report.timed("apply", started)
+    if outcome.status == "changed":
+        _gate(task, cluster, remote, plan, outcome, report, last, gate_timeout, hosts or task.nornir.inventory.hosts)
+    return Result(
+        host=task.host,
+        result=report,
+        changed=report.status == "changed",
+        diff=_plan_diff(plan),
+        failed=not report.ok,
+    )
+
+
+def _gate(
+    task: Task,
+    cluster: Cluster,
+    remote: Remote,
+    plan: LBPlan,
+    outcome: ApplyOutcome,
+    report: LBHostReport,
+    last: bool,
+    timeout: float,
+    hosts: Mapping[str, Host],
+) -> None:
+    """Wait (bounded) for this LB, and after the cluster's last change for the whole pair; restore on failure."""
+    name = task.host.name
+    assert cluster.api_lb is not None
+    what = "gate: services, backends, VIP, /healthz" if last else "gate: services, backends"
+    started = time.monotonic()
+
+    def probe_for() -> Callable[[], list[CheckResult]]:
+        """The gate's probe; for the pair, the peer's session is opened here (inside the gate step)."""
+        assert cluster.api_lb is not None
+        if not last:
+            return lambda: lb_gate_checks(remote, name, cluster)
+        remotes: dict[str, Remote | str] = {name: remote}
+        for lb in cluster.api_lb.lbs:
+            if lb.name != name:
+                remotes[lb.name] = _peer_remote(task, hosts, lb.name)
+        return lambda: pair_gate_checks(remotes, cluster, _gate_fetch, name)
+
+    results, waited = run_step(task, what, _gate_wait, probe_for, timeout, cluster, name, progress=_gate_progress)
+    report.timed("gate", started)
+    report.checks = results
+    if all(r.ok for r in results):
+        summary = "services, backends, VIP and /healthz of the pair" if last else "services and backends"
+        report.notes.append(f"gate passed in {waited:.1f} s ({summary})")
+        return
+    report.error = gate_error(results, waited)
+    started = time.monotonic()
+    report.status = "reverted"
+    try:
+        report.notes.extend(revert_lb(remote, plan, outcome))
+    except Exception as exc:
+        report.status = "failed"
+        report.notes.append(f"could not restore the previous files: {one_line_of(exc)}")
+    report.timed("revert", started)
+
+
+def _gate_wait(
+    probe_for: Callable[[], Callable[[], list[CheckResult]]], timeout: float, cluster: Cluster, name: str
+) -> tuple[list[CheckResult], float]:
+    started = time.monotonic()
+    probe = probe_for()
+    try:
+        return wait_for_gate(probe, timeout)
+    except Exception as exc:  # the session broke mid-gate: still try to restore
+        return [errored("lb.gate", name, cluster.name, one_line_of(exc))], time.monotonic() - started
+
+
+def _gate_progress(value: tuple[list[CheckResult], float]) -> str:
+    results, waited = value
+    if all(r.ok for r in results):
+        return f"gate passed in {waited:.1f}s"
+    return f"gate failed after {waited:.1f}s: restore"
+
+
+def _peer_remote(task: Task, hosts: Mapping[str, Host], name: str) -> Remote | str:
+    """The other LB of the pair (also outside --limit), on its own Nornir connection; why not, when it
+    cannot be reached."""
+    try:
+        return SSHRemote.from_host(hosts[name], task.nornir.config)
+    except Exception as exc:
+        return one_line_of(exc)
+
+
+def _gate_fetch(url: str) -> tuple[int | None, str]:
+    return lbchecks.fetch_healthz(url, timeout=2.0)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nornir.core import Nornir
 from nornir.core.task import Result, Task
 from rich.markup import escape
 
@@ -22,12 +23,13 @@ from checks.verdict import CheckResult, errored
 from inventory.errors import EdgekitError, InputError
 from inventory.model import Cluster
 from tasks import metallb_tasks as engine
-from tasks.metallb_kube import ApplyConflict, ClusterAPI
+from tasks.metallb_kube import ClusterAPI
 from tasks.metallb_render import RenderedMetalLB, render_metallb
 from tasks.options import CommonOptions
-from tasks.progress import Progress
+from tasks.processors import LiveView
 from tasks.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, console, finish, one_line, write_junit
 from tasks.runtime import Runtime, open_runtime
+from tasks.steps import run_step
 
 HOST = "metallb"  # the report's host column: the cluster's MetalLB (its Kubernetes API)
 
@@ -112,30 +114,29 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     by_router = {t.router: t for t in todo}
     _render_all(rt, todo)
     try:
-        with Progress(f"edgekit {report.command}") as progress:
+        with LiveView(f"edgekit {report.command}") as live:
+            nr = rt.nornir.with_processors([live])
 
             def plan_task(task: Task) -> Result:
                 t = by_router[task.host.name]
                 started = time.monotonic()
-                progress.step(t.cluster.name, "read MetalLB objects")
                 try:
-                    assert t.api is not None
-                    t.plan = task.run(
-                        task=engine.metallb_plan, api=t.api, rendered=t.rendered, severity_level=10
-                    ).result
-                    assert t.plan is not None
+                    assert t.api is not None and t.rendered is not None
+                    t.plan = run_step(task, "read MetalLB objects", engine.plan_cluster, t.rendered, t.api)
                     t.report.commands = t.plan.lines
+                    t.report.notes.extend(t.plan.notes)
                     t.report.status = "planned" if t.plan else "unchanged"
                 except Exception as exc:
                     t.report.status = "failed"
                     t.report.error = one_line(exc)
                 t.report.timed("plan", started)
-                progress.step(t.cluster.name, t.report.status)
-                return Result(host=task.host)
+                return Result(host=task.host, result=t.report)
 
-            _run_on(rt, [t.router for t in todo if t.rendered is not None], plan_task, "metallb plan")
+            names = [t.router for t in todo if t.rendered is not None]
+            if names:
+                nr.filter(filter_func=lambda host: host.name in names).run(task=plan_task, name="metallb plan")
             if not dry_run:
-                _apply_in_order(rt, args, todo, progress)
+                _apply_in_order(rt, args, todo, nr)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
         for t in todo:
@@ -149,7 +150,8 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     return code
 
 
-def _apply_in_order(rt: Runtime, args: argparse.Namespace, todo: list[Target], progress: Progress) -> None:
+def _apply_in_order(rt: Runtime, args: argparse.Namespace, todo: list[Target], nr: Nornir) -> None:
+    """Cluster by cluster in rollout order; a failed cluster stops the ones after it (unless --all-at-once)."""
     blocked_by: str | None = None
     for t in todo:
         if not t.report.ok and not args.all_at_once:
@@ -161,50 +163,15 @@ def _apply_in_order(rt: Runtime, args: argparse.Namespace, todo: list[Target], p
             t.report.status = "skipped"
             t.report.notes.append(f"not started: {blocked_by}")
             continue
-
-        def apply_task(task: Task, t: Target = t) -> Result:
-            assert t.plan is not None and t.api is not None
-            started = time.monotonic()
-            progress.step(t.cluster.name, "server-side apply")
-            try:
-                done = task.run(
-                    task=engine.metallb_apply,
-                    plan=t.plan,
-                    api=t.api,
-                    force=bool(args.force_conflicts),
-                    severity_level=10,
-                ).result
-                t.report.notes.extend(done)
-                t.report.status = "changed"
-            except Exception as exc:
-                t.report.status = "failed"
-                cause = exc
-                while getattr(cause, "result", None) is not None and getattr(cause.result, "exception", None):  # type: ignore[attr-defined]
-                    cause = cause.result.exception  # type: ignore[attr-defined]
-                t.report.error = ("conflict: " if isinstance(cause, ApplyConflict) else "") + one_line(exc)
-                t.report.timed("apply", started)
-                return Result(host=task.host)
-            t.report.timed("apply", started)
-            started = time.monotonic()
-            progress.step(t.cluster.name, "gate: speakers' sessions with the router")
-            try:
-                gate = task.run(task=engine.metallb_gate, timeout=args.gate_timeout, severity_level=10).result
-            except Exception as exc:
-                gate = [errored("bgp.peers", task.host.name, t.cluster.name, one_line(exc))]
-            t.report.timed("gate", started)
-            t.report.checks = gate
-            waited = t.report.timings.get("gate", 0.0)
-            if not gate:
-                t.report.notes.append("gate skipped: the router has no session with these speakers yet (router deploy)")
-            elif all(c.ok for c in gate):
-                t.report.notes.append(f"gate passed in {waited:.1f} s (speakers Established)")
-            else:
-                t.report.status = "failed"
-                t.report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in gate if not c.ok)
-            progress.step(t.cluster.name, t.report.status)
-            return Result(host=task.host)
-
-        _run_on(rt, [t.router], apply_task, "metallb apply")
+        nr.filter(filter_func=lambda host, name=t.router: host.name == name).run(
+            task=engine.metallb_deploy,
+            name="metallb deploy",
+            plan=t.plan,
+            api=t.api,
+            report=t.report,
+            force=bool(args.force_conflicts),
+            gate_timeout=args.gate_timeout,
+        )
         if not t.report.ok and not args.all_at_once:
             blocked_by = f"cluster {t.cluster.name} {t.report.status}"
 
@@ -223,14 +190,15 @@ def print_plans(todo: list[Target]) -> None:
                 console.print(f"  [{style}]{escape(line)}[/]" if style else f"  {escape(line)}", soft_wrap=True)
 
 
-def config_check(rt: Runtime, cluster: Cluster) -> CheckResult:
-    """metallb.config of one cluster (for ``comply``): an error naming why when it cannot be read."""
+def config_check(rt: Runtime, cluster: Cluster) -> CheckResult | None:
+    """metallb.config of one cluster for ``comply`` when the site file states MetalLB's intent (its ``metallb``
+    section; None otherwise: MetalLB is not edgekit's there); an error naming why when it cannot be read."""
+    if cluster.metallb is None or not cluster.metallb.declared:
+        return None
     api = cluster_api(rt, cluster)
     if api is None:
         return errored(checks.CHECK_CONFIG, HOST, cluster.name, "no kubeconfig: MetalLB's objects not read")
     try:
-        if cluster.metallb is None:
-            return errored(checks.CHECK_CONFIG, HOST, cluster.name, "no MetalLB intent (no pools in the model)")
         rendered = render_metallb(cluster, engine.resolve_form(cluster, api), rt.loaded.secret_reader(cluster.name))
         return checks.check_config(cluster.name, engine.plan_cluster(rendered, api).diffs, HOST)
     except EdgekitError as exc:

@@ -122,6 +122,21 @@ class ClusterAPI:
         fn = core.read_namespaced_config_map if kind == "ConfigMap" else core.read_namespaced_secret
         return self._call(fn, name, namespace, missing_ok=True)  # type: ignore[no-any-return]
 
+    def list_peers(self) -> list[dict[str, Any]]:
+        """Every BGPPeer in MetalLB's namespace (whoever made it); [] when the CRDs are not served."""
+        from kubernetes import client
+
+        group, version, plural = CRD_KINDS["BGPPeer"]
+        found = self._call(
+            client.CustomObjectsApi(self.api).list_namespaced_custom_object,
+            group,
+            version,
+            NAMESPACE,
+            plural,
+            missing_ok=True,
+        )
+        return list((found or {}).get("items") or [])
+
     def list_managed(self, form: Form) -> list[dict[str, Any]]:
         """The objects of ``form``'s kinds that carry edgekit's label (to find those no longer rendered)."""
         from kubernetes import client

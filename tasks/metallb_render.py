@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 
 from inventory.errors import InputError, MissingFact
-from inventory.model import Cluster, MetalLBIntent, NodeSelector
+from inventory.model import DEFAULT_PEER_NAME, Cluster, MetalLBIntent, NodeSelector
 from inventory.secrets import K8sSecretReader
 from templates import JINJA_ENV
 
@@ -38,6 +38,7 @@ class RenderedMetalLB:
     form: Form
     objects: list[dict[str, Any]]
     secrets: list[str] = field(default_factory=list)
+    peer_name_explicit: bool = False  # the site file names the BGPPeer (else an existing one may be taken over)
 
     def keys(self) -> list[tuple[str, str, str]]:
         return [object_key(o) for o in self.objects]
@@ -91,7 +92,7 @@ def render_metallb(
                     source=site_label if m.pools_source == "site" else f"{m.pools_source} pools",
                     path=f"{base}.pools[{i}].name",
                 )
-        if not _NAME.match(m.peer_name):
+        if m.peer_name is not None and not _NAME.match(m.peer_name):
             raise InputError(f"{m.peer_name!r} is not a Kubernetes object name", path=f"{base}.peer_name")
     secrets: list[str] = []
     password: str | None = None
@@ -112,6 +113,7 @@ def render_metallb(
                 secret_data = {"password": encoded}
     context = {
         "m": m,
+        "peer_name": m.peer_name or DEFAULT_PEER_NAME,
         "namespace": NAMESPACE,
         "labels": MANAGED_BY,
         "selectors": _selectors(m.node_selectors, legacy=form == "configmap"),
@@ -124,7 +126,9 @@ def render_metallb(
     objects = [o for o in yaml.safe_load_all(text) if o]
     if secret_data is not None:  # the Secret first: the BGPPeer names it
         objects.sort(key=lambda o: o.get("kind") != "Secret")
-    return RenderedMetalLB(cluster=cluster.name, form=form, objects=objects, secrets=secrets)
+    return RenderedMetalLB(
+        cluster=cluster.name, form=form, objects=objects, secrets=secrets, peer_name_explicit=m.peer_name is not None
+    )
 
 
 def config_text(rendered: RenderedMetalLB) -> str:

@@ -11,9 +11,13 @@ Nornir ``Result`` whose ``result`` holds no secret:
 - ``metallb_apply``: server-side apply (field manager ``edgekit``) of the objects that differ, deletion of
   edgekit's objects no longer rendered (``result``: the lines applied; ``changed``); a conflict with another
   field manager fails it (``exception``: ``ApplyConflict`` naming manager and field) unless ``force``;
-- ``metallb_gate``: waits (bounded) until the speakers' sessions with the router are Established, with the
-  check ``bgp.peers`` verify uses (``result``: the ``CheckResult`` list; ``failed``);
-- ``metallb_verify``: ``metallb.config``, ``bgp.peers`` and ``private.reachability`` (``result``: CheckResults).
+- ``metallb_gate``: waits (bounded) until the router's gate passes again — the speakers' sessions Established,
+  every service IP over its next hops: ``tasks.deploy.GATE_CHECKS``, the check functions verify uses (``result``:
+  the ``CheckResult`` list; ``failed``);
+- ``metallb_deploy``: apply then gate as named steps (``tasks.steps``: a live view shows them), the outcome
+  in a ``HostReport`` (``result``; ``changed``, ``failed``, ``diff``), never raising;
+- ``metallb_verify``: ``metallb.config``, the router gate's checks and ``private.reachability`` (``result``:
+  CheckResults).
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import yaml
 from nornir.core.task import Result, Task
 
 from checks import metallb as checks
-from checks.bgp import check_peers
 from checks.config_diff import MASK
 from checks.parsers import bgp_summary
 from checks.verdict import CheckResult, errored, passed
@@ -35,9 +38,10 @@ from inventory.errors import EdgekitError, InputError
 from inventory.model import Cluster
 from inventory.nornir_plugin import EdgekitHost
 from inventory.secrets import K8sSecretReader
-from tasks.metallb_kube import ClusterAPI
+from tasks.metallb_kube import ApplyConflict, ClusterAPI
 from tasks.metallb_render import FIELD_MANAGER, Form, RenderedMetalLB, render_metallb
-from tasks.report import one_line
+from tasks.report import HostReport, one_line
+from tasks.steps import run_step
 
 DEFAULT_GATE_TIMEOUT = 60.0
 GATE_INTERVAL = 0.5
@@ -46,6 +50,7 @@ Show = Callable[[str], str]
 __all__ = [
     "MetalLBPlan",
     "metallb_apply",
+    "metallb_deploy",
     "metallb_gate",
     "metallb_plan",
     "metallb_render",
@@ -106,6 +111,7 @@ class MetalLBPlan:
     diffs: list[checks.ObjectDiff]
     stale: list[dict[str, Any]] = field(default_factory=list)  # edgekit's objects no longer rendered
     live: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # object name -> what the cluster held
+    notes: list[str] = field(default_factory=list)  # e.g. the router's BGPPeer taken over under its own name
 
     @property
     def lines(self) -> list[str]:
@@ -120,8 +126,44 @@ def _name(kind: str, obj: dict[str, Any]) -> tuple[str, str, str]:
     return (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
+class DuplicatePeer(EdgekitError):
+    """Another BGPPeer (not edgekit's) peers with the router's address: MetalLB refuses two peers for one address."""
+
+
+def adopt_or_refuse_peers(rendered: RenderedMetalLB, api: ClusterAPI, explicit_name: bool) -> str | None:
+    """The router's BGPPeer is known by its address: without a site ``metallb.peer_name``, the cluster's one
+    BGPPeer for that address is taken over under its own name (the rendered object is renamed; fields another
+    manager owns are conflicts until ``--force-conflicts``), and the note says so. A second BGPPeer for the address
+    next to edgekit's would break MetalLB's whole configuration (it rejects duplicate peers): ``DuplicatePeer``."""
+    if rendered.form != "crds":
+        return None
+    ours = next((o for o in rendered.objects if o.get("kind") == "BGPPeer"), None)
+    if ours is None:
+        return None
+    address = (ours.get("spec") or {}).get("peerAddress")
+    others = [
+        p
+        for p in api.list_peers()
+        if (p.get("metadata") or {}).get("name") != ours["metadata"]["name"]
+        and (p.get("spec") or {}).get("peerAddress") == address
+    ]
+    mine = api.read("BGPPeer", ours["metadata"]["name"], ours["metadata"]["namespace"]) is not None
+    if not others:
+        return None
+    names = [str((p.get("metadata") or {}).get("name")) for p in others]
+    if not explicit_name and not mine and len(others) == 1:
+        ours["metadata"]["name"] = names[0]
+        return f"BGPPeer metallb-system/{names[0]} peers with {address}: edgekit takes it over"
+    raise DuplicatePeer(
+        f"BGPPeer metallb-system/{names[0]} (not edgekit's) also peers with {address}, and MetalLB accepts one peer "
+        f"per address: take it over with the site file's metallb.peer_name: {names[0]}, or delete it"
+    )
+
+
 def plan_cluster(rendered: RenderedMetalLB, api: ClusterAPI) -> MetalLBPlan:
-    """Read each rendered object (and edgekit's labelled ones) and diff over the managed fields."""
+    """Read each rendered object (and edgekit's labelled ones) and diff over the managed fields. The router's
+    BGPPeer: see ``adopt_or_refuse_peers``."""
+    note = adopt_or_refuse_peers(rendered, api, rendered.peer_name_explicit)
     diffs: list[checks.ObjectDiff] = []
     live_by_name: dict[str, dict[str, Any] | None] = {}
     wanted = set()
@@ -133,7 +175,7 @@ def plan_cluster(rendered: RenderedMetalLB, api: ClusterAPI) -> MetalLBPlan:
         diffs.append(checks.diff_object(obj, live, FIELD_MANAGER, rendered.secrets))
     stale = [o for o in api.list_managed(rendered.form) if _name(str(o.get("kind")), o) not in wanted]
     diffs.extend(checks.ObjectDiff(checks.object_name(o), delete=True) for o in stale)
-    return MetalLBPlan(rendered.cluster, rendered, diffs, stale, live_by_name)
+    return MetalLBPlan(rendered.cluster, rendered, diffs, stale, live_by_name, [note] if note else [])
 
 
 def metallb_render(
@@ -179,37 +221,100 @@ def router_show(task: Task) -> Show:
 
 
 def gate_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult] | None:
-    """bgp.peers from the router, or None when the router has none of the speakers as neighbors yet (a new
-    cluster: MetalLB goes first, then ``router deploy`` configures the sessions and has its own gate)."""
+    """The router's gate (``tasks.deploy.GATE_CHECKS``: ``bgp.peers``, ``ecmp.routes`` and what else it lists, the
+    check functions verify uses), or None when the router has none of the speakers as neighbors yet (a new
+    cluster: MetalLB goes first, then ``router deploy`` configures the sessions and has this gate itself)."""
+    from tasks import deploy
+
     try:
         summary = bgp_summary.parse(show("show ip bgp summary"))
     except EdgekitError as exc:
         return [errored("bgp.peers", host, cluster.name, str(exc))]
     if cluster.speakers and not any(summary.peer(str(s.address)) for s in cluster.speakers):
         return None
-    return [check_peers(host, cluster, summary)]
+    return [result for check in deploy.GATE_CHECKS for result in check(show, cluster, host)]
 
 
-def metallb_gate(
-    task: Task,
+def wait_for_gate(
+    show: Show,
+    cluster: Cluster,
+    host: str,
     timeout: float = DEFAULT_GATE_TIMEOUT,
     interval: float = GATE_INTERVAL,
-    show: Show | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> Result:
-    """Poll (bounded by ``timeout``) until every speaker's session with the router is Established with prefixes.
-    ``result``: the last CheckResults (empty when the router has no session for these speakers yet: skipped)."""
-    cluster = host_cluster(task)
-    show = show or router_show(task)
+) -> list[CheckResult] | None:
+    """Poll ``gate_checks`` until they pass or ``timeout`` seconds have passed (the last results), or None when
+    the router has no session for these speakers yet (nothing to wait for)."""
     deadline = clock() + timeout
     while True:
-        results = gate_checks(show, cluster, task.host.name)
-        if results is None:
-            return Result(host=task.host, result=[], changed=False)
-        if all(r.ok for r in results) or clock() >= deadline:
-            return Result(host=task.host, result=results, failed=not all(r.ok for r in results))
+        results = gate_checks(show, cluster, host)
+        if results is None or all(r.ok for r in results) or clock() >= deadline:
+            return results
         sleep(interval)
+
+
+def metallb_gate(task: Task, timeout: float = DEFAULT_GATE_TIMEOUT, interval: float = GATE_INTERVAL) -> Result:
+    """Wait (bounded by ``timeout``) until every speaker's session with the router is Established with prefixes.
+    ``result``: the last CheckResults (empty when the router has no session for these speakers yet: skipped)."""
+    cluster = host_cluster(task)
+    results = wait_for_gate(router_show(task), cluster, task.host.name, timeout, interval)
+    if results is None:
+        return Result(host=task.host, result=[])
+    return Result(host=task.host, result=results, failed=not all(r.ok for r in results))
+
+
+def metallb_deploy(
+    task: Task,
+    plan: MetalLBPlan,
+    api: ClusterAPI,
+    report: HostReport | None = None,
+    force: bool = False,
+    gate_timeout: float = DEFAULT_GATE_TIMEOUT,
+) -> Result:
+    """Apply ``plan`` (server-side, field manager ``edgekit``), then wait for the router's sessions with the
+    speakers (the gate). ``result``: the ``HostReport`` (status changed/unchanged/failed, ``notes`` what was
+    applied, ``checks`` the gate's verdicts, ``error`` a conflict naming manager and field, or the failing gate)."""
+    cluster = host_cluster(task)
+    report = report or HostReport(host="metallb", cluster=cluster.name, role="metallb")
+    report.commands = plan.lines
+    if not plan:
+        report.status = "unchanged"
+        return Result(host=task.host, result=report)
+    started = time.monotonic()
+    try:
+        done: list[str] = run_step(
+            task, "server-side apply", lambda: metallb_apply(task, plan, api, force=force).result
+        )
+    except Exception as exc:
+        report.status = "failed"
+        report.error = ("conflict: " if isinstance(exc, ApplyConflict) else "") + one_line(exc)
+        report.timed("apply", started)
+        return Result(host=task.host, result=report, failed=True, exception=exc, diff="\n".join(plan.lines))
+    report.timed("apply", started)
+    report.notes.extend(done)
+    report.status = "changed"
+    started = time.monotonic()
+    try:
+        gate = run_step(
+            task,
+            "gate: speakers' sessions with the router",
+            lambda: wait_for_gate(router_show(task), cluster, task.host.name, gate_timeout),
+        )
+    except Exception as exc:
+        gate = [errored("bgp.peers", task.host.name, cluster.name, one_line(exc))]
+    report.timed("gate", started)
+    waited = report.timings.get("gate", 0.0)
+    if gate is None:
+        report.notes.append("gate skipped: the router has no session with these speakers yet (router deploy next)")
+    else:
+        report.checks = gate
+        if all(c.ok for c in gate):
+            report.notes.append(f"gate passed in {waited:.1f} s (speakers Established)")
+        else:
+            report.status = "failed"
+            report.error = "gate failed: " + "; ".join(f"{c.check}: {c.reason}" for c in gate if not c.ok)
+    return Result(host=task.host, result=report, changed=True, failed=not report.ok, diff="\n".join(plan.lines))
 
 
 def private_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
@@ -242,7 +347,8 @@ def private_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult]
 def metallb_verify(
     task: Task, api: ClusterAPI, rendered: RenderedMetalLB | None = None, show: Show | None = None
 ) -> Result:
-    """metallb.config (the cluster's objects as rendered), bgp.peers and private.reachability from the router."""
+    """metallb.config (the cluster's objects as rendered), the router gate's checks (bgp.peers, ecmp.routes, ...)
+    and private.reachability from the router."""
     cluster = host_cluster(task)
     host = task.host.name
     results: list[CheckResult] = []

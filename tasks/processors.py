@@ -3,6 +3,7 @@
 - ``LiveView``: the live table on a terminal, one line per step otherwise (``tasks.progress.Progress``). A
   step (``tasks.steps.run_step``) is shown when it starts; a step's or a host's Result that carries
   ``progress`` shows that text when it ends; else a host's task shows its report's status when it ends.
+- ``LiveChecks``: verify's live view (``tasks.verify.LiveResults``), each host's checks as its task ends.
 - ``ReportCollector``: each host's ``HostReport`` as its task ends (the ``result`` of the host's Result, or its
   ``report`` attribute: a ``RouterPlan``, an LB plan), the run report's rows.
 
@@ -21,6 +22,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from tasks.progress import Progress
 from tasks.report import HostReport
 from tasks.steps import is_step
+from tasks.verify import LiveResults
 
 
 def host_report(value: Any) -> HostReport | None:
@@ -88,6 +90,18 @@ class LiveView(_Quiet):
         text = _text(result[0]) if result else None
         if text:
             self.progress.step(host.name, text)
+
+
+class LiveChecks(_Quiet):
+    """verify's live view: each host's checks (its report's ``checks``) as its task ends."""
+
+    def __init__(self, live: LiveResults) -> None:
+        self.live = live
+
+    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        report = host_report(result[0].result) if result else None
+        if report is not None:
+            self.live.add(report.host, report.checks)
 
 
 class ReportCollector(_Quiet):

@@ -9,6 +9,7 @@ host's task carries one; a Processor of your own sees the same subtasks (``is_st
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -59,3 +60,18 @@ def run_step(
     except NornirSubTaskError as exc:
         raise root_cause(exc)  # noqa: B904 - the step's own exception, its __cause__ kept (not chained to Nornir's)
     return result[0].result  # type: ignore[no-any-return]
+
+
+Runner = Callable[..., Any]
+"""``run(name, fn, *args, **kwargs) -> fn's value``: how engine code that also runs outside Nornir (unit tests
+with a fake device) runs its steps: ``direct`` calls ``fn``, ``runner(task)`` runs it as a named subtask."""
+
+
+def direct(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run the step ``fn`` in place (no Nornir task around it)."""
+    return fn(*args, **kwargs)
+
+
+def runner(task: Task) -> Runner:
+    """Run steps as named subtasks of ``task`` (``run_step``)."""
+    return functools.partial(run_step, task)

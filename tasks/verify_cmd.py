@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
 
-from nornir.core.task import Result, Task
+from nornir.core.task import AggregatedResult, Result, Task
 
 from checks.verdict import CheckResult
 from inventory.errors import InputError
 from tasks import metrics
 from tasks.commands import verify as commands
 from tasks.options import CommonOptions
+from tasks.processors import LiveChecks, ReportCollector
 from tasks.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, write_junit
 from tasks.runtime import Runtime, open_runtime
 from tasks.verify import (
@@ -36,8 +38,6 @@ from tasks.verify import (
     verify_router_task,
     write_json,
 )
-
-Job = Callable[[Task], None]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,58 +57,58 @@ def router_targets(rt: Runtime, options: CommonOptions) -> list[tuple[ClusterFac
     ]
 
 
-def router_jobs(
-    targets: list[tuple[ClusterFacts, list[str]]],
-    options: VerifyOptions,
-    live: LiveResults,
-    reports: dict[str, HostReport],
-) -> dict[str, Job]:
-    """One job per router: verify it and hand its results to the live view and its host report."""
-    jobs: dict[str, Job] = {}
-    for facts, names in targets:
-        for name in names:
+def verify_router_report(task: Task, targets: Mapping[str, ClusterFacts], options: VerifyOptions) -> Result:
+    """Nornir task: verify one router (its cluster's facts from ``targets`` by host name) and report it.
 
-            def job(task: Task, facts: ClusterFacts = facts, name: str = name) -> None:
-                started = time.monotonic()
-                if facts.cluster.refused:  # never connected to: every check errors with the input problem
-                    reason = f"input: {facts.cluster.refused[0]}"
-                    report = host_report(name, facts.cluster.name, "router", errored_all(facts, name, options, reason))
-                    report.error = reason
-                    reports[name] = report
-                    live.add(name, report.checks)
-                    return
-                verdict: RouterVerdict = verify_router_task(task, facts, options).result
-                report = host_report(name, facts.cluster.name, "router", verdict.results)
-                report.dialect = verdict.dialect
-                report.commands = verdict.drift
-                report.timed("verify", started)
-                reports[name] = report
-                live.add(name, verdict.results)
-
-            jobs[name] = job
-    return jobs
+    A router of a refused cluster is never connected to: every check errors with the input problem.
+    Result: ``result`` the router's ``HostReport`` (``checks``, ``dialect``, ``commands`` the compliance drift,
+    ``error`` ``input: ...`` when refused); ``failed`` when a check did not pass; ``diff`` the drift.
+    """
+    name = task.host.name
+    facts = targets[name]
+    started = time.monotonic()
+    if facts.cluster.refused:  # never connected to: every check errors with the input problem
+        reason = f"input: {facts.cluster.refused[0]}"
+        report = host_report(name, facts.cluster.name, "router", errored_all(facts, name, options, reason))
+        report.error = reason
+        return Result(host=task.host, result=report, failed=True)
+    verdict: RouterVerdict = verify_router_task(task, facts, options).result
+    report = host_report(name, facts.cluster.name, "router", verdict.results)
+    report.dialect = verdict.dialect
+    report.commands = verdict.drift
+    report.timed("verify", started)
+    return Result(host=task.host, result=report, failed=not report.ok, diff="\n".join(verdict.drift))
 
 
-def run_jobs(rt: Runtime, jobs: dict[str, Job], name: str) -> None:
-    """All jobs at once on Nornir's threaded runner (each host its own thread, up to --workers)."""
-    if not jobs:
-        return
-
-    def task(task: Task) -> Result:
-        jobs[task.host.name](task)
-        return Result(host=task.host)
-
+def run_hosts(
+    rt: Runtime, names: Collection[str], task: Callable[..., Result], name: str, processors: list[Any], **params: Any
+) -> AggregatedResult | None:
+    """``task`` on every host of ``names`` at once on Nornir's threaded runner (each host its own thread, up to
+    --workers), seen by ``processors``; the connections closed afterwards."""
+    if not names:
+        return None
     try:
-        rt.nornir.filter(filter_func=lambda host: host.name in jobs).run(task=task, name=name)
+        selected = rt.nornir.with_processors(processors).filter(filter_func=lambda host: host.name in names)
+        return selected.run(task=task, name=name, **params)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
 
 
-def cluster_reports(targets: list[tuple[ClusterFacts, list[str]]]) -> list[HostReport]:
+def cluster_reports(
+    targets: list[tuple[ClusterFacts, list[str]]], rt: Runtime | None = None, comply: bool = False
+) -> list[HostReport]:
+    """Per cluster: consistency.nodes; with ``comply`` (and ``rt``) also metallb.config, MetalLB's objects in the
+    cluster against the render (``tasks.metallb``), where the site file states MetalLB's intent."""
     reports = []
     for facts, _ in targets:
         results = cluster_checks(facts)
         reports.append(host_report(results[0].host, facts.cluster.name, "kubernetes", results))
+        if comply and rt is not None and not facts.cluster.refused:
+            from tasks.metallb_cmd import config_check
+
+            result = config_check(rt, facts.cluster)
+            if result is not None:
+                reports.append(host_report(result.host, facts.cluster.name, "kubernetes", [result]))
     return reports
 
 
@@ -151,11 +151,16 @@ def run_verify(args: argparse.Namespace, comply: bool) -> int:
     command = "comply" if comply else "verify"
     reports: dict[str, HostReport] = {}
     pending = [(facts.cluster.name, name) for facts, names in targets for name in names]
+    collector = ReportCollector()
     with LiveResults(f"edgekit {command}", pending) as live:
-        for report in cluster_reports(targets):
+        for report in cluster_reports(targets, rt, comply):
             live.add(report.host, report.checks)
             reports[f"{report.cluster}/{report.host}"] = report
-        run_jobs(rt, router_jobs(targets, vopts, live, reports), command)
+        by_host = {name: facts for facts, names in targets for name in names}
+        run_hosts(
+            rt, by_host, verify_router_report, command, [LiveChecks(live), collector], targets=by_host, options=vopts
+        )
+    reports.update(collector.reports)
     order = [facts.cluster.name for facts, _ in targets]
     ordered = sorted(reports.values(), key=lambda r: (order.index(r.cluster), r.role != "router", r.host))
     return finish(f"edgekit {command}", command, rt, ordered, args, order, comply)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from inventory.errors import InputError, MissingFact
 from inventory.model import ApiLB
-from tasks import lb_deploy
+from tasks import lb_deploy, lb_validate
 from tests.unit.lb_fixtures import LB1, LB2, MASTERS, VRRP_ENV, VRRP_PASS, cluster
 
 needs_haproxy = pytest.mark.programs("haproxy")
@@ -162,8 +162,8 @@ def test_local_copy_rewrites_keep_line_numbers(tmp_path) -> None:  # type: ignor
 
 def test_non_root_local_copy_runs_the_script_as_the_current_user(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # keepalived's script security rejects a root script_user for a script a non-root developer owns.
-    monkeypatch.setattr(lb_deploy.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(lb_deploy, "_local_user", lambda: ("dev", "dev"))
+    monkeypatch.setattr(lb_validate.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(lb_validate, "_local_user", lambda: ("dev", "dev"))
     ka = lb_deploy.render_lb(cluster(), LB1).file("keepalived").content
     copy = lb_deploy.keepalived_local_copy(ka, tmp_path / "s.sh", "eth0")
     assert "script_user dev" in copy and "script_user root" not in copy

@@ -360,7 +360,7 @@ def test_edge_verify_routers_and_lbs_in_one_report(env: dict[str, Any], monkeypa
     from nornir.core.task import Result, Task
 
     import checks.lb
-    import tasks.lb
+    import tasks.lb_verify
 
     stat = (FIXTURES / "outputs" / "haproxy-show-stat.csv").read_text()
     for i in (1, 2, 3):
@@ -371,14 +371,14 @@ def test_edge_verify_routers_and_lbs_in_one_report(env: dict[str, Any], monkeypa
     def fake_lb(task: Task, rendered: Any) -> Result:
         read.append(task.host.name)
         holds = task.host.name == "k8s-lb-1-server-prd"
-        state = tasks.lb.LBState(
+        state = tasks.lb_verify.LBState(
             addresses={IPv4Address("203.0.113.10")} if holds else {IPv4Address("203.0.113.9")},
             active={"haproxy": True, "keepalived": True},
             stat=stat,
         )
         return Result(host=task.host, result=state)
 
-    monkeypatch.setattr(tasks.lb, "verify_lb_task", fake_lb)
+    monkeypatch.setattr(tasks.lb_verify, "verify_lb_task", fake_lb)
     monkeypatch.setattr(checks.lb, "fetch_healthz", lambda url, timeout=3.0, ca_file=None: (200, "ok"))
     env["router"] = FakeRouter(router_outputs(intended(env)))
     from tasks.edge import main as edge_main
