@@ -1,7 +1,8 @@
 """BFD end to end in the lab: both routers (VyOS 1.4 prd, 1.3 dev; nodes on the router's node-side subnet, the
 layout where FRR ties BFD to BGP) get a BFD peer per speaker after ``metallb deploy`` + ``deploy``; a speaker
 whose BFD packets are dropped (nftables in the node, BGP untouched) turns ``bfd.peers`` red in verify and holds
-a deploy's gate (reverted); turning BFD off removes it from both ends cleanly."""
+a deploy's gate (reverted); a speaker that goes takes its BFD peer with its neighbor; turning BFD off removes it
+from both ends cleanly."""
 
 from __future__ import annotations
 
@@ -115,6 +116,23 @@ def test_verify_and_the_gate_see_a_bfd_session_down(lab: LabRun, deployed: dict[
         assert not any("bfd-gate" in line for line in lab.running_config("prd"))
     finally:
         lab.sh(node, "nft delete table inet ekbfd", check=False)
+    assert wait_for(lambda: list(sessions(lab, "prd").values()) == ["up"] * 3, timeout=60), sessions(lab, "prd")
+
+
+def test_a_stale_bfd_peer_leaves_with_its_neighbor(lab: LabRun, deployed: dict[str, Any], bfd_site: Path) -> None:
+    lab.lab("fault", "prd-node3", "speaker-down")  # its speaker pod turns NotReady: no longer a speaker
+    try:
+        code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(bfd_site))
+        assert code == 0, output
+        commands = report["hosts"][0]["commands"]
+        assert "delete protocols bfd peer 192.168.100.13" in commands, commands
+        assert "delete protocols bgp neighbor 192.168.100.13" in commands, commands
+        assert not any("192.168.100.13" in line for line in lab.running_config("prd") if "bfd" in line or "bgp" in line)
+        assert set(sessions(lab, "prd")) == set(NODES["prd"][:2])
+    finally:
+        lab.lab("heal", "prd-node3")
+    code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(bfd_site))
+    assert code == 0, output
     assert wait_for(lambda: list(sessions(lab, "prd").values()) == ["up"] * 3, timeout=60), sessions(lab, "prd")
 
 
