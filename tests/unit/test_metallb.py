@@ -616,3 +616,15 @@ def test_comply_judges_metallb_only_where_the_site_states_it(tmp_path: Path) -> 
     assert metallb_cmd.config_check(rt, model(tmp_path, {})) is None  # type: ignore[arg-type]
     declared = metallb_cmd.config_check(rt, model(tmp_path, {"metallb": two_pools()}))  # type: ignore[arg-type]
     assert declared is not None and declared.status == "error" and "no kubeconfig" in declared.reason
+
+
+def test_compliance_reports_a_venue_firewall_rule_removed_by_hand() -> None:
+    from checks import compliance
+
+    for version in ("1.3", "1.4"):
+        d = DIALECTS[version]
+        intended = render_router_config(venue_cluster(), d).lines
+        running = [line for line in intended if "action 'drop'" not in line]
+        found = compliance.drift(running, intended, managed_scope(venue_cluster(), d))
+        result = compliance.check_config("r", venue_cluster(), found)
+        assert result.status == "fail" and found.missing == [next(x for x in intended if "action 'drop'" in x)]
