@@ -12,6 +12,7 @@ from inventory import kube
 from inventory.errors import InputError, from_validation
 from inventory.hosts import HostBuilder, HostFacts, nic_index, site_path
 from inventory.model import (
+    BFD,
     BGP,
     ApiLB,
     Cluster,
@@ -139,6 +140,9 @@ class ClusterBuilder(HostBuilder):
         else:
             node_subnet = wanted
 
+        bfd = self._validate(
+            BFD, site_path(self.sitefile, self.name, "bfd"), **(cf.bfd.model_dump(exclude_none=True) if cf.bfd else {})
+        )
         cluster = Cluster(
             name=self.name,
             order=self.order,
@@ -150,8 +154,9 @@ class ClusterBuilder(HostBuilder):
             services=view.services,
             wireguard=self._wireguard(),
             api_lb=self._api_lb(hosts["lb"]),
-            metallb=self._metallb(router, view, node_subnet),
+            metallb=self._metallb(router, view, node_subnet, bfd),
             node_subnet=node_subnet,
+            bfd=bfd,
             missing=self.missing,
             warnings=self.warnings,
             gateway=gateway,
@@ -160,9 +165,15 @@ class ClusterBuilder(HostBuilder):
             disagreements=self.disagreements,
             refused=view.refused,
         )
+        if cluster.bfd_mismatch:  # the router's BFD waits for MetalLB's (Cluster.router_bfd)
+            self.warn(f"{self.name}: BFD not rendered on the router yet: {cluster.bfd_mismatch}")
+        if cluster.bfd_caveat:
+            self.warn(f"{self.name}: BFD: {cluster.bfd_caveat}")
+        if cluster.bfd_mismatch or cluster.bfd_caveat:
+            cluster = cluster.model_copy(update={"warnings": list(self.warnings)})
         return cluster
 
-    def _metallb(self, router: Router | None, view: KubeView, node_subnet: str) -> MetalLBIntent | None:
+    def _metallb(self, router: Router | None, view: KubeView, node_subnet: str, bfd: BFD) -> MetalLBIntent | None:
         """MetalLB's intent: the site's ``metallb`` section, its peer side derived from the router.
 
         Pools: the site file's ``metallb.pools``; without them the router's pools as today (Kubernetes, else
@@ -204,6 +215,7 @@ class ClusterBuilder(HostBuilder):
             keepalive_time=router.bgp.keepalive,
             password=router.bgp.password,
             node_selectors=selectors,
+            bfd=bfd if bfd.enabled else None,
         )
 
     def _wireguard(self) -> WireGuard | None:

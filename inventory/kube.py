@@ -349,6 +349,7 @@ def _from_configmap(facts: KubeFacts, text: str) -> None:
                     my_asn=_int(peer.get("my-asn"), f"{where} peers[{i}].my-asn"),
                     source="configmap",
                     node_selectors=_selectors(peer.get("node-selectors"), "match-labels", "match-expressions"),
+                    bfd_profile=str(peer.get("bfd-profile") or ""),
                 )
             )
         except ValueError as exc:
@@ -377,6 +378,7 @@ def _from_crds(facts: KubeFacts, peers: list[dict[str, Any]], pools: list[dict[s
                     my_asn=_int(spec.get("myASN"), f"bgppeer {name} spec.myASN"),
                     source="crds",
                     node_selectors=_selectors(spec.get("nodeSelectors"), "matchLabels", "matchExpressions"),
+                    bfd_profile=str(spec.get("bfdProfile") or ""),
                 )
             )
         except ValueError as exc:

@@ -129,9 +129,33 @@ class MetalLBPeer(Model):
     source: Literal["configmap", "crds"] = "crds"
     # Which nodes' speakers peer with it: none means every node, several mean any of them (MetalLB).
     node_selectors: list[NodeSelector] = []
+    # The BFD profile its speakers run with the router (BGPPeer spec.bfdProfile, legacy bfd-profile); "" none.
+    bfd_profile: str = ""
 
     def selects(self, labels: dict[str, str]) -> bool:
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
+
+
+# BFD timer ranges as VyOS accepts them (vyos/vyos-1x interface-definitions/include/bfd/common.xml.i:
+# ``interval receive``/``transmit`` "u32:10-60000" ms, ``interval multiplier`` "u32:2-255", defaults 300/300/3);
+# MetalLB's BFDProfile takes the same ranges (metallb/metallb internal/config/config.go bfdProfileFromCR).
+BfdInterval = Annotated[int, Field(ge=10, le=60000)]
+BfdMultiplier = Annotated[int, Field(ge=2, le=255)]
+
+
+class BFD(Model):
+    """BFD between the router and every speaker: a node that dies is detected in ``multiplier`` x interval
+    (300 ms x 3: under a second) instead of the BGP hold time."""
+
+    enabled: bool = True
+    receive_interval: BfdInterval = 300  # ms
+    transmit_interval: BfdInterval = 300  # ms
+    multiplier: BfdMultiplier = 3
+
+    @property
+    def detect_ms(self) -> int:
+        """The detection time the router's end runs with (RFC 5880 6.8.4; the peer's TX interval, worst case)."""
+        return self.multiplier * max(self.receive_interval, self.transmit_interval)
 
 
 DEFAULT_PEER_NAME = "edgekit-router"
@@ -159,17 +183,28 @@ class MetalLBIntent(Model):
     keepalive_time: int
     password: SecretRef | None = None
     node_selectors: list[NodeSelector] = []
+    # The cluster's BFD when on (the same object the router's templates/vyos/bfd.j2 reads): rendered as a
+    # BFDProfile named ``bfd_profile`` that the BGPPeer references, so both ends run the same timers.
+    bfd: BFD | None = None
+    bfd_profile: str = "edgekit"
 
     @property
     def venue_pools(self) -> list[Pool]:
         return [p for p in self.pools if p.scope == "venue"]
 
 
+# MetalLB's own BGP timers when a peer sets none: hold 90 s (metallb/metallb internal/config/config.go, legacy
+# parsePeer: ``holdTime := 90 * time.Second``) and keepalive a third of the hold time (parseTimers:
+# ``keepaliveTime = ptr.To(ht.Duration / 3)``). edgekit renders both on the router and on MetalLB's BGPPeer.
+METALLB_KEEPALIVE = 30
+METALLB_HOLDTIME = 90
+
+
 class BGP(Model):
     asn: ASN = 65020
     router_id: IPv4Address | None = None
-    keepalive: Annotated[int, Field(ge=1, le=65535)] = 3
-    holdtime: Annotated[int, Field(ge=3, le=65535)] = 9
+    keepalive: Annotated[int, Field(ge=1, le=65535)] = METALLB_KEEPALIVE
+    holdtime: Annotated[int, Field(ge=3, le=65535)] = METALLB_HOLDTIME
     password: SecretRef | None = None
 
     @model_validator(mode="after")
@@ -272,6 +307,8 @@ class Cluster(Model):
     # "proxy-arp": nodes hold public addresses on the private switch (topology.md);
     # "private": nodes sit on the router's node-side subnet and need none of the proxy-ARP knobs.
     node_subnet: Literal["proxy-arp", "private"] = "proxy-arp"
+    # BFD to every speaker (router end rendered by templates/vyos/bfd.j2, MetalLB's by its BFDProfile).
+    bfd: BFD = BFD()
     # Facts that could not be resolved, by field path, with the reason: a feature that needs one fails.
     missing: dict[str, str] = {}
     warnings: list[str] = []
@@ -294,6 +331,40 @@ class Cluster(Model):
         if self.metallb is not None:
             return self.metallb.venue_pools
         return [p for p in self.pools if p.scope == "venue"]
+
+    @property
+    def router_bfd(self) -> bool:
+        """Whether the router runs BFD with the speakers: the site turns it on and MetalLB's end has it too (a
+        peer with a BFD profile), or MetalLB was not read. Never one end alone: a router whose speakers run no
+        BFD would keep the sessions down and fail its own deploy gate; ``bfd_mismatch`` says why it is off."""
+        return self.bfd.enabled and not self.bfd_mismatch
+
+    @property
+    def bfd_mismatch(self) -> str:
+        """Why the site's BFD is not on the router yet ("" when it is, or when the site turns it off)."""
+        if not self.bfd.enabled or not self.metallb_peers or any(p.bfd_profile for p in self.metallb_peers):
+            return ""
+        names = ", ".join(p.name or str(p.peer_address) for p in self.metallb_peers)
+        return (
+            f"the site turns BFD on but MetalLB's peer ({names}) has no BFD profile: run `metallb deploy` "
+            "(MetalLB's FRR mode), then deploy the router; on a native-mode MetalLB set bfd.enabled: false"
+        )
+
+    @property
+    def bfd_caveat(self) -> str:
+        """Why the router's BFD does not speed up failover here ("" when it does).
+
+        In the proxy-ARP layout BGP runs from the router's public address (bgp.j2 update-source) while the
+        speakers sit behind the node-side interface. FRR's bgpd registers its BFD session on the interface that
+        holds that source address (bgpd/bgp_bfd.c: ``p->nexthop.ifp``), bfdd reports the session on the one it
+        uses (lib/bfd.c skips a session whose interface differs: "sessions updated: 0"), so a session going down
+        never takes BGP down: the route stays until the hold time (measured: bench/README.md, failover)."""
+        if self.router_bfd and self.node_subnet == "proxy-arp":
+            return (
+                "proxy-ARP layout: FRR does not take BGP down when BFD goes down here (bgpd keys the session on "
+                "the public interface, bfdd reports it on the node side), so failover still waits for the hold time"
+            )
+        return ""
 
     @property
     def speaker_asns(self) -> set[int]:

@@ -41,7 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inventory.errors import InputError, from_validation, json_path
-from inventory.model import ASN, Dialect, Port
+from inventory.model import ASN, BfdInterval, BfdMultiplier, Dialect, Port
 from inventory.secrets import SecretRef
 
 
@@ -62,6 +62,15 @@ class BGPFile(Partial):
     holdtime: Annotated[int, Field(ge=3, le=65535)] | None = None
     password: SecretRef | None = None
     router_id: IPv4Address | None = None
+
+
+class BFDFile(Partial):
+    """``bfd``: BFD between the router and the speakers (on by default, 300 ms x 3)."""
+
+    enabled: bool | None = None
+    receive_interval: BfdInterval | None = None
+    transmit_interval: BfdInterval | None = None
+    multiplier: BfdMultiplier | None = None
 
 
 class RouterFile(Partial):
@@ -152,6 +161,7 @@ class ClusterFile(Partial):
     apiserver_port: Port | None = None
     kube_context: str | None = None
     router: RouterFile | None = None
+    bfd: BFDFile | None = None
     wireguard: WireGuardFile | None = None
     lb: LBFile | None = None
     metallb: MetalLBFile | None = None

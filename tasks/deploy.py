@@ -26,10 +26,11 @@ from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
+from checks import bfd
 from checks.bgp import check_peers
 from checks.config_diff import ConfigChange, diff, mask_line
 from checks.ecmp import check_route, selected_route
-from checks.parsers import bgp_summary, route
+from checks.parsers import bfd_peers, bgp_summary, route
 from checks.verdict import CheckResult, errored
 from inventory.errors import EdgekitError, InputError
 from inventory.model import Cluster
@@ -486,6 +487,20 @@ def gate_bgp_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]
     return [check_peers(host, cluster, summary)]
 
 
+def gate_bfd_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
+    """``bfd.peers`` (``checks.bfd.check_peers``, as verify) when the cluster's BFD is on: every live speaker's
+    BFD session up. The command is the dialect's (``show bfd peers`` on 1.3 and 1.4)."""
+    if not cluster.router_bfd:  # off, or not yet on MetalLB's end (then not rendered on the router either)
+        return []
+    try:
+        router = cluster.router
+        assert router is not None
+        dialect = dialect_for(router.dialect) if router.dialect != "auto" else detect(show("show version"))
+        return [bfd.check_peers(host, cluster, bfd_peers.parse(show(dialect.bfd_peers_command)))]
+    except EdgekitError as exc:
+        return [errored(bfd.CHECK, host, cluster.name, str(exc))]
+
+
 def gate_ecmp_routes(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
     """``ecmp.routes`` (``checks.ecmp.check_route``, as verify): every service IP over exactly its next hops."""
     results = []
@@ -504,6 +519,7 @@ def gate_ecmp_routes(show: Show, cluster: Cluster, host: str) -> list[CheckResul
 # judges it with the check functions verify uses (checks/); a check of your own is one more line here.
 GATE_CHECKS: list[GateCheck] = [
     gate_bgp_peers,
+    gate_bfd_peers,
     gate_ecmp_routes,
 ]
 

@@ -3,7 +3,8 @@
 1.3 ("equuleus", FRR 7) puts the ASN into every BGP path, names WireGuard keypairs generated on the
 box and routes through interfaces with ``interface-route``; 1.4 ("sagitta", FRR 9) sets the ASN once
 (``system-as``), takes the base64 private key, calls the peer key ``public-key`` and writes
-``route P interface IF``. Templates ask this object instead of testing version numbers.
+``route P interface IF``. Both show BFD sessions with ``show bfd peers`` (``bfd_peers_command``). Templates and
+checks ask this object instead of testing version numbers.
 
 The venue firewall (templates/vyos/firewall.j2) drops forwarded traffic to venue-scoped MetalLB pools that did not
 come in through the WireGuard interface. 1.4 has base chains: one rule in ``firewall ipv4 forward filter`` matching
@@ -36,6 +37,10 @@ class Dialect:
     wireguard_peer_key_leaf: str  # `pubkey` (1.3) or `public-key` (1.4)
     interface_route: bool  # 1.3: `protocols static interface-route P next-hop-interface IF`
     revert_in_place: bool  # may know `system config-management commit-confirm action reload` (1.4+)
+    # The op-mode command that runs FRR's `show bfd peers` (full, not brief): vyos-1x op-mode-definitions/
+    # show-bfd.xml.in, the same on the equuleus (1.3) and sagitta (1.4) branches: `show bfd peers` ->
+    # vtysh -c "show bfd peers". (`show protocols bfd peer` was a pre-release 1.3 tree, vyos-1x PR #103.)
+    bfd_peers_command: str = "show bfd peers"
     # 1.4: `firewall ipv4 forward filter rule N ... inbound-interface name '!wgN'`; 1.3: a `firewall name`
     # ruleset attached as `interfaces ethernet IF firewall in name` on every interface but the tunnel.
     firewall_base_chains: bool = False
@@ -60,8 +65,8 @@ VENUE_RULESET = "EDGEKIT-VENUE-ONLY"  # 1.3: the ruleset attached to the non-tun
 VENUE_RULE = 10  # edgekit's rule number (1.4: in the forward filter, before users' rules numbered above it)
 
 DIALECTS: dict[str, Dialect] = {
-    "1.3": Dialect("1.3", True, True, "pubkey", True, False, firewall_base_chains=False),
-    "1.4": Dialect("1.4", False, False, "public-key", False, True, firewall_base_chains=True),
+    "1.3": Dialect("1.3", True, True, "pubkey", True, False, "show bfd peers", firewall_base_chains=False),
+    "1.4": Dialect("1.4", False, False, "public-key", False, True, "show bfd peers", firewall_base_chains=True),
 }
 
 

@@ -24,6 +24,7 @@ CRD_KINDS: dict[str, tuple[str, str, str]] = {
     "IPAddressPool": ("metallb.io", "v1beta1", "ipaddresspools"),
     "BGPAdvertisement": ("metallb.io", "v1beta1", "bgpadvertisements"),
     "BGPPeer": ("metallb.io", "v1beta2", "bgppeers"),
+    "BFDProfile": ("metallb.io", "v1beta1", "bfdprofiles"),
 }
 _CONFLICT = re.compile(r'conflict with "(?P<manager>[^"]+)"')
 

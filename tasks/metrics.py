@@ -4,7 +4,7 @@ Everything here is built from a :class:`tasks.report.RunReport` (its hosts and t
 their ``details``), never from the verify engine's internals, so ``verify --metrics FILE`` and the
 exporter (``tasks.exporter``) say the same thing ``--json`` does. The families, their labels and the
 ``details`` keys they read are listed in README.md (*Metrics*): ``edgekit_check_ok`` and
-``edgekit_check_status`` per check; sessions (bgp.peers), next hops (ecmp.routes), handshake age
+``edgekit_check_status`` per check; sessions (bgp.peers, bfd.peers), next hops (ecmp.routes), handshake age
 (wireguard.handshake), VIP holders (lb.vip), backends up (lb.backends), drift lines (compliance.config);
 run duration and times; ``edgekit_build_info``.
 
@@ -63,6 +63,10 @@ def check_families(report: RunReport) -> list[Metric]:
     bgp_established = GaugeMetricFamily(
         "edgekit_bgp_sessions_established", "of the expected speakers, sessions Established", labels=["cluster", "host"]
     )
+    bfd_expected = GaugeMetricFamily(
+        "edgekit_bfd_sessions_expected", "speakers meant to have a BFD session (BFD on)", labels=["cluster", "host"]
+    )
+    bfd_up = GaugeMetricFamily("edgekit_bfd_sessions_up", "of those, BFD sessions up", labels=["cluster", "host"])
     ecmp_labels = ["cluster", "host", "service", "ip"]
     nexthops = GaugeMetricFamily(
         "edgekit_ecmp_nexthops",
@@ -107,6 +111,8 @@ def check_families(report: RunReport) -> list[Metric]:
             continue
         if r.check == "bgp.peers":
             _pair(bgp_expected, bgp_established, [r.cluster, r.host], d.get("expected"), d.get("established"))
+        elif r.check == "bfd.peers":
+            _pair(bfd_expected, bfd_up, [r.cluster, r.host], d.get("expected"), d.get("up"))
         elif r.check == "ecmp.routes":
             ecmp_key = [r.cluster, r.host, str(d.get("service", "")), str(d.get("ip", ""))]
             _pair(nexthops_expected, nexthops, ecmp_key, d.get("expected"), d.get("nexthops"))
@@ -136,6 +142,8 @@ def check_families(report: RunReport) -> list[Metric]:
         counts,
         bgp_expected,
         bgp_established,
+        bfd_expected,
+        bfd_up,
         nexthops,
         nexthops_expected,
         handshake,

@@ -137,7 +137,7 @@ def render_router_task(
 def managed_scope(cluster: Cluster, dialect: Dialect) -> ManagedScope:
     """The parts of a router's config edgekit owns; everything else is left alone.
 
-    BGP belongs to edgekit whole (the router peers only with MetalLB). Of the interfaces only the
+    BGP and BFD belong to edgekit whole (the router peers only with MetalLB). Of the interfaces only the
     leaves the templates write. Static routes are recognised by shape: blackholes (the MetalLB ranges)
     and routes through the node-side or tunnel interface (node host routes, venue networks), so a
     route whose node or network left the model is deleted while the default route stays.
@@ -146,6 +146,7 @@ def managed_scope(cluster: Cluster, dialect: Dialect) -> ManagedScope:
     node_if, public_if = router.node_interface, router.public_interface
     prefixes: list[ConfigPath] = [
         ("protocols", "bgp"),
+        ("protocols", "bfd"),  # like BGP, edgekit's whole: its peers are the speakers (templates/vyos/bfd.j2)
         ("system", "ip", "multipath", "layer4-hashing"),
         ("interfaces", "ethernet", node_if, "address"),
         ("interfaces", "ethernet", node_if, "description"),

@@ -6,7 +6,8 @@ Per router (all in parallel, one Nornir task each), every command is sent at mos
 summary`` and ``ping <venue address> count 2``. What the router says is judged against the site model and
 what Kubernetes said (``LoadResult.kube_facts``):
 
-    bgp.peers  bgp.unexpected  ecmp.routes (one per LoadBalancer IP)  proxyarp.enabled
+    bgp.peers  bgp.unexpected  bfd.peers (BFD on; ``show bfd peers``)  ecmp.routes (one per LoadBalancer IP)
+    proxyarp.enabled
     wireguard.handshake  wireguard.reachable  consistency.metallb  compliance.config (comply only)
 
 and per cluster, without a device, ``consistency.nodes`` (host ``kubernetes``). A check that cannot run
@@ -29,11 +30,11 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from checks import bgp, compliance, consistency, ecmp, proxyarp, wireguard
-from checks.parsers import bgp_summary, config_commands, interfaces, route
+from checks import bfd, bgp, compliance, consistency, ecmp, proxyarp, wireguard
+from checks.parsers import bfd_peers, bgp_summary, config_commands, interfaces, route
 from checks.parsers import wireguard as wg_parser
 from checks.parsers.models import ConfigCommand, Interface, WireguardInterface
-from checks.verdict import CheckResult, errored
+from checks.verdict import CheckResult, errored, failed
 from inventory.build import LoadResult
 from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
@@ -110,6 +111,8 @@ def planned_checks(facts: ClusterFacts, options: VerifyOptions) -> list[tuple[st
     """(check id, subject) of every result one router yields: what a host that cannot be read errors on."""
     cluster = facts.cluster
     planned: list[tuple[str, str | None]] = [("bgp.peers", None), ("bgp.unexpected", None)]
+    if cluster.bfd.enabled:
+        planned.append((bfd.CHECK, None))
     planned += [("ecmp.routes", f"{s.namespace}/{s.name} {ip}") for s in cluster.services for ip in s.ips]
     planned.append(("proxyarp.enabled", None))
     wg = cluster.wireguard
@@ -185,6 +188,18 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
         ]
 
     guarded([("bgp.peers", None), ("bgp.unexpected", None)], bgp_checks)
+
+    if cluster.bfd.enabled:
+
+        def bfd_check() -> list[CheckResult]:
+            if cluster.bfd_mismatch:
+                return [failed(bfd.CHECK, host, cluster.name, cluster.bfd_mismatch)]
+            if dialect is None:
+                raise RuntimeError(f"the VyOS version is unknown, so is its BFD command ({config_error})")
+            peers = bfd_peers.parse(show(dialect.bfd_peers_command))
+            return [bfd.check_peers(host, cluster, peers, facts.down)]
+
+        guarded([(bfd.CHECK, None)], bfd_check)
 
     for service in cluster.services:
         for ip in service.ips:

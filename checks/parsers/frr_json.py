@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.parsers.models import BgpPath, BgpPeer, BgpPrefix, BgpSummary, NextHop, RouteEntry
+from checks.parsers.models import (
+    BfdPeer,
+    BfdPeers,
+    BfdTimers,
+    BgpPath,
+    BgpPeer,
+    BgpPrefix,
+    BgpSummary,
+    NextHop,
+    RouteEntry,
+)
 
 # get_afi_safi_str(afi, safi, true) -> get_afi_safi_str(afi, safi, false) (FRRouting/frr bgpd/bgp_vty.c)
 FAMILIES = {
@@ -137,3 +147,44 @@ def bgp_prefix(data: dict[str, Any]) -> BgpPrefix | None:
             )
         )
     return BgpPrefix(prefix=data["prefix"], version=data.get("version"), paths=paths)
+
+
+def bfd_peers(data: list[dict[str, Any]] | dict[str, Any]) -> BfdPeers:
+    """``show bfd peers json``: a list of sessions (bfdd/bfdd_vty.c __display_peer_json); one session's JSON
+    (``show bfd peer X json``) is an object."""
+    sessions = [data] if isinstance(data, dict) else data
+    return BfdPeers(peers=[_bfd_peer(s) for s in sessions])
+
+
+def _bfd_peer(s: dict[str, Any]) -> BfdPeer:
+    return BfdPeer(
+        peer=s["peer"],
+        local_address=s.get("local"),
+        vrf=s.get("vrf"),
+        interface=s.get("interface"),
+        multihop=bool(s.get("multihop")),
+        id=s["id"],
+        remote_id=s["remote-id"],
+        passive=bool(s.get("passive-mode")),
+        status=s["status"],
+        uptime=s.get("uptime"),
+        downtime=s.get("downtime"),
+        diagnostic=s["diagnostic"],
+        remote_diagnostic=s["remote-diagnostic"],
+        rtt_min=s.get("rtt-min"),
+        rtt_avg=s.get("rtt-avg"),
+        rtt_max=s.get("rtt-max"),
+        local=BfdTimers(
+            detect_multiplier=s["detect-multiplier"],
+            receive_interval=s["receive-interval"],
+            transmit_interval=s["transmit-interval"],
+            echo_receive_interval=s.get("echo-receive-interval", 0),
+            echo_transmit_interval=s.get("echo-transmit-interval", 0),
+        ),
+        remote=BfdTimers(
+            detect_multiplier=s["remote-detect-multiplier"],
+            receive_interval=s["remote-receive-interval"],
+            transmit_interval=s["remote-transmit-interval"],
+            echo_receive_interval=s.get("remote-echo-receive-interval", 0),
+        ),
+    )

@@ -251,3 +251,53 @@ def _diff(left: object, right: object, path: str, out: list[str]) -> None:
             _diff(a, b, f"{path}[{index}]", out)
     elif left != right:
         out.append(f"{path}: {left!r} != {right!r}")
+
+
+# --- FRR show bfd peers --------------------------------------------------------------------------------------
+
+
+class BfdTimers(_Model):
+    """One side's timers of a BFD session, in ms (FRR prints an interval of 0 as ``disabled``)."""
+
+    detect_multiplier: int
+    receive_interval: int
+    transmit_interval: int | None = None  # the remote side's block has no echo transmit line
+    echo_receive_interval: int = 0
+    echo_transmit_interval: int | None = None
+
+
+class BfdPeer(_Model):
+    """One session of ``show bfd peers`` (FRR bfdd, what VyOS's op mode prints).
+
+    ``status`` is FRR's state2str: ``up``, ``down``, ``init`` or ``shutdown`` (admin down on this side);
+    ``uptime``/``downtime`` in seconds (one of them, or neither for a shut-down session)."""
+
+    peer: str
+    local_address: str | None = None
+    vrf: str | None = None
+    interface: str | None = None
+    multihop: bool = False
+    id: int
+    remote_id: int
+    passive: bool = False
+    status: str
+    uptime: int | None = None
+    downtime: int | None = None
+    diagnostic: str
+    remote_diagnostic: str
+    rtt_min: int | None = None  # usec, FRR 8.2+
+    rtt_avg: int | None = None
+    rtt_max: int | None = None
+    local: BfdTimers
+    remote: BfdTimers
+
+    @property
+    def up(self) -> bool:
+        return self.status == "up"
+
+
+class BfdPeers(_Model):
+    peers: list[BfdPeer] = []
+
+    def peer(self, address: str) -> BfdPeer | None:
+        return next((p for p in self.peers if p.peer == address), None)

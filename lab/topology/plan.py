@@ -58,10 +58,10 @@ TUNNEL_BASE = IPv4Address("172.16.100.0")
 VENUE_POOL_BASE = IPv4Address("198.51.100.128")
 GLOBAL_POOL = "global-ip"  # MetalLB pool names are Kubernetes object names (DNS-1123: lower case)
 VENUE_POOL = "venue-ip"
-# The BGP timers the seeded MetalLB config (BGPPeer / legacy ConfigMap peer) carries: the lab's short ones,
-# so tests see a dead session in seconds. MetalLB's own default (hold 90 s, keepalive 30 s) applies to a
-# peer that sets none (e.g. one edgekit applies after `up --metallb none`).
-SEED_TIMERS = {"holdTime": "3s", "keepaliveTime": "1s"}
+# The BGP timers the seeded MetalLB config (BGPPeer / legacy ConfigMap peer) carries: MetalLB's own defaults
+# (hold 90 s, keepalive 30 s: metallb internal/config parsePeer/parseTimers), so what the lab shows about a dead
+# node is what a real cluster does (issue 15); a test that needs a dead session seen fast uses BFD.
+SEED_TIMERS = {"holdTime": "90s", "keepaliveTime": "30s"}
 
 
 def generated_number(name: str) -> int | None:

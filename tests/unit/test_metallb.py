@@ -19,7 +19,7 @@ import yaml
 from checks import metallb as checks
 from inventory.build import InventorySources, load
 from inventory.errors import InputError, MissingFact
-from inventory.model import Cluster, Pool, Service
+from inventory.model import BFD, Cluster, Pool, Service
 from tasks import metallb_tasks as engine
 from tasks import venue
 from tasks.dialect import DIALECTS
@@ -41,7 +41,10 @@ def wg_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def site(tmp_path: Path, prd: dict[str, Any]) -> Path:
     path = tmp_path / "site.yaml"
-    doc = {"clusters": {"prd": {"router": {"node_address": "192.168.100.1/24"}, **prd}}}
+    # The timers these tests were written with (3/9) and no BFD, as defaults a cluster may override: the model's
+    # own defaults (MetalLB's 30/90, BFD on) are tested in test_bfd_render.py / test_bfd_metallb.py.
+    defaults = {"router": {"bgp": {"keepalive": 3, "holdtime": 9}}, "bfd": {"enabled": False}}
+    doc = {"defaults": defaults, "clusters": {"prd": {"router": {"node_address": "192.168.100.1/24"}, **prd}}}
     path.write_text(yaml.safe_dump(doc))
     return path
 
@@ -431,7 +434,7 @@ def test_a_conflict_names_the_other_manager_and_field_and_is_not_forced(tmp_path
 
 
 def test_gate_waits_for_established_sessions_within_its_bound() -> None:
-    c = cluster()
+    c = cluster().model_copy(update={"bfd": BFD(enabled=False)})  # the BGP part of the gate (bfd.peers: test_bfd_*)
     active = SUMMARY_3.replace(
         "00:00:38            2        2 \n203.0.113.12", "00:00:09       Active        0 \n203.0.113.12", 1
     )

@@ -49,9 +49,11 @@ def test_metrics_file_matches_the_json_report_with_speaker_down(env: dict[str, A
     router = (("cluster", "prd"), ("host", ROUTER))
     assert got["edgekit_bgp_sessions_expected"] == {router: 3.0}
     assert got["edgekit_bgp_sessions_established"] == {router: 2.0}
+    assert got["edgekit_bfd_sessions_expected"] == {router: 3.0}
+    assert got["edgekit_bfd_sessions_up"] == {router: 2.0}
     web = (("cluster", "prd"), ("host", ROUTER), ("ip", "198.51.100.1"), ("service", "default/web"))
     assert got["edgekit_ecmp_nexthops"][web] == 2.0
     assert got["edgekit_ecmp_nexthops_expected"][web] == 3.0
     assert got["edgekit_wireguard_handshake_age_seconds"] == {(*router, ("interface", "wg0")): 40.0}
-    assert got["edgekit_checks"][(("status", "fail"),)] == 3.0
+    assert got["edgekit_checks"][(("status", "fail"),)] == 4.0  # bgp.peers, bfd.peers, two ecmp.routes
     assert got["edgekit_last_run_timestamp_seconds"][()] == report["finished"]

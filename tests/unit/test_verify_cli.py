@@ -24,6 +24,7 @@ from inventory.model import MetalLBPeer, Pool, Service
 from tasks.dialect import DIALECTS
 from tasks.router import main
 from tests.conftest import FIXTURES
+from tests.unit.fixture_text import load
 from tests.unit.router_fixtures import ROUTER_WG_KEY, VENUE_PUBLIC_KEY
 
 SAMPLE = FIXTURES / "samples" / "prd.tfstate"
@@ -74,6 +75,25 @@ PING = """PING 10.88.0.1 (10.88.0.1) 56(84) bytes of data.
 2 packets transmitted, 2 received, 0% packet loss, time 1027ms
 rtt min/avg/max/mdev = 0.447/0.633/0.820/0.186 ms
 """
+
+
+def _bfd_block(capture: str, peer: str, address: str) -> str:
+    """One session block of a real `show bfd peers` capture (tests/fixtures/parsers/frr84-bfd), readdressed."""
+    text = load(FIXTURES / "parsers" / "frr84-bfd" / capture)
+    start = text.index(f"\tpeer {peer} ")
+    return text[start : text.index("\n\n", start) + 2].replace(f"peer {peer} ", f"peer {address} ")
+
+
+def bfd_peers(down: tuple[int, ...] = (), base: str = "203.0.113.1") -> str:
+    """`show bfd peers` with the three speakers: up, or down on detection-time expiry for ``down``."""
+    return "BFD Peers:\n" + "".join(
+        _bfd_block("r1-bfd_peers-n2_down.txt", "10.77.2.12", f"{base}{i}")
+        if i in down
+        else _bfd_block("r1-bfd_peers.txt", "10.77.1.11", f"{base}{i}")
+        for i in (1, 2, 3)
+    )
+
+
 OUTSIDE_SCOPE = [
     "set interfaces ethernet eth0 address '203.0.113.4/28'",
     "set protocols static route 0.0.0.0/0 next-hop 203.0.113.1",
@@ -103,7 +123,9 @@ def world(down: tuple[int, ...] = ()) -> kube.KubeFacts:
         node.speaker_ready, node.speaker_pod = ready, f"metallb-system/speaker-{i}"
         facts.nodes.append(node)
     facts.metallb_source = "crds"
-    facts.peers = [MetalLBPeer(name="router", peer_address="203.0.113.4", peer_asn=65020, my_asn=65021)]  # type: ignore[arg-type]
+    facts.peers = [
+        MetalLBPeer(name="router", peer_address="203.0.113.4", peer_asn=65020, my_asn=65021, bfd_profile="edgekit")  # type: ignore[arg-type]
+    ]
     facts.pools = [Pool(name="globalIP", addresses=["198.51.100.0/28"])]  # type: ignore[list-item]
     facts.services = [
         Service(namespace="default", name="web", ips=["198.51.100.1"]),  # type: ignore[list-item]
@@ -126,6 +148,7 @@ def router_outputs(running: list[str], down: tuple[int, ...] = ()) -> dict[str, 
         "show configuration commands": "\n".join(running) + "\n",
         "show interfaces": INTERFACES,
         "show ip bgp summary": SUMMARY.format(rows=rows),
+        "show bfd peers": bfd_peers(down),
         "show ip route 198.51.100.1": ROUTE.format(ip="198.51.100.1", hops="".join(HOP.format(i=i) for i in up)),
         "show ip route 198.51.100.2": ROUTE.format(
             ip="198.51.100.2", hops="".join(HOP.format(i=i) for i in up if i in (1, 2))
@@ -212,11 +235,12 @@ def test_verify_all_green_reads_each_command_once(env: dict[str, Any]) -> None:
     env["router"] = FakeRouter(router_outputs(intended(env) + OUTSIDE_SCOPE))
     code, report, junit = run(env, "verify")
     assert code == 0, [c for c in results(report) if c["status"] != "pass"]
-    assert report["ok"] is True and report["summary"] == {"pass": 9, "fail": 0, "error": 0}
+    assert report["ok"] is True and report["summary"] == {"pass": 10, "fail": 0, "error": 0}
     checks = {(c["check"], c["subject"]) for c in results(report)}
     assert checks == {
         ("bgp.peers", None),
         ("bgp.unexpected", None),
+        ("bfd.peers", None),
         ("ecmp.routes", "default/web 198.51.100.1"),
         ("ecmp.routes", "default/api 198.51.100.2"),
         ("proxyarp.enabled", None),
@@ -229,13 +253,13 @@ def test_verify_all_green_reads_each_command_once(env: dict[str, Any]) -> None:
     assert "show version" in env["router"].asked
     # JUnit: one testcase per host x check (x subject), classname cluster.host, nothing failed
     cases = junit.findall(".//testcase")
-    assert len(cases) == 9
+    assert len(cases) == 10
     assert {c.get("classname") for c in cases} == {f"prd.{ROUTER}", "prd.kubernetes"}
     assert not junit.findall(".//failure") and not junit.findall(".//error")
-    assert junit.get("tests") == "9" and junit.get("failures") == "0"
+    assert junit.get("tests") == "10" and junit.get("failures") == "0"
 
 
-def test_speaker_down_turns_exactly_bgp_peers_and_ecmp_red(env: dict[str, Any]) -> None:
+def test_speaker_down_turns_exactly_bgp_peers_bfd_and_ecmp_red(env: dict[str, Any]) -> None:
     running = intended(env) + OUTSIDE_SCOPE  # deployed while node1 was Ready
     env["world"] = world(down=(1,))
     env["router"] = FakeRouter(router_outputs(running, down=(1,)))
@@ -243,6 +267,7 @@ def test_speaker_down_turns_exactly_bgp_peers_and_ecmp_red(env: dict[str, Any]) 
     assert code == 1
     assert red(report) == {
         ("bgp.peers", None),
+        ("bfd.peers", None),
         ("ecmp.routes", "default/web 198.51.100.1"),
         ("ecmp.routes", "default/api 198.51.100.2"),
     }
@@ -250,7 +275,7 @@ def test_speaker_down_turns_exactly_bgp_peers_and_ecmp_red(env: dict[str, Any]) 
         if c["status"] != "pass":
             assert "k8s-node-1-server-prd" in c["reason"] and "not Ready" in c["reason"]
     failures = junit.findall(".//failure")
-    assert len(failures) == 3
+    assert len(failures) == 4
     assert all("k8s-node-1-server-prd" in (f.get("message") or "") for f in failures)
 
 
@@ -281,7 +306,7 @@ def test_comply_lists_the_hand_made_line_with_secrets_masked(env: dict[str, Any]
 def test_comply_green_after_deploy(env: dict[str, Any]) -> None:
     env["router"] = FakeRouter(router_outputs(intended(env) + OUTSIDE_SCOPE))
     code, report, _ = run(env, "comply")
-    assert code == 0 and report["summary"]["pass"] == 10
+    assert code == 0 and report["summary"]["pass"] == 11
 
 
 def test_unreachable_router_errors_every_router_check(env: dict[str, Any]) -> None:
@@ -289,9 +314,9 @@ def test_unreachable_router_errors_every_router_check(env: dict[str, Any]) -> No
     code, report, junit = run(env, "verify")
     assert code == 1
     router_checks = [c for c in results(report) if c["host"] == ROUTER]
-    assert len(router_checks) == 8 and all(c["status"] == "error" for c in router_checks)
+    assert len(router_checks) == 9 and all(c["status"] == "error" for c in router_checks)
     assert all("cannot connect to 127.0.0.1" in c["reason"] for c in router_checks)
-    assert len(junit.findall(".//error")) == 8
+    assert len(junit.findall(".//error")) == 9
 
 
 def test_unparseable_output_errors_only_the_checks_that_need_it(env: dict[str, Any]) -> None:
