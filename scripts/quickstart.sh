@@ -4,6 +4,9 @@
 # summary of the steps' times closes the run. The lab's name and state dir follow EDGEKIT_LAB_PREFIX and
 # EDGEKIT_LAB_STATE like every `python3 -m lab` command (`python3 -m lab down` with the same ones removes it).
 #
+# The lab starts as a new cluster does (runbook.md, "MetalLB and a new cluster"): MetalLB installed without
+# configuration, so edgekit writes both ends of every BGP session: MetalLB's objects first, then the router.
+# Then the venue gets its side of the tunnel from `render --venue`, as the venue team would.
 # No waiting between the steps: `tasks.router deploy` and `tasks.lb deploy` return only when their gates
 # have seen the change work (BGP and ECMP; the VIP settled on the elected LB, /healthz, backends UP).
 set -euo pipefail
@@ -43,8 +46,10 @@ summary() {
 }
 
 step "install (scripts/install.sh)" bash scripts/install.sh
-step "lab up" python3 -m lab up
+step "lab up" python3 -m lab up --metallb none
+step "metallb deploy" python3 -m lab exec -- python3 -m tasks.metallb deploy
 step "router deploy" python3 -m lab exec -- python3 -m tasks.router deploy
+step "venue stanza" bash -c 'python3 -m lab exec -- python3 -m tasks.router render --venue | python3 -m lab venue prd --config -'
 step "lb deploy" python3 -m lab exec -- python3 -m tasks.lb deploy
 step "edge verify" python3 -m lab exec -- python3 -m tasks.edge verify
 summary
