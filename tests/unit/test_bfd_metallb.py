@@ -42,7 +42,7 @@ def test_crds_carry_a_bfdprofile_with_the_routers_timers_and_the_peer_names_it()
     assert profile["spec"] == {"receiveInterval": 200, "transmitInterval": 250, "detectMultiplier": 4}
     peer = next(o for o in objects if o["kind"] == "BGPPeer")["spec"]
     assert peer["bfdProfile"] == "edgekit"
-    assert (peer["holdTime"], peer["keepaliveTime"]) == ("90s", "30s")
+    assert peer["holdTime"] == "90s" and "keepaliveTime" not in peer  # 30 s = hold/3: MetalLB derives it
     # the router's end of the same sessions, from the same model
     lines = render_router_config(c, DIALECTS["1.4"]).lines  # type: ignore[arg-type]
     assert "set protocols bfd peer 203.0.113.11 interval receive '200'" in lines
@@ -66,3 +66,15 @@ def test_bfd_off_renders_no_profile_on_either_end(form: str) -> None:
     text = yaml.safe_dump_all(rendered.objects)
     assert "bfd" not in text.lower()
     assert not any("bfd" in line for line in render_router_config(c, DIALECTS["1.4"]).lines)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("keepalive, written", [(30, None), (20, "20s")])
+def test_keepalive_is_written_only_where_metallb_would_derive_another(keepalive: int, written: str | None) -> None:
+    """MetalLB derives keepalive = hold/3 and native mode refuses the field, so 30 s with hold 90 s is left out."""
+    c = with_metallb(BFD(enabled=False))
+    intent = c.metallb.model_copy(update={"hold_time": 90, "keepalive_time": keepalive})  # type: ignore[attr-defined]
+    c = c.model_copy(update={"metallb": intent})  # type: ignore[attr-defined]
+    peer = next(o for o in render_metallb(c, "crds").objects if o["kind"] == "BGPPeer")["spec"]  # type: ignore[arg-type]
+    assert peer.get("keepaliveTime") == written and peer["holdTime"] == "90s"
+    config = yaml.safe_load(config_text(render_metallb(c, "configmap")))  # type: ignore[arg-type]
+    assert config["peers"][0].get("keepalive-time") == written

@@ -155,8 +155,7 @@ def test_crds_form_renders_pools_advertisements_and_the_peer(tmp_path: Path, mon
         "myASN": 65021,
         "peerASN": 65020,
         "peerAddress": "203.0.113.4",
-        "holdTime": "9s",
-        "keepaliveTime": "3s",
+        "holdTime": "9s",  # keepalive 3 s = 9/3: left to MetalLB (native mode refuses the field)
         "passwordSecret": {"name": "edgekit-bgp-password", "namespace": "metallb-system"},
         "nodeSelectors": [{"matchLabels": {"edge": "yes"}}],
     }
@@ -199,7 +198,6 @@ def test_configmap_form_has_metallbs_legacy_keys(tmp_path: Path, monkeypatch: py
                 "peer-asn": 65020,
                 "my-asn": 65021,
                 "hold-time": "9s",
-                "keepalive-time": "3s",
                 "password": "s3cret",
                 "node-selectors": [{"match-labels": {"edge": "yes"}}],
             }
