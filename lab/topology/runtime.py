@@ -66,7 +66,9 @@ class Lab(Status, Faults, Traffic):
     def check_prerequisites(self) -> None:
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces)")
-        for binary in ("ip", "haproxy", "keepalived", "wireguard-go", "wg", "/usr/sbin/sshd", str(FRR / "bgpd")):
+        # nft: the lab router filters with nftables (lab/vyos firewall); bfdd: BFD on the router and the speakers.
+        programs = ("ip", "nft", "haproxy", "keepalived", "wireguard-go", "wg", "/usr/sbin/sshd", str(FRR / "bgpd"))
+        for binary in (*programs, str(FRR / "bfdd")):
             if not shutil.which(binary) and not Path(binary).exists():
                 raise LabError(f"{binary} is not installed (see lab/README.md)")
         # FRR runs as user frr and keeps its sockets in the state dir: every parent needs o+x.
