@@ -94,20 +94,17 @@ class ClusterAPI:
         data = raw.data if hasattr(raw, "data") else raw
         return json.loads(data) if data else {}
 
-    def served_form(self) -> Form:
-        """``crds`` when the API serves metallb.io (IPAddressPools listable), else ``configmap``."""
+    def _list(self, kind: str) -> dict[str, Any] | None:
+        """The list of a metallb.io kind in MetalLB's namespace; None when the API does not serve it."""
         from kubernetes import client
 
-        group, version, plural = CRD_KINDS["IPAddressPool"]
-        found = self._call(
-            client.CustomObjectsApi(self.api).list_namespaced_custom_object,
-            group,
-            version,
-            NAMESPACE,
-            plural,
-            missing_ok=True,
-        )
-        return "crds" if found is not None else "configmap"
+        group, version, plural = CRD_KINDS[kind]
+        list_objects = client.CustomObjectsApi(self.api).list_namespaced_custom_object
+        return self._call(list_objects, group, version, NAMESPACE, plural, missing_ok=True)  # type: ignore[no-any-return]
+
+    def served_form(self) -> Form:
+        """``crds`` when the API serves metallb.io (IPAddressPools listable), else ``configmap``."""
+        return "crds" if self._list("IPAddressPool") is not None else "configmap"
 
     def read(self, kind: str, name: str, namespace: str = NAMESPACE) -> dict[str, Any] | None:
         from kubernetes import client
@@ -124,18 +121,7 @@ class ClusterAPI:
 
     def list_peers(self) -> list[dict[str, Any]]:
         """Every BGPPeer in MetalLB's namespace (whoever made it); [] when the CRDs are not served."""
-        from kubernetes import client
-
-        group, version, plural = CRD_KINDS["BGPPeer"]
-        found = self._call(
-            client.CustomObjectsApi(self.api).list_namespaced_custom_object,
-            group,
-            version,
-            NAMESPACE,
-            plural,
-            missing_ok=True,
-        )
-        return list((found or {}).get("items") or [])
+        return list((self._list("BGPPeer") or {}).get("items") or [])
 
     def list_managed(self, form: Form) -> list[dict[str, Any]]:
         """The objects of ``form``'s kinds that carry edgekit's label (to find those no longer rendered)."""
