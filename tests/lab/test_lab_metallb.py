@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lab.topology.plan import SEED_TIMERS
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
@@ -228,13 +229,16 @@ print(json.dumps(apply(crd("BGPPeer", "router", {"myASN": 65021, "peerASN": 6502
 
 
 def test_the_legacy_configmap_is_followed_too(lab: LabRun) -> None:
-    assert hold_ms(lab, "dev-node1", "203.0.113.20") == 3000  # the seeded lab timers
+    seeded_hold = SEED_TIMERS["holdTime"]  # the seeded lab timers, e.g. "90s"
+    assert hold_ms(lab, "dev-node1", "203.0.113.20") == int(seeded_hold.removesuffix("s")) * 1000
+    seeded_keepalive = SEED_TIMERS["keepaliveTime"]
     body = """
 cm = dc.get(res("v1", "ConfigMap"), name="config", namespace=NS)
-text = cm.data["config"].replace("hold-time: 3s", "hold-time: 6s")
+text = cm.data["config"].replace("hold-time: SEEDED_HOLD", "hold-time: 6s")
+text = text.replace("keepalive-time: SEEDED_KEEPALIVE", "keepalive-time: 2s")
 print(json.dumps(apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config"},
                         "data": {"config": text}}, force=True)["ok"]["data"]["config"]))
-"""
+""".replace("SEEDED_HOLD", seeded_hold).replace("SEEDED_KEEPALIVE", seeded_keepalive)
     assert "hold-time: 6s" in kube(lab, "dev", body)
     assert wait_for(lambda: all(hold_ms(lab, f"dev-node{i}", "203.0.113.20") == 6000 for i in (1, 2, 3)))
 

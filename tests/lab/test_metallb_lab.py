@@ -208,12 +208,12 @@ def test_a_hand_edited_bgppeer_shows_in_plan_and_comply(lab: LabRun) -> None:
 
     code, report, out = edgekit(lab, "tasks.metallb", "plan", "--cluster", "prd")
     assert code == 10, out
-    assert report["hosts"][0]["commands"] == ["~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 9s"]
+    assert report["hosts"][0]["commands"] == ["~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 90s"]
 
     code, report, out = edgekit(lab, "tasks.router", "comply", "--cluster", "prd")
     assert code == 1, out
     red = [(c["check"], c["reason"]) for h in report["hosts"] for c in h["checks"] if c["status"] != "pass"]
-    assert red == [("metallb.config", "~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 9s")]
+    assert red == [("metallb.config", "~ BGPPeer metallb-system/edgekit-router spec.holdTime: 30s -> 90s")]
 
     # kubectl-edit now owns spec.holdTime: deploy reports it and changes nothing until forced.
     code, report, out = edgekit(lab, "tasks.metallb", "deploy", "--cluster", "prd")
