@@ -162,7 +162,7 @@ def test_proxy_arp_layout_runs_multihop_bfd_so_that_bgp_follows_it() -> None:
         assert "set protocols bfd peer 203.0.113.11 source address '203.0.113.4'" in lines
         assert f"set {bgp} neighbor 203.0.113.11 ebgp-multihop '2'" in lines
         assert f"set {bgp} neighbor 203.0.113.11 bfd" in lines
-        assert not any("disable-connected-check" in line for line in lines)  # VyOS: not with ebgp-multihop
+        assert not any("disable-connected-check" in line for line in lines)  # ebgp-multihop replaces it
     result = bfd.check_peers("r1", proxy, bfd_peers.parse(bfd_text()))
     assert result.ok and "BFD multihop up" in result.reason
 
