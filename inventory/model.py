@@ -351,9 +351,9 @@ class Cluster(Model):
         There BGP runs from the router's public address (bgp.j2 update-source) while the speakers sit behind the
         node-side interface. A single-hop BFD session would be registered by FRR's bgpd on the interface holding
         that source address (bgpd/bgp_bfd.c bgp_peer_configure_bfd: ``p->nexthop.ifp``) while bfdd reports it on
-        the node-side one, and lib/bfd.c bfd_protocol_integration's update skips a session whose interface
+        the node-side one, and lib/bfd.c zclient_bfd_session_update skips a session whose interface
         differs ("sessions updated: 0"): BGP would never go down with BFD. A multihop session carries no
-        interface (lib/bfd.c _bfd_sess_send: "multi hop is configured, not sending interface"; bfdd
+        interface (lib/bfd.c zclient_bfd_command: "multi hop is configured, not sending interface"; bfdd
         ptm_adapter.c sends no ifindex for one), so its down reaches bgpd (FRR 8.4, frr-8.4.4 tag). bgpd makes
         the session multihop when the neighbor is eBGP multihop (bgpd/bgp_bfd.h PEER_IS_MULTIHOP), so the router
         gets ``ebgp-multihop`` (bgp.j2) and ``protocols bfd peer ... multihop`` (bfd.j2), MetalLB's BGPPeer
