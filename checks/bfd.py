@@ -44,7 +44,6 @@ def check_peers(host: str, cluster: Cluster, peers: BfdPeers, down: Sequence[Spe
     if problems:
         return failed(CHECK, host, cluster.name, "; ".join(problems), details=details)
     ms = cluster.bfd.detect_ms
-    reason = f"{len(cluster.speakers)} speakers BFD up (a dead node is detected in {ms} ms)"
-    if cluster.bfd_caveat:
-        reason = f"{len(cluster.speakers)} speakers BFD up; but {cluster.bfd_caveat}"
+    hop = " multihop" if cluster.bfd_multihop else ""
+    reason = f"{len(cluster.speakers)} speakers BFD{hop} up (a dead node is detected in {ms} ms)"
     return passed(CHECK, host, cluster.name, reason, details=details)

@@ -167,9 +167,6 @@ class ClusterBuilder(HostBuilder):
         )
         if cluster.bfd_mismatch:  # the router's BFD waits for MetalLB's (Cluster.router_bfd)
             self.warn(f"{self.name}: BFD not rendered on the router yet: {cluster.bfd_mismatch}")
-        if cluster.bfd_caveat:
-            self.warn(f"{self.name}: BFD: {cluster.bfd_caveat}")
-        if cluster.bfd_mismatch or cluster.bfd_caveat:
             cluster = cluster.model_copy(update={"warnings": list(self.warnings)})
         return cluster
 
@@ -216,6 +213,7 @@ class ClusterBuilder(HostBuilder):
             password=router.bgp.password,
             node_selectors=selectors,
             bfd=bfd if bfd.enabled else None,
+            ebgp_multihop=bfd.enabled and node_subnet == "proxy-arp",  # Cluster.bfd_multihop: the other end
         )
 
     def _wireguard(self) -> WireGuard | None:

@@ -350,6 +350,7 @@ def _from_configmap(facts: KubeFacts, text: str) -> None:
                     source="configmap",
                     node_selectors=_selectors(peer.get("node-selectors"), "match-labels", "match-expressions"),
                     bfd_profile=str(peer.get("bfd-profile") or ""),
+                    ebgp_multihop=peer.get("ebgp-multihop") is True,  # internal/config/config.go (v0.12) peer
                 )
             )
         except ValueError as exc:
@@ -379,6 +380,7 @@ def _from_crds(facts: KubeFacts, peers: list[dict[str, Any]], pools: list[dict[s
                     source="crds",
                     node_selectors=_selectors(spec.get("nodeSelectors"), "matchLabels", "matchExpressions"),
                     bfd_profile=str(spec.get("bfdProfile") or ""),
+                    ebgp_multihop=spec.get("ebgpMultiHop") is True,  # api/v1beta2/bgppeer_types.go EBGPMultiHop
                 )
             )
         except ValueError as exc:

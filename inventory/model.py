@@ -131,6 +131,8 @@ class MetalLBPeer(Model):
     node_selectors: list[NodeSelector] = []
     # The BFD profile its speakers run with the router (BGPPeer spec.bfdProfile, legacy bfd-profile); "" none.
     bfd_profile: str = ""
+    # Its speakers' BGP (and so BFD) session is multihop (BGPPeer spec.ebgpMultiHop, legacy ebgp-multihop).
+    ebgp_multihop: bool = False
 
     def selects(self, labels: dict[str, str]) -> bool:
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
@@ -187,6 +189,9 @@ class MetalLBIntent(Model):
     # BFDProfile named ``bfd_profile`` that the BGPPeer references, so both ends run the same timers.
     bfd: BFD | None = None
     bfd_profile: str = "edgekit"
+    # BGPPeer ``ebgpMultiHop`` (legacy ``ebgp-multihop``): on with BFD in the proxy-ARP layout, where the router's
+    # end is multihop too (Cluster.bfd_multihop), so the speakers' bgpd registers a multihop BFD session.
+    ebgp_multihop: bool = False
 
     @property
     def venue_pools(self) -> list[Pool]:
@@ -340,29 +345,36 @@ class Cluster(Model):
         return self.bfd.enabled and not self.bfd_mismatch
 
     @property
-    def bfd_mismatch(self) -> str:
-        """Why the site's BFD is not on the router yet ("" when it is, or when the site turns it off)."""
-        if not self.bfd.enabled or not self.metallb_peers or any(p.bfd_profile for p in self.metallb_peers):
-            return ""
-        names = ", ".join(p.name or str(p.peer_address) for p in self.metallb_peers)
-        return (
-            f"the site turns BFD on but MetalLB's peer ({names}) has no BFD profile: run `metallb deploy` "
-            "(MetalLB's FRR mode), then deploy the router; on a native-mode MetalLB set bfd.enabled: false"
-        )
+    def bfd_multihop(self) -> bool:
+        """Whether BFD (and the BGP session it guards) is multihop on both ends: BFD on in the proxy-ARP layout.
+
+        There BGP runs from the router's public address (bgp.j2 update-source) while the speakers sit behind the
+        node-side interface. A single-hop BFD session would be registered by FRR's bgpd on the interface holding
+        that source address (bgpd/bgp_bfd.c bgp_peer_configure_bfd: ``p->nexthop.ifp``) while bfdd reports it on
+        the node-side one, and lib/bfd.c zclient_bfd_session_update skips a session whose interface
+        differs ("sessions updated: 0"): BGP would never go down with BFD. A multihop session carries no
+        interface (lib/bfd.c zclient_bfd_command: "multi hop is configured, not sending interface"; bfdd
+        ptm_adapter.c sends no ifindex for one), so its down reaches bgpd (FRR 8.4, frr-8.4.4 tag). bgpd makes
+        the session multihop when the neighbor is eBGP multihop (bgpd/bgp_bfd.h PEER_IS_MULTIHOP), so the router
+        gets ``ebgp-multihop`` (bgp.j2) and ``protocols bfd peer ... multihop`` (bfd.j2), MetalLB's BGPPeer
+        ``ebgpMultiHop`` (MetalLBIntent.ebgp_multihop)."""
+        return self.router_bfd and self.node_subnet == "proxy-arp"
 
     @property
-    def bfd_caveat(self) -> str:
-        """Why the router's BFD does not speed up failover here ("" when it does).
-
-        In the proxy-ARP layout BGP runs from the router's public address (bgp.j2 update-source) while the
-        speakers sit behind the node-side interface. FRR's bgpd registers its BFD session on the interface that
-        holds that source address (bgpd/bgp_bfd.c: ``p->nexthop.ifp``), bfdd reports the session on the one it
-        uses (lib/bfd.c skips a session whose interface differs: "sessions updated: 0"), so a session going down
-        never takes BGP down: the route stays until the hold time (measured: bench/README.md, failover)."""
-        if self.router_bfd and self.node_subnet == "proxy-arp":
+    def bfd_mismatch(self) -> str:
+        """Why the site's BFD is not on the router yet ("" when it is, or when the site turns it off)."""
+        if not self.bfd.enabled or not self.metallb_peers:
+            return ""
+        names = ", ".join(p.name or str(p.peer_address) for p in self.metallb_peers)
+        if not any(p.bfd_profile for p in self.metallb_peers):
             return (
-                "proxy-ARP layout: FRR does not take BGP down when BFD goes down here (bgpd keys the session on "
-                "the public interface, bfdd reports it on the node side), so failover still waits for the hold time"
+                f"the site turns BFD on but MetalLB's peer ({names}) has no BFD profile: run `metallb deploy` "
+                "(MetalLB's FRR mode), then deploy the router; on a native-mode MetalLB set bfd.enabled: false"
+            )
+        if self.node_subnet == "proxy-arp" and not any(p.bfd_profile and p.ebgp_multihop for p in self.metallb_peers):
+            return (
+                f"the proxy-ARP layout needs multihop BFD but MetalLB's peer ({names}) has no ebgpMultiHop: run "
+                "`metallb deploy`, then deploy the router"
             )
         return ""
 

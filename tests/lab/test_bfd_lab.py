@@ -6,7 +6,9 @@ from both ends cleanly."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -157,3 +159,76 @@ def test_turning_bfd_off_removes_it_cleanly(lab: LabRun, deployed: dict[str, Any
     assert not any(c["check"] == "bfd.peers" for h in report["hosts"] for c in h["checks"]), output
     code, _, output = lab.edgekit_json("plan", "--site", str(site))
     assert code == 0, output  # nothing left to change: no stale BFD line on either router
+
+
+def bgp_nexthops(lab: LabRun, cluster: str) -> set[str]:
+    """The gateways of the BGP routes in the router's kernel table (the routes MetalLB's speakers announce)."""
+    out = subprocess.run(
+        ["ip", "-n", lab.ns(f"{cluster}-router"), "-j", "route", "show", "proto", "bgp"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout
+    hops: set[str] = set()
+    for route in json.loads(out or "[]"):
+        hops |= {route["gateway"]} if route.get("gateway") else set()
+        hops |= {h["gateway"] for h in route.get("nexthops", []) if h.get("gateway")}
+    return hops
+
+
+@pytest.fixture
+def proxy_lab() -> Iterator[LabRun]:
+    """A lab in the default proxy-ARP layout (nodes hold public addresses, BGP from the router's public one)."""
+    run = LabRun.create("ektbfp")
+    try:
+        run.up("--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3")
+        yield run
+    finally:
+        run.down()
+
+
+def test_proxy_arp_bfd_is_multihop_and_a_cut_node_leaves_within_seconds(proxy_lab: LabRun) -> None:
+    lab = proxy_lab
+    site = ("--site", str(site_with(lab, "site-bfd.yaml", bfd={"enabled": True})))
+    code, _, output = lab.edgekit_json("deploy", *site, "--force-conflicts", module="tasks.metallb")
+    assert code == 0, output
+    code, report, output = lab.edgekit_json("deploy", *site)
+    assert code == 0, output
+    victims: dict[str, list[str]] = {}
+    for cluster, bgp in (("prd", "protocols bgp"), ("dev", "protocols bgp 65020")):
+        host = next(h for h in report["hosts"] if h["cluster"] == cluster)
+        gate = {c["check"]: c for c in host["checks"]}
+        assert gate["bfd.peers"]["status"] == "pass" and "multihop" in gate["bfd.peers"]["reason"], gate
+        running = lab.running_config(cluster)
+        public = lab.router_address(cluster)
+        nodes = [lab.address(f"{cluster}-node{i}") for i in (1, 2, 3)]
+        for node in nodes:
+            assert f"set protocols bfd peer {node} multihop" in running, running
+            assert f"set protocols bfd peer {node} source address '{public}'" in running, running
+            assert f"set {bgp} neighbor {node} ebgp-multihop '2'" in running, running
+        assert not any("disable-connected-check" in line for line in running)
+        assert wait_for(lambda c=cluster: list(sessions(lab, c).values()) == ["up"] * 3), sessions(lab, cluster)  # type: ignore[misc]
+        assert wait_for(lambda c=cluster, n=nodes: bgp_nexthops(lab, c) == set(n), timeout=120), bgp_nexthops(  # type: ignore[misc]
+            lab, cluster
+        )
+        victims[cluster] = nodes
+    try:
+        for cluster, nodes in victims.items():
+            victim = nodes[2]
+            cut = time.monotonic()
+            lab.lab("fault", f"{cluster}-node3", "link-down")
+            # BFD's detection time is 0.9 s (300 ms x 3); the hold time would keep the next hop 60-90 s. The bound
+            # leaves room for a busy machine and still fails if only the hold time takes the node out.
+            assert wait_for(lambda c=cluster, v=victim: v not in bgp_nexthops(lab, c), timeout=20, interval=0.1), (  # type: ignore[misc]
+                cluster,
+                bgp_nexthops(lab, cluster),
+            )
+            gone = time.monotonic() - cut
+            assert gone < 20, (cluster, gone)
+            assert bgp_nexthops(lab, cluster) == set(nodes[:2])
+            # BGP went down with BFD (not just the route): the session is no longer Established
+            summary = bgp_summary.parse(lab.show(cluster, "show ip bgp summary"))
+            assert not next(p for p in summary.peers if p.address == victim).established, summary
+    finally:
+        for cluster in victims:
+            lab.lab("heal", f"{cluster}-node3")

@@ -119,8 +119,15 @@ def test_bfd_is_one_of_the_gate_checks() -> None:
     assert deploy.gate_bfd_peers in deploy.GATE_CHECKS
 
 
-def _metallb_peer(bfd_profile: str) -> MetalLBPeer:
-    return MetalLBPeer(name="router", peer_address="203.0.113.4", peer_asn=65020, my_asn=65021, bfd_profile=bfd_profile)  # type: ignore[arg-type]
+def _metallb_peer(bfd_profile: str, ebgp_multihop: bool = True) -> MetalLBPeer:
+    return MetalLBPeer(
+        name="router",
+        peer_address="203.0.113.4",  # type: ignore[arg-type]
+        peer_asn=65020,
+        my_asn=65021,
+        bfd_profile=bfd_profile,
+        ebgp_multihop=ebgp_multihop,
+    )
 
 
 def test_the_router_gets_bfd_only_when_metallbs_end_has_it() -> None:
@@ -144,14 +151,43 @@ def test_verify_fails_bfd_peers_when_only_the_site_has_bfd() -> None:
     assert gate == []  # the router has no BFD to wait for: nothing was rendered
 
 
-def test_proxy_arp_layout_says_bfd_does_not_drive_bgp_there() -> None:
-    up = bfd_peers.parse(bfd_text())
-    proxy = cluster()  # proxy-ARP layout: BGP from the public address, speakers behind eth1
-    assert "hold time" in proxy.bfd_caveat
-    result = bfd.check_peers("r1", proxy, up)
-    assert result.ok and "FRR does not take BGP down" in result.reason
-    private = cluster(node_subnet="private")
-    assert (
-        private.bfd_caveat == ""
-        and not cluster(wireguard=False).model_copy(update={"bfd": BFD(enabled=False)}).bfd_caveat
+def test_proxy_arp_layout_runs_multihop_bfd_so_that_bgp_follows_it() -> None:
+    proxy = cluster(wireguard=False)  # proxy-ARP layout: BGP from the public address, speakers behind eth1
+    assert proxy.bfd_multihop
+    for version in ("1.3", "1.4"):
+        d = DIALECTS[version]
+        bgp = d.bgp_root(65020)
+        lines = render_router_config(proxy, d).lines
+        assert "set protocols bfd peer 203.0.113.11 multihop" in lines
+        assert "set protocols bfd peer 203.0.113.11 source address '203.0.113.4'" in lines
+        assert f"set {bgp} neighbor 203.0.113.11 ebgp-multihop '2'" in lines
+        assert f"set {bgp} neighbor 203.0.113.11 bfd" in lines
+        assert not any("disable-connected-check" in line for line in lines)  # ebgp-multihop replaces it
+    result = bfd.check_peers("r1", proxy, bfd_peers.parse(bfd_text()))
+    assert result.ok and "BFD multihop up" in result.reason
+
+
+def test_multihop_only_with_bfd_in_the_proxy_arp_layout() -> None:
+    private = render_router_config(cluster(wireguard=False, node_subnet="private"), DIALECTS["1.4"]).lines
+    assert "set protocols bfd peer 192.168.100.11 interval multiplier '3'" in private
+    assert not any("multihop" in line or "source address" in line for line in private)
+    off = cluster(wireguard=False).model_copy(update={"bfd": BFD(enabled=False)})
+    assert not off.bfd_multihop
+    lines = render_router_config(off, DIALECTS["1.4"]).lines
+    assert "set protocols bgp neighbor 203.0.113.11 disable-connected-check" in lines
+    assert not any("multihop" in line or "bfd" in line for line in lines)
+
+
+def test_proxy_arp_router_waits_for_metallbs_multihop_end() -> None:
+    single = cluster(wireguard=False).model_copy(
+        update={"metallb_peers": [_metallb_peer("edgekit", ebgp_multihop=False)]}
     )
+    assert not single.router_bfd and "has no ebgpMultiHop" in single.bfd_mismatch
+    lines = render_router_config(single, DIALECTS["1.4"]).lines
+    assert not any("bfd" in line or "multihop" in line for line in lines)
+    both = single.model_copy(update={"metallb_peers": [_metallb_peer("edgekit")]})
+    assert both.router_bfd and both.bfd_multihop and not both.bfd_mismatch
+    private = cluster(wireguard=False, node_subnet="private").model_copy(
+        update={"metallb_peers": [_metallb_peer("edgekit", ebgp_multihop=False)]}
+    )
+    assert private.router_bfd and not private.bfd_multihop  # single hop there: MetalLB needs no multihop

@@ -17,8 +17,8 @@ def wg_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDGEKIT_TEST_WG_KEY", ROUTER_WG_KEY)
 
 
-def with_metallb(bfd: BFD) -> object:
-    c = cluster(wireguard=False).model_copy(update={"bfd": bfd})
+def with_metallb(bfd: BFD, node_subnet: str = "proxy-arp") -> object:
+    c = cluster(wireguard=False, node_subnet=node_subnet).model_copy(update={"bfd": bfd})
     intent = MetalLBIntent(
         pools=[Pool(name="globalip", addresses=["198.51.100.0/28"])],  # type: ignore[list-item]
         peer_address="203.0.113.4",  # type: ignore[arg-type]
@@ -27,6 +27,7 @@ def with_metallb(bfd: BFD) -> object:
         hold_time=c.router.bgp.holdtime,  # type: ignore[union-attr]
         keepalive_time=c.router.bgp.keepalive,  # type: ignore[union-attr]
         bfd=bfd if bfd.enabled else None,
+        ebgp_multihop=bfd.enabled and node_subnet == "proxy-arp",  # as inventory.cluster sets it
     )
     return c.model_copy(update={"metallb": intent})
 
@@ -78,3 +79,21 @@ def test_keepalive_is_written_only_where_metallb_would_derive_another(keepalive:
     assert peer.get("keepaliveTime") == written and peer["holdTime"] == "90s"
     config = yaml.safe_load(config_text(render_metallb(c, "configmap")))  # type: ignore[arg-type]
     assert config["peers"][0].get("keepalive-time") == written
+
+
+def test_proxy_arp_bfd_is_multihop_on_both_ends() -> None:
+    c = with_metallb(BFD())
+    peer = next(o for o in render_metallb(c, "crds").objects if o["kind"] == "BGPPeer")["spec"]  # type: ignore[arg-type]
+    assert peer["ebgpMultiHop"] is True and peer["bfdProfile"] == "edgekit"
+    config = yaml.safe_load(config_text(render_metallb(c, "configmap")))  # type: ignore[arg-type]
+    assert config["peers"][0]["ebgp-multihop"] is True
+    lines = render_router_config(c, DIALECTS["1.4"]).lines  # type: ignore[arg-type]
+    assert "set protocols bfd peer 203.0.113.11 multihop" in lines
+    assert "set protocols bgp neighbor 203.0.113.11 ebgp-multihop '2'" in lines
+
+
+@pytest.mark.parametrize("form", ["crds", "configmap"])
+def test_no_multihop_without_bfd_or_in_the_private_layout(form: str) -> None:
+    for c in (with_metallb(BFD(enabled=False)), with_metallb(BFD(), node_subnet="private")):
+        text = yaml.safe_dump_all(render_metallb(c, form).objects)  # type: ignore[arg-type]
+        assert "multihop" not in text.lower()

@@ -37,9 +37,12 @@ def test_a_bfd_peer_per_speaker_and_bfd_on_each_neighbor(version: str, bgp: str)
         assert f"{peer} interval transmit '250'" in lines
         assert f"{peer} interval multiplier '4'" in lines
         assert f"set {bgp} neighbor 203.0.113.1{i} bfd" in lines
-        # proxy-ARP: the speakers peer the public address, so BFD leaves from it (like BGP's update-source)
+        # proxy-ARP: the speakers peer the public address, so BFD leaves from it (like BGP's update-source),
+        # multihop, with the BGP session eBGP multihop (Cluster.bfd_multihop)
         assert f"{peer} source address '203.0.113.4'" in lines
-    assert sum(line.startswith("set protocols bfd peer") for line in lines) == 12
+        assert f"{peer} multihop" in lines
+        assert f"set {bgp} neighbor 203.0.113.1{i} ebgp-multihop '2'" in lines
+    assert sum(line.startswith("set protocols bfd peer") for line in lines) == 15
     assert f"set {bgp} timers holdtime '90'" in lines and f"set {bgp} timers keepalive '30'" in lines
 
 
@@ -56,7 +59,9 @@ def test_bfd_off_renders_nothing_and_the_diff_removes_it_cleanly(version: str) -
     bgp = d.bgp_root(65020)
     for i in (1, 2, 3):
         assert f"delete {bgp} neighbor 203.0.113.1{i} bfd" in change.deletes
-    assert not change.sets
+        # proxy-ARP: back from the multihop session BFD needed to the connected-check knob
+        assert f"delete {bgp} neighbor 203.0.113.1{i} ebgp-multihop" in change.deletes
+    assert change.sets == [f"set {bgp} neighbor 203.0.113.1{i} disable-connected-check" for i in (1, 2, 3)]
     assert not any("0.0.0.0/0" in line for line in change.commands)
 
 

@@ -20,8 +20,10 @@ def test_14_bgp_sets_system_as_and_one_neighbor_per_speaker() -> None:
     assert "set protocols bgp system-as '65020'" in lines
     for i in (1, 2, 3):
         assert f"set protocols bgp neighbor 203.0.113.1{i} remote-as '65021'" in lines
-        assert f"set protocols bgp neighbor 203.0.113.1{i} disable-connected-check" in lines
+        # BFD is on by default: the proxy-ARP layout's session is eBGP multihop (Cluster.bfd_multihop)
+        assert f"set protocols bgp neighbor 203.0.113.1{i} ebgp-multihop '2'" in lines
         assert f"set protocols bgp neighbor 203.0.113.1{i} update-source '203.0.113.4'" in lines
+    assert not any("disable-connected-check" in line for line in lines)
     assert "set protocols bgp address-family ipv4-unicast maximum-paths ebgp '8'" in lines
     assert not any("multipath-relax" in line for line in lines)
     assert "set protocols static route 198.51.100.0/28 blackhole distance '254'" in lines

@@ -124,7 +124,14 @@ def world(down: tuple[int, ...] = ()) -> kube.KubeFacts:
         facts.nodes.append(node)
     facts.metallb_source = "crds"
     facts.peers = [
-        MetalLBPeer(name="router", peer_address="203.0.113.4", peer_asn=65020, my_asn=65021, bfd_profile="edgekit")  # type: ignore[arg-type]
+        MetalLBPeer(
+            name="router",
+            peer_address="203.0.113.4",  # type: ignore[arg-type]
+            peer_asn=65020,
+            my_asn=65021,
+            bfd_profile="edgekit",
+            ebgp_multihop=True,
+        )
     ]
     facts.pools = [Pool(name="globalIP", addresses=["198.51.100.0/28"])]  # type: ignore[list-item]
     facts.services = [
