@@ -1,5 +1,6 @@
-"""BFD end to end in the lab: both routers (VyOS 1.4 prd, 1.3 dev; nodes on the router's node-side subnet, the
-layout where FRR ties BFD to BGP) get a BFD peer per speaker after ``metallb deploy`` + ``deploy``; a speaker
+"""BFD end to end in the lab: both routers (VyOS 1.4 prd, 1.3 dev; nodes on the router's node-side subnet,
+where BFD is single-hop; the proxy-ARP layout's multihop BFD has a test of its own below) get a BFD peer per
+speaker after ``metallb deploy`` + ``deploy``; a speaker
 whose BFD packets are dropped (nftables in the node, BGP untouched) turns ``bfd.peers`` red in verify and holds
 a deploy's gate (reverted); a speaker that goes takes its BFD peer with its neighbor; turning BFD off removes it
 from both ends cleanly."""
