@@ -163,6 +163,9 @@ class KeyServer:
             transport.add_server_key(self.key)
             try:
                 transport.start_server(server=paramiko.ServerInterface())
+                # Stay up until the client hangs up (as sshd does): closing right after our side of the key
+                # exchange could cut the client off before it has read our NEWKEYS.
+                transport.join(timeout=30)
             except (paramiko.SSHException, EOFError, OSError):
                 pass
             finally:
@@ -184,7 +187,7 @@ def test_accept_new_records_an_unknown_hosts_key_once_and_never_a_changed_one(
     known = tmp_path / "known_hosts"
     server = KeyServer(first)
     try:
-        assert ssh.accept_new_host_key("lb", "127.0.0.1", server.port, str(known), timeout=5) is True
+        assert ssh.accept_new_host_key("lb", "127.0.0.1", server.port, str(known), timeout=30) is True
         warning = capsys.readouterr().err
         assert warning.startswith(
             f"warning: lb (127.0.0.1:{server.port}): new host key ssh-rsa {ssh.fingerprint(first)}"
