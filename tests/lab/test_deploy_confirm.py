@@ -340,8 +340,8 @@ def test_nothing_to_commit_is_never_reported_changed(lab: LabRun, deployed: dict
     vyos(lab, "prd", "configure", "delete interfaces ethernet eth1 description", "commit", "save")
     lab.lab("fault", "dev-node3", "link-down")
     try:
-        # The session goes by BGP hold time: MetalLB's default 90 s (lab/topology/plan.py SEED_TIMERS; BFD does
-        # not drive BGP in this proxy-ARP layout, inventory/README.md): a bounded wait on the route itself.
+        # The session goes by BGP hold time: MetalLB's default 90 s (lab/topology/plan.py SEED_TIMERS; the lab's
+        # site file has BFD off, as its seeded MetalLB has no BFD profile): a bounded wait on the route itself.
         assert wait_for(lambda: NODES["dev"][2] not in nexthops(lab, "dev"), timeout=120)
         site = site_with(lab, "site-same.yaml", dev={"description": "same-dev"})
         code, report, output = lab.edgekit_json("plan", "--site", str(site), "--cluster", "prd")
