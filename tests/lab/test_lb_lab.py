@@ -242,12 +242,19 @@ def test_failing_reload_restores_the_previous_config(deployed: LabHandle) -> Non
     lab = deployed
     # A reload that fails for real: haproxy is stopped and its port taken, so starting it cannot bind.
     # `haproxy -c` passes (it binds nothing); only the reload finds out.
+    # Each step waits (bounded, 15 s) for its state: haproxy's listener gone, then socat's in its place; on a
+    # busy machine a blocker started in the background may not hold the port yet when deploy reloads.
+    listening = "ss -ltnpH 'sport = :6443'"
     proc = lab.lb_ssh(
         LB2,
         "systemctl stop haproxy; echo '# edited by hand' >> /etc/haproxy/haproxy.cfg; "
-        "setsid socat TCP-LISTEN:6443,reuseaddr,fork EXEC:/bin/true </dev/null >/dev/null 2>&1 & echo $!",
+        f'for i in $(seq 150); do [ -z "$({listening})" ] && break; sleep 0.1; done; '
+        "setsid socat TCP-LISTEN:6443,reuseaddr,fork EXEC:/bin/true </dev/null >/dev/null 2>&1 & blocker=$!; "
+        f"for i in $(seq 150); do {listening} | grep -q socat && break; sleep 0.1; done; "
+        f"{listening}; echo $blocker",
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "socat" in proc.stdout, proc.stdout  # the port is socat's before deploy starts
     blocker = int(proc.stdout.strip().splitlines()[-1])
     try:
         edited = lab.file(LB2, HAPROXY)
