@@ -1,4 +1,4 @@
-"""VyOS 1.3 (equuleus): vyatta-cfg, vyatta-cfg-quagga, vyatta-cfg-firewall, vyatta-op and vyos-1x at equuleus / 1.3.x tags.
+"""VyOS 1.3 (equuleus): vyatta-cfg, vyatta-cfg-quagga, vyatta-cfg-firewall, vyatta-op, vyos-1x at equuleus / 1.3.x.
 
 Sections: config lifecycle; op mode and show; errors; BGP; WireGuard; secrets; commit-confirm action.
 Each entry cites its source beside it (repo, release tag, path)."""

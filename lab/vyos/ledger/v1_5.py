@@ -5,8 +5,7 @@ Each entry cites its source beside it (repo, release tag, path)."""
 
 from __future__ import annotations
 
-from lab.vyos.ledger import v1_4
-from lab.vyos.ledger import Entry, Ledger, Source  # noqa: F401
+from lab.vyos.ledger import Entry, Ledger, Source, v1_4  # noqa: F401
 
 # -- config lifecycle: save, compare, compare saved, commit, commit-confirm, confirm, rollback, load, exit,
 #    discard, the commit-confirm wall broadcasts ----------------------------------------------------------
