@@ -49,9 +49,9 @@ def open_runtime(options: CommonOptions) -> Runtime:
     """Load tfstate + Kubernetes + site once, validate, and build Nornir on it (no device is touched)."""
     loaded = load(options.sources())
     for warning in loaded.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}")
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)  # one line, as refused:
     for disagreement in loaded.disagreements:
-        err_console.print(f"[yellow]disagreement:[/] {disagreement}")
+        err_console.print(f"[yellow]disagreement:[/] {escape(disagreement)}", soft_wrap=True)
     for cluster in loaded.site.ordered_clusters():
         for line in cluster.refused:  # that cluster's router is reported failed, the others proceed (exit 2)
             err_console.print(f"[red]refused:[/] {escape(line)}", highlight=False, soft_wrap=True)
