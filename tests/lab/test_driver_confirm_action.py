@@ -24,13 +24,13 @@ from tasks.deploy import plan_rollback
 from tasks.dialect import DIALECTS
 from tests.unit.router_fixtures import cluster
 
-from .test_vyos_helpers import connect_in_netns, del_netns, nsx, sh, veth
+from .helpers import LAB_PASSWORD, connect_in_netns, del_netns, nsx, sh, veth
 
 pytestmark = pytest.mark.lab
 
 TAG = f"{os.environ.get('EDGEKIT_TEST_NS', 'ekt')[:3]}da{os.getpid() % 100000}"
 CLIENT = f"{TAG}c"
-PASSWORD = "lab-pass"
+PASSWORD = LAB_PASSWORD
 KNOWN_HOSTS: dict[str, str] = {}  # "path": the routers' host keys (the routers fixture writes it)
 MINUTE = "2"  # seconds per commit-confirm minute in these routers
 KINDS = {  # namespace suffix: (version, knows the action node, router address)

@@ -14,23 +14,21 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import paramiko
 import pytest
 
 from lab.vyos import RouterSpec, start_router, stop_router
 from lab.vyos.frr import stop_pid, stop_pidfile
 
-from .test_vyos_helpers import connect_in_netns, del_netns, frr_peer, nsx, peer_vtysh, sh, veth
+from .helpers import LAB_PASSWORD, Shell, del_netns, frr_peer, nsx, peer_vtysh, sh, veth, vtysh, wait_until
 
 pytestmark = pytest.mark.lab
 
 TAG = (os.environ.get("EDGEKIT_TEST_NS") or f"ekt{os.getpid() % 1000}")[:6] + "bf"
 R14, R13, PEER, UP, VEN14, VEN13 = (f"{TAG}{x}" for x in ("a", "b", "p", "u", "v", "w"))
-PASSWORD = "lab-pass"
+PASSWORD = LAB_PASSWORD
 
 
 class Site:
@@ -177,68 +175,16 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
 # ---------------------------------------------------------------- a person at a terminal
 
 
-class Shell:
-    """An interactive paramiko shell that reads up to each prompt."""
-
-    PROMPT = re.compile(r"(\S+@\S+(:~\$|#) )$")
-
-    def __init__(self, router_ip: str, ns: str) -> None:
-        self.client = paramiko.SSHClient()
-        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        self.client.connect(
-            router_ip,
-            username="vyos",
-            password=PASSWORD,
-            sock=connect_in_netns(ns, router_ip),
-            look_for_keys=False,
-            allow_agent=False,
-        )
-        self.chan = self.client.invoke_shell(width=200)
-        self.chan.settimeout(30)
-        self.read()
-
-    def read(self) -> str:
-        buf = ""
-        while not self.PROMPT.search(buf):
-            data = self.chan.recv(65536)
-            if not data:
-                break
-            buf += data.decode()
-        return buf.replace("\r\n", "\n")
-
-    def cmd(self, line: str) -> str:
-        self.chan.send(line + "\n")
-        out = self.read()
-        body = out.split("\n", 1)[1] if "\n" in out else ""
-        return self.PROMPT.sub("", body)
-
-    def config(self, lines: list[str]) -> None:
-        for line in lines:
-            out = self.cmd(line)
-            assert "failed" not in out, f"{line}: {out}"
-
-    def close(self) -> None:
-        self.client.close()
-
-
 def shell(s: Site) -> Shell:
     return Shell(s.up_link[0], UP)
 
 
-def wait_for(fn: Callable[[], object], timeout: float = 20.0, step: float = 0.1) -> object:
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting")
-        time.sleep(step)
+def wait_for(fn: Callable[[], object], timeout: float = 20.0) -> object:
+    return wait_until(fn, timeout, interval=0.1)
 
 
 def router_vtysh(lab: Lab, s: Site, cmd: str) -> str:
-    d = lab.specs[s.version].state_dir / "frr"
-    return sh("vtysh", "--vty_socket", str(d / "run"), "--config_dir", str(d), "-c", cmd, check=False)
+    return vtysh(lab.specs[s.version].state_dir / "frr", cmd, timeout=60)
 
 
 # ---------------------------------------------------------------- BFD

@@ -23,8 +23,7 @@ import pytest
 
 from lab.vyos import RouterSpec, start_router, stop_router
 
-from .test_vyos_helpers import del_netns, nsx, sh, veth
-from .test_vyos_router import Shell
+from .helpers import LAB_PASSWORD, Shell, del_netns, nsx, sh, veth
 
 pytestmark = pytest.mark.lab
 
@@ -32,7 +31,7 @@ TAG = f"{os.environ.get('EDGEKIT_TEST_NS', 'ekt')[:3]}cl{os.getpid() % 100000}"
 RA, RO, CLIENT = f"{TAG}a", f"{TAG}o", f"{TAG}c"
 IP = {RA: "10.96.0.1", RO: "10.97.0.1"}
 CLIENT_IP = {RA: "10.96.0.2", RO: "10.97.0.2"}
-PASSWORD = "lab-pass"
+PASSWORD = LAB_PASSWORD
 NAME = {RA: "edge-a", RO: "edge-o"}
 
 

@@ -25,8 +25,7 @@ import pytest
 from lab.vyos import RouterSpec, start_router, stop_router
 from lab.vyos.frr import stop_pidfile
 
-from .test_vyos_helpers import connect_in_netns, del_netns, frr_peer, nsx, peer_vtysh, sh, veth
-from .test_vyos_router import Shell, wait_for
+from .helpers import LAB_PASSWORD, Shell, connect_in_netns, del_netns, frr_peer, nsx, peer_vtysh, sh, veth, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -34,7 +33,7 @@ TAG = f"{os.environ.get('EDGEKIT_TEST_NS', 'ekt')[:3]}cf{os.getpid() % 100000}"
 RA, RN, RO, PEER = f"{TAG}a", f"{TAG}n", f"{TAG}o", f"{TAG}p"
 IP = {RA: "10.93.0.1", RN: "10.94.0.1", RO: "10.95.0.1"}
 PEER_IP = {RA: "10.93.0.2", RN: "10.94.0.2", RO: "10.95.0.2"}
-PASSWORD = "lab-pass"
+PASSWORD = LAB_PASSWORD
 MINUTE = "2"  # seconds per commit-confirm minute
 BOOT = "2"  # seconds a reboot keeps the router down
 ROUTE = "198.51.100.10"
@@ -122,7 +121,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     for spec in lab.specs.values():
         start_router(spec)
     for r in (RA, RN, RO):
-        wait_for(lambda r=r: has_route(r), timeout=30)
+        wait_until(lambda r=r: has_route(r), timeout=30)
     yield lab
 
 
@@ -182,8 +181,8 @@ class HeldBoot:
 
 def wait_reboot(ns: str) -> None:
     """The router goes down (no SSH, no route from BGP) and comes back; bounded polls."""
-    wait_for(lambda: not ssh_answers(ns), timeout=30)
-    wait_for(lambda: ssh_answers(ns), timeout=60)
+    wait_until(lambda: not ssh_answers(ns), timeout=30)
+    wait_until(lambda: ssh_answers(ns), timeout=60)
 
 
 def history(ns: str) -> str:
@@ -254,14 +253,14 @@ def test_14_expiry_reboots_into_saved_config(lab: Lab) -> None:
     with HeldBoot(lab, RN):
         cut(s)
         # the timer lives in the router: the box goes down (no SSH, no BGP route, no address, no carrier)
-        wait_for(lambda: not ssh_answers(RN), timeout=30)
-        wait_for(lambda: not has_route(RN), timeout=10)
-        wait_for(lambda: IP[RN] not in nsx(RN, "ip", "-o", "addr", "show", "dev", "eth1"), timeout=10)
-        wait_for(lambda: "LOWER_UP" not in nsx(PEER, "ip", "-o", "link", "show", "eth1"), timeout=10)
-        wait_for(lambda: "Established" not in peer_vtysh(lab.peer_frr, f"show bgp neighbor {IP[RN]}"), timeout=10)
+        wait_until(lambda: not ssh_answers(RN), timeout=30)
+        wait_until(lambda: not has_route(RN), timeout=10)
+        wait_until(lambda: IP[RN] not in nsx(RN, "ip", "-o", "addr", "show", "dev", "eth1"), timeout=10)
+        wait_until(lambda: "LOWER_UP" not in nsx(PEER, "ip", "-o", "link", "show", "eth1"), timeout=10)
+        wait_until(lambda: "Established" not in peer_vtysh(lab.peer_frr, f"show bgp neighbor {IP[RN]}"), timeout=10)
     # and comes back with config.boot: neither the unsaved commit nor the unconfirmed one
-    wait_for(lambda: ssh_answers(RN), timeout=60)
-    wait_for(lambda: has_route(RN), timeout=30)
+    wait_until(lambda: ssh_answers(RN), timeout=60)
+    wait_until(lambda: has_route(RN), timeout=30)
     assert alias(RN) == ""
     s2 = Shell(IP[RN], ns=PEER)
     try:
@@ -316,7 +315,7 @@ def test_14_rollback_reboots_and_rollback_soft_loads(lab: Lab) -> None:
     ask(s, "rollback 1", "Proceed with reboot ? [Y/n] ")
     s.chan.send("y\n")
     wait_reboot(RN)
-    wait_for(lambda: alias(RN) == "rev-a", timeout=30)
+    wait_until(lambda: alias(RN) == "rev-a", timeout=30)
     s.close()
 
 
@@ -351,7 +350,7 @@ def test_14_action_reload_reverts_in_place(lab: Lab) -> None:
         assert alias(RA) == "reload-me"
         # reverted in place: the same session goes on, the daemon never restarted, BGP stays
         # (the commit of the revert takes a moment: wait for its end, the running config)
-        wait_for(lambda: "reload-me" not in s.cmd("run show configuration commands"), timeout=30)
+        wait_until(lambda: "reload-me" not in s.cmd("run show configuration commands"), timeout=30)
         assert alias(RA) == ""
         assert has_route(RA)
         assert (lab.specs[RA].state_dir / "run" / "daemon.pid").read_text() == pid
@@ -398,10 +397,10 @@ def test_13_dialogue_pending_confirm_and_expiry(lab: Lab) -> None:
     assert alias(RO) == "old-three"
     s.close()
     with HeldBoot(lab, RO):
-        wait_for(lambda: not ssh_answers(RO), timeout=30)
-        wait_for(lambda: not has_route(RO), timeout=10)
-    wait_for(lambda: ssh_answers(RO), timeout=60)
-    wait_for(lambda: has_route(RO), timeout=30)
+        wait_until(lambda: not ssh_answers(RO), timeout=30)
+        wait_until(lambda: not has_route(RO), timeout=10)
+    wait_until(lambda: ssh_answers(RO), timeout=60)
+    wait_until(lambda: has_route(RO), timeout=30)
     assert alias(RO) == "old-two"
     assert re.match(r"0\s+\S+ \S+ by root via other\n", history(RO))
 
@@ -418,5 +417,5 @@ def test_13_rollback_reboots(lab: Lab) -> None:
     ask(s, "rollback 1", "[confirm][y] ")
     s.chan.send("y\n")
     wait_reboot(RO)
-    wait_for(lambda: alias(RO) == "old-two", timeout=30)
+    wait_until(lambda: alias(RO) == "old-two", timeout=30)
     s.close()

@@ -13,8 +13,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import paramiko
 import pytest
@@ -22,14 +23,28 @@ import pytest
 from lab.vyos import RouterSpec, start_router, stop_router
 from lab.vyos.frr import pid_alive, stop_pidfile
 
-from .test_vyos_helpers import connect_in_netns, del_netns, frr_peer, nsx, peer_vtysh, sh, veth
+from .helpers import (
+    LAB_PASSWORD,
+    Shell,
+    connect_in_netns,
+    del_netns,
+    frr_peer,
+    nsx,
+    peer_vtysh,
+    sh,
+    veth,
+    vtysh,
+    wait_until,
+)
 
 pytestmark = pytest.mark.lab
+
+T = TypeVar("T")
 
 TAG = f"ektvy{os.getpid() % 100000}"
 R14, R13, PEER = f"{TAG}a", f"{TAG}b", f"{TAG}p"
 R14_IP, R13_IP, PEER_IP14, PEER_IP13 = "10.91.0.1", "10.92.0.1", "10.91.0.2", "10.92.0.2"
-PASSWORD = "lab-pass"
+PASSWORD = LAB_PASSWORD
 
 PEER_BGP = f"""frr defaults traditional
 router bgp 65021
@@ -112,57 +127,12 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
 # ---------------------------------------------------------------- clients
 
 
-class Shell:
-    """An interactive paramiko shell that reads up to each prompt (as a person at a terminal would)."""
-
-    PROMPT = re.compile(r"(\S+@\S+(:~\$|#) )$")
-
-    def __init__(self, router_ip: str, password: str = PASSWORD, ns: str = PEER) -> None:
-        self.sock = connect_in_netns(ns, router_ip)
-        self.client = paramiko.SSHClient()
-        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        self.client.connect(
-            router_ip, username="vyos", password=password, sock=self.sock, look_for_keys=False, allow_agent=False
-        )
-        self.chan = self.client.invoke_shell(width=200)
-        self.chan.settimeout(30)
-        self.banner = self.read()
-
-    def read(self, until: re.Pattern[str] | None = None) -> str:
-        buf = ""
-        pat = until or self.PROMPT
-        while not pat.search(buf):
-            data = self.chan.recv(65536)
-            if not data:
-                break
-            buf += data.decode()
-        return buf.replace("\r\n", "\n")
-
-    def cmd(self, line: str) -> str:
-        self.chan.send(line + "\n")
-        out = self.read()
-        # drop the echoed command and the trailing prompt
-        body = out.split("\n", 1)[1] if "\n" in out else ""
-        return self.PROMPT.sub("", body)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def wait_for(fn, timeout: float = 15.0, step: float = 0.1):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting")
-        time.sleep(step)
-
-
 def router_vtysh(spec: RouterSpec, cmd: str) -> str:
-    d = spec.state_dir / "frr"
-    return sh("vtysh", "--vty_socket", str(d / "run"), "--config_dir", str(d), "-c", cmd, check=False)
+    return vtysh(spec.state_dir / "frr", cmd, timeout=60)
+
+
+def wait_for(fn: Callable[[], T], timeout: float = 15.0) -> T:
+    return wait_until(fn, timeout, interval=0.1)
 
 
 # ---------------------------------------------------------------- tests
@@ -223,7 +193,7 @@ def test_netmiko_configures_bgp_and_the_router_routes(lab: Lab) -> None:
 
 
 def test_messages_and_bad_paths(lab: Lab) -> None:
-    sh_ = Shell(R14_IP)
+    sh_ = Shell(R14_IP, PEER)
     try:
         assert sh_.cmd("configure").startswith("[edit]")
         out = sh_.cmd("set protocols bgp foo bar")
@@ -290,7 +260,7 @@ def test_commit_failure_leaves_nothing_half_applied(lab: Lab) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    sh_ = Shell(R14_IP)
+    sh_ = Shell(R14_IP, PEER)
     try:
         assert blocker.stdout is not None and blocker.stdout.readline().strip() == "bound"
         key = sh_.cmd("generate pki wireguard key-pair")
@@ -333,7 +303,7 @@ def test_commit_failure_leaves_nothing_half_applied(lab: Lab) -> None:
 
 
 def test_dialect_13(lab: Lab) -> None:
-    s = Shell(R13_IP)
+    s = Shell(R13_IP, PEER)
     try:
         assert "vyos@old-router:~$" in s.banner
         assert "Version:          VyOS 1.3.8" in s.cmd("show version")
@@ -421,11 +391,11 @@ def test_interactive_ssh_with_key_and_exec(lab: Lab) -> None:
     )
     assert bad.returncode != 0
     with pytest.raises(paramiko.AuthenticationException):
-        Shell(R14_IP, password="wrong")
+        Shell(R14_IP, PEER, password="wrong")
 
 
 def test_save_and_restart_comes_back_with_saved_config(lab: Lab) -> None:
-    s = Shell(R14_IP)
+    s = Shell(R14_IP, PEER)
     s.cmd("configure")
     s.cmd("set interfaces ethernet eth1 description 'saved one'")
     s.cmd("commit")
@@ -440,7 +410,7 @@ def test_save_and_restart_comes_back_with_saved_config(lab: Lab) -> None:
     stop_router(lab.r14.state_dir)  # idempotent
     assert not any(pid_alive(p) for p in pids)
     start_router(lab.r14)  # fails by itself when SSH does not listen within its timeout
-    s = Shell(R14_IP)
+    s = Shell(R14_IP, PEER)
     try:
         cmds = s.cmd("show configuration commands")
         assert "set interfaces ethernet eth1 description 'saved one'" in cmds

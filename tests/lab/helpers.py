@@ -1,0 +1,253 @@
+"""What the lab test modules share: bounded waits, site files of a lab, namespaces and sockets opened inside
+them, FRR peers and vtysh on a private FRR directory, an interactive router shell.
+
+Each lab module still builds its own lab (its own prefix, its own state dir): nothing here holds state.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import paramiko
+import yaml
+
+from lab.harness import LabRun
+
+T = TypeVar("T")
+
+# The password the lab router tests give the routers they start.
+LAB_PASSWORD = "lab-pass"
+
+
+# ---------------------------------------------------------------- bounded waits (never a sleep for a state)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``predicate()`` until it is true or ``timeout`` seconds have passed; whether it held at the end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def wait_until(probe: Callable[[], T], timeout: float, what: str = "the wanted state", interval: float = 0.2) -> T:
+    """Poll ``probe()`` until it returns something true and return that; AssertionError naming ``what``
+    after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- site files of a lab
+
+
+def lab_site(lab: LabRun) -> dict[str, Any]:
+    """The site file `lab up` wrote (``EDGEKIT_SITE`` of the lab's environment), parsed."""
+    site = yaml.safe_load(Path(lab.lab_env()["EDGEKIT_SITE"]).read_text())
+    assert isinstance(site, dict)
+    return site
+
+
+def write_site(lab: LabRun, name: str, site: dict[str, Any]) -> Path:
+    """``site`` as the file ``name`` in the lab's state dir (removed with the lab)."""
+    path = lab.state_dir / name
+    path.write_text(yaml.safe_dump(site))
+    return path
+
+
+def site_with_defaults(lab: LabRun, name: str, **sections: dict[str, Any]) -> Path:
+    """The lab's site file with each of ``sections`` merged into ``defaults`` (one level deep)."""
+    site = lab_site(lab)
+    defaults = site.setdefault("defaults", {})
+    for key, value in sections.items():
+        defaults[key] = {**defaults.get(key, {}), **value}
+    return write_site(lab, name, site)
+
+
+def site_with_routers(lab: LabRun, name: str, **routers: dict[str, Any]) -> Path:
+    """The lab's site file with router settings overridden per cluster (``prd={...}``)."""
+    site = lab_site(lab)
+    for cluster, router in routers.items():
+        site.setdefault("clusters", {}).setdefault(cluster, {}).setdefault("router", {}).update(router)
+    return write_site(lab, name, site)
+
+
+# ---------------------------------------------------------------- namespaces, sockets, FRR
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def sh(*args: str, check: bool = True, input: str | None = None) -> str:
+    p = subprocess.run(list(args), capture_output=True, text=True, input=input, timeout=60)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def nsx(ns: str, *args: str, check: bool = True) -> str:
+    return sh("ip", "netns", "exec", ns, *args, check=check)
+
+
+def connect_in_netns(ns: str, host: str, port: int = 22, timeout: float = 5.0) -> socket.socket:
+    """A TCP socket connected from inside ``ns``: setns() in a helper thread only moves that thread,
+    and a socket keeps the namespace it was created in, so the test process stays in the root
+    namespace and no route to the lab is ever added there."""
+    result: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+            try:
+                if _libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns failed")
+            finally:
+                os.close(fd)
+            result["sock"] = socket.create_connection((host, port), timeout=timeout)
+        except Exception as e:  # handed to the caller
+            result["err"] = e
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    if "err" in result:
+        raise result["err"]  # type: ignore[misc]
+    s = result["sock"]
+    assert isinstance(s, socket.socket)
+    s.settimeout(None)
+    return s
+
+
+def veth(ns_a: str, if_a: str, ns_b: str, if_b: str, tmp_a: str, tmp_b: str) -> None:
+    """A veth pair between two namespaces, renamed inside them (eth0 may exist in the root ns)."""
+    sh("ip", "link", "add", tmp_a, "type", "veth", "peer", "name", tmp_b)
+    sh("ip", "link", "set", tmp_a, "netns", ns_a)
+    sh("ip", "link", "set", tmp_b, "netns", ns_b)
+    nsx(ns_a, "ip", "link", "set", tmp_a, "name", if_a)
+    nsx(ns_b, "ip", "link", "set", tmp_b, "name", if_b)
+    nsx(ns_a, "ip", "link", "set", if_a, "up")
+    nsx(ns_b, "ip", "link", "set", if_b, "up")
+
+
+def del_netns(ns: str) -> None:
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+
+
+def frr_peer(ns: str, base: Path, conf: str, bfdd_conf: str | None = None) -> list[Path]:
+    """Plain zebra + bgpd (+ bfdd when ``bfdd_conf`` is given) in ``ns`` with private paths; returns their
+    pid files."""
+    run = base / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    (base / "vtysh.conf").write_text("no service integrated-vtysh-config\n")
+    (base / "bgpd.conf").write_text(conf)
+    (base / "zebra.conf").write_text("")
+    daemons = ["zebra", "bgpd"]
+    if bfdd_conf is not None:
+        (base / "bfdd.conf").write_text(bfdd_conf)
+        daemons.append("bfdd")
+    sh("chown", "-R", "frr:frr", str(base))
+    common = ["-d", "-P", "0", "-u", "frr", "-g", "frr", "-z", str(run / "zserv.api"), "--vty_socket", str(run)]
+    pids = []
+    for d in daemons:
+        pid = run / f"{d}.pid"
+        extra = ["--bfdctl", str(run / "bfdd.sock")] if d == "bfdd" else []
+        nsx(
+            ns,
+            f"/usr/lib/frr/{d}",
+            *common,
+            *extra,
+            "-f",
+            str(base / f"{d}.conf"),
+            "-i",
+            str(pid),
+            "--log",
+            f"file:{base / (d + '.log')}",
+        )
+        pids.append(pid)
+    return pids
+
+
+def vtysh(frr_dir: Path, *commands: str, timeout: float = 10, check: bool = False) -> str:
+    """vtysh on an FRR of private paths (``frr_dir``: its config dir, sockets in ``frr_dir/run``), as the lab's
+    routers, nodes and the tests' peers run it; stdout (``check``: RuntimeError when vtysh fails)."""
+    args = [a for c in commands for a in ("-c", c)]
+    p = subprocess.run(
+        ["vtysh", "--vty_socket", str(frr_dir / "run"), "--config_dir", str(frr_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and p.returncode != 0:
+        raise RuntimeError(f"vtysh {' '.join(commands)}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def peer_vtysh(base: Path, cmd: str) -> str:
+    return vtysh(base, cmd, timeout=60)
+
+
+def host_vtysh(lab: LabRun, host: str, *commands: str) -> str:
+    """vtysh on the FRR of a lab host (a node's speaker: ``prd-node1``)."""
+    return vtysh(lab.state_dir / "hosts" / host / "frr", *commands)
+
+
+# ---------------------------------------------------------------- a person at a router's terminal
+
+
+class Shell:
+    """An interactive paramiko shell on a lab router, opened from inside namespace ``ns``, that reads up to
+    each prompt (as a person at a terminal would)."""
+
+    PROMPT = re.compile(r"(\S+@\S+(:~\$|#) )$")
+
+    def __init__(self, router_ip: str, ns: str, password: str = LAB_PASSWORD) -> None:
+        self.sock = connect_in_netns(ns, router_ip)
+        self.client = paramiko.SSHClient()
+        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        self.client.connect(
+            router_ip, username="vyos", password=password, sock=self.sock, look_for_keys=False, allow_agent=False
+        )
+        self.chan = self.client.invoke_shell(width=200)
+        self.chan.settimeout(30)
+        self.banner = self.read()
+
+    def read(self, until: re.Pattern[str] | None = None) -> str:
+        buf = ""
+        pat = until or self.PROMPT
+        while not pat.search(buf):
+            data = self.chan.recv(65536)
+            if not data:
+                break
+            buf += data.decode()
+        return buf.replace("\r\n", "\n")
+
+    def cmd(self, line: str) -> str:
+        self.chan.send(line + "\n")
+        out = self.read()
+        # drop the echoed command and the trailing prompt
+        body = out.split("\n", 1)[1] if "\n" in out else ""
+        return self.PROMPT.sub("", body)
+
+    def config(self, lines: list[str]) -> None:
+        for line in lines:
+            out = self.cmd(line)
+            assert "failed" not in out, f"{line}: {out}"
+
+    def close(self) -> None:
+        self.client.close()
