@@ -16,25 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from checks.parsers import bfd_peers, bgp_summary
+from tests.lab.helpers import site_with_defaults
+from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
 
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.5) -> bool:
+    return _wait_for(predicate, timeout, interval)
+
+
 NODES = {"prd": ["192.168.100.11", "192.168.100.12", "192.168.100.13"]}
 DROP_BFD = "nft add table inet ekbfd; nft add chain inet ekbfd in '{ type filter hook input priority 0; }'; "
 DROP_BFD += "nft add rule inet ekbfd in udp dport 3784 drop"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +42,6 @@ def lab() -> Iterator[LabRun]:
         yield run
     finally:
         run.down()
-
-
-def site_with(lab: LabRun, name: str, **section: Any) -> Path:
-    """The lab's site file with ``section`` merged into ``defaults`` (one level deep)."""
-    site = yaml.safe_load(Path(lab.lab_env()["EDGEKIT_SITE"]).read_text())
-    defaults = site.setdefault("defaults", {})
-    for key, value in section.items():
-        defaults[key] = {**defaults.get(key, {}), **value}
-    path = lab.state_dir / name
-    path.write_text(yaml.safe_dump(site))
-    return path
 
 
 def sessions(lab: LabRun, cluster: str) -> dict[str, str]:
@@ -69,7 +55,7 @@ def bgp_established(lab: LabRun, cluster: str) -> int:
 @pytest.fixture(scope="module")
 def bfd_site(lab: LabRun) -> Path:
     """The lab's site with BFD on (the lab's own site starts with it off: its seeded MetalLB has no profile)."""
-    return site_with(lab, "site-bfd.yaml", bfd={"enabled": True})
+    return site_with_defaults(lab, "site-bfd.yaml", bfd={"enabled": True})
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +95,7 @@ def test_verify_and_the_gate_see_a_bfd_session_down(lab: LabRun, deployed: dict[
         assert re.search(r"k8s-node-3-server-prd \(192\.168\.100\.13\): BFD (down|init)", bfd["reason"]), bfd
         assert "k8s-node-1" not in bfd["reason"] and "k8s-node-2" not in bfd["reason"]
         # A change now is held by the gate's bfd.peers and put back.
-        site = site_with(lab, "site-desc.yaml", router={"description": "bfd-gate"}, bfd={"enabled": True})
+        site = site_with_defaults(lab, "site-desc.yaml", router={"description": "bfd-gate"}, bfd={"enabled": True})
         args = ("deploy", "--cluster", "prd", "--site", str(site), "--gate-timeout", "15")
         code, report, output = lab.edgekit_json(*args)
         assert code == 1, output
@@ -140,7 +126,7 @@ def test_a_stale_bfd_peer_leaves_with_its_neighbor(lab: LabRun, deployed: dict[s
 
 
 def test_turning_bfd_off_removes_it_cleanly(lab: LabRun, deployed: dict[str, Any]) -> None:
-    site = site_with(lab, "site-nobfd.yaml", bfd={"enabled": False})
+    site = site_with_defaults(lab, "site-nobfd.yaml", bfd={"enabled": False})
     code, _, output = lab.edgekit_json("deploy", "--site", str(site), module="tasks.metallb")
     assert code == 0, output
     code, report, output = lab.edgekit_json("deploy", "--site", str(site))
@@ -190,7 +176,7 @@ def proxy_lab() -> Iterator[LabRun]:
 
 def test_proxy_arp_bfd_is_multihop_and_a_cut_node_leaves_within_seconds(proxy_lab: LabRun) -> None:
     lab = proxy_lab
-    site = ("--site", str(site_with(lab, "site-bfd.yaml", bfd={"enabled": True})))
+    site = ("--site", str(site_with_defaults(lab, "site-bfd.yaml", bfd={"enabled": True})))
     code, _, output = lab.edgekit_json("deploy", *site, "--force-conflicts", module="tasks.metallb")
     assert code == 0, output
     code, report, output = lab.edgekit_json("deploy", *site)

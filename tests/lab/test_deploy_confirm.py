@@ -17,11 +17,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.lab.helpers import site_with_routers
+from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import REPO, LabRun
 
 pytestmark = pytest.mark.lab
@@ -85,27 +85,12 @@ def lab() -> Iterator[LabRun]:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
+    return _wait_for(predicate, timeout, interval)
 
 
 def nexthops(lab: LabRun, cluster: str) -> list[str]:
     out = lab.sh(f"{cluster}-router", f"ip -4 route show {SERVICE[cluster]}", check=False).stdout
     return sorted(re.findall(r"nexthop via (\S+)", out))
-
-
-def site_with(lab: LabRun, name: str, **routers: dict) -> Path:
-    site_path = Path(lab.lab_env()["EDGEKIT_SITE"])
-    site = yaml.safe_load(site_path.read_text())
-    for cluster, router in routers.items():
-        site.setdefault("clusters", {}).setdefault(cluster, {}).setdefault("router", {}).update(router)
-    out = lab.state_dir / name
-    out.write_text(yaml.safe_dump(site))
-    return out
 
 
 class Deploy:
@@ -184,7 +169,7 @@ def unsaved(lab: LabRun, cluster: str) -> bool:
 def kill_at_gate(lab: LabRun, cluster: str, asn: int) -> list[str]:
     """Start a deploy whose change fails the gate, SIGKILL it once it is in its gate (after commit-confirm)."""
     before = running(lab, cluster)
-    site = site_with(lab, f"site-kill-{cluster}.yaml", **{cluster: {"asn": asn}})
+    site = site_with_routers(lab, f"site-kill-{cluster}.yaml", **{cluster: {"asn": asn}})
     # 2 VyOS minutes: 12 s in this lab, time enough to see the change committed before its timer fires.
     run = Deploy(lab, "--cluster", cluster, "--site", str(site), "--confirm-timeout", "120", "--gate-timeout", "25")
     try:
@@ -242,7 +227,7 @@ def test_killed_edgekit_on_13_costs_a_reboot(lab: LabRun, deployed: dict) -> Non
 
 def test_unsaved_commits_refuse_the_router_and_save_first_saves_them(lab: LabRun, deployed: dict) -> None:
     vyos(lab, "prd", "configure", "set interfaces ethernet eth0 description 'someone'", "commit")
-    site = site_with(lab, "site-unsaved.yaml", prd={"description": "unsaved-test"})
+    site = site_with_routers(lab, "site-unsaved.yaml", prd={"description": "unsaved-test"})
     code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site))
     assert code == 1, output
     prd = report["hosts"][0]
@@ -263,7 +248,7 @@ def test_someone_elses_pending_confirm_on_14_is_the_lock(lab: LabRun, deployed: 
     # An operator's commit-confirm waits for its confirm (the question answered with y on the next line).
     vyos(lab, "prd", "configure", "set interfaces ethernet eth0 description 'operator'", "commit-confirm 30", "y")
     try:
-        site = site_with(lab, "site-pending.yaml", prd={"description": "pending-test"})
+        site = site_with_routers(lab, "site-pending.yaml", prd={"description": "pending-test"})
         code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site))
         assert code == 1 and "not saved" in report["hosts"][0]["error"], output  # the pending change is unsaved
         code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site), "--save-first")
@@ -279,7 +264,7 @@ def test_someone_elses_pending_confirm_on_14_is_the_lock(lab: LabRun, deployed: 
 def test_someone_elses_pending_confirm_on_13_is_taken_out_again(lab: LabRun, deployed: dict) -> None:
     vyos(lab, "dev", "configure", "set interfaces ethernet eth0 description 'operator'", "commit-confirm 30", "y")
     try:
-        site = site_with(lab, "site-pending13.yaml", dev={"description": "pending-13"})
+        site = site_with_routers(lab, "site-pending13.yaml", dev={"description": "pending-13"})
         code, report, output = lab.edgekit_json("deploy", "--cluster", "dev", "--site", str(site), "--save-first")
         assert code == 1, output
         dev = report["hosts"][0]
@@ -293,7 +278,7 @@ def test_someone_elses_pending_confirm_on_13_is_taken_out_again(lab: LabRun, dep
 
 def test_second_ctrl_c_restores_in_place_at_once_and_writes_the_report(lab: LabRun, deployed: dict) -> None:
     before = running(lab, "prd")
-    site = site_with(lab, "site-ctrlc.yaml", prd={"asn": 65043})
+    site = site_with_routers(lab, "site-ctrlc.yaml", prd={"asn": 65043})
     run = Deploy(lab, "--cluster", "prd", "--site", str(site), "--gate-timeout", "200", "--confirm-timeout", "600")
     run.wait_line(": gate")
     started = time.monotonic()
@@ -312,7 +297,7 @@ def test_second_ctrl_c_restores_in_place_at_once_and_writes_the_report(lab: LabR
 
 def test_a_second_run_against_the_same_router_fails_fast(lab: LabRun, deployed: dict) -> None:
     before = running(lab, "prd")
-    site = site_with(lab, "site-concurrent.yaml", prd={"asn": 65044})
+    site = site_with_routers(lab, "site-concurrent.yaml", prd={"asn": 65044})
     first = Deploy(lab, "--cluster", "prd", "--site", str(site), "--gate-timeout", "200", "--confirm-timeout", "600")
     try:
         first.wait_line(": gate")
@@ -343,7 +328,7 @@ def test_nothing_to_commit_is_never_reported_changed(lab: LabRun, deployed: dict
         # The session goes by BGP hold time: MetalLB's default 90 s (lab/topology/plan.py SEED_TIMERS; the lab's
         # site file has BFD off, as its seeded MetalLB has no BFD profile): a bounded wait on the route itself.
         assert wait_for(lambda: NODES["dev"][2] not in nexthops(lab, "dev"), timeout=120)
-        site = site_with(lab, "site-same.yaml", dev={"description": "same-dev"})
+        site = site_with_routers(lab, "site-same.yaml", dev={"description": "same-dev"})
         code, report, output = lab.edgekit_json("plan", "--site", str(site), "--cluster", "prd")
         assert report["hosts"][0]["commands"] == ["set interfaces ethernet eth1 description 'k8s-nodes'"], output
         # After the heal node3's session comes back with the next connection attempt of either end: the link was

@@ -12,13 +12,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 import yaml
 
+from tests.lab.helpers import site_with_routers
+from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import REPO, LabRun
 
 pytestmark = pytest.mark.lab
@@ -54,13 +54,8 @@ def kernel_nexthops(lab: LabRun, cluster: str, ip: str) -> list[str]:
     return sorted(re.findall(r"nexthop via (\S+)", out))
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.5) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.5) -> bool:
+    return _wait_for(predicate, timeout, interval)
 
 
 def test_first_deploy_changes_both_routers_and_names_their_dialects(first_deploy: dict) -> None:
@@ -145,20 +140,9 @@ def test_speaker_gone_from_kubernetes_loses_its_neighbor(lab: LabRun, first_depl
     assert wait_for(lambda: kernel_nexthops(lab, "prd", SERVICES["prd"][0]) == NODES["prd"])
 
 
-def site_with(lab: LabRun, name: str, cluster: str, router: dict) -> Path:
-    """A copy of the lab's site file with router settings overridden for one cluster."""
-    site_path = Path(lab.lab_env()["EDGEKIT_SITE"])
-    site = yaml.safe_load(site_path.read_text())
-    clusters = site.setdefault("clusters", {})
-    clusters.setdefault(cluster, {}).setdefault("router", {}).update(router)
-    out = lab.state_dir / name
-    out.write_text(yaml.safe_dump(site))
-    return out
-
-
 def test_wrong_asn_fails_the_gate_and_the_router_gets_its_exact_config_back(lab: LabRun, first_deploy: dict) -> None:
     before = lab.running_config("prd")
-    site = site_with(lab, "site-wrong-asn.yaml", "prd", {"asn": 65030})
+    site = site_with_routers(lab, "site-wrong-asn.yaml", prd={"asn": 65030})
     code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--site", str(site), "--gate-timeout", "6")
     assert code == 1, output
     prd = report["hosts"][0]
@@ -172,7 +156,7 @@ def test_killed_edgekit_is_undone_by_the_routers_own_commit_confirm(lab: LabRun,
     # prd is VyOS 1.4 and edgekit set `commit-confirm action reload` there: the timer reverts in place.
     # (A 1.3 router reboots instead: tests/lab/test_deploy_confirm.py.)
     before = lab.running_config("prd")
-    site = site_with(lab, "site-killed.yaml", "prd", {"asn": 65031})
+    site = site_with_routers(lab, "site-killed.yaml", prd={"asn": 65031})
     proc = subprocess.Popen(
         [sys.executable, "-m", "lab", "exec", "--", sys.executable, "-m", "tasks.router", "deploy"]
         + ["--cluster", "prd", "--site", str(site), "--gate-timeout", "25", "--confirm-timeout", "60"],
@@ -198,7 +182,7 @@ def test_killed_edgekit_is_undone_by_the_routers_own_commit_confirm(lab: LabRun,
 
 
 def test_unreachable_router_fails_alone_and_the_other_finishes(lab: LabRun, first_deploy: dict) -> None:
-    site = site_with(lab, "site-desc.yaml", "prd", {"description": "k8s nodes (edgekit)"})
+    site = site_with_routers(lab, "site-desc.yaml", prd={"description": "k8s nodes (edgekit)"})
     lab.lab("fault", "dev-router", "sshd-down")
     try:
         code, report, output = lab.edgekit_json("deploy", "--site", str(site))
@@ -234,7 +218,7 @@ def test_napalm_driver_getters_and_config_lifecycle(lab: LabRun, first_deploy: d
 
 def test_rollout_stops_after_a_cluster_fails_its_gate_unless_all_at_once(lab: LabRun, first_deploy: dict) -> None:
     # dev comes first in the rollout (dev, wsp, prd); its change fails the gate, prd has a good change.
-    site = site_with(lab, "site-rollout.yaml", "dev", {"asn": 65032})
+    site = site_with_routers(lab, "site-rollout.yaml", dev={"asn": 65032})
     data = yaml.safe_load(site.read_text())
     data["clusters"].setdefault("prd", {}).setdefault("router", {})["description"] = "rollout"
     site.write_text(yaml.safe_dump(data))
@@ -254,7 +238,7 @@ def test_rollout_stops_after_a_cluster_fails_its_gate_unless_all_at_once(lab: La
 
 
 def test_ctrl_c_starts_no_new_router_and_lets_the_running_one_finish(lab: LabRun, first_deploy: dict) -> None:
-    site = site_with(lab, "site-interrupt.yaml", "dev", {"asn": 65033})
+    site = site_with_routers(lab, "site-interrupt.yaml", dev={"asn": 65033})
     data = yaml.safe_load(site.read_text())
     data["clusters"].setdefault("prd", {}).setdefault("router", {})["description"] = "interrupted"
     site.write_text(yaml.safe_dump(data))

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from lab.topology.plan import SEED_TIMERS
+from tests.lab.helpers import host_vtysh
+from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
@@ -60,12 +61,7 @@ def lab() -> Iterator[LabRun]:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
+    return _wait_for(predicate, timeout, interval)
 
 
 def kube(lab: LabRun, cluster: str, body: str) -> Any:
@@ -75,20 +71,9 @@ def kube(lab: LabRun, cluster: str, body: str) -> Any:
     return json.loads(out.stdout)
 
 
-def vtysh(lab: LabRun, host: str, *commands: str) -> str:
-    d = lab.state_dir / "hosts" / host / "frr"
-    args = [a for c in commands for a in ("-c", c)]
-    return subprocess.run(
-        ["vtysh", "--vty_socket", str(d / "run"), "--config_dir", str(d), *args],
-        capture_output=True,
-        text=True,
-        timeout=10,
-    ).stdout
-
-
 def hold_ms(lab: LabRun, host: str, peer: str) -> int | None:
     try:
-        data = json.loads(vtysh(lab, host, f"show bgp neighbors {peer} json"))
+        data = json.loads(host_vtysh(lab, host, f"show bgp neighbors {peer} json"))
     except ValueError:
         return None
     return data.get(peer, {}).get("bgpTimerConfiguredHoldTimeMsecs")
@@ -117,7 +102,7 @@ def test_metallb_none_has_no_config_no_ips_and_no_announcements(lab: LabRun) -> 
         'print(json.dumps({"pools": len(pools), "svcs": services()}))',
     )
     assert data == {"pools": 0, "svcs": {"web": [], "api": [], "scores": []}}
-    assert "router bgp" not in vtysh(lab, "prd-node1", "show running-config")
+    assert "router bgp" not in host_vtysh(lab, "prd-node1", "show running-config")
     assert "198.51.100." not in lab.sh("prd-node1", "ip -4 addr show dev lo").stdout
     assert traffic(lab, "198.51.100.1", n=3) == {"(error)": 3}
 
@@ -131,7 +116,7 @@ def test_server_side_apply_configures_metallb_and_the_speakers_follow(lab: LabRu
         assert wait_for(lambda i=i: hold_ms(lab, f"prd-node{i}", "203.0.113.4") == 90000)
 
     def announces(host: str, want: set[str]) -> bool:
-        running = vtysh(lab, host, "show running-config")
+        running = host_vtysh(lab, host, "show running-config")
         return {
             p for p in ("198.51.100.1/32", "198.51.100.2/32", "198.51.100.129/32") if f"network {p}" in running
         } == want
@@ -203,7 +188,7 @@ print(json.dumps([apply(crd("BFDProfile", "fast", {"receiveInterval": 300, "tran
 
     def bfd_peer(host: str) -> dict[str, Any]:
         try:
-            peers = json.loads(vtysh(lab, host, "show bfd peers json") or "[]")
+            peers = json.loads(host_vtysh(lab, host, "show bfd peers json") or "[]")
         except ValueError:
             return {}
         return next((p for p in peers if p.get("peer") == "203.0.113.4"), {})
@@ -211,7 +196,7 @@ print(json.dumps([apply(crd("BFDProfile", "fast", {"receiveInterval": 300, "tran
     assert wait_for(lambda: all(bfd_peer(f"prd-node{i}") for i in (1, 2, 3)))
     peer = bfd_peer("prd-node1")
     assert (peer["receive-interval"], peer["transmit-interval"], peer["detect-multiplier"]) == (300, 200, 4)
-    assert "neighbor 203.0.113.4 bfd profile fast" in vtysh(lab, "prd-node1", "show running-config")
+    assert "neighbor 203.0.113.4 bfd profile fast" in host_vtysh(lab, "prd-node1", "show running-config")
     node1 = lab.host("prd-node1")
     assert any(p["name"] == "bfdd" and p["alive"] for p in node1["processes"]), node1["processes"]
     # A dead speaker takes bfdd with it; healed, its neighbor has a BFD session again.
@@ -225,7 +210,7 @@ print(json.dumps(apply(crd("BGPPeer", "router", {"myASN": 65021, "peerASN": 6502
       "holdTime": "9s"}, "v1beta2"))["ok"]["spec"]))
 """
     assert "bfdProfile" not in kube(lab, "prd", body)
-    assert wait_for(lambda: " bfd" not in vtysh(lab, "prd-node1", "show running-config bgpd"))
+    assert wait_for(lambda: " bfd" not in host_vtysh(lab, "prd-node1", "show running-config bgpd"))
 
 
 def test_the_legacy_configmap_is_followed_too(lab: LabRun) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.lab.helpers import host_vtysh
+from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
@@ -69,12 +70,7 @@ def lab() -> Iterator[LabRun]:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, interval: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
+    return _wait_for(predicate, timeout, interval)
 
 
 def op(lab: LabRun, *argv: str, input: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -97,16 +93,6 @@ def op(lab: LabRun, *argv: str, input: str | None = None, timeout: float = 30) -
 def ssh(lab: LabRun, target: str, command: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     config = str(lab.state_dir / "ssh" / "config")
     return op(lab, "ssh", "-F", config, "-o", "BatchMode=yes", target, command, input=input)
-
-
-def vtysh(lab: LabRun, host: str, command: str) -> str:
-    d = lab.state_dir / "hosts" / host / "frr"
-    return subprocess.run(
-        ["vtysh", "--vty_socket", str(d / "run"), "--config_dir", str(d), "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=10,
-    ).stdout
 
 
 def test_up_tells_the_next_command(lab: LabRun) -> None:
@@ -194,11 +180,11 @@ def test_edgekit_reads_the_lab_with_no_arguments(lab: LabRun) -> None:
 
 def test_speakers_are_configured_to_peer_the_router(lab: LabRun) -> None:
     for i in (1, 2, 3):
-        summary = json.loads(vtysh(lab, f"prd-node{i}", "show ip bgp summary json"))
+        summary = json.loads(host_vtysh(lab, f"prd-node{i}", "show ip bgp summary json"))
         peers = summary["ipv4Unicast"]["peers"]
         assert peers["203.0.113.4"]["remoteAs"] == 65020
         assert summary["ipv4Unicast"]["as"] == 65021
-    bgp = json.loads(vtysh(lab, "prd-node3", "show ip bgp json"))
+    bgp = json.loads(host_vtysh(lab, "prd-node3", "show ip bgp json"))
     # the Local service (api, .2) has no endpoint on node3; scores is the venue pool's
     assert set(bgp["routes"]) == {"198.51.100.1/32", "198.51.100.129/32"}
 
@@ -287,7 +273,7 @@ def test_fault_speaker_down_withdraws_the_speaker_and_heal_restores_it(lab: LabR
     assert pods.stdout.strip() == "['False']", pods.stderr
     lab.lab("heal", "prd-node2")
     assert lab.host("prd-node2")["healthy"]
-    assert "203.0.113.4" in vtysh(lab, "prd-node2", "show ip bgp summary")
+    assert "203.0.113.4" in host_vtysh(lab, "prd-node2", "show ip bgp summary")
 
 
 def test_fault_link_down_is_silent_and_heal_reattaches(lab: LabRun) -> None:

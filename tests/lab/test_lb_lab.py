@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.lab.helpers import lab_site, wait_until, write_site
 from tests.lab.labrun import LabRun
 
 pytestmark = [pytest.mark.lab, pytest.mark.programs("haproxy", "keepalived")]
@@ -80,14 +81,6 @@ def check(report: dict[str, Any], check_id: str, host: str) -> dict[str, Any]:
 
 def host_report(report: dict[str, Any], name: str) -> dict[str, Any]:
     return next(h for h in report["hosts"] if h["host"] == name)
-
-
-def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.3) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def verify_until(lab: LabHandle, predicate: Any, timeout: float, what: str) -> dict[str, Any]:
@@ -171,9 +164,9 @@ def test_keepalived_killed_on_the_master_moves_the_vip_and_verify_reports_the_de
     deployed: LabHandle,
 ) -> None:
     lab = deployed
-    wait_for(lambda: lab.holds_vip(LB1), 15, "the VIP on the MASTER LB")
+    wait_until(lambda: lab.holds_vip(LB1), 15, "the VIP on the MASTER LB", interval=0.3)
     lab.lab("fault", "prd-lb1", "keepalived-down")
-    wait_for(lambda: lab.holds_vip(LB2) and not lab.holds_vip(LB1), 10, "the VIP to move to the BACKUP")
+    wait_until(lambda: lab.holds_vip(LB2) and not lab.holds_vip(LB1), 10, "the VIP to move to the BACKUP", interval=0.3)
     rc, out, report = lab.lb("verify")
     assert rc == 1, out
     assert check(report, "lb.vip", f"vip {VIP}") == {
@@ -191,7 +184,7 @@ def test_keepalived_killed_on_the_master_moves_the_vip_and_verify_reports_the_de
     assert rc == 0, out
     assert host_report(dep, LB1)["commands"] == ["start keepalived"]
     assert host_report(dep, LB2)["status"] == "unchanged"
-    wait_for(lambda: lab.holds_vip(LB1) and not lab.holds_vip(LB2), 15, "the VIP back on the MASTER")
+    wait_until(lambda: lab.holds_vip(LB1) and not lab.holds_vip(LB2), 15, "the VIP back on the MASTER", interval=0.3)
     lab.lab("heal", "prd-lb1")
 
 
@@ -318,7 +311,7 @@ def test_gate_that_cannot_pass_restores_the_lb(deployed: LabHandle) -> None:
 
 def _site_with(lab: LabHandle, name: str, **creds: str | None) -> Path:
     """A copy of the lab's site file whose router and LB credentials get ``creds`` (None: key removed)."""
-    site = yaml.safe_load((lab.state / "site.yaml").read_text())
+    site = lab_site(lab)
     for role in ("router", "lb"):
         entry = site["defaults"][role]["credentials"]
         for key, value in creds.items():
@@ -326,9 +319,7 @@ def _site_with(lab: LabHandle, name: str, **creds: str | None) -> Path:
                 entry.pop(key, None)
             else:
                 entry[key] = value
-    path = lab.state / name
-    path.write_text(yaml.safe_dump(site))
-    return path
+    return write_site(lab, name, site)
 
 
 def _errors(lab: LabHandle, module: str, *args: str, env: tuple[str, ...] = ()) -> tuple[int, dict[str, str], str]:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.lab.helpers import wait_until
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
@@ -101,16 +102,6 @@ def peer_key(stanza: str) -> str:
     return next(line.split("=", 1)[1].strip() for line in stanza.splitlines() if line.startswith("PublicKey"))
 
 
-def wait_for(what: str, probe: Any, bound: float = 60.0) -> None:
-    """Poll ``probe()`` (True when done) until it holds or ``bound`` seconds have passed."""
-    import time
-
-    deadline = time.monotonic() + bound
-    while not probe():
-        assert time.monotonic() < deadline, f"{what}: not within {bound:.0f} s"
-        time.sleep(0.5)
-
-
 def hand_edit_bgppeer(lab: LabRun, cluster: str, hold: str) -> None:
     """What `kubectl edit bgppeer` does: a patch under field manager kubectl-edit."""
     code = (
@@ -173,7 +164,7 @@ def test_metallb_then_router_deploy_serves_global_and_venue_pools(lab: LabRun) -
             c["status"] == "pass" for h in report.get("hosts", []) for c in h["checks"] if "wireguard" in c["check"]
         )
 
-    wait_for("both tunnels up", tunnels_up)
+    wait_until(tunnels_up, 60, "both tunnels up", interval=0.5)
 
     code, report, out = edgekit(lab, "tasks.metallb", "plan")
     assert code == 0, out
