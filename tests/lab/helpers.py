@@ -13,7 +13,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +53,29 @@ def wait_until(probe: Callable[[], T], timeout: float, what: str = "the wanted s
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:g} s")
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------- a lab of the module's own
+
+
+@contextmanager
+def own_lab(prefix: str, *up_args: str, **extra_env: str) -> Iterator[LabRun]:
+    """A lab of its own (``LabRun.create``: the module's prefix, a new state dir) brought up with ``up_args``,
+    and down at the end, also when ``up`` or the tests fail. Prefixes are one per module: xdist runs a module
+    on one worker, other modules' labs at the same time."""
+    run = LabRun.create(prefix, **extra_env)
+    try:
+        run.up(*up_args)
+        yield run
+    finally:
+        run.down()
+
+
+def deploy_ok(lab: LabRun, *args: str, module: str = "tasks.router") -> dict[str, Any]:
+    """``python -m MODULE deploy ARGS`` in the lab's operator namespace, which must succeed; its report."""
+    code, report, output = lab.edgekit_json("deploy", *args, module=module)
+    assert code == 0, output
+    return report
 
 
 # ---------------------------------------------------------------- site files of a lab

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from checks.parsers import bfd_peers, bgp_summary
-from tests.lab.helpers import site_with_defaults
+from tests.lab.helpers import deploy_ok, own_lab, site_with_defaults
 from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import LabRun
 
@@ -36,12 +36,8 @@ DROP_BFD += "nft add rule inet ekbfd in udp dport 3784 drop"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektbfd")
-    try:
-        run.up("--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3", "--node-subnet", "private")
+    with own_lab("ektbfd", "--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3", "--node-subnet", "private") as run:
         yield run
-    finally:
-        run.down()
 
 
 def sessions(lab: LabRun, cluster: str) -> dict[str, str]:
@@ -61,11 +57,8 @@ def bfd_site(lab: LabRun) -> Path:
 @pytest.fixture(scope="module")
 def deployed(lab: LabRun, bfd_site: Path) -> dict[str, Any]:
     args = ("--site", str(bfd_site))
-    code, report, output = lab.edgekit_json("deploy", *args, "--force-conflicts", module="tasks.metallb")
-    assert code == 0, output
-    code, report, output = lab.edgekit_json("deploy", *args)
-    assert code == 0, output
-    return report
+    deploy_ok(lab, *args, "--force-conflicts", module="tasks.metallb")
+    return deploy_ok(lab, *args)
 
 
 @pytest.mark.parametrize("cluster", ["prd", "dev"])
@@ -166,12 +159,8 @@ def bgp_nexthops(lab: LabRun, cluster: str) -> set[str]:
 @pytest.fixture
 def proxy_lab() -> Iterator[LabRun]:
     """A lab in the default proxy-ARP layout (nodes hold public addresses, BGP from the router's public one)."""
-    run = LabRun.create("ektbfp")
-    try:
-        run.up("--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3")
+    with own_lab("ektbfp", "--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3") as run:
         yield run
-    finally:
-        run.down()
 
 
 def test_proxy_arp_bfd_is_multihop_and_a_cut_node_leaves_within_seconds(proxy_lab: LabRun) -> None:

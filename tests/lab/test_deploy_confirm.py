@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.lab.helpers import site_with_routers
+from tests.lab.helpers import deploy_ok, own_lab, site_with_routers
 from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import REPO, LabRun
 
@@ -75,13 +75,10 @@ def vyos(lab: LabRun, cluster: str, *commands: str) -> str:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektdc", EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS)
-    try:
-        # wsp: a VyOS 1.4 release without `system config-management commit-confirm action` (T5976)
-        run.up("--clusters", "prd,dev,wsp", "--vyos", "prd=1.4,dev=1.3,wsp=1.4", "--confirm-action", "wsp=no")
+    # wsp: a VyOS 1.4 release without `system config-management commit-confirm action` (T5976)
+    up = ("--clusters", "prd,dev,wsp", "--vyos", "prd=1.4,dev=1.3,wsp=1.4", "--confirm-action", "wsp=no")
+    with own_lab("ektdc", *up, EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS) as run:
         yield run
-    finally:
-        run.down()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.2) -> bool:
@@ -140,9 +137,7 @@ def deployed(lab: LabRun) -> dict:
     assert hosts["wsp"]["rollback"] == "reboot", output
     assert any("lacks system config-management commit-confirm action" in n for n in hosts["wsp"]["notes"])
     assert "reloads its previous config in place" in output and "REBOOTS into its saved config" in output
-    code, report, output = lab.edgekit_json("deploy")
-    assert code == 0, output
-    return report
+    return deploy_ok(lab)
 
 
 def test_first_deploy_sets_action_reload_on_14_and_says_13_reboots(lab: LabRun, deployed: dict) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import yaml
 
-from tests.lab.helpers import site_with_routers
+from tests.lab.helpers import deploy_ok, own_lab, site_with_routers
 from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import REPO, LabRun
 
@@ -34,19 +34,15 @@ NODES = {
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektdp", EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS)
-    try:
-        run.up("--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3")
+    with own_lab(
+        "ektdp", "--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3", EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS
+    ) as run:
         yield run
-    finally:
-        run.down()
 
 
 @pytest.fixture(scope="module")
 def first_deploy(lab: LabRun) -> dict:
-    code, report, output = lab.edgekit_json("deploy")
-    assert code == 0, output
-    return report
+    return deploy_ok(lab)
 
 
 def kernel_nexthops(lab: LabRun, cluster: str, ip: str) -> list[str]:

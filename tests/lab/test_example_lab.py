@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.lab.helpers import own_lab
 from tests.lab.labrun import REPO, LabRun
 
 pytestmark = pytest.mark.lab
@@ -19,12 +20,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektex")
-    try:
-        run.up("--clusters", "dev")
+    with own_lab("ektex", "--clusters", "dev") as run:
         yield run
-    finally:
-        run.down()
 
 
 def example(lab: LabRun) -> tuple[int, str]:

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.lab.helpers import deploy_ok, own_lab
 from tests.lab.labrun import REPO, LabRun
 
 pytestmark = [pytest.mark.lab, pytest.mark.programs("prometheus", "curl")]
@@ -32,16 +33,10 @@ ALERT = "EdgekitEcmpDegraded"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektpm")
-    try:
-        run.up("--clusters", "prd")
-        code, _, output = run.edgekit_json("deploy")
-        assert code == 0, output
-        code, _, output = run.edgekit_json("deploy", module="tasks.lb")
-        assert code == 0, output
+    with own_lab("ektpm", "--clusters", "prd") as run:
+        deploy_ok(run)
+        deploy_ok(run, module="tasks.lb")
         yield run
-    finally:
-        run.down()
 
 
 def in_op(lab: LabRun, argv: list[str], log: Path) -> subprocess.Popen[bytes]:

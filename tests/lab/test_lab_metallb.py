@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from lab.topology.plan import SEED_TIMERS
-from tests.lab.helpers import host_vtysh
+from tests.lab.helpers import host_vtysh, own_lab
 from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import LabRun
 
@@ -52,12 +52,8 @@ def services():
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektmlb")
-    try:
-        run.up("--clusters", "prd,dev", "--metallb", "prd=none,dev=configmap")
+    with own_lab("ektmlb", "--clusters", "prd,dev", "--metallb", "prd=none,dev=configmap") as run:
         yield run
-    finally:
-        run.down()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.2) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.lab.helpers import wait_until
+from tests.lab.helpers import lab_site, own_lab, wait_until, write_site
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
@@ -44,17 +44,8 @@ NODES = {f"k8s-node-{i}-server-{c}" for c in ("prd",) for i in (1, 2, 3)}
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektml")
-    try:
-        run.up(
-            "--clusters",
-            "prd,dev",
-            "--metallb",
-            MODES,
-            "--vyos",
-            "prd=1.4,dev=1.3",
-        )
-        site = yaml.safe_load((run.state_dir / "site.yaml").read_text())
+    with own_lab("ektml", "--clusters", "prd,dev", "--metallb", MODES, "--vyos", "prd=1.4,dev=1.3") as run:
+        site = lab_site(run)
         for cluster, p in POOLS.items():
             site["clusters"][cluster]["metallb"] = {
                 "pools": [
@@ -62,10 +53,8 @@ def lab() -> Iterator[LabRun]:
                     {"name": "venue-ip", "addresses": [p["venue"]], "scope": "venue"},
                 ]
             }
-        (run.state_dir / "site-metallb.yaml").write_text(yaml.safe_dump(site))
+        write_site(run, "site-metallb.yaml", site)
         yield run
-    finally:
-        run.down()
 
 
 def lab_tunnel(lab: LabRun, cluster: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.lab.helpers import own_lab
 from tests.lab.labrun import REPO, LabRun
 
 pytestmark = pytest.mark.lab
@@ -57,9 +58,7 @@ def test_the_runbook_has_commands_of_every_kind() -> None:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektrb")
-    try:
-        run.up("--clusters", "prd,dev")
+    with own_lab("ektrb", "--clusters", "prd,dev") as run:
         # MetalLB as the site file states it (comply judges it), taking over the lab's hand-made config; then
         # the router and the LBs.
         proc = run.edgekit("deploy", "--force-conflicts", module="tasks.metallb")
@@ -68,8 +67,6 @@ def lab() -> Iterator[LabRun]:
             proc = run.edgekit("deploy", module=module)
             assert proc.returncode == 0, proc.stdout + proc.stderr
         yield run
-    finally:
-        run.down()
 
 
 @pytest.mark.parametrize("step", STEPS, ids=[f"{s.kind}: {s.command}" for s in STEPS])

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.lab.helpers import deploy_ok, own_lab
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
@@ -25,19 +26,12 @@ Red = set[tuple[str, str, str, str | None]]  # (cluster, host, check, subject)
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    run = LabRun.create("ektvf")
-    try:
-        run.up("--clusters", ",".join(CLUSTERS))
+    with own_lab("ektvf", "--clusters", ",".join(CLUSTERS)) as run:
         # MetalLB as the site file states it (comply judges it): takes over the lab's hand-made config.
-        code, _, output = run.edgekit_json("deploy", "--force-conflicts", module="tasks.metallb")
-        assert code == 0, output
-        code, _, output = run.edgekit_json("deploy")
-        assert code == 0, output
-        code, _, output = run.edgekit_json("deploy", module="tasks.lb")
-        assert code == 0, output
+        deploy_ok(run, "--force-conflicts", module="tasks.metallb")
+        deploy_ok(run)
+        deploy_ok(run, module="tasks.lb")
         yield run
-    finally:
-        run.down()
 
 
 def results(report: dict[str, Any]) -> list[dict[str, Any]]:
