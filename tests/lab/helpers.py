@@ -7,10 +7,14 @@ Each lab module still builds its own lab (its own prefix, its own state dir): no
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -275,3 +279,164 @@ class Shell:
 
     def close(self) -> None:
         self.client.close()
+
+
+# ---------------------------------------------------------------- FRR in namespaces, for the parser captures
+
+FRR = Path("/usr/lib/frr")
+
+FRR_BASE = """\
+frr defaults traditional
+hostname {name}
+log file {dir}/{daemon}.log
+!
+"""
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, check=check, capture_output=True, text=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class FrrLab:
+    """Namespaces ``<prefix>r1``, ``<prefix>n1``, ... with FRR of private paths in each: node r1 linked to each
+    other node by ``links`` (r1's interface, its addresses, the node, its addresses on its eth1), ``advertised``
+    addresses on the nodes' lo. ``configs``: one config per node (zebra gets none, staticd its ``ip route``
+    lines, bgpd the rest); a subclass with other daemons overrides ``daemon_configs``. ``close()`` removes
+    everything it made, whatever state it is in."""
+
+    daemons: tuple[str, ...] = ("zebra", "staticd", "bgpd")
+
+    def __init__(
+        self,
+        configs: dict[str, Any],
+        links: tuple[tuple[str, ...], ...],
+        advertised: dict[str, list[str]],
+        tag: str = "",
+    ) -> None:
+        self.configs = configs
+        self.links = links
+        self.advertised = advertised
+        self.prefix = f"ektps{tag}{os.getpid() % 100000}"
+        self.state = Path(tempfile.mkdtemp(prefix="ektps-frr-"))
+        self.pids: list[int] = []
+        self.daemon_pids: dict[tuple[str, str], int] = {}
+        self.namespaces: list[str] = []
+
+    def ns(self, node: str) -> str:
+        return f"{self.prefix}{node}"
+
+    def dir(self, node: str) -> Path:
+        return self.state / node
+
+    def start(self) -> None:
+        for node in self.configs:
+            _run("ip", "netns", "add", self.ns(node))
+            self.namespaces.append(self.ns(node))
+            _run("ip", "-n", self.ns(node), "link", "set", "lo", "up")
+        for index, (r1_if, r1_addrs, node, addrs) in enumerate(self.links):
+            # Created in r1's namespace under temporary names, then one end moved: nothing in the root one.
+            peer_tmp = f"ektpsv{index}"
+            _run("ip", "-n", self.ns("r1"), "link", "add", r1_if, "type", "veth", "peer", "name", peer_tmp)
+            _run("ip", "-n", self.ns("r1"), "link", "set", peer_tmp, "netns", self.ns(node))
+            _run("ip", "-n", self.ns(node), "link", "set", peer_tmp, "name", "eth1")
+            for ns, dev, address in [(self.ns("r1"), r1_if, a) for a in r1_addrs.split(",")] + [
+                (self.ns(node), "eth1", a) for a in addrs.split(",")
+            ]:
+                # nodad: an IPv6 address is usable at once (no duplicate address detection to wait for)
+                _run("ip", "-n", ns, "addr", "add", address, "dev", dev, *(["nodad"] if ":" in address else []))
+            _run("ip", "-n", self.ns("r1"), "link", "set", r1_if, "up")
+            _run("ip", "-n", self.ns(node), "link", "set", "eth1", "up")
+        for node, prefixes in self.advertised.items():
+            for prefix in prefixes:
+                _run("ip", "-n", self.ns(node), "addr", "add", prefix, "dev", "lo")
+        for node, config in self.configs.items():
+            self._start_frr(node, self.daemon_configs(node, config))
+
+    def daemon_configs(self, node: str, config: Any) -> dict[str, str]:
+        """The body of each daemon's config file on ``node`` (after FRR_BASE); the daemons that run there."""
+        bodies = {"zebra": ""}
+        bodies["staticd"] = "".join(line + "\n" for line in config.splitlines() if line.startswith("ip route"))
+        bodies["bgpd"] = "".join(line + "\n" for line in config.splitlines() if not line.startswith("ip route"))
+        return bodies
+
+    def _start_frr(self, node: str, bodies: dict[str, str]) -> None:
+        d = self.dir(node)
+        (d / "run").mkdir(parents=True)
+        (d / "vtysh.conf").write_text("no service integrated-vtysh-config\n")
+        for daemon, body in bodies.items():
+            (d / f"{daemon}.conf").write_text(FRR_BASE.format(name=node, dir=d, daemon=daemon) + body)
+        _run("chown", "-R", "frr:frr", str(self.state))
+        for daemon in bodies:
+            pidfile = d / "run" / f"{daemon}.pid"
+            _run(
+                "ip", "netns", "exec", self.ns(node), str(FRR / daemon),
+                "-d", "-P", "0", "-u", "frr", "-g", "frr",
+                "-z", str(d / "run" / "zserv.api"), "--vty_socket", str(d / "run"),
+                "-f", str(d / f"{daemon}.conf"), "-i", str(pidfile),
+            )  # fmt: skip
+            for _ in range(100):  # -d: the daemon has forked; its pid file follows within moments
+                if pidfile.exists() and pidfile.read_text().strip():
+                    break
+                time.sleep(0.02)
+            pid = int(pidfile.read_text().strip())
+            self.pids.append(pid)
+            self.daemon_pids[(node, daemon)] = pid
+
+    def vtysh(self, node: str, command: str) -> str:
+        return vtysh(self.dir(node), command, timeout=60, check=True)
+
+    def stop(self, node: str, daemon: str) -> None:
+        """Stop one daemon (SIGKILL: a dead node sends no last packet)."""
+        pid = self.daemon_pids[(node, daemon)]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        for pid in reversed(self.pids):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 3
+        for pid in self.pids:
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.02)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        for name in self.namespaces:
+            _run("ip", "netns", "del", name, check=False)
+        shutil.rmtree(self.state, ignore_errors=True)
+
+    def wait(self, ready: Callable[[], bool], timeout: float = 20.0) -> None:
+        if not wait_for(ready, timeout):
+            raise TimeoutError("FRR lab did not reach the expected state")
+
+    def stable(self, command: str, node: str = "r1", tries: int = 30) -> tuple[str, Any]:
+        """Text and JSON of one moment (keepalives and uptimes tick every second): retry until the text did not
+        change around the JSON."""
+        for _ in range(tries):
+            text = self.vtysh(node, command)
+            data = json.loads(self.vtysh(node, command + " json"))
+            if self.vtysh(node, command) == text:
+                return text, data
+            time.sleep(0.05)
+        raise RuntimeError(f"{command!r} did not stay still long enough to capture")
+
+
+def save_capture(stem: Path, text: str, data: Any, head: str = "", command: str | None = None) -> None:
+    """A parser fixture: ``stem.txt`` (``head`` lines, then the text), ``stem.json`` (FRR's JSON of the same
+    moment) and, given ``command``, ``stem.cmd``."""
+    Path(f"{stem}.txt").write_text(head + text)
+    Path(f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
+    if command is not None:
+        Path(f"{stem}.cmd").write_text(command + "\n")

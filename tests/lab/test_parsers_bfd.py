@@ -22,10 +22,7 @@ used by the unit tests::
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,9 +31,7 @@ import pytest
 
 from checks.parsers import bfd_peers, frr_json
 from checks.parsers.models import diff
-from tests.lab.test_parsers_frr_json import BASE, FRR, FrrLab, sh
-
-DAEMONS = ("zebra", "bgpd", "bfdd")
+from tests.lab.helpers import FrrLab, save_capture
 
 
 def _speaker(address: str, router: str) -> dict[str, str]:
@@ -142,44 +137,10 @@ class BfdLab(FrrLab):
 
     def __init__(self) -> None:
         super().__init__({n: "" for n in CONFIGS}, LINKS, ADVERTISED, tag="b")
-        self.daemon_pids: dict[tuple[str, str], int] = {}
 
-    def _start_frr(self, node: str, config: str) -> None:
-        d = self.dir(node)
-        (d / "run").mkdir(parents=True)
-        (d / "vtysh.conf").write_text("no service integrated-vtysh-config\n")
-        daemons = [d for d in DAEMONS if d != "bfdd" or node != "n3"]  # n3: a speaker without BFD
-        for daemon in daemons:
-            body = CONFIGS[node].get(daemon, "")
-            (d / f"{daemon}.conf").write_text(BASE.format(name=node, dir=d, daemon=daemon) + body)
-        sh("chown", "-R", "frr:frr", str(self.state))
-        for daemon in daemons:
-            pidfile = d / "run" / f"{daemon}.pid"
-            sh(
-                "ip", "netns", "exec", self.ns(node), str(FRR / daemon),
-                "-d", "-P", "0", "-u", "frr", "-g", "frr",
-                "-z", str(d / "run" / "zserv.api"), "--vty_socket", str(d / "run"),
-                "-f", str(d / f"{daemon}.conf"), "-i", str(pidfile),
-            )  # fmt: skip
-            for _ in range(100):
-                if pidfile.exists() and pidfile.read_text().strip():
-                    break
-                time.sleep(0.02)
-            pid = int(pidfile.read_text().strip())
-            self.pids.append(pid)
-            self.daemon_pids[(node, daemon)] = pid
-
-    def stop(self, node: str, daemon: str) -> None:
-        """Stop one daemon (SIGKILL: a dead node sends no last packet)."""
-        pid = self.daemon_pids[(node, daemon)]
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.02)
+    def daemon_configs(self, node: str, config: Any) -> dict[str, str]:
+        daemons = [d for d in ("zebra", "bgpd", "bfdd") if d != "bfdd" or node != "n3"]  # n3: a speaker without BFD
+        return {daemon: CONFIGS[node].get(daemon, "") for daemon in daemons}
 
     def peers(self) -> dict[str, dict[str, Any]]:
         return {p["peer"]: p for p in json.loads(self.vtysh("r1", "show bfd peers json") or "[]")}
@@ -192,14 +153,7 @@ class BfdLab(FrrLab):
         return str(data.get("ipv4Unicast", {}).get("peers", {}).get(address, {}).get("state", ""))
 
     def stable_bfd(self) -> tuple[str, Any]:
-        """Text and JSON of one moment (uptimes tick every second): retry until the text did not change."""
-        for _ in range(50):
-            text = self.vtysh("r1", "show bfd peers")
-            data = json.loads(self.vtysh("r1", "show bfd peers json"))
-            if self.vtysh("r1", "show bfd peers") == text:
-                return text, data
-            time.sleep(0.05)
-        raise RuntimeError("'show bfd peers' did not stay still long enough to capture")
+        return self.stable("show bfd peers", tries=50)
 
 
 def agree(text: str, data: Any) -> None:
@@ -276,8 +230,7 @@ def _save(stem: Path, text: str, data: Any, state: str) -> None:
         "`python -m tests.lab.test_parsers_bfd tests/fixtures/parsers/frr84-bfd` (bfdd in namespaces)\n"
         f"## state: {state}\n"
     )
-    Path(f"{stem}.txt").write_text(head + text)
-    Path(f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
+    save_capture(stem, text, data, head=head)
 
 
 if __name__ == "__main__":

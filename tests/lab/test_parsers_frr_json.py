@@ -21,31 +21,16 @@ captures used by the unit tests::
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from checks.parsers import bgp_prefix, bgp_summary
+from tests.lab.helpers import FrrLab, save_capture
 from tests.unit.test_parsers_frr_json import agree
-
-FRR = Path("/usr/lib/frr")
-DAEMONS = ("zebra", "staticd", "bgpd")
-
-BASE = """\
-frr defaults traditional
-hostname {name}
-log file {dir}/{daemon}.log
-!
-"""
 
 CONFIGS = {
     "r1": """\
@@ -184,140 +169,16 @@ FAMILY_ADVERTISED = {"n1": ["198.51.100.10/32", "198.51.100.20/32", "2001:db8:10
 PREFIXES = ("198.51.100.10/32", "198.51.100.20/32", "198.51.100.0/28", "10.99.0.0/16", "10.77.1.0/24")
 
 
-def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, check=check, capture_output=True, text=True)
-
-
-class FrrLab:
-    """Namespaces with FRR (by default the four above); ``close()`` removes everything it made, whatever
-    state it is in."""
-
-    def __init__(
-        self,
-        configs: dict[str, str] | None = None,
-        links: tuple[tuple[str, ...], ...] = LINKS,
-        advertised: dict[str, list[str]] | None = None,
-        tag: str = "",
-    ) -> None:
-        self.configs = CONFIGS if configs is None else configs
-        self.links = links
-        self.advertised = ADVERTISED if advertised is None else advertised
-        self.prefix = f"ektps{tag}{os.getpid() % 100000}"
-        self.state = Path(tempfile.mkdtemp(prefix="ektps-frr-"))
-        self.pids: list[int] = []
-        self.namespaces: list[str] = []
-
-    def ns(self, node: str) -> str:
-        return f"{self.prefix}{node}"
-
-    def dir(self, node: str) -> Path:
-        return self.state / node
-
-    def start(self) -> None:
-        for node in self.configs:
-            sh("ip", "netns", "add", self.ns(node))
-            self.namespaces.append(self.ns(node))
-            sh("ip", "-n", self.ns(node), "link", "set", "lo", "up")
-        for index, (r1_if, r1_addrs, node, addrs) in enumerate(self.links):
-            # Created in r1's namespace under temporary names, then one end moved: nothing in the root one.
-            peer_tmp = f"ektpsv{index}"
-            sh("ip", "-n", self.ns("r1"), "link", "add", r1_if, "type", "veth", "peer", "name", peer_tmp)
-            sh("ip", "-n", self.ns("r1"), "link", "set", peer_tmp, "netns", self.ns(node))
-            sh("ip", "-n", self.ns(node), "link", "set", peer_tmp, "name", "eth1")
-            for ns, dev, address in [(self.ns("r1"), r1_if, a) for a in r1_addrs.split(",")] + [
-                (self.ns(node), "eth1", a) for a in addrs.split(",")
-            ]:
-                # nodad: an IPv6 address is usable at once (no duplicate address detection to wait for)
-                sh("ip", "-n", ns, "addr", "add", address, "dev", dev, *(["nodad"] if ":" in address else []))
-            sh("ip", "-n", self.ns("r1"), "link", "set", r1_if, "up")
-            sh("ip", "-n", self.ns(node), "link", "set", "eth1", "up")
-        for node, prefixes in self.advertised.items():
-            for prefix in prefixes:
-                sh("ip", "-n", self.ns(node), "addr", "add", prefix, "dev", "lo")
-        for node, config in self.configs.items():
-            self._start_frr(node, config)
-
-    def _start_frr(self, node: str, config: str) -> None:
-        d = self.dir(node)
-        (d / "run").mkdir(parents=True)
-        (d / "vtysh.conf").write_text("no service integrated-vtysh-config\n")
-        for daemon in DAEMONS:
-            body = config if daemon != "zebra" else ""
-            if daemon == "staticd":
-                body = "".join(line + "\n" for line in config.splitlines() if line.startswith("ip route"))
-            elif daemon == "bgpd":
-                body = "".join(line + "\n" for line in config.splitlines() if not line.startswith("ip route"))
-            (d / f"{daemon}.conf").write_text(BASE.format(name=node, dir=d, daemon=daemon) + body)
-        sh("chown", "-R", "frr:frr", str(self.state))
-        for daemon in DAEMONS:
-            pidfile = d / "run" / f"{daemon}.pid"
-            sh(
-                "ip", "netns", "exec", self.ns(node), str(FRR / daemon),
-                "-d", "-P", "0", "-u", "frr", "-g", "frr",
-                "-z", str(d / "run" / "zserv.api"), "--vty_socket", str(d / "run"),
-                "-f", str(d / f"{daemon}.conf"), "-i", str(pidfile),
-            )  # fmt: skip
-            for _ in range(100):
-                if pidfile.exists() and pidfile.read_text().strip():
-                    break
-                time.sleep(0.02)
-            self.pids.append(int(pidfile.read_text().strip()))
-
-    def vtysh(self, node: str, command: str) -> str:
-        d = str(self.dir(node))
-        return sh("vtysh", "--vty_socket", f"{d}/run", "--config_dir", d, "-c", command).stdout
-
-    def close(self) -> None:
-        for pid in reversed(self.pids):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 3
-        for pid in self.pids:
-            while time.monotonic() < deadline and _alive(pid):
-                time.sleep(0.02)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        for name in self.namespaces:
-            sh("ip", "netns", "del", name, check=False)
-        shutil.rmtree(self.state, ignore_errors=True)
-
-    def wait(self, ready: Callable[[], bool], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            time.sleep(0.2)
-        raise TimeoutError("FRR lab did not reach the expected state")
-
-    def ready(self) -> bool:
-        data = json.loads(self.vtysh("r1", "show ip bgp summary json") or "{}")
-        peers = data.get("ipv4Unicast", {}).get("peers", {})
-        established = [p for p in peers.values() if p.get("state") == "Established"]
-        if len(established) < 3:
-            return False
-        rib = json.loads(self.vtysh("r1", "show ip route 198.51.100.10/32 json") or "{}")
-        entries = rib.get("198.51.100.10/32", [])
-        return bool(entries) and len([n for n in entries[0].get("nexthops", []) if n.get("fib")]) == 3
-
-    def stable(self, command: str, node: str = "r1") -> tuple[str, Any]:
-        """Text and JSON of one moment: keepalives tick every second, so retry until the text did not change."""
-        for _ in range(30):
-            text = self.vtysh(node, command)
-            data = json.loads(self.vtysh(node, command + " json"))
-            if self.vtysh(node, command) == text:
-                return text, data
-            time.sleep(0.05)
-        raise RuntimeError(f"{command!r} did not stay still long enough to capture")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def bgp_ready(frr: FrrLab) -> bool:
+    """r1 (of CONFIGS): three sessions Established and 198.51.100.10/32 in the FIB over all three."""
+    data = json.loads(frr.vtysh("r1", "show ip bgp summary json") or "{}")
+    peers = data.get("ipv4Unicast", {}).get("peers", {})
+    established = [p for p in peers.values() if p.get("state") == "Established"]
+    if len(established) < 3:
         return False
-    return True
+    rib = json.loads(frr.vtysh("r1", "show ip route 198.51.100.10/32 json") or "{}")
+    entries = rib.get("198.51.100.10/32", [])
+    return bool(entries) and len([n for n in entries[0].get("nexthops", []) if n.get("fib")]) == 3
 
 
 def families_ready(frr: FrrLab) -> bool:
@@ -334,10 +195,10 @@ def commands() -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[FrrLab]:
-    frr = FrrLab()
+    frr = FrrLab(CONFIGS, LINKS, ADVERTISED)
     try:
         frr.start()
-        frr.wait(frr.ready)
+        frr.wait(lambda: bgp_ready(frr))
         yield frr
     finally:
         frr.close()
@@ -389,23 +250,23 @@ def test_every_address_family_of_show_bgp_summary_agrees_with_frr_json(family_la
 def capture(outdir: Path) -> None:
     """Save text + JSON of each command (and n2's view with ``(Policy)``) for the unit tests."""
     outdir.mkdir(parents=True, exist_ok=True)
-    frr = FrrLab()
+    frr = FrrLab(CONFIGS, LINKS, ADVERTISED)
     try:
         frr.start()
-        frr.wait(frr.ready)
+        frr.wait(lambda: bgp_ready(frr))
         time.sleep(1.5)  # let the Active peer settle in Active/Connect and counters move on
         for command in commands():
             text, data = frr.stable(command)
             agree(command, text, data)
             stem = command.replace("show ", "").replace(" ", "_").replace("/", "_")
-            _save(outdir / f"r1-{stem}", command, text, data)
+            save_capture(outdir / f"r1-{stem}", text, data, command=command)
         for node in ("n2", "n3"):
             text, data = frr.stable("show ip bgp summary", node)
             agree("show ip bgp summary", text, data)
-            _save(outdir / f"{node}-ip_bgp_summary", "show ip bgp summary", text, data)
+            save_capture(outdir / f"{node}-ip_bgp_summary", text, data, command="show ip bgp summary")
         text, data = frr.stable("show ip route")
         agree("show ip route", text, data)
-        _save(outdir / "r1-ip_route", "show ip route", text, data)
+        save_capture(outdir / "r1-ip_route", text, data, command="show ip route")
     finally:
         frr.close()
     frr = FrrLab(FAMILY_CONFIGS, FAMILY_LINKS, FAMILY_ADVERTISED, tag="f")
@@ -414,15 +275,9 @@ def capture(outdir: Path) -> None:
         frr.wait(lambda: families_ready(frr))
         text, data = frr.stable("show bgp summary")
         agree("show bgp summary", text, data)
-        _save(outdir / "r1-bgp_summary_families", "show bgp summary", text, data)
+        save_capture(outdir / "r1-bgp_summary_families", text, data, command="show bgp summary")
     finally:
         frr.close()
-
-
-def _save(stem: Path, command: str, text: str, data: Any) -> None:
-    Path(f"{stem}.txt").write_text(text)
-    Path(f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
-    Path(f"{stem}.cmd").write_text(command + "\n")
 
 
 if __name__ == "__main__":
