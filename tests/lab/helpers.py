@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 import paramiko
 import yaml
 
-from lab.harness import LabRun
+from lab.harness import REPO, LabRun
 
 T = TypeVar("T")
 
@@ -80,6 +81,23 @@ def deploy_ok(lab: LabRun, *args: str, module: str = "tasks.router") -> dict[str
     code, report, output = lab.edgekit_json("deploy", *args, module=module)
     assert code == 0, output
     return report
+
+
+def deploy_in_background(
+    lab: LabRun, *args: str, module: str = "tasks.router", new_session: bool = True
+) -> subprocess.Popen[str]:
+    """``python -m MODULE deploy ARGS`` in the lab's operator namespace, running on: its stderr (the steps it
+    prints) piped, stdout dropped. ``lab exec`` execs into edgekit, so the pid is edgekit's; ``new_session``:
+    a process group of its own, to be killed whole (``os.killpg``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "lab", "exec", "--", sys.executable, "-m", module, "deploy", *args],
+        cwd=REPO,
+        env=lab.env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=new_session,
+    )
 
 
 # ---------------------------------------------------------------- site files of a lab

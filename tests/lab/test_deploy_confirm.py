@@ -14,15 +14,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.lab.helpers import deploy_ok, own_lab, site_with_routers
+from tests.lab.helpers import deploy_in_background, deploy_ok, own_lab, site_with_routers
 from tests.lab.helpers import wait_for as _wait_for
-from tests.lab.labrun import REPO, LabRun
+from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
 
@@ -95,16 +94,7 @@ class Deploy:
 
     def __init__(self, lab: LabRun, *args: str) -> None:
         self.report = lab.state_dir / f"bg-{time.monotonic_ns()}.json"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lab", "exec", "--", sys.executable, "-m", "tasks.router", "deploy", *args]
-            + ["--json", str(self.report)],
-            cwd=REPO,
-            env=lab.env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
+        self.proc = deploy_in_background(lab, *args, "--json", str(self.report))
         self.stderr: list[str] = []
 
     def wait_line(self, needle: str) -> str:

@@ -10,16 +10,15 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 import yaml
 
-from tests.lab.helpers import deploy_ok, own_lab, site_with_routers
+from tests.lab.helpers import deploy_in_background, deploy_ok, own_lab, site_with_routers
 from tests.lab.helpers import wait_for as _wait_for
-from tests.lab.labrun import REPO, LabRun
+from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
 
@@ -153,15 +152,8 @@ def test_killed_edgekit_is_undone_by_the_routers_own_commit_confirm(lab: LabRun,
     # (A 1.3 router reboots instead: tests/lab/test_deploy_confirm.py.)
     before = lab.running_config("prd")
     site = site_with_routers(lab, "site-killed.yaml", prd={"asn": 65031})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lab", "exec", "--", sys.executable, "-m", "tasks.router", "deploy"]
-        + ["--cluster", "prd", "--site", str(site), "--gate-timeout", "25", "--confirm-timeout", "60"],
-        cwd=REPO,
-        env=lab.env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
+    proc = deploy_in_background(
+        lab, "--cluster", "prd", "--site", str(site), "--gate-timeout", "25", "--confirm-timeout", "60"
     )
     try:
         assert proc.stderr is not None
@@ -240,14 +232,8 @@ def test_ctrl_c_starts_no_new_router_and_lets_the_running_one_finish(lab: LabRun
     site.write_text(yaml.safe_dump(data))
     before = {c: lab.running_config(c) for c in ("dev", "prd")}
     report_path = lab.state_dir / "interrupt.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lab", "exec", "--", sys.executable, "-m", "tasks.router", "deploy"]
-        + ["--site", str(site), "--gate-timeout", "6", "--json", str(report_path)],
-        cwd=REPO,
-        env=lab.env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
+    proc = deploy_in_background(
+        lab, "--site", str(site), "--gate-timeout", "6", "--json", str(report_path), new_session=False
     )
     assert proc.stderr is not None
     for line in proc.stderr:  # `lab exec` execs into edgekit: proc.pid is edgekit itself
