@@ -342,7 +342,8 @@ class FrrLab:
         self.configs = configs
         self.links = links
         self.advertised = advertised
-        self.prefix = f"ektps{tag}{os.getpid() % 100000}"
+        # EDGEKIT_TEST_NS: another checkout's tests get other names (as LabRun.create does)
+        self.prefix = f"{os.environ.get('EDGEKIT_TEST_NS', 'ekt')[:3]}ps{tag}{os.getpid() % 100000}"
         self.state = Path(tempfile.mkdtemp(prefix="ektps-frr-"))
         self.pids: list[int] = []
         self.daemon_pids: dict[tuple[str, str], int] = {}

@@ -87,7 +87,7 @@ def shell(ns: str) -> Shell:
 # ---------------------------------------------------------------- op mode is a shell
 
 
-@pytest.mark.parametrize("ns", [RA, RO])
+@pytest.mark.parametrize("ns", [RA, RO], ids=["1.4", "1.3"])  # ids: RA, RO hold the pid, which differs per xdist worker
 def test_op_mode_runs_shell_commands(lab: Lab, ns: str) -> None:
     s = shell(ns)
     try:
@@ -118,7 +118,7 @@ def test_exec_request_runs_a_shell_command(lab: Lab) -> None:
 # ---------------------------------------------------------------- pipes
 
 
-@pytest.mark.parametrize("ns", [RA, RO])
+@pytest.mark.parametrize("ns", [RA, RO], ids=["1.4", "1.3"])  # ids: RA, RO hold the pid, which differs per xdist worker
 def test_pipes(lab: Lab, ns: str) -> None:
     s = shell(ns)
     try:
@@ -269,7 +269,7 @@ NETMIKO = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("ns", [RA, RO])
+@pytest.mark.parametrize("ns", [RA, RO], ids=["1.4", "1.3"])  # ids: RA, RO hold the pid, which differs per xdist worker
 def test_unmodified_netmiko_vyos_session(lab: Lab, ns: str) -> None:
     script = lab.base / "netmiko_client.py"
     script.write_text(NETMIKO)
@@ -315,7 +315,7 @@ def ssh(lab: Lab, ns: str, command: str | None = None, stdin: str | None = None)
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("ns", [RA, RO])
+@pytest.mark.parametrize("ns", [RA, RO], ids=["1.4", "1.3"])  # ids: RA, RO hold the pid, which differs per xdist worker
 def test_plain_ssh_session(lab: Lab, ns: str) -> None:
     script = "\n".join(
         [

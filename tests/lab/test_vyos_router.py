@@ -1,8 +1,9 @@
 """The lab's VyOS-compatible router, driven over real SSH by real clients.
 
-Namespaces (prefix ``ektvy``): a 1.4 router, a 1.3 router and one peer namespace wired to both. The
-peer runs a plain FRR bgpd (AS 65021, advertising 198.51.100.10/32) and is where clients connect from:
-sockets are opened inside it (``connect_in_netns``), so nothing is routed via the root namespace.
+Namespaces (prefix ``ektvy`` + pid, or ``$EDGEKIT_TEST_NS`` + ``vy`` + pid): a 1.4 router, a 1.3 router and
+one peer namespace wired to both. The peer runs a plain FRR bgpd (AS 65021, advertising 198.51.100.10/32)
+and is where clients connect from: sockets are opened inside it (``connect_in_netns``), so nothing is routed
+via the root namespace.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.lab
 
 T = TypeVar("T")
 
-TAG = f"ektvy{os.getpid() % 100000}"
+TAG = f"{os.environ.get('EDGEKIT_TEST_NS', 'ekt')[:3]}vy{os.getpid() % 100000}"
 R14, R13, PEER = f"{TAG}a", f"{TAG}b", f"{TAG}p"
 R14_IP, R13_IP, PEER_IP14, PEER_IP13 = "10.91.0.1", "10.92.0.1", "10.91.0.2", "10.92.0.2"
 PASSWORD = LAB_PASSWORD
