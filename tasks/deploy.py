@@ -135,7 +135,7 @@ def plan_router(
         plan.rollback, plan.set_action, why = plan_rollback(driver, cluster, dialect, running)
         report.rollback = plan.rollback
         report.notes.append(why)
-    report.notes += change_notes(change, dialect)
+    report.notes += change_notes(change, dialect, running)
     return Result(host=task.host, result=plan, changed=bool(change), diff="\n".join(report.commands))
 
 
@@ -146,10 +146,11 @@ def _read_config(driver: VyOSDriver, cluster: Cluster, report: HostReport) -> tu
     return dialect, driver.show("show configuration commands").splitlines()
 
 
-def change_notes(change: ConfigChange, dialect: Dialect) -> list[str]:
+def change_notes(change: ConfigChange, dialect: Dialect, running: list[str]) -> list[str]:
     """What the plan must say about this change beyond its commands: masked values it could not compare, and a
-    WireGuard peer change (1.4+ recreates the interface, vyos-1x sagitta/current interfaces_wireguard.py T4702;
-    1.3 removes and re-adds the changed peer, equuleus interfaces-wireguard.py)."""
+    peer change of a WireGuard interface the router already has (1.4+ recreates the interface, vyos-1x
+    sagitta/current interfaces_wireguard.py T4702; 1.3 removes and re-adds the changed peer, equuleus
+    interfaces-wireguard.py). A new interface has no tunnel to drop."""
     notes = []
     if change.uncompared:
         notes.append(
@@ -164,6 +165,8 @@ def change_notes(change: ConfigChange, dialect: Dialect) -> list[str]:
         }
     )
     for ifname in tunnels:
+        if not any(line.strip().startswith(f"set interfaces wireguard {ifname} ") for line in running):
+            continue
         if dialect.wireguard_peer_change_recreates:
             notes.append(
                 f"the tunnel {ifname} DROPS: a peer change makes VyOS {dialect.version} remove and re-create "

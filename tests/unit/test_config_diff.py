@@ -137,14 +137,15 @@ def test_plan_notes_masked_values_and_the_tunnel_per_version() -> None:
         ManagedScope([("interfaces", "wireguard")]),
     )
     for version in ("1.4", "1.5"):
-        notes = change_notes(change, DIALECTS[version])
+        notes = change_notes(change, DIALECTS[version], MASKED[:3])
         assert any("cannot compare 2 masked value(s)" in n for n in notes)
         assert any(
             f"the tunnel wg0 DROPS: a peer change makes VyOS {version} remove and re-create wg0" in n for n in notes
         )
-    notes = change_notes(change, DIALECTS["1.3"])
+    notes = change_notes(change, DIALECTS["1.3"], MASKED[:3])
+    assert not any("DROPS" in n for n in change_notes(change, DIALECTS["1.4"], []))  # a new wg0: nothing drops
     assert any("wg0: the changed peer is removed and re-added" in n for n in notes)
     assert (
-        change_notes(diff([], ["set protocols bgp system-as '1'"], ManagedScope([("protocols",)])), DIALECTS["1.4"])
+        change_notes(diff([], ["set protocols bgp system-as '1'"], ManagedScope([("protocols",)])), DIALECTS["1.4"], [])
         == []
     )
