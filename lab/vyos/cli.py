@@ -256,13 +256,11 @@ class Session:
         r = self.router
         if r.version == "1.3" and toks == ["generate", "wireguard", "default-keypair"]:
             # equuleus op-mode-definitions/wireguard.xml.in: wireguard.py --genkey -> /config/auth/wireguard/default
-            await asyncio.to_thread(r.wg.generate_named, "default")
-            return ""
+            return await self.generate_keypair_13("default")
         if r.version == "1.3" and toks[:3] == ["generate", "wireguard", "named-keypairs"] and len(toks) == 4:
             if not re.fullmatch(r"[-_a-zA-Z0-9.]{1,100}", toks[3]):
                 return "\n  Invalid key name\n\n"
-            await asyncio.to_thread(r.wg.generate_named, toks[3])
-            return ""
+            return await self.generate_keypair_13(toks[3])
         if r.version == "1.4" and toks == ["generate", "pki", "wireguard", "key-pair"]:
             from .kernel import wg_genkey
 
@@ -374,6 +372,18 @@ class Session:
                 warn = "Warning: configuration changes have not been saved.\n"
             return warn + "exit\n"
         return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    async def generate_keypair_13(self, name: str) -> str:
+        """equuleus src/op_mode/wireguard.py genkey(): a keypair that exists is only re-generated after `y`/`Y`
+        to input() (ledger wireguard.keypair_regenerate); else it is made. Prints nothing more."""
+        r = self.router
+        if (r.wg.keys / f"{name}.key").exists() and (r.wg.keys / f"{name}.pub").exists():
+            self.write(text(r.release, "wireguard.keypair_regenerate"))
+            answer = await self.readline()
+            if answer is None or answer.strip() not in ("y", "Y"):
+                return ""
+        await asyncio.to_thread(r.wg.generate_named, name)
+        return ""
 
     def commands_pipe(self, args: list[str]) -> str:
         """`show [path] | commands` in config mode (vyatta-op `commands ()`): refused with uncommitted

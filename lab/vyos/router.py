@@ -29,6 +29,7 @@ from .kernel import (
     private_wireguard_run,
     set_links,
     setup_namespace,
+    wg_pubkey,
 )
 from .schema import DIALECTS, build_schema
 
@@ -53,6 +54,19 @@ def boot_seconds() -> float:
 #   COMMIT_VIA to 'other' (the boot, the commit-confirm rollback and `rollback N` set none).
 VIA_BOOT = {"1.3": "other", "1.4": "vyos-boot-config-loader"}
 VIA_SOFT_REVERT = "config-mgmt"
+
+
+def _udp_port_free(port: int) -> bool:
+    """vyos-1x 1.4.0 python/vyos/utils/network.py check_port_availability('0.0.0.0', port, 'udp'): a UDPServer
+    binds it (in the router's namespace) or the port is busy."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("0.0.0.0", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
 
 
 @dataclass
@@ -288,8 +302,14 @@ class Router:
         peers = C.sub(cfg, "peer")
         if not peers:
             return text(rel, "wireguard.peer_required")
+        port = C.value(cfg, "port")
+        old_port = C.value(C.sub(self.running, "interfaces", "wireguard").get(ifname, {}), "port")
+        if not v13 and port is not None and port != old_port and not _udp_port_free(int(port)):
+            return text(rel, "wireguard.port_busy", port=port)  # is_node_changed(... 'port'): new or changed
+        own = self.wg.private_key(cfg)
+        own_pub = wg_pubkey(own) if own else None
         seen: list[str] = []
-        for peer, pc in peers.items():
+        for peer, pc in sorted(peers.items(), key=lambda kv: C._natural_key(kv[0])):
             if not C.has(pc, "allowed-ips"):
                 return text(rel, "wireguard.allowed_ips_required", peer=peer)
             pub = C.value(pc, self.dialect.wg_peer_key)
@@ -299,6 +319,8 @@ class Router:
                 return text(rel, "wireguard.address_and_port", peer=peer)
             if not v13 and pub in seen:
                 return text(rel, "wireguard.duplicate_public_key", peer=peer)
+            if not C.has(pc, "disable") and pub == own_pub:
+                return text(rel, "wireguard.same_key_as_interface", peer=peer, ifname=ifname)
             seen.append(pub)
         return None
 

@@ -92,6 +92,21 @@ WIREGUARD: list[Entry] = [
         evidence=("# T4702: If anything on a peer changes we remove the peer first and re-add it", "peer_remove"),
         note="only the changed peer is removed (by its pubkey) and added again: its session restarts, wgN stays",
     ),
+    Entry(
+        "wireguard.same_key_as_interface",
+        'Peer "{peer}" has the same public key as the interface "{ifname}"',
+        Source("vyos/vyos-1x", "1.3.8", "src/conf_mode/interfaces-wireguard.py", "verify"),
+        evidence=("has the same public key as the interface",),
+        note="only for a peer without `disable`",
+    ),
+    Entry(
+        "wireguard.keypair_regenerate",
+        "You already have a wireguard key-pair, do you want to re-generate? [y/n] ",
+        Source("vyos/vyos-1x", "1.3.8", "src/op_mode/wireguard.py", "genkey"),
+        evidence=('"You already have a wireguard key-pair, do you want to re-generate? [y/n] ")',),
+        note="`generate wireguard default-keypair|named-keypairs NAME` of a keypair that exists: input(); only "
+        "y or Y re-generates",
+    ),
 ]
 
 

@@ -89,6 +89,23 @@ WIREGUARD: list[Entry] = [
         evidence=('<command>sudo wg show "$4"</command>',),
         note="`show interfaces wireguard wgN summary` is wg's own `wg show wgN`",
     ),
+    Entry(
+        "wireguard.port_busy",
+        "UDP port {port} is busy or unavailable and cannot be used for the interface!",
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/interfaces_wireguard.py", "verify"),
+        evidence=(
+            "raise ConfigError(f'UDP port {listen_port} is busy or unavailable and '",
+            "cannot be used for the interface!",
+        ),
+        note="checked only when `port` is new or changed (is_node_changed), by binding it (check_port_availability)",
+    ),
+    Entry(
+        "wireguard.same_key_as_interface",
+        'Peer "{peer}" has the same public key as the interface "{ifname}"',
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/interfaces_wireguard.py", "verify"),
+        evidence=("has the same public key as the interface",),
+        note="only for a peer without `disable`",
+    ),
 ]
 
 
