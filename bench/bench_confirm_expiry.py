@@ -1,10 +1,11 @@
 """What a dead edgekit costs: SIGKILL right after commit-confirm, with `lab traffic` running, on a VyOS 1.3
-router (the timer reboots it into its saved config) and a VyOS 1.4 router with `system config-management
-commit-confirm action reload` (edgekit's default on 1.4: the timer reloads the previous config in place).
+router (the timer reboots it into its saved config) and a VyOS 1.5/rolling router with `system config-management
+commit-confirm action reload` (T5976, which edgekit sets where the router has it: the timer reloads the previous
+config in place). A 1.4 router has no such node (no vyos-1x 1.4 release tag has it) and reboots like 1.3.
 
     python -m bench.bench_confirm_expiry [--runs 3] [--minute 10] [--boot 3] [--json FILE]
 
-A lab of its own (prefix ektbn + "x", prd = 1.4, dev = 1.3, 3 nodes each), always taken down. After a
+A lab of its own (prefix ektbn + "x", prd = 1.5/rolling, dev = 1.3, 3 nodes each), always taken down. After a
 first deploy, per router and run: a harmless change (the node-side interface description: no route, no
 session touched) is deployed with ``--confirm-timeout 60`` through ``bench._stuck_gate`` (edgekit whose
 gate never ends), edgekit is SIGKILLed the moment its commit-confirm is done, and until the router has
@@ -47,7 +48,7 @@ from lab.harness import REPO
 PY = sys.executable
 SERVICE = {"prd": "198.51.100.1", "dev": "198.51.100.17"}
 BATCH = 20
-DIALECT = {"prd": "1.4 (action reload)", "dev": "1.3"}
+DIALECT = {"prd": "1.5-rolling (action reload)", "dev": "1.3"}
 
 
 def nexthops(lab: BenchLab, cluster: str) -> list[str]:
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     lab = BenchLab.create(PREFIX + "x", EDGEKIT_LAB_MINUTE_SECONDS=args.minute, EDGEKIT_LAB_BOOT_SECONDS=args.boot)
     rows: list[dict[str, Any]] = []
     try:
-        lab.up_timed("--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3")
+        lab.up_timed("--clusters", "prd,dev", "--vyos", "prd=1.5,dev=1.3")
         first = lab.edgekit("deploy")
         if first.returncode != 0:
             raise RuntimeError(f"first deploy exited {first.returncode}:\n{first.stdout[-3000:]}{first.stderr[-3000:]}")

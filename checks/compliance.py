@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from checks.config_diff import ConfigTree, ManagedScope, mask_line
+from checks.config_diff import ConfigTree, ManagedScope, hidden, mask_line
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster
 
@@ -22,6 +22,7 @@ SHOWN_IN_REASON = 3
 class ConfigDrift:
     extra: list[str] = field(default_factory=list)  # running lines in scope that the intent lacks
     missing: list[str] = field(default_factory=list)  # intended lines the router lacks
+    uncompared: list[str] = field(default_factory=list)  # intended nodes the router showed masked (****************)
 
     @property
     def lines(self) -> list[str]:
@@ -36,18 +37,26 @@ def drift(
 ) -> ConfigDrift:
     have, want = ConfigTree(running), ConfigTree(intended)
     secrets = list(secrets)
-    extra = sorted(p for p in have.paths if p in scope and p not in want.paths)
-    missing = [p for p in want.text if p not in have.paths]  # rendered order reads best
+    # A value VyOS printed masked (checks.config_diff.VYOS_HIDDEN) cannot be compared: neither extra nor missing.
+    masked = {p[:-1] for p in have.paths if p in scope and have.valued(p) and hidden(p)}
+    wanted = {p[:-1] for p in want.paths if want.valued(p)}
+    extra = sorted(
+        p for p in have.paths if p in scope and p not in want.paths and not (p[:-1] in masked and p[:-1] in wanted)
+    )
+    missing = [p for p in want.text if p not in have.paths and not (want.valued(p) and p[:-1] in masked)]
     return ConfigDrift(
         extra=[mask_line(have.text[p], secrets) for p in extra],
         missing=[mask_line(want.text[p], secrets) for p in missing],
+        uncompared=[" ".join(n) for n in sorted(masked & wanted)],
     )
 
 
 def check_config(host: str, cluster: Cluster, found: ConfigDrift) -> CheckResult:
     details = {"extra": len(found.extra), "missing": len(found.missing)}  # differing lines, for metrics
     if not found:
-        return passed("compliance.config", host, cluster.name, "managed config equals the intent", details=details)
+        masked = f" ({len(found.uncompared)} masked values not compared)" if found.uncompared else ""
+        reason = "managed config equals the intent" + masked
+        return passed("compliance.config", host, cluster.name, reason, details=details)
     lines = found.lines
     shown = "; ".join(lines[:SHOWN_IN_REASON]) + (
         f"; ... {len(lines) - SHOWN_IN_REASON} more" if len(lines) > SHOWN_IN_REASON else ""

@@ -21,6 +21,28 @@ ScopePredicate = Callable[[ConfigPath], bool]
 SECRET_LEAVES = frozenset({"password", "private-key", "pre-shared-key", "preshared-key", "auth_pass"})
 MASK = "********"
 
+# What VyOS prints instead of a secret: vyatta-cfg src/cnode/cnode-algorithm.cpp _print_value_str() (equuleus,
+# sagitta, current), with `--show-hide-secrets`, prints the value of any node whose name ends in passphrase,
+# password, pre-shared-secret or key (private-key, public-key, pubkey, ...) as 16 asterisks. Op-mode
+# `show configuration [all]` passes that flag; `show configuration commands`, which edgekit reads, does not. A
+# masked value is no value: it is never compared, never deleted by value and never written back.
+VYOS_HIDDEN = "****************"
+VYOS_SECRET_SUFFIXES = ("passphrase", "password", "pre-shared-secret", "key")
+
+
+def hidden(path: ConfigPath) -> bool:
+    """Whether a (valued) path ends in a value VyOS masked."""
+    return len(path) >= 2 and path[-1].strip("'\"") == VYOS_HIDDEN and path[-2].endswith(VYOS_SECRET_SUFFIXES)
+
+
+_SUFFIXES = "|".join(map(re.escape, VYOS_SECRET_SUFFIXES))
+_HIDDEN_VALUE = re.compile(r"(?:^|\s)\S*(?:" + _SUFFIXES + r")\s+'?" + re.escape(VYOS_HIDDEN) + r"'?(?:\s|$)")
+
+
+def has_hidden_value(line: str) -> bool:
+    """Whether a set line carries a masked value: such a line must never be sent to a router."""
+    return _HIDDEN_VALUE.search(line) is not None
+
 
 def quote(token: str) -> str:
     return "'" + token.replace("'", "'\\''") + "'"
@@ -39,6 +61,8 @@ class ConfigChange:
 
     deletes: list[str] = field(default_factory=list)
     sets: list[str] = field(default_factory=list)
+    # intended nodes whose running value came masked (VYOS_HIDDEN), as paths: not compared, nothing set for them
+    uncompared: list[str] = field(default_factory=list)
 
     @property
     def commands(self) -> list[str]:
@@ -89,20 +113,28 @@ def diff(running: Sequence[str], intended: Sequence[str], scope: ManagedScope) -
     if outside:
         raise ValueError(f"intended line outside the managed scope: {want.text[sorted(outside)[0]]}")
     managed = {p for p in have.paths if p in scope}
-    stale = managed - want.paths
     change = ConfigChange()
+    masked = {p[:-1]: p for p in managed if have.valued(p) and hidden(p)}
+    # A masked running value stands for whatever the router holds: an intended value at that node is not a
+    # change (it cannot be compared); with no intended value at that node the leaf is stale and is deleted by
+    # its node path (never by the masked value).
+    wanted_nodes = {p[:-1] for p in want.paths if want.valued(p)}
+    stale = {p for p in managed - want.paths if not (p in masked.values() and p[:-1] in wanted_nodes)}
+    change.uncompared = [" ".join(node) for node in sorted(masked) if node in wanted_nodes]
     deleted: set[ConfigPath] = set()
     for path in sorted(stale):
         if any(path[: len(d)] == d for d in deleted):
             continue
         node = _highest_deletable(path, have.paths, want.paths, stale)
         deleted.add(node)
-        if node == path:
+        if node == path and hidden(path):
+            change.deletes.append(format_path("delete", path[:-1], False))
+        elif node == path:
             change.deletes.append(format_path("delete", path, have.valued(path)))
         else:
             change.deletes.append(format_path("delete", node, False))
     for path, line in want.text.items():
-        if path not in have.paths:
+        if path not in have.paths and not (want.valued(path) and path[:-1] in masked):
             change.sets.append(line)
     return change
 

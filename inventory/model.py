@@ -18,7 +18,7 @@ from inventory.secrets import SecretRef, is_wireguard_key
 # 0 and 65535 / 4294967295 are reserved; 23456 is AS_TRANS. VyOS itself accepts 1-4294967294.
 ASN = Annotated[int, Field(ge=1, le=4294967294)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-Dialect = Literal["1.3", "1.4"]
+Dialect = Literal["1.3", "1.4", "1.5"]  # 1.5: rolling (tasks/dialect.py)
 Role = Literal["router", "lb", "master", "node"]
 ROLES: tuple[Role, ...] = ("router", "lb", "master", "node")
 
@@ -264,8 +264,9 @@ class Router(Model):
     description: str = "k8s-nodes"
     bgp: BGP = BGP()
     credentials: Credentials
-    # 1.4+: edgekit sets `system config-management commit-confirm action reload`, so an unconfirmed
-    # change reverts in place instead of rebooting the router; false leaves that node alone.
+    # where the router has `system config-management commit-confirm action` (1.5/rolling, T5976; 1.4 is probed)
+    # edgekit sets it to reload, so an unconfirmed change reverts in place instead of rebooting the router;
+    # false leaves that node alone.
     revert_in_place: bool = True
 
 

@@ -1,6 +1,6 @@
 """``python -m lab``: the namespace lab (see lab/README.md).
 
-    up [--clusters prd,dev,wsp] [--nodes N] [--vyos 1.3|1.4|prd=1.3,dev=1.4] [--confirm-action yes|no|prd=no]
+    up [--clusters prd,dev,wsp] [--nodes N] [--vyos 1.3|1.4|1.5|prd=1.3,dev=1.5]
        [--node-subnet proxy-arp|private]
     down | status [--json] | exec -- CMD... | fault HOST KIND | heal [HOST] | traffic SERVICE_IP [-n N]
     env | venue-peer CLUSTER PUBKEY
@@ -55,21 +55,15 @@ def resolve_options(args: argparse.Namespace) -> Options:
         )
     vyos = dict(old.vyos) if old else {}
     metallb = dict(old.metallb) if old else {}
-    action = dict(old.confirm_action) if old else {}
-    new_action = per_cluster(args.confirm_action, requested, "confirm-action")
     new_vyos = per_cluster(args.vyos, requested, "vyos")
     new_metallb = per_cluster(args.metallb, requested, "metallb")
     for c in clusters:
         want_v = new_vyos.get(c, vyos.get(c, "1.4"))
         want_m = new_metallb.get(c, metallb.get(c, DEFAULT_METALLB.get(c, "crds")))
-        want_a = new_action.get(c, action.get(c, "yes"))
-        was = (old.vyos.get(c), old.metallb.get(c), old.confirm_action.get(c, "yes")) if old else None
-        if old and c in old.clusters and (want_v, want_m, want_a) != was:
-            raise LabError(
-                f"cluster {c} is up with other --vyos/--metallb/--confirm-action settings: "
-                "run `python -m lab down` first"
-            )
-        vyos[c], metallb[c], action[c] = want_v, want_m, want_a
+        was = (old.vyos.get(c), old.metallb.get(c)) if old else None
+        if old and c in old.clusters and (want_v, want_m) != was:
+            raise LabError(f"cluster {c} is up with other --vyos/--metallb settings: run `python -m lab down` first")
+        vyos[c], metallb[c] = want_v, want_m
     unready = tuple(u for u in (args.unready or "").split(",") if u) or (old.unready if old else ())
     return Options(
         prefix=args.prefix,
@@ -79,7 +73,6 @@ def resolve_options(args: argparse.Namespace) -> Options:
         node_subnet=subnet,
         vyos=vyos,
         metallb=metallb,
-        confirm_action=action,
         unready=unready,
     )
 
@@ -104,7 +97,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     plan, paths = lab.plan, lab.paths
     print(f"lab {plan.prefix!r} up in {result['seconds']} s (state {paths.state})")
     for c in plan.clusters.values():
-        no_action = "" if c.vyos == "1.3" or c.confirm_action else " (no commit-confirm action)"
+        no_action = " (rolling: commit-confirm action)" if c.confirm_action else ""
         print(
             f"  {c.name}: internet {c.block} (gateway {c.gateway}), router {c.router_public.ip} "
             f"VyOS {c.vyos}{no_action}, masters {c.master_address(1)}-{c.master_address(3)}, "
@@ -241,17 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", parents=[common], help="build or complete the lab (idempotent)")
     p.add_argument("--clusters", help="comma-separated: prd, dev, wsp (default prd, or what is up)")
     p.add_argument("--nodes", type=int, help="k8s nodes per cluster (default 3)")
-    p.add_argument("--vyos", help="router dialect: 1.3 or 1.4 (default), or per cluster prd=1.3,dev=1.4")
+    p.add_argument(
+        "--vyos",
+        help="router version: 1.3, 1.4 (default) or 1.5 (rolling, the only one with `system config-management "
+        "commit-confirm action`), or per cluster prd=1.3,dev=1.5",
+    )
     p.add_argument("--node-subnet", choices=["proxy-arp", "private"], help="node addressing (default proxy-arp)")
     p.add_argument(
         "--metallb",
         help="configmap, crds or none (MetalLB without config: nothing announced, services without IP), "
         "or per cluster prd=none,dev=configmap (default prd=crds,dev=configmap,wsp=crds)",
-    )
-    p.add_argument(
-        "--confirm-action",
-        help="yes (default) or no, or per cluster prd=no: whether a 1.4 router knows "
-        "`system config-management commit-confirm action` (no = a 1.4 release without T5976)",
     )
     p.add_argument("--unready", help="nodes whose speaker pod is not Ready (and runs no speaker), e.g. prd-node3")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for readiness")

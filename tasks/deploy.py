@@ -5,9 +5,9 @@ subtrees. No change: ``unchanged`` without entering config mode. Otherwise ``com
 change, wait (bounded) for the gate — every live speaker Established and every LoadBalancer IP routed
 over exactly the expected next hops — then ``confirm`` and ``save``. A failed gate or an error puts
 back the exact previous config by the inverse change and stops the timer; if edgekit itself dies, the
-router's own commit-confirm timer reverts it: by a **reboot into its saved config** (VyOS 1.3, and 1.4
-without ``action reload``) or in place (1.4 with ``system config-management commit-confirm action
-reload``, which edgekit sets unless the site file says ``revert_in_place: false``).
+router's own commit-confirm timer reverts it: by a **reboot into its saved config** (VyOS 1.3 and 1.4) or in
+place (1.5/rolling, which has ``system config-management commit-confirm action``, T5976: edgekit sets it to
+``reload`` unless the site file says ``revert_in_place: false``).
 
 Before the commit-confirm a router with committed but unsaved changes is refused (a reboot would lose
 them and edgekit's save would keep someone's half-done work; ``save_first`` saves them first), and a
@@ -135,6 +135,7 @@ def plan_router(
         plan.rollback, plan.set_action, why = plan_rollback(driver, cluster, dialect, running)
         report.rollback = plan.rollback
         report.notes.append(why)
+    report.notes += change_notes(change, dialect, running)
     return Result(host=task.host, result=plan, changed=bool(change), diff="\n".join(report.commands))
 
 
@@ -143,6 +144,37 @@ def _read_config(driver: VyOSDriver, cluster: Cluster, report: HostReport) -> tu
     dialect = router_dialect(cluster, driver)
     report.dialect = dialect.version
     return dialect, driver.show("show configuration commands").splitlines()
+
+
+def change_notes(change: ConfigChange, dialect: Dialect, running: list[str]) -> list[str]:
+    """What the plan must say about this change beyond its commands: masked values it could not compare, and a
+    peer change of a WireGuard interface the router already has (1.4+ recreates the interface, vyos-1x
+    sagitta/current interfaces_wireguard.py T4702; 1.3 removes and re-adds the changed peer, equuleus
+    interfaces-wireguard.py). A new interface has no tunnel to drop."""
+    notes = []
+    if change.uncompared:
+        notes.append(
+            f"cannot compare {len(change.uncompared)} masked value(s) (the router showed '****************'): "
+            + ", ".join(change.uncompared)
+        )
+    tunnels = sorted(
+        {
+            c.split()[3]
+            for c in change.commands
+            if c.split()[1:3] == ["interfaces", "wireguard"] and len(c.split()) > 4 and c.split()[4] == "peer"
+        }
+    )
+    for ifname in tunnels:
+        if not any(line.strip().startswith(f"set interfaces wireguard {ifname} ") for line in running):
+            continue
+        if dialect.wireguard_peer_change_recreates:
+            notes.append(
+                f"the tunnel {ifname} DROPS: a peer change makes VyOS {dialect.version} remove and re-create "
+                f"{ifname} (its addresses and routes go until it is back)"
+            )
+        else:
+            notes.append(f"{ifname}: the changed peer is removed and re-added (its session restarts; {ifname} stays)")
+    return notes
 
 
 def plan_rollback(driver: VyOSDriver, cluster: Cluster, dialect: Dialect, running: list[str]) -> tuple[str, bool, str]:

@@ -119,7 +119,7 @@ def print_changes(report: RunReport, only_pending: bool = False) -> None:
 
 ROLLBACK_TEXT = {
     "reload": "the router reloads its previous config in place (commit-confirm action reload)",
-    "reboot": "the router REBOOTS into its saved config (commit-confirm default; VyOS 1.3 knows nothing else)",
+    "reboot": "the router REBOOTS into its saved config (commit-confirm default; VyOS 1.3 and 1.4 know nothing else)",
 }
 
 

@@ -1,5 +1,12 @@
-"""WireGuard status: ``wg show`` (VyOS 1.4 ``show interfaces wireguard wg0 summary``), ``wg show IF dump``
-and ``wg show IF latest-handshakes``.
+"""WireGuard status: ``wg show`` (VyOS 1.3 and 1.4 ``show interfaces wireguard wg0 summary``), VyOS's own report
+(1.5/rolling ``show interfaces wireguard wg0 summary``), ``wg show IF dump`` and ``wg show IF latest-handshakes``.
+
+The 1.5 report is vyos-1x ``current`` python/vyos/ifconfig/wireguard.py ``WireGuardOperational.show_interface()``
+(T4833, called by src/op_mode/interfaces_wireguard.py ``show_summary``): ``interface:``, indented ``public key:``,
+``private key: (hidden)``, ``listening port:``, then per configured peer ``  peer: NAME`` with 4-space-indented
+``public key:``, ``latest handshake: H:MM:SS`` (a ``datetime.timedelta``: ``1 day, 0:00:03``), ``status:``,
+``endpoint:``, ``allowed ips:``, ``transfer: N KB received, N bytes sent`` (hurry.filesize ``alternative``:
+1024-based, whole units) and ``persistent keepalive: every N seconds``. ``parse`` reads both.
 
 ``wg show`` rounds transfer counters ("1.05 KiB") and gives handshake ages in words; ``dump`` gives exact
 bytes and epoch seconds, so a check that needs exact values should prefer it.
@@ -7,6 +14,7 @@ bytes and epoch seconds, so a check that needs exact values should prefer it.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -24,16 +32,93 @@ _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "year": 365 *
 
 
 def parse(text: str) -> list[WireguardInterface]:
-    """Every interface in the output (``wg show`` lists all, ``wg show wg0`` one); no interface: empty list."""
+    """Every interface in the output (``wg show`` lists all, ``wg show wg0`` one, or VyOS 1.5's report); no
+    interface: empty list."""
     if not text.startswith("interface: ") and "\ninterface: " not in text:
         if not text.strip():
             return []
         raise ParseError(COMMAND, "no 'interface:' line", text)
+    if _REPORT_MARK.search(text):
+        return parse_report(text)
     rows = _ttp.rows(_ttp.run(TEMPLATE, text).get("interfaces"))
     try:
         return [_interface(row) for row in rows]
     except (ValidationError, ValueError, KeyError) as exc:
         raise ParseError(COMMAND, f"bad field ({str(exc).splitlines()[0]})", text) from None
+
+
+# Only VyOS's report indents its peer lines (wg prints `peer: KEY` at the margin). Without peers both read alike.
+_REPORT_MARK = re.compile(r"^  peer: ", re.MULTILINE)
+_TIMEDELTA = re.compile(r"^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2})$")
+_REPORT_UNITS = {"byte": 1, "bytes": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4, "PB": 1024**5}
+
+
+def parse_report(text: str) -> list[WireguardInterface]:
+    """VyOS 1.5's ``show interfaces wireguard IF summary`` (see the module doc). Sizes there are whole units
+    (``1 KB`` is 1024-2047 bytes): the counters are lower bounds."""
+    interfaces: list[dict[str, Any]] = []
+    peer: dict[str, Any] | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        key, sep, val = line.strip().partition(": ")
+        if not sep and line.strip().endswith(":"):
+            key, val = line.strip()[:-1], ""
+        indent = len(line) - len(line.lstrip(" "))
+        if indent == 0 and key == "interface":
+            interfaces.append({"name": val, "peers": []})
+            peer = None
+            continue
+        if not interfaces:
+            raise ParseError(COMMAND, "a line before 'interface:'", line)
+        iface = interfaces[-1]
+        try:
+            if indent == 2 and key == "peer":
+                peer = {"public_key": ""}
+                iface["peers"].append(peer)
+            elif indent == 2 and key == "public key":
+                iface["public_key"] = None if val == "None" else val
+            elif indent == 2 and key == "listening port":
+                iface["listen_port"] = None if val == "None" else int(val)
+            elif indent == 4 and peer is not None:
+                if key == "public key":
+                    peer["public_key"] = val
+                elif key == "latest handshake":
+                    peer["latest_handshake_seconds"] = timedelta_seconds(val)
+                elif key == "endpoint":
+                    peer["endpoint"] = val
+                elif key == "allowed ips":
+                    peer["allowed_ips"] = [a for a in val.split(", ") if a]
+                elif key == "transfer":
+                    rx, _, tx = val.removesuffix(" sent").partition(" received, ")
+                    peer["transfer_rx"], peer["transfer_tx"] = report_bytes(rx), report_bytes(tx)
+                elif key == "persistent keepalive":
+                    peer["keepalive"] = int(val.removeprefix("every ").removesuffix(" seconds"))
+        except (ValueError, KeyError) as exc:
+            raise ParseError(COMMAND, f"bad field ({exc})", line) from None
+    try:
+        out = []
+        for i in interfaces:
+            peers = [WireguardPeer(**p) for p in i.pop("peers")]
+            out.append(WireguardInterface(**i, peers=peers))
+        return out
+    except ValidationError as exc:
+        raise ParseError(COMMAND, f"bad field ({str(exc).splitlines()[0]})", text) from None
+
+
+def timedelta_seconds(text: str) -> int:
+    """``str(datetime.timedelta)``: "0:00:03", "1 day, 2:03:04", "3 days, 0:00:00" -> seconds."""
+    match = _TIMEDELTA.match(text.strip())
+    if not match:
+        raise ValueError(f"not a duration: {text!r}")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def report_bytes(text: str) -> int:
+    """hurry.filesize ``alternative`` sizes: "988 bytes", "1 byte", "12 KB" -> bytes (whole units)."""
+    number, _, unit = text.strip().partition(" ")
+    return int(number) * _REPORT_UNITS[unit]
 
 
 def parse_interface(text: str) -> WireguardInterface:

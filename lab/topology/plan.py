@@ -37,6 +37,8 @@ MetalLBMode = Literal["configmap", "crds", "none"]
 # Fixed indices keep a cluster's addresses stable whichever subset of clusters is up.
 KNOWN_CLUSTERS = ("prd", "dev", "wsp")
 DEFAULT_METALLB: dict[str, MetalLBMode] = {"prd": "crds", "dev": "configmap", "wsp": "crds"}
+# The router versions `lab up --vyos` offers (lab/vyos/schema.py DIALECTS): 1.5 = rolling (vyos-1x current)
+VYOS_VERSIONS = ("1.3", "1.4", "1.5")
 PUBLIC_BASE = IPv4Address("203.0.113.0")
 METALLB_BASE = IPv4Address("198.51.100.0")
 PRIVATE_NET = IPv4Network("192.168.100.0/24")
@@ -81,11 +83,10 @@ class Options:
     clusters: tuple[str, ...] = ("prd",)
     nodes: int = 3
     node_subnet: NodeSubnet = "proxy-arp"
-    vyos: dict[str, str] = field(default_factory=dict)  # cluster -> "1.3" | "1.4"
+    # cluster -> "1.3" | "1.4" | "1.5" (rolling: the only one with `system config-management commit-confirm
+    # action`, T5976; no 1.4 release tag of vyos-1x has that node)
+    vyos: dict[str, str] = field(default_factory=dict)
     metallb: dict[str, str] = field(default_factory=dict)  # cluster -> "configmap" | "crds"
-    # cluster -> "yes" | "no": whether its 1.4 router knows `system config-management commit-confirm action`
-    # (T5976; "no" models a 1.4 point release without it). Ignored for 1.3.
-    confirm_action: dict[str, str] = field(default_factory=dict)
     unready: tuple[str, ...] = ()  # lab host names (prd-node3) whose speaker pod is not Ready
 
     def to_json(self) -> dict[str, Any]:
@@ -105,7 +106,6 @@ class Options:
             node_subnet=data["node_subnet"],
             vyos=dict(data["vyos"]),
             metallb=dict(data["metallb"]),
-            confirm_action=dict(data.get("confirm_action", {})),
             unready=tuple(data.get("unready", [])),
         )
 
@@ -124,12 +124,10 @@ class Options:
         if self.node_subnet not in ("proxy-arp", "private"):
             raise ValueError(f"node subnet {self.node_subnet!r}: proxy-arp or private")
         for c in self.clusters:
-            if self.vyos.get(c, "1.4") not in ("1.3", "1.4"):
-                raise ValueError(f"--vyos for {c}: 1.3 or 1.4")
+            if self.vyos.get(c, "1.4") not in VYOS_VERSIONS:
+                raise ValueError(f"--vyos for {c}: 1.3, 1.4 or 1.5")
             if self.metallb.get(c, "crds") not in ("configmap", "crds", "none"):
                 raise ValueError(f"--metallb for {c}: configmap, crds or none")
-            if self.confirm_action.get(c, "yes") not in ("yes", "no"):
-                raise ValueError(f"--confirm-action for {c}: yes or no")
         if len([c for c in self.clusters if generated_number(c) is None]) > MAX_NAMED_CLUSTERS:
             raise ValueError(f"at most {MAX_NAMED_CLUSTERS} clusters (besides generated ones c01..c{MAX_GENERATED})")
 
@@ -175,7 +173,7 @@ class Cluster:
     node_subnet: NodeSubnet
     vyos: str
     metallb_mode: str
-    confirm_action: bool  # the router knows `commit-confirm action` (1.4 with T5976)
+    confirm_action: bool  # the router knows `commit-confirm action` (1.5/rolling, T5976)
     metallb_range: IPv4Network
     venue_pool: IPv4Network
     node_count: int
@@ -324,7 +322,7 @@ class Plan:
                 node_subnet=opts.node_subnet,
                 vyos=opts.vyos.get(name, "1.4"),
                 metallb_mode=opts.metallb.get(name, DEFAULT_METALLB.get(name, "crds")),
-                confirm_action=opts.vyos.get(name, "1.4") != "1.3" and opts.confirm_action.get(name, "yes") == "yes",
+                confirm_action=opts.vyos.get(name, "1.4") == "1.5",
                 metallb_range=metallb_range,
                 venue_pool=venue_pool(name, idx),
                 node_count=opts.nodes,

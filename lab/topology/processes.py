@@ -395,7 +395,6 @@ done
                 netns=self.plan.ns(c.name, "router"),
                 state_dir=self.paths.host(name),
                 version=c.vyos,
-                confirm_action_node=c.confirm_action,
                 authorized_keys=[pub],
                 boot_config=self.router_boot_config(c),
             )

@@ -34,16 +34,15 @@ class RouterSpec:
     name: str  # host name shown in the prompt, e.g. "k8s-router-1-prd"
     netns: str  # existing network namespace (interfaces already created and named there)
     state_dir: Path  # private dir for config, FRR files, pid files, logs
-    version: str = "1.4"  # "1.3" or "1.4"
+    # "1.3", "1.4" or "1.5" (rolling: vyos-1x current; 1.4's syntax, with `system config-management
+    # commit-confirm action`, T5976, which no 1.4 release tag has)
+    version: str = "1.4"
     listen: str = "0.0.0.0"  # SSH listen address inside the netns
     port: int = 22
     username: str = "vyos"
     password: str | None = None
     authorized_keys: list[str] = field(default_factory=list)  # OpenSSH public key lines
     boot_config: list[str] = field(default_factory=list)  # set-lines used when no saved config exists
-    # 1.4 only: whether this release knows `system config-management commit-confirm action reboot|reload`
-    # (T5976, vyos-1x PR 4128). False models a 1.4 point release without it: the `set` fails.
-    confirm_action_node: bool = True
 
 
 def _check_traversable(path: Path) -> None:

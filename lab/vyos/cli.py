@@ -17,6 +17,7 @@ from . import config as C
 from . import ops
 from .firewall import show_firewall_14
 from .kernel import links
+from .ledger import text
 from .ops import OP_WORDS, run_shell, split_pipes, strip_private
 from .router import Router
 
@@ -149,7 +150,8 @@ class Session:
         if toks == ["show", "version"]:
             return ops.version_text(r.dialect.version, r.dialect.train)
         if toks == ["show", "configuration"]:
-            return _lines(C.curly(r.running, r.schema))
+            # showCfg --show-active-only --show-hide-secrets: secrets masked (lab/vyos/config.py HIDDEN)
+            return _lines(C.curly(r.running, r.schema, hide_secrets=True))
         if toks in (["show", "configuration", "commands"], ["show", "configuration", "command"]):
             return _lines(r.commands())
         if toks == ["show", "system", "commit"]:
@@ -181,7 +183,10 @@ class Session:
         if len(toks) == 4 and toks[:3] == ["show", "interfaces", "ethernet"]:
             return await self.interface_detail(toks[3])
         if len(toks) == 5 and toks[:2] == ["show", "interfaces"] and toks[2] == "wireguard" and toks[4] == "summary":
-            return await _run_text(["wg", "show", toks[3]])
+            if r.dialect.wg_summary_report:  # 1.5: VyOS's own report (vyos-1x current interfaces_wireguard.py)
+                dump = await _run_text(["wg", "show", "all", "dump"])
+                return await asyncio.to_thread(ops.wireguard_summary, toks[3], r.running, dump, r.release)
+            return await _run_text(["wg", "show", toks[3]])  # 1.4.0: `sudo wg show "$4"`
         if len(toks) == 5 and toks[:3] == ["show", "interfaces", "wireguard"] and toks[4] == "public-key":
             return await _run_text(["wg", "show", toks[3], "public-key"])
         if r.dialect.has_show_wireguard and toks[:2] == ["show", "wireguard"]:
@@ -233,11 +238,14 @@ class Session:
         return await asyncio.to_thread(ops.interface_detail, name, text, cur[name].get("ifalias", ""))
 
     async def show_wireguard_13(self, rest: list[str]) -> str:
-        wg = self.router.wg
+        r = self.router
+        wg = r.wg
         if rest == ["keypairs", "pubkey"] or rest[:2] == ["keypairs", "pubkey"] and len(rest) == 3:
             name = rest[2] if len(rest) == 3 else "default"
             f = wg.keys / f"{name}.pub"
-            return f.read_text() if f.exists() else f"\n  Keypair {name} does not exist\n\n"
+            # equuleus src/op_mode/wireguard.py showkey(): the key, else "{path} not found"
+            missing = text(r.release, "wireguard.keypair_missing", name=name)
+            return f.read_text() if f.exists() else missing
         if rest == ["keypairs"]:
             return _lines(sorted(p.stem for p in wg.keys.glob("*.pub")))
         if len(rest) == 3 and rest[0] == "interfaces" and rest[2] == "summary":
@@ -246,11 +254,13 @@ class Session:
 
     async def generate(self, toks: list[str]) -> str:
         r = self.router
+        if r.version == "1.3" and toks == ["generate", "wireguard", "default-keypair"]:
+            # equuleus op-mode-definitions/wireguard.xml.in: wireguard.py --genkey -> /config/auth/wireguard/default
+            return await self.generate_keypair_13("default")
         if r.version == "1.3" and toks[:3] == ["generate", "wireguard", "named-keypairs"] and len(toks) == 4:
             if not re.fullmatch(r"[-_a-zA-Z0-9.]{1,100}", toks[3]):
                 return "\n  Invalid key name\n\n"
-            await asyncio.to_thread(r.wg.generate_named, toks[3])
-            return ""
+            return await self.generate_keypair_13(toks[3])
         if r.version == "1.4" and toks == ["generate", "pki", "wireguard", "key-pair"]:
             from .kernel import wg_genkey
 
@@ -362,6 +372,18 @@ class Session:
                 warn = "Warning: configuration changes have not been saved.\n"
             return warn + "exit\n"
         return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+
+    async def generate_keypair_13(self, name: str) -> str:
+        """equuleus src/op_mode/wireguard.py genkey(): a keypair that exists is only re-generated after `y`/`Y`
+        to input() (ledger wireguard.keypair_regenerate); else it is made. Prints nothing more."""
+        r = self.router
+        if (r.wg.keys / f"{name}.key").exists() and (r.wg.keys / f"{name}.pub").exists():
+            self.write(text(r.release, "wireguard.keypair_regenerate"))
+            answer = await self.readline()
+            if answer is None or answer.strip() not in ("y", "Y"):
+                return ""
+        await asyncio.to_thread(r.wg.generate_named, name)
+        return ""
 
     def commands_pipe(self, args: list[str]) -> str:
         """`show [path] | commands` in config mode (vyatta-op `commands ()`): refused with uncommitted

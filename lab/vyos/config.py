@@ -243,12 +243,29 @@ class Entry:
     spec: Node | None
 
 
-def entries(tree: Tree, spec: Node) -> Iterator[Entry]:
+# vyatta-cfg src/cnode/cnode-algorithm.cpp _print_value_str() (equuleus, 1.3.x tags, sagitta, 1.4.0-epa2,
+# current: the same code): with `--show-hide-secrets`, the value of a node whose name ends in one of these is
+# printed as 16 asterisks (no quotes). Op-mode `show configuration` and `show configuration all` pass the flag
+# (vyos-1x op-mode-definitions/show-configuration.xml.in, 1.3.8, 1.4.0, current, "<!-- no admin check -->": every
+# user, whatever their group); `show configuration commands` (`showCfg --show-active-only |
+# vyos-config-to-commands`), config-mode `show` (vyatta-cfg functions/interpreter/vyatta-cfg-run
+# vyatta_config_show: `showCfg` without it) and `show | commands` print values in clear.
+SECRET_SUFFIXES = ("passphrase", "password", "pre-shared-secret", "key")
+HIDDEN = "****************"
+
+
+def hidden(name: str) -> bool:
+    """Whether ``--show-hide-secrets`` masks the values of leaf ``name`` (``private-key``, ``public-key``, ...)."""
+    return name.endswith(SECRET_SUFFIXES)
+
+
+def entries(tree: Tree, spec: Node, hide_secrets: bool = False) -> Iterator[Entry]:
     for k in ordered(tree, spec):
         child = spec.children[k]
         if child.kind == "leaf":
             for v in tree[k]:
-                yield Entry(f"{k} {_quote_boot(v)}", None, None)
+                shown = HIDDEN if hide_secrets and hidden(k) else _quote_boot(v)
+                yield Entry(f"{k} {shown}", None, None)
         elif child.kind == "flag":
             yield Entry(k, None, None)
         elif child.kind == "tag":
@@ -259,23 +276,23 @@ def entries(tree: Tree, spec: Node) -> Iterator[Entry]:
             yield Entry(k, tree[k], child)
 
 
-def render_entry(e: Entry, indent: int) -> list[str]:
+def render_entry(e: Entry, indent: int, hide_secrets: bool = False) -> list[str]:
     pad = "    " * indent
     if e.tree is None:
         return [pad + e.label]
     assert e.spec is not None
     lines = [pad + e.label + " {"]
-    for c in entries(e.tree, e.spec):
-        lines += render_entry(c, indent + 1)
+    for c in entries(e.tree, e.spec, hide_secrets):
+        lines += render_entry(c, indent + 1, hide_secrets)
     lines.append(pad + "}")
     return lines
 
 
-def curly(tree: Tree, spec: Node, indent: int = 0) -> list[str]:
-    """`show configuration` / config.boot body."""
+def curly(tree: Tree, spec: Node, indent: int = 0, hide_secrets: bool = False) -> list[str]:
+    """`show configuration` (``hide_secrets``) / config.boot body and config-mode `show` (in clear)."""
     lines: list[str] = []
-    for e in entries(tree, spec):
-        lines += render_entry(e, indent)
+    for e in entries(tree, spec, hide_secrets):
+        lines += render_entry(e, indent, hide_secrets)
     return lines
 
 

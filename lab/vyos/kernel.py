@@ -160,9 +160,9 @@ class WireGuard:
 
     def private_key(self, cfg: Tree) -> str | None:
         key = value(cfg, "private-key")
-        if key is None:
-            return None
-        return self.named_key(key) if self.version == "1.3" else key
+        if self.version == "1.3":  # equuleus: `private-key` defaults to the keypair named `default`
+            return self.named_key(key or "default")
+        return key
 
     def _running(self, ifname: str) -> bool:
         try:
@@ -198,9 +198,22 @@ class WireGuard:
             self.stop(ifname)
         peer_key = "pubkey" if self.version == "1.3" else "public-key"
         for ifname, cfg in sorted(news.items()):
+            old_peers, new_peers = sub(olds.get(ifname, {}), "peer"), sub(cfg, "peer")
+            if self.version != "1.3" and ifname in olds and old_peers != new_peers and self._running(ifname):
+                # 1.4/1.5: vyos-1x sagitta and current src/conf_mode/interfaces_wireguard.py (T4702): a change under
+                # `peer` sets rebuild_required and apply() runs wg.remove() before WireGuardIf(...).update(): the
+                # interface goes (addresses, routes, every peer's session) and is created again.
+                self.stop(ifname)
             if not self._running(ifname):
                 self.stop(ifname)
                 self._start(ifname)
+            elif self.version == "1.3":
+                # 1.3: vyos-1x equuleus src/conf_mode/interfaces-wireguard.py get_config() (T4702): each peer with a
+                # change is put in peer_remove (by its old pubkey) and removed before update() adds it again: that
+                # peer's session restarts, the interface and the other peers stay.
+                for name, pc in sorted(old_peers.items()):
+                    if new_peers.get(name) != pc and value(pc, peer_key):
+                        run("wg", "set", ifname, "peer", value(pc, peer_key) or "", "remove")
             conf = ["[Interface]"]
             priv = self.private_key(cfg)
             if priv:

@@ -16,6 +16,7 @@ import grp
 import ipaddress
 import os
 import re
+import time
 from pathlib import Path
 
 # Top-level op words: vyos-1x op-mode-definitions/*.xml.in top nodes (1.4.0 and equuleus) plus the
@@ -222,15 +223,16 @@ def tabulate_plain_right(rows: list[list[str]]) -> str:
 
 
 def version_text(version: str, train: str) -> str:
-    """1.4: vyos-1x src/op_mode/version.py (1.4.0) template, rendered and stripped, then print();
+    """1.4: vyos-1x src/op_mode/version.py (1.4.0) template, rendered and stripped, then print(); 1.5/rolling:
+    the same file on `current` (adds the Secure Boot line);
     1.3: src/op_mode/show_version.py (equuleus), whose template starts and ends with a newline.
     On a VM the serial may be empty; the UUID line follows it."""
     fields = [
         f"Version:          VyOS {version}",
         f"Release train:    {train}",
     ]
-    if version.startswith("1.4"):
-        fields.append("Release flavor:   generic")  # 1.4's template has the flavor line
+    if not version.startswith("1.3"):
+        fields.append("Release flavor:   generic")  # 1.4's and current's templates have the flavor line
     fields += [
         "",
         # values are the lab's own (it is not VyOS); the fields are the template's
@@ -242,6 +244,9 @@ def version_text(version: str, train: str) -> str:
         "Architecture:     x86_64",
         "Boot via:         installed image",
         "System type:      KVM guest",
+        # vyos-1x current src/op_mode/version.py (rolling): `Secure Boot:` after System type; "n/a (BIOS)" when
+        # not is_uefi_system()
+        *(["Secure Boot:      n/a (BIOS)"] if "rolling" in version else []),
         "",
         "Hardware vendor:  edgekit",
         "Hardware model:   namespace lab",
@@ -418,3 +423,69 @@ def arp_14(neighbors: list[dict]) -> str:
     for e in neighbors:
         rows.append([e["dst"], e.get("dev", ""), e.get("lladdr", ""), ", ".join(e.get("state", []))])
     return tabulate_simple(rows, ["Address", "Interface", "Link layer address", "State"]) + "\n"
+
+
+def _size_alternative(n: int) -> str:
+    """hurry.filesize size(n, system=alternative), as vyos-1x current python/vyos/ifconfig/wireguard.py calls it:
+    1024-based, the integer part only, " bytes"/" byte" below 1 KB."""
+    for factor, suffix in ((1024**5, " PB"), (1024**4, " TB"), (1024**3, " GB"), (1024**2, " MB"), (1024, " KB")):
+        if n >= factor:
+            return f"{int(n / factor)}{suffix}"
+    return f"{n} byte" if n == 1 else f"{n} bytes"
+
+
+def wireguard_summary(ifname: str, running: dict, dump: str, release: str, now: float | None = None) -> str:
+    """1.5/rolling `show interfaces wireguard IF summary`: vyos-1x current src/op_mode/interfaces_wireguard.py
+    show_summary() -> python/vyos/ifconfig/wireguard.py WireGuardOperational.show_interface() over `wg show all
+    dump`, printed by vyos.opmode.run (print() adds a newline). Not configured: its UnconfiguredSubsystem text."""
+    from datetime import timedelta
+
+    from .config import _natural_key, sub, value, values
+    from .ledger import text
+
+    cfg = sub(running, "interfaces", "wireguard").get(ifname)
+    if cfg is None:
+        return text(release, "wireguard.summary_unconfigured", ifname=ifname) + "\n"
+    now = time.time() if now is None else now
+    device: dict = {}
+    peers: dict[str, list[str]] = {}
+    for line in dump.splitlines():
+        items = line.split("\t")
+        if not line or items[0] != ifname:
+            continue
+        if len(items) == 5:
+            device = {"public_key": items[2], "listen_port": int(items[3])}
+        elif len(items) == 9:
+            peers[items[1]] = items
+    answer = f"interface: {ifname}\n"
+    if value(cfg, "description"):
+        answer += f"  description: {value(cfg, 'description')}\n"
+    if values(cfg, "address"):
+        answer += f"  address: {', '.join(values(cfg, 'address'))}\n"
+    answer += f"  public key: {device.get('public_key')}\n"
+    answer += "  private key: (hidden)\n"
+    answer += f"  listening port: {device.get('listen_port')}\n"
+    answer += "\n"
+    # c.list_effective_nodes(['peer']): the tag's names in the config's (natural) order
+    for peer, pc in sorted(sub(cfg, "peer").items(), key=lambda kv: _natural_key(kv[0])):
+        if not peers:
+            continue
+        pubkey = value(pc, "public-key")
+        if pubkey in peers:
+            _dev, _pub, _psk, endpoint, allowed, handshake, rx, tx, keepalive = peers[pubkey]
+            answer += f"  peer: {peer}\n"
+            answer += f"    public key: {pubkey}\n"
+            latest = None if handshake == "0" else int(handshake)
+            if latest is not None and latest > 0:
+                answer += f"    latest handshake: {timedelta(seconds=int(now - latest))}\n"
+                answer += f"    status: {'active' if now - latest < 60 * 5 else 'inactive'}\n"
+            if endpoint != "(none)":
+                answer += f"    endpoint: {endpoint}\n"
+            allowed_ips = [] if allowed == "(none)" else allowed.split("\t")
+            answer += f"    allowed ips: {','.join(allowed_ips).replace(',', ', ')}\n"
+            if int(rx) > 0 or int(tx) > 0:
+                answer += f"    transfer: {_size_alternative(int(rx))} received, {_size_alternative(int(tx))} sent\n"
+            if keepalive != "off":
+                answer += f"    persistent keepalive: every {keepalive} seconds\n"
+        answer += "\n"
+    return answer + "\n"

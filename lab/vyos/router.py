@@ -29,6 +29,7 @@ from .kernel import (
     private_wireguard_run,
     set_links,
     setup_namespace,
+    wg_pubkey,
 )
 from .schema import DIALECTS, build_schema
 
@@ -55,6 +56,19 @@ VIA_BOOT = {"1.3": "other", "1.4": "vyos-boot-config-loader"}
 VIA_SOFT_REVERT = "config-mgmt"
 
 
+def _udp_port_free(port: int) -> bool:
+    """vyos-1x 1.4.0 python/vyos/utils/network.py check_port_availability('0.0.0.0', port, 'udp'): a UDPServer
+    binds it (in the router's namespace) or the port is busy."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("0.0.0.0", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
 @dataclass
 class Revision:
     time: float
@@ -78,8 +92,11 @@ class CommitResult:
 class Router:
     def __init__(self, spec: dict) -> None:
         self.name: str = spec["name"]
-        self.version: str = spec.get("version", "1.4")
-        self.dialect = DIALECTS[self.version]
+        # release: the lab version ("1.3", "1.4", "1.5"), the key of its ledger (lab.vyos.ledger.text(r.release,
+        # ...)); version: the syntax it speaks ("1.3" or "1.4"; 1.5/rolling speaks 1.4), which the checks test.
+        self.release: str = spec.get("version", "1.4")
+        self.dialect = DIALECTS[self.release]
+        self.version: str = self.dialect.speaks
         self.state = Path(spec["state_dir"])
         self.boot_config: list[str] = list(spec.get("boot_config") or [])
         self.running: C.Tree = {}
@@ -89,9 +106,9 @@ class Router:
         self.frr_lines: list[Line] = []
         self.fw_text: str | None = None  # the nft script applied last (None: unknown, apply whatever comes)
         self.lock = threading.RLock()
-        # 1.4 only: whether this release knows `system config-management commit-confirm action` (T5976).
-        self.confirm_action_node: bool = self.version != "1.3" and bool(spec.get("confirm_action_node", True))
-        self.schema = build_schema(self.version, self.confirm_action_node)
+        # whether this release knows `system config-management commit-confirm action` (T5976): 1.5/rolling only
+        self.confirm_action_node: bool = self.dialect.confirm_action_node
+        self.schema = build_schema(self.release)
         # commit-confirm: the pending timer (systemd-run unit on 1.4, `at` job on 1.3) and what it needs
         self.confirm_timer: threading.Timer | None = None
         self.confirm_deadline: float = 0.0
@@ -128,7 +145,7 @@ class Router:
         body = "\n".join(C.curly(tree, self.schema))
         footer = (
             "// Warning: Do not remove the following line.\n"
-            f'// vyos-config-version: "edgekit-lab@{self.version}"\n'
+            f'// vyos-config-version: "edgekit-lab@{self.release}"\n'
             f"// Release version: {self.dialect.version}\n"
         )
         return body + "\n" + footer
@@ -233,33 +250,10 @@ class Router:
         for ifname in C.sub(tree, "interfaces", "ethernet"):
             if not interface_exists(ifname):
                 errs.append((f"interfaces ethernet {ifname}", f'Interface "{ifname}" does not exist!'))
-        peer_key = self.dialect.wg_peer_key
         for ifname, cfg in C.sub(tree, "interfaces", "wireguard").items():
-            sec = f"interfaces wireguard {ifname}"
-            key = C.value(cfg, "private-key")
-            if key is None:
-                errs.append((sec, "Wireguard private-key not defined"))
-            elif self.version == "1.3" and self.wg.named_key(key) is None:
-                errs.append(
-                    (
-                        sec,
-                        f'Wireguard key-pair "{key}" does not exist! Generate it with: '
-                        f"run generate wireguard named-keypairs {key}",
-                    )
-                )
-            for peer, pc in C.sub(cfg, "peer").items():
-                if not C.has(pc, peer_key):
-                    errs.append((sec, f'Wireguard {peer_key} required for peer "{peer}"!'))
-                if not C.has(pc, "allowed-ips"):
-                    errs.append((sec, f'Wireguard allowed-ips required for peer "{peer}"!'))
-                if C.has(pc, "address") != C.has(pc, "port"):
-                    errs.append(
-                        (
-                            sec,
-                            f'Both Wireguard port and address must be defined for peer "{peer}" '
-                            "if either one of them is set!",
-                        )
-                    )
+            err = self.verify_wireguard(ifname, cfg)
+            if err:
+                errs.append((f"interfaces wireguard {ifname}", err))
         asn, bgp = bgp_root(tree, self.version)
         sec = "protocols bgp"
         if self.version == "1.4" and bgp and asn is None:
@@ -290,6 +284,45 @@ class Router:
                     )
                 )
         return errs
+
+    def verify_wireguard(self, ifname: str, cfg: C.Tree) -> str | None:
+        """The first ConfigError of the interface's conf-mode script (it stops there), texts from the ledger's
+        WIREGUARD section. 1.3: vyos-1x equuleus src/conf_mode/interfaces-wireguard.py verify(): private-key
+        defaults to the keypair `default` (interface-definitions <defaultValue>default</defaultValue>), checked
+        as a file; 1.4/1.5: sagitta/current interfaces_wireguard.py verify(): the key is the value itself."""
+        from .ledger import text
+
+        rel = self.release
+        v13 = self.version == "1.3"
+        key = C.value(cfg, "private-key")
+        if v13 and self.wg.named_key(key or "default") is None:
+            return text(rel, "wireguard.private_key_missing")
+        if not v13 and key is None:
+            return text(rel, "wireguard.private_key_missing")
+        peers = C.sub(cfg, "peer")
+        if not peers:
+            return text(rel, "wireguard.peer_required")
+        port = C.value(cfg, "port")
+        old_port = C.value(C.sub(self.running, "interfaces", "wireguard").get(ifname, {}), "port")
+        if not v13 and port is not None and port != old_port and not _udp_port_free(int(port)):
+            return text(rel, "wireguard.port_busy", port=port)  # is_node_changed(... 'port'): new or changed
+        own = self.wg.private_key(cfg)
+        own_pub = wg_pubkey(own) if own else None
+        seen: list[str] = []
+        for peer, pc in sorted(peers.items(), key=lambda kv: C._natural_key(kv[0])):
+            if not C.has(pc, "allowed-ips"):
+                return text(rel, "wireguard.allowed_ips_required", peer=peer)
+            pub = C.value(pc, self.dialect.wg_peer_key)
+            if pub is None:
+                return text(rel, "wireguard.public_key_required", peer=peer)
+            if C.has(pc, "address") != C.has(pc, "port"):
+                return text(rel, "wireguard.address_and_port", peer=peer)
+            if not v13 and pub in seen:
+                return text(rel, "wireguard.duplicate_public_key", peer=peer)
+            if not C.has(pc, "disable") and pub == own_pub:
+                return text(rel, "wireguard.same_key_as_interface", peer=peer, ifname=ifname)
+            seen.append(pub)
+        return None
 
     def verify_bfd(self, tree: C.Tree, bgp: C.Tree, asn: str | None) -> list[tuple[str, str]]:
         """`protocols bfd` (1.3: vyos-1x equuleus src/conf_mode/protocols_bfd.py verify(); 1.4: sagitta

@@ -1,4 +1,4 @@
-"""The configuration schema of the paths edgekit manages, for VyOS 1.3 and 1.4.
+"""The configuration schema of the paths edgekit manages, for VyOS 1.3, 1.4 and 1.5 (rolling: 1.4's syntax).
 
 Dialect differences live here and only here (``DIALECTS``): 1.3 puts the ASN in every BGP path
 (``protocols bgp 65020 ...``), has ``protocols static interface-route`` and names WireGuard keys
@@ -305,22 +305,28 @@ def _bfd(version: str) -> Node:
 
 
 def check_confirm_action(value: str) -> str | None:
-    # vyos-1x interface-definitions/system_config-management.xml.in (T5976): regex (reload|reboot), no message.
+    # vyos-1x current interface-definitions/system_config-management.xml.in (T5976): leafNode action,
+    # <regex>(reload|reboot)</regex> and no constraintErrorMessage.
     return None if value in ("reload", "reboot") else f"Value '{value}' is not one of: reload, reboot"
 
 
-def _config_management(version: str, confirm_action: bool) -> Node:
-    """`system config-management`: commit-revisions (1.3 and 1.4); `commit-confirm action reboot|reload`
-    only on a 1.4 that carries T5976 (vyos-1x PR 4128). Without it the `set` fails like any unknown path."""
+def _config_management(confirm_action: bool) -> Node:
+    """`system config-management`: commit-revisions on every release; `commit-confirm action reboot|reload`
+    only where the release has it (T5976, vyos-1x PR 4128, merged on `current` 2024-10: 1.5/rolling). The
+    sagitta branch and the 1.4.0, 1.4.0-epa1..3 tags have no `commit-confirm` node in
+    interface-definitions/system_config-management.xml.in; there the `set` fails like any unknown path."""
     cm = node(commit_revisions=leaf(_u32(1, 65535)))
-    if version != "1.3" and confirm_action:
+    if confirm_action:
         cm.children["commit-confirm"] = node(action=leaf(check_confirm_action))
     return cm
 
 
-def build_schema(version: str, confirm_action: bool = True) -> Node:
-    if version not in DIALECTS:
-        raise ValueError(f"unsupported VyOS version {version!r} (expected one of {sorted(DIALECTS)})")
+def build_schema(release: str) -> Node:
+    """The tree of a lab release ("1.3", "1.4", "1.5"): 1.5 speaks 1.4's syntax (``Dialect.speaks``) and adds
+    the nodes its release has (``Dialect.confirm_action_node``)."""
+    if release not in DIALECTS:
+        raise ValueError(f"unsupported VyOS version {release!r} (expected one of {sorted(DIALECTS)})")
+    version = DIALECTS[release].speaks
     bgp: Node
     if version == "1.3":
         bgp = Node("tag", _bgp_body(version), check=check_asn)
@@ -350,7 +356,7 @@ def build_schema(version: str, confirm_action: bool = True) -> Node:
         system=node(
             host_name=leaf(check_hostname),
             ip=node(multipath=node(layer4_hashing=flag())),
-            config_management=_config_management(version, confirm_action),
+            config_management=_config_management(DIALECTS[release].confirm_action_node),
         ),
         interfaces=node(ethernet=ethernet, wireguard=wireguard),
         firewall=firewall_schema(version),
@@ -362,16 +368,38 @@ def build_schema(version: str, confirm_action: bool = True) -> Node:
 
 @dataclass(frozen=True)
 class Dialect:
-    """What differs between the two releases besides the schema tree."""
+    """What differs between the releases besides the schema tree."""
 
     version: str  # the full release shown by `show version`
     train: str
     frr: str  # FRR version VyOS ships (the lab runs the machine's FRR; shows pass through unchanged)
     wg_peer_key: str
     has_show_wireguard: bool
+    speaks: str = ""  # the syntax ("1.3" or "1.4") the schema and the checks follow; "" = the release itself
+    # `system config-management commit-confirm action` (T5976): only vyos-1x `current` (1.5/rolling) has it
+    confirm_action_node: bool = False
+    # `show interfaces wireguard wgN summary`: `sudo wg show "$4"` (1.4.0 op-mode-definitions/
+    # show-interfaces-wireguard.xml.in) or VyOS's own report (current: interfaces_wireguard.py show_summary, T4833)
+    wg_summary_report: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.speaks:
+            object.__setattr__(self, "speaks", ".".join(self.version.split(".")[:2]))
 
 
+# 1.5: a rolling image of vyos-1x `current` (a rolling image names its build: 1.5-rolling-YYYYMMDDhhmm; this one is
+# dated like the `current` commit the lab follows, 2024-10-21). Its FRR is not modelled (the lab runs the machine's).
 DIALECTS: dict[str, Dialect] = {
     "1.3": Dialect("1.3.8", "equuleus", "7.5.1", "pubkey", True),
     "1.4": Dialect("1.4.0", "sagitta", "9.1", "public-key", False),
+    "1.5": Dialect(
+        "1.5-rolling-202410210017",
+        "current",
+        "",
+        "public-key",
+        False,
+        speaks="1.4",
+        confirm_action_node=True,
+        wg_summary_report=True,
+    ),
 }

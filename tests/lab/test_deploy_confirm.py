@@ -74,8 +74,9 @@ def vyos(lab: LabRun, cluster: str, *commands: str) -> str:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    # wsp: a VyOS 1.4 release without `system config-management commit-confirm action` (T5976)
-    up = ("--clusters", "prd,dev,wsp", "--vyos", "prd=1.4,dev=1.3,wsp=1.4", "--confirm-action", "wsp=no")
+    # prd: VyOS 1.5/rolling, the release with `system config-management commit-confirm action` (T5976);
+    # wsp: VyOS 1.4, which lacks it (no 1.4 release tag of vyos-1x has the node)
+    up = ("--clusters", "prd,dev,wsp", "--vyos", "prd=1.5,dev=1.3,wsp=1.4")
     with own_lab("ektdc", *up, EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS) as run:
         yield run
 

@@ -1,4 +1,6 @@
-"""`tasks.router deploy` against the lab: a VyOS 1.4 router (prd) and a VyOS 1.3 router (dev) in one run.
+"""`tasks.router deploy` against the lab: a VyOS 1.5/rolling router (prd: 1.4's syntax, and the only release with
+`system config-management commit-confirm action`, so a dead edgekit is undone in place) and a VyOS 1.3 router (dev)
+in one run. 1.4 (which reboots instead) is deployed by tests/lab/test_deploy_confirm.py (wsp) and the quick start.
 
 Proves the data plane, not just the config: ECMP routes in the router's kernel, traffic reaching every
 node, proxy-ARP answering, the WireGuard tunnel carrying traffic to the venue network; then that every
@@ -34,7 +36,7 @@ NODES = {
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
     with own_lab(
-        "ektdp", "--clusters", "prd,dev", "--vyos", "prd=1.4,dev=1.3", EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS
+        "ektdp", "--clusters", "prd,dev", "--vyos", "prd=1.5,dev=1.3", EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS
     ) as run:
         yield run
 
@@ -55,11 +57,11 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: flo
 
 def test_first_deploy_changes_both_routers_and_names_their_dialects(first_deploy: dict) -> None:
     hosts = {h["cluster"]: h for h in first_deploy["hosts"]}
-    assert hosts["prd"]["status"] == "changed" and hosts["prd"]["dialect"] == "1.4"
+    assert hosts["prd"]["status"] == "changed" and hosts["prd"]["dialect"] == "1.5"
     assert hosts["dev"]["status"] == "changed" and hosts["dev"]["dialect"] == "1.3"
     assert any("system-as" in c for c in hosts["prd"]["commands"])
     assert any(c.startswith("set protocols bgp 65020 ") for c in hosts["dev"]["commands"])
-    # Secrets never reach the report: the 1.4 private key is masked.
+    # Secrets never reach the report: the 1.4-syntax private key is masked.
     assert any("private-key '********'" in c for c in hosts["prd"]["commands"])
     for host in hosts.values():
         assert set(host["timings"]) >= {"connect", "read", "commit", "gate", "confirm"}
@@ -148,7 +150,7 @@ def test_wrong_asn_fails_the_gate_and_the_router_gets_its_exact_config_back(lab:
 
 
 def test_killed_edgekit_is_undone_by_the_routers_own_commit_confirm(lab: LabRun, first_deploy: dict) -> None:
-    # prd is VyOS 1.4 and edgekit set `commit-confirm action reload` there: the timer reverts in place.
+    # prd is VyOS 1.5/rolling and edgekit set `commit-confirm action reload` there: the timer reverts in place.
     # (A 1.3 router reboots instead: tests/lab/test_deploy_confirm.py.)
     before = lab.running_config("prd")
     site = site_with_routers(lab, "site-killed.yaml", prd={"asn": 65031})
@@ -188,7 +190,7 @@ def test_napalm_driver_getters_and_config_lifecycle(lab: LabRun, first_deploy: d
         "exec", "--", sys.executable, "-m", "tests.lab.napalm_probe", lab.router_address("prd"), "198.51.100.1"
     )
     out = __import__("json").loads(proc.stdout)
-    assert out["facts"]["vendor"] == "VyOS" and out["facts"]["os_version"].startswith("1.4")
+    assert out["facts"]["vendor"] == "VyOS" and out["facts"]["os_version"].startswith("1.5-rolling-")
     assert out["facts"]["hostname"] == "k8s-router-1-prd" and "eth1" in out["facts"]["interface_list"]
     peers = out["bgp"]["global"]["peers"]
     assert sorted(peers) == NODES["prd"] and all(p["is_up"] and p["remote_as"] == 65021 for p in peers.values())

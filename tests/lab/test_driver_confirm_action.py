@@ -1,5 +1,5 @@
-"""The driver against lab routers of each kind, over real SSH: VyOS 1.4 that knows `system
-config-management commit-confirm action` (vyos-1x T5976), a 1.4 release that does not, and 1.3.
+"""The driver against lab routers of each kind, over real SSH: VyOS 1.5/rolling, which knows `system
+config-management commit-confirm action` (vyos-1x T5976, on `current` only), 1.4, which does not, and 1.3.
 
 What `plan` and `deploy` build on: the probe for the node, the fallback to a reboot saying why, the
 action the router announces at commit-confirm, and `confirm` stopping the timer. Routers of their own
@@ -34,7 +34,7 @@ PASSWORD = LAB_PASSWORD
 KNOWN_HOSTS: dict[str, str] = {}  # "path": the routers' host keys (the routers fixture writes it)
 MINUTE = "2"  # seconds per commit-confirm minute in these routers
 KINDS = {  # namespace suffix: (version, knows the action node, router address)
-    "a": ("1.4", True, "10.96.0.1"),
+    "a": ("1.5", True, "10.96.0.1"),
     "n": ("1.4", False, "10.96.1.1"),
     "o": ("1.3", False, "10.96.2.1"),
 }
@@ -61,16 +61,14 @@ def routers(request: pytest.FixtureRequest) -> Iterator[dict[str, RouterSpec]]:
 
     request.addfinalizer(teardown)
     sh("ip", "netns", "add", CLIENT)
-    for i, (kind, (version, node, address)) in enumerate(KINDS.items()):
+    for i, (kind, (version, _node, address)) in enumerate(KINDS.items()):
         ns = f"{TAG}{kind}"
         sh("ip", "netns", "add", ns)
         veth(ns, "eth1", CLIENT, f"eth{i}", f"{TAG}x{i}", f"{TAG}y{i}")
         nsx(CLIENT, "ip", "addr", "add", f"{address[:-1]}2/24", "dev", f"eth{i}")
         boot = [f"set interfaces ethernet eth1 address '{address}/24'"]
         boot.append("set system config-management commit-revisions '100'")
-        specs[kind] = RouterSpec(
-            f"r-{kind}", ns, base / kind, version, password=PASSWORD, boot_config=boot, confirm_action_node=node
-        )
+        specs[kind] = RouterSpec(f"r-{kind}", ns, base / kind, version, password=PASSWORD, boot_config=boot)
         start_router(specs[kind])
     # The driver always checks host keys: known_hosts from the keys the routers' daemons made at start.
     lines = []

@@ -4,7 +4,7 @@ Texts and semantics: vyos-1x python/vyos/config_mgmt.py (1.4; sagitta without, c
 `system config-management commit-confirm action`, T5976) and vyatta-config-mgmt
 scripts/vyatta-config-mgmt.pl (1.3, equuleus); shared/reference/vyos-cli.md.
 
-Namespaces (prefix ``ektcf``): a 1.4 router that knows `commit-confirm action` (A), a 1.4 router that
+Namespaces (prefix ``ektcf``): a 1.5/rolling router that knows `commit-confirm action` (A), a 1.4 router that
 does not (N), a 1.3 router (O) and one peer namespace wired to all three. The peer runs plain FRR
 (AS 65021, advertising 198.51.100.10/32) and is where clients connect from. One commit-confirm
 "minute" is MINUTE seconds; a reboot keeps a router down for BOOT seconds.
@@ -71,16 +71,8 @@ class Lab:
     def __init__(self, base: Path) -> None:
         self.base = base
         self.specs = {
-            RA: RouterSpec("r-action", RA, base / "ra", "1.4", password=PASSWORD, boot_config=boot_config(RA, "1.4")),
-            RN: RouterSpec(
-                "r-noaction",
-                RN,
-                base / "rn",
-                "1.4",
-                password=PASSWORD,
-                boot_config=boot_config(RN, "1.4"),
-                confirm_action_node=False,
-            ),
+            RA: RouterSpec("r-action", RA, base / "ra", "1.5", password=PASSWORD, boot_config=boot_config(RA, "1.5")),
+            RN: RouterSpec("r-noaction", RN, base / "rn", "1.4", password=PASSWORD, boot_config=boot_config(RN, "1.4")),
             RO: RouterSpec("r-old", RO, base / "ro", "1.3", password=PASSWORD, boot_config=boot_config(RO, "1.3")),
         }
         self.peer_frr = base / "peer-frr"
@@ -319,7 +311,7 @@ def test_14_rollback_reboots_and_rollback_soft_loads(lab: Lab) -> None:
     s.close()
 
 
-# ---------------------------------------------------------------- 1.4 with `commit-confirm action` (T5976)
+# ---------------------------------------------------------------- 1.5/rolling with `commit-confirm action` (T5976)
 
 
 def test_14_action_reload_reverts_in_place(lab: Lab) -> None:

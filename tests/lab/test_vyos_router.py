@@ -266,7 +266,9 @@ def test_commit_failure_leaves_nothing_half_applied(lab: Lab) -> None:
         assert blocker.stdout is not None and blocker.stdout.readline().strip() == "bound"
         key = sh_.cmd("generate pki wireguard key-pair")
         priv = re.search(r"Private key: (\S+)", key).group(1)  # type: ignore[union-attr]
-        pub = re.search(r"Public key: (\S+)", key).group(1)  # type: ignore[union-attr]
+        # the peer's key is another one: its own would be refused (`has the same public key as the interface`)
+        other = sh_.cmd("generate pki wireguard key-pair")
+        pub = re.search(r"Public key: (\S+)", other).group(1)  # type: ignore[union-attr]
         sh_.cmd("configure")
         for line in [
             "set interfaces ethernet eth1 address '10.91.5.1/24'",
@@ -309,7 +311,9 @@ def test_dialect_13(lab: Lab) -> None:
         assert "vyos@old-router:~$" in s.banner
         assert "Version:          VyOS 1.3.8" in s.cmd("show version")
         assert s.cmd("generate wireguard named-keypairs venue").strip() == ""
-        pub = s.cmd("show wireguard keypairs pubkey venue").strip()
+        # the peer's key: another keypair (the interface's own would be refused at commit)
+        assert s.cmd("generate wireguard named-keypairs peer").strip() == ""
+        pub = s.cmd("show wireguard keypairs pubkey peer").strip()
         assert len(pub) == 44
         s.cmd("configure")
         assert "Set failed" in s.cmd("set protocols bgp system-as 65020")

@@ -78,3 +78,74 @@ def test_tree_keys_paths_with_values_last_and_knows_which_are_values() -> None:
 def test_secret_leaf_values_are_masked_inside_error_text_too() -> None:
     error = "'set protocols bgp neighbor 1.2.3.4 password 'old-pw'' failed: Set failed"
     assert mask_line(error) == "'set protocols bgp neighbor 1.2.3.4 password '********'' failed: Set failed"
+
+
+# VyOS `show configuration` (op mode) prints these values masked (vyatta-cfg cnode-algorithm.cpp
+# _print_value_str); a masked value must never look like a change, nor be deleted or written back by value.
+MASKED = """\
+set interfaces wireguard wg0 private-key '****************'
+set interfaces wireguard wg0 peer venue public-key '****************'
+set interfaces wireguard wg0 peer venue allowed-ips '172.16.100.2/32'
+set interfaces wireguard wg0 peer old public-key '****************'
+set interfaces wireguard wg0 peer old allowed-ips '172.16.100.9/32'
+""".splitlines()
+WG_INTENDED = """\
+set interfaces wireguard wg0 private-key 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='
+set interfaces wireguard wg0 peer venue public-key 'DG5Wr9lCEt4Dk4SuL9EScBvKNcsSUrotdrNp6mCfYUU='
+set interfaces wireguard wg0 peer venue allowed-ips '172.16.100.2/32'
+""".splitlines()
+
+
+def test_masked_values_are_not_compared_and_never_deleted_or_set_by_value() -> None:
+    from checks.config_diff import VYOS_HIDDEN, has_hidden_value
+
+    change = diff(MASKED, WG_INTENDED, ManagedScope([("interfaces", "wireguard")]))
+    assert change.sets == []  # the key is not re-set on every deploy
+    assert change.deletes == ["delete interfaces wireguard wg0 peer old"]
+    assert change.uncompared == [
+        "interfaces wireguard wg0 peer venue public-key",
+        "interfaces wireguard wg0 private-key",
+    ]
+    assert not any(VYOS_HIDDEN in c for c in change.commands)
+    assert has_hidden_value(MASKED[0]) and not has_hidden_value(WG_INTENDED[0])
+    assert not has_hidden_value("set interfaces wireguard wg0 description '****************'")  # not a secret leaf
+
+
+def test_a_masked_leaf_the_intent_lacks_is_deleted_by_its_node() -> None:
+    running = [*MASKED[:3], "set protocols bgp neighbor 10.0.0.1 password '****************'"]
+    change = diff(running, WG_INTENDED, ManagedScope([("interfaces", "wireguard"), ("protocols", "bgp")]))
+    assert change.deletes == ["delete protocols bgp"]  # collapsed to the highest node holding nothing else
+    running = [*MASKED[:3], "set interfaces wireguard wg0 peer venue preshared-key '****************'"]
+    change = diff(running, WG_INTENDED, ManagedScope([("interfaces", "wireguard")]))
+    assert change.deletes == ["delete interfaces wireguard wg0 peer venue preshared-key"] and not change.sets
+
+
+def test_compliance_does_not_count_masked_values_as_drift() -> None:
+    from checks.compliance import drift
+
+    found = drift(MASKED[:3], WG_INTENDED, ManagedScope([("interfaces", "wireguard")]))
+    assert not found and len(found.uncompared) == 2
+
+
+def test_plan_notes_masked_values_and_the_tunnel_per_version() -> None:
+    from tasks.deploy import change_notes
+    from tasks.dialect import DIALECTS
+
+    change = diff(
+        MASKED[:3],
+        WG_INTENDED + ["set interfaces wireguard wg0 peer venue persistent-keepalive '25'"],
+        ManagedScope([("interfaces", "wireguard")]),
+    )
+    for version in ("1.4", "1.5"):
+        notes = change_notes(change, DIALECTS[version], MASKED[:3])
+        assert any("cannot compare 2 masked value(s)" in n for n in notes)
+        assert any(
+            f"the tunnel wg0 DROPS: a peer change makes VyOS {version} remove and re-create wg0" in n for n in notes
+        )
+    notes = change_notes(change, DIALECTS["1.3"], MASKED[:3])
+    assert not any("DROPS" in n for n in change_notes(change, DIALECTS["1.4"], []))  # a new wg0: nothing drops
+    assert any("wg0: the changed peer is removed and re-added" in n for n in notes)
+    assert (
+        change_notes(diff([], ["set protocols bgp system-as '1'"], ManagedScope([("protocols",)])), DIALECTS["1.4"], [])
+        == []
+    )

@@ -90,3 +90,42 @@ def test_not_wg_output_raises_and_empty_is_no_interface() -> None:
         wireguard.parse("Unable to access interface: No such device\n")
     with pytest.raises(ParseError, match="wg show"):
         wireguard.parse_dump("garbage line\n")
+
+
+def test_vyos_15_report_reads_like_wg_show() -> None:
+    """1.5/rolling's own report (constructed from vyos-1x current show_interface()): the same peers, by key."""
+    from tests.unit.fixture_text import load
+
+    (wg0,) = wireguard.parse(load(WG / "vyos-15-summary-constructed.txt"))
+    assert (wg0.name, wg0.listen_port, wg0.public_key) == ("wg0", 51820, "s/rm29kCEC2QHT3QqicBfIYQTwQwMzpgvAR2tN0qskY=")
+    venue = wg0.peer("DG5Wr9lCEt4Dk4SuL9EScBvKNcsSUrotdrNp6mCfYUU=")
+    backup = wg0.peer("2Ifu/ATft41h49J2XT/g0TG3EHOzshZ8NEYpgfRaT2I=")
+    assert venue is not None and backup is not None
+    assert venue.latest_handshake_seconds == 3 and venue.allowed_ips == ["172.16.100.2/32", "10.88.0.0/24"]
+    assert (venue.endpoint, venue.transfer_rx, venue.transfer_tx) == ("10.99.0.2:51821", 180, 92)
+    assert backup.latest_handshake_seconds is None and backup.keepalive == 25 and backup.transfer_tx == 148
+    # the same peers as wg's own output of the same interface
+    shown = wireguard.parse_interface((WG / "wg-show-two-peers.txt").read_text())
+    assert {p.public_key for p in shown.peers} == {p.public_key for p in wg0.peers}
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("0:00:03", 3), ("1:02:03", 3723), ("1 day, 0:00:03", 86403), ("3 days, 2:00:00", 266400)]
+)
+def test_report_handshake_is_a_timedelta(text: str, seconds: int) -> None:
+    assert wireguard.timedelta_seconds(text) == seconds
+
+
+def test_report_sizes_are_whole_units() -> None:
+    assert [wireguard.report_bytes(t) for t in ("0 bytes", "1 byte", "988 bytes", "1 KB", "12 MB")] == [
+        0,
+        1,
+        988,
+        1024,
+        12 * 1024**2,
+    ]
+
+
+def test_report_with_a_bad_field_raises() -> None:
+    with pytest.raises(ParseError, match="wg show"):
+        wireguard.parse("interface: wg0\n  public key: X\n\n  peer: venue\n    latest handshake: soon\n")

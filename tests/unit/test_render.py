@@ -89,12 +89,15 @@ def test_bgp_password_is_rendered_and_reported_as_secret(monkeypatch: pytest.Mon
 def test_dialect_detection_from_show_version() -> None:
     assert detect("Version:          VyOS 1.4.0\nRelease train:    sagitta\n").version == "1.4"
     assert detect("Version:          VyOS 1.3.8\n").version == "1.3"
-    assert dialect_for("1.5").version == "1.4"
+    assert dialect_for("1.5").version == "1.5" and dialect_for("1.6").version == "1.5"
+    rolling = detect("Version:          VyOS 1.5-rolling-202410210017\nRelease train:    current\n")
+    assert rolling.version == "1.5" and rolling.knows_confirm_action and not rolling.asn_in_path
+    assert not dialect_for("1.4").knows_confirm_action and dialect_for("1.4").revert_in_place  # probed
     with pytest.raises(Exception, match="names no VyOS version"):
         detect("Linux debian 6.1")
 
 
-@pytest.mark.parametrize("version", ["1.3", "1.4"])
+@pytest.mark.parametrize("version", ["1.3", "1.4", "1.5"])
 def test_rendered_config_lies_inside_the_managed_scope_and_keeps_foreign_routes(version: str) -> None:
     from checks.config_diff import diff
     from tasks.render import managed_scope

@@ -30,6 +30,22 @@ BGP: list[Entry] = [
 
 # -- WireGuard: keys, peers, errors, what a peer change does to the interface, op-mode reports --------------
 WIREGUARD: list[Entry] = [
+    Entry(
+        "wireguard.summary",
+        "",
+        Source("vyos/vyos-1x", "current", "op-mode-definitions/show-interfaces-wireguard.xml.in", "summary"),
+        evidence=('interfaces_wireguard.py show_summary --intf-name="$4"',),
+        note="VyOS's own report (T4833): python/vyos/ifconfig/wireguard.py show_interface(), lab/vyos/ops.py "
+        "wireguard_summary; peers by name, handshake as a timedelta, sizes by hurry.filesize alternative",
+        sources=(Source("vyos/vyos-1x", "current", "python/vyos/ifconfig/wireguard.py", "show_interface"),),
+    ),
+    Entry(
+        "wireguard.summary_unconfigured",
+        "WireGuard interface {ifname} is not configured",
+        Source("vyos/vyos-1x", "current", "src/op_mode/interfaces_wireguard.py", "_verify"),
+        evidence=("unconf_message = f'WireGuard interface {interface} is not configured'",),
+        note="printed by the script's __main__ (print(e)), exit 1",
+    ),
 ]
 
 
@@ -40,6 +56,18 @@ SECRETS: list[Entry] = [
 
 # -- commit-confirm action: whether the node exists, what expiry does --------------------------------------
 CONFIRM_ACTION: list[Entry] = [
+    Entry(
+        "confirm_action.node",
+        "",
+        Source("vyos/vyos-1x", "current", "interface-definitions/system_config-management.xml.in", "commit-confirm"),
+        evidence=(
+            '<node name="commit-confirm">',
+            "<regex>(reload|reboot)</regex>",
+            "<defaultValue>reboot</defaultValue>",
+        ),
+        note="T5976, PR #4128 (2024-10): `system config-management commit-confirm action reload|reboot`, "
+        "default reboot; reload reverts in place (config_mgmt.py revert_soft)",
+    ),
 ]
 
 
