@@ -17,6 +17,7 @@ from . import config as C
 from . import ops
 from .firewall import show_firewall_14
 from .kernel import links
+from .ledger import text as ledger_text
 from .ops import OP_WORDS, run_shell, split_pipes, strip_private
 from .router import Router
 
@@ -111,22 +112,38 @@ class Session:
             if words[:1] == ["strip-private"]:
                 text = strip_private(text)
             elif words[:1] == ["commands"]:
-                text = commands if commands is not None else "commands pipe is not supported in operational mode\n"
+                text = commands if commands is not None else ledger_text(self.router.version, "op.pipe.commands")
             elif words[:1] == ["json"] and commands is None:
-                text = "JSON pipe is not supported in operational mode\n"
+                text = ledger_text(self.router.version, "op.pipe.json")
             else:
                 text = await run_shell(seg, self.router.state, stdin=text, interactive=self.interactive)
         return text
 
-    @staticmethod
-    def invalid(toks: list[str], i: int) -> str:
+    def invalid(self, toks: list[str], i: int) -> str:
         """vyatta-op-run _vyatta_op_run: `Invalid command: <words so far> [<the bad one>]` on stderr."""
         head = " ".join(toks[:i])
-        return f"\n  Invalid command: {head + ' ' if head else ''}[{toks[i]}]\n\n"
+        return ledger_text(self.router.version, "op.invalid", head=head + " " if head else "", word=toks[i])
 
-    @staticmethod
-    def incomplete(toks: list[str]) -> str:
-        return f"\n  Incomplete command: {' '.join(toks)}\n\n"
+    def incomplete(self, toks: list[str]) -> str:
+        return ledger_text(self.router.version, "op.incomplete", words=" ".join(toks))
+
+    async def show_ip_route_op(self, toks: list[str]) -> str:
+        """`show ip route forward|cache [X]` run iproute2 in the router (both versions); `summary` is vtysh,
+        on 1.4 through route.py show_summary (stripped, then print()). Ledger OP_MODE show.ip-route.*."""
+        r = self.router
+        word, rest = toks[3], toks[4:]
+        if word in ("forward", "cache") and len(rest) <= 1:
+            cmd = ledger_text(r.version, f"show.ip-route.{word}").split()
+            if rest:
+                cmd = cmd + rest if word == "cache" else ["ip", "-s", "route", "list", *rest]
+            return await _run_text(cmd)
+        if word == "summary" and not rest:
+            out = await asyncio.to_thread(r.frr.show, ledger_text(r.version, "show.ip-route.summary"))
+            return out if r.version == "1.3" else out.strip() + "\n"
+        if word == "summary" and r.version != "1.3" and len(rest) == 2 and rest[0] == "table":
+            out = await asyncio.to_thread(r.frr.show, f"show ip route summary table {rest[1]}")
+            return out.strip() + "\n"
+        return self.invalid(toks, min(len(toks) - 1, 4 if word != "summary" or r.version == "1.3" else 5))
 
     async def op_vyos(self, toks: list[str]) -> str:
         if toks[:2] == ["set", "terminal"] and len(toks) >= 3:
@@ -153,7 +170,8 @@ class Session:
         if toks in (["show", "configuration", "commands"], ["show", "configuration", "command"]):
             return _lines(r.commands())
         if toks == ["show", "system", "commit"]:
-            return _lines([rev.line(i) for i, rev in enumerate(r.revisions)])
+            revs = [(rev.time, rev.user, rev.via, rev.comment) for rev in r.revisions]
+            return ops.commit_log_text(r.version, revs)
         if toks == ["show", "system", "uptime"]:
             # 1.3: op-mode-definitions/show-system.xml.in runs `uptime`; 1.4: src/op_mode/uptime.py
             return await run_shell("uptime", r.state) if v13 else await asyncio.to_thread(ops.uptime_text_14)
@@ -170,7 +188,7 @@ class Session:
         if toks[:3] == ["show", "lldp", "neighbors"]:
             # 1.4: src/op_mode/lldp.py unconf_message; 1.3: src/op_mode/lldp_op.py (equuleus). The lab has
             # no `service lldp`.
-            return "Service LLDP is not configured\n" if v13 else "LLDP is not configured\n"
+            return ledger_text(r.version, "show.lldp.unconfigured")
         if toks == ["show", "interfaces"] and not v13:
             # vyos-1x op-mode-definitions/show-interfaces.xml.in (tag 1.4.0, T5749): show_summary_extended
             return ops.interfaces_extended(await asyncio.to_thread(links))
@@ -191,6 +209,8 @@ class Session:
         if toks == ["show", "firewall"] and not v13:
             # 1.4.0 op-mode-definitions/firewall.xml.in `show firewall` (1.3's vyatta-op tree is not modelled)
             return await asyncio.to_thread(show_firewall_14, r.running)
+        if toks[:3] == ["show", "ip", "route"] and len(toks) >= 4 and toks[3] in ("forward", "cache", "summary"):
+            return await self.show_ip_route_op(toks)
         if any(tuple(toks[: len(p)]) == p for p in VTYSH_SHOWS):
             return await asyncio.to_thread(r.frr.show, " ".join(toks))
         known = {"bfd", "version", "configuration", "system", "host", "arp", "lldp", "interfaces", "ip", "ipv6", "bgp"}
@@ -368,7 +388,7 @@ class Session:
         changes, else vyos-config-to-commands of the shown (sub)tree: set lines relative to the path."""
         r = self.router
         if self.changed():
-            return "You have uncommited changes, please commit them before using the commands pipe\n"
+            return ledger_text(self.router.version, "op.pipe.commands-uncommitted")
         try:
             keys, _, _ = C.resolve(r.schema, args, for_delete=True) if args else ([], None, None)
         except C.PathError:
