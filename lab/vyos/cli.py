@@ -120,9 +120,13 @@ class Session:
         return text
 
     def invalid(self, toks: list[str], i: int) -> str:
-        """vyatta-op-run _vyatta_op_run: `Invalid command: <words so far> [<the bad one>]` on stderr."""
+        """vyatta-op-run _vyatta_op_run (ledger op.invalid): the words so far, then the bad one in brackets."""
         head = " ".join(toks[:i])
         return ledger_text(self.router.version, "op.invalid", head=head + " " if head else "", word=toks[i])
+
+    def invalid_line(self, words: str) -> str:
+        """A whole line refused (ledger op.invalid with no head: the line in brackets)."""
+        return ledger_text(self.router.version, "op.invalid", head="", word=words)
 
     def incomplete(self, toks: list[str]) -> str:
         return ledger_text(self.router.version, "op.incomplete", words=" ".join(toks))
@@ -288,7 +292,7 @@ class Session:
             count_given |= args[i] == "count"
             i += 2
         if i != len(args):
-            return f"\n  Invalid command: [ping {' '.join(args)}]\n\n"
+            return self.invalid_line("ping " + " ".join(args))
         if not count_given:
             cmd += ["-c", "3"]  # no Ctrl-C handling while a command runs here: stop by itself
         return await _run_text(cmd)
@@ -311,11 +315,11 @@ class Session:
         try:
             toks = shlex.split(line)
         except ValueError:
-            return f"\n  Invalid command: [{line}]\n\n"
+            return self.invalid_line(line)
         cmd, args = toks[0], toks[1:]
         if cmd == "set":
             if not args:
-                return "\n  Invalid command: [set]\n\n"
+                return self.invalid_line("set")
             try:
                 info = C.set_path(self.candidate, r.schema, args)
             except C.PathError as e:
@@ -323,7 +327,7 @@ class Session:
             return ("\n" + _indent(info) + "\n") if info else ""
         if cmd == "delete":
             if not args:
-                return "\n  Invalid command: [delete]\n\n"
+                return self.invalid_line("delete")
             try:
                 C.delete_path(self.candidate, r.schema, args)
             except C.PathError as e:
@@ -365,7 +369,7 @@ class Session:
             return self.rollback_soft(args)
         if cmd == "run":
             if not args:
-                return "\n  Invalid command: [run]\n\n"
+                return self.invalid_line("run")
             return await self.op_command(line.split(None, 1)[1])
         if cmd == "exit":
             if args == ["discard"]:
@@ -381,7 +385,7 @@ class Session:
             if r.saved() != r.running:
                 warn = "Warning: configuration changes have not been saved.\n"
             return warn + "exit\n"
-        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+        return self.invalid_line(" ".join(toks))
 
     def commands_pipe(self, args: list[str]) -> str:
         """`show [path] | commands` in config mode (vyatta-op `commands ()`): refused with uncommitted

@@ -589,7 +589,7 @@ class _Failed(Exception):
 def _failure(errs: list[tuple[str, str]], version: str = "1.4") -> list[str]:
     """The commit failure text: each failing section with its first error only (a conf-mode script stops at
     its first ConfigError; a node.def's commit check dies at its first), `[[section]] failed`, then
-    `Commit failed` (ledger ERRORS error.commit.*: vyatta-cfg src/commit/commit-algorithm.cpp)."""
+    the closing line (ledger ERRORS error.commit.*: vyatta-cfg src/commit/commit-algorithm.cpp)."""
     out: list[str] = []
     seen: set[str] = set()
     for section, msg in errs:

@@ -79,7 +79,7 @@ def check_ipv4(value: str) -> str | None:
     try:
         ipaddress.IPv4Address(value)
     except ValueError:
-        return f'"{value}" is not a valid value of type "ipv4"'
+        return "Invalid IPv4 address"  # the lab's own; VyOS's per version: ledger `value ... router-id`
     return None
 
 
@@ -152,6 +152,17 @@ def check_text(value: str) -> str | None:
     return None if 0 < len(value) <= 256 and "\n" not in value else "Description too long (limit 256 characters)"
 
 
+def check_description(version: str) -> Check:
+    """1.4: include/generic-description.xml.i `.{0,255}`; 1.3: include/interface/description.xml.i `.{1,256}`
+    (vyos-1x at 1.4.0 / equuleus; the message is the ledger's `value ... description`)."""
+    limit = 256 if version == "1.3" else 255
+
+    def check(value: str) -> str | None:
+        return None if len(value) <= limit and "\n" not in value else f"Description too long (limit {limit} characters)"
+
+    return check
+
+
 def check_name(value: str) -> str | None:
     return None if re.fullmatch(r"[-_a-zA-Z0-9.]{1,100}", value) else "Name contains invalid characters"
 
@@ -200,7 +211,7 @@ def _bgp_neighbor_options(with_peer_group: bool, version: str) -> dict[str, Node
         update_source=leaf(check_update_source),
         disable_connected_check=flag(),
         ebgp_multihop=leaf(_u32(1, 255)),
-        description=leaf(check_text),
+        description=leaf(check_description(version) if version != "1.3" else check_text),
         shutdown=flag(),
         passive=flag(),
         timers=node(connect=leaf(_u32(1, 65535)), holdtime=leaf(_u32(0, 65535)), keepalive=leaf(_u32(1, 65535))),
@@ -350,7 +361,7 @@ def build_schema(version: str, confirm_action: bool = True) -> Node:
     ethernet = tag(
         check_ethernet,
         address=leaf(check_host_prefix, multi=True),
-        description=leaf(check_text),
+        description=leaf(check_description(version)),
         disable=flag(),
         mtu=leaf(_u32(68, 16000)),
         ip=node(enable_proxy_arp=flag()),

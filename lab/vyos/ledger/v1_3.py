@@ -401,6 +401,14 @@ BGP: list[Entry] = [
         evidence=('"Keepalive interval must be between 1 and 65535"',),
     ),
     Entry(
+        "value protocols bgp parameters router-id",
+        '"{value}" is not a valid value of type "ipv4"',
+        Source("vyos/vyatta-cfg-quagga", "equuleus", _Q + "parameters/router-id/node.def"),
+        evidence=("type: ipv4", '"\\"%s\\" is not a valid value of type \\"%s\\"\\n"'),
+        sources=(Source("vyos/vyatta-cfg", "equuleus", "src/cli_new.c", "validate_value"),),
+        note="a node.def `type: ipv4` without syntax:expression: vyatta-cfg's own type message",
+    ),
+    Entry(
         "schema protocols bgp parameters",
         "default no-ipv4-unicast, network-import-check, router-id, log-neighbor-changes, bestpath as-path",
         Source("vyos/vyatta-cfg-quagga", "equuleus", "scripts/bgp/vyatta-bgp.pl", "%qcom"),
