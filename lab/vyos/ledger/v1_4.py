@@ -257,7 +257,7 @@ BGP: list[Entry] = [
         'Peer-group member "{n}" cannot override remote-as of peer-group "{pg}"!',
         Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
         evidence=(
-            "raise ConfigError(f'Peer-group member \"{peer}\" cannot override remote-as of peer-group "
+            'raise ConfigError(f\'Peer-group member "{peer}" cannot override remote-as of peer-group '
             '"{peer_group}"!\')',
         ),
     ),
