@@ -143,10 +143,10 @@ class Session:
             return await _run_text(cmd)
         if word == "summary" and not rest:
             out = await asyncio.to_thread(r.frr.show, ledger_text(r.version, "show.ip-route.summary"))
-            return out if r.version == "1.3" else out.strip() + "\n"
+            return out if r.version == "1.3" else _printed(out)
         if word == "summary" and r.version != "1.3" and len(rest) == 2 and rest[0] == "table":
             out = await asyncio.to_thread(r.frr.show, f"show ip route summary table {rest[1]}")
-            return out.strip() + "\n"
+            return _printed(out)
         return self.invalid(toks, min(len(toks) - 1, 4 if word != "summary" or r.version == "1.3" else 5))
 
     async def op_vyos(self, toks: list[str]) -> str:
@@ -646,6 +646,12 @@ class Session:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _printed(out: str) -> str:
+    """vyos.opmode.run(): the result of cmd() (stripped) is printed only when it is not empty."""
+    out = out.strip()
+    return out + "\n" if out else ""
 
 
 def _lines(lines: list[str]) -> str:
