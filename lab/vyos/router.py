@@ -281,6 +281,12 @@ class Router:
         groups = C.sub(bgp, "peer-group")
         for n, cfg in C.sub(bgp, "neighbor").items():
             sec = f"protocols bgp {asn} neighbor {n}" if v == "1.3" else "protocols bgp"
+
+            def died(msg: str, n: str = n) -> tuple[str, str]:
+                """1.3: vyatta-bgp.pl --main (the `end:` of protocols bgp ASN) dies with its own `[ path ]` heading
+                and a two-space indent; vyatta-cfg then names the failing node `[[protocols bgp ASN]] failed`."""
+                return (f"protocols bgp {asn}", f"[ protocols bgp {asn} neighbor {n} ]\n  {msg}")
+
             pg = C.value(cfg, "peer-group")
             if pg is not None and pg not in groups:
                 if v == "1.3":
@@ -290,9 +296,11 @@ class Router:
             pg_as = C.has(groups.get(pg or "", {}), "remote-as")
             no_v4 = v == "1.3" and C.has(bgp, "parameters", "default", "no-ipv4-unicast")
             if not C.has(cfg, "remote-as") and not pg_as and not no_v4:
-                errs.append((sec, text(v, "bgp.error.remote-as", n=n)))
+                msg = text(v, "bgp.error.remote-as", n=n)
+                errs.append(died(msg) if v == "1.3" else (sec, msg))
             if C.has(cfg, "remote-as") and pg_as:
-                errs.append((sec, text(v, "bgp.error.remote-as-both", n=n, pg=pg)))
+                msg = text(v, "bgp.error.remote-as-both", n=n, pg=pg)
+                errs.append(died(msg) if v == "1.3" else (sec, msg))
         for prefix, rc in C.sub(bgp, "listen", "range").items():
             pg = C.value(rc, "peer-group")
             if pg is None:
@@ -596,5 +604,6 @@ def _failure(errs: list[tuple[str, str]], version: str = "1.4") -> list[str]:
         if section in seen:
             continue
         seen.add(section)
-        out += [f"[ {section} ]", msg, "", text(version, "error.commit.failed-section", section=section)]
+        head = [] if msg.startswith("[ ") else [f"[ {section} ]"]  # a script that prints its own heading
+        out += [*head, msg, "", text(version, "error.commit.failed-section", section=section)]
     return out + [text(version, "error.commit.failed")]

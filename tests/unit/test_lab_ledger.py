@@ -184,3 +184,25 @@ def test_audit_reports_missing_evidence(tmp_path: Path) -> None:
     assert "does not exist" in audit_cli.audit_entry("1.4", gone, mirror)[0].problem
     assert "no mirror" in audit_cli.audit_entry("1.4", nomirror, mirror)[0].problem
     assert audit_cli.main(["audit", "--mirror", str(tmp_path / "nowhere")]) == 2
+
+
+def test_13_bgp_commit_error_is_vyatta_bgp_pl_s() -> None:
+    from lab.vyos import config as C
+    from lab.vyos.router import Router, _failure
+    from lab.vyos.schema import build_schema
+
+    class Bare(Router):
+        def __init__(self, version: str) -> None:  # only what verify_bgp reads
+            self.version = version
+
+    tree: C.Tree = {}
+    C.set_path(tree, build_schema("1.3"), "protocols bgp 65000 neighbor 10.0.0.2 description x".split())
+    errs = Bare("1.3").verify_bgp("65000", C.sub(tree, "protocols", "bgp", "65000"))
+    assert _failure(errs, "1.3") == [
+        "[ protocols bgp 65000 neighbor 10.0.0.2 ]\n  must set remote-as or peer-group with remote-as defined",
+        "",
+        "[[protocols bgp 65000]] failed",
+        "Commit failed",
+    ]
+    C.set_path(tree, build_schema("1.3"), "protocols bgp 65000 parameters default no-ipv4-unicast".split())
+    assert Bare("1.3").verify_bgp("65000", C.sub(tree, "protocols", "bgp", "65000")) == []
