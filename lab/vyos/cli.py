@@ -178,15 +178,17 @@ class Session:
             return ops.commit_log_text(r.version, revs)
         if toks == ["show", "system", "uptime"]:
             # 1.3: op-mode-definitions/show-system.xml.in runs `uptime`; 1.4: src/op_mode/uptime.py
-            return await run_shell("uptime", r.state) if v13 else await asyncio.to_thread(ops.uptime_text_14)
-        if toks == ["show", "host", "name"]:
-            # vyos-1x op-mode-definitions/show-host.xml.in: <command>/bin/hostname</command>
-            return await _run_text(["/bin/hostname"])
-        if toks == ["show", "arp"]:
-            # 1.3: op-mode-definitions/show-arp.xml.in (equuleus) `/usr/sbin/arp -e -n`;
-            # 1.4: src/op_mode/neighbor.py show --family inet
             if v13:
-                return await _run_text(["/usr/sbin/arp", "-e", "-n"])
+                return await run_shell(ledger_text(r.version, "show.system-uptime"), r.state)
+            return await asyncio.to_thread(ops.uptime_text_14)
+        if toks == ["show", "host", "name"]:
+            # vyos-1x op-mode-definitions/show-host.xml.in (ledger OP_MODE show.host-name)
+            return await _run_text(ledger_text(r.version, "show.host-name").split())
+        if toks == ["show", "arp"]:
+            # 1.3: op-mode-definitions/show-arp.xml.in (equuleus; ledger OP_MODE show.arp);
+            # 1.4: src/op_mode/neighbor.py (ledger OP_MODE show.arp), rendered by ops.arp_14
+            if v13:
+                return await _run_text(ledger_text(r.version, "show.arp").split())
             text = await _run_text(["ip", "--family", "inet", "--json", "neighbor", "list"])
             return ops.arp_14(json.loads(text or "[]"))
         if toks[:3] == ["show", "lldp", "neighbors"]:
@@ -228,7 +230,7 @@ class Session:
         """vyos-1x op-mode-definitions/show-bfd.xml.in (equuleus and sagitta, the same tree; sagitta adds
         `static routes`): `show bfd` and `show bfd peer` are nodes without a command; `peers [brief|counters]`
         run `vtysh -c "show bfd peers[ brief| counters]"`; `peer ADDR [counters]` runs `vtysh -c "show bfd
-        peers[ counters]" | sed -n "/peer $4 /,/^$/p"`. There is no json node."""
+        peers[ counters]"` piped into the ledger's `show.bfd.peer` sed. There is no json node."""
         r = self.router
         rest = toks[2:]
         if rest in ([], ["peer"]):
@@ -239,7 +241,8 @@ class Session:
             return await asyncio.to_thread(r.frr.show, f"show bfd peers {rest[1]}")
         if rest[:1] == ["peer"] and (len(rest) == 2 or (len(rest) == 3 and rest[2] == "counters")):
             text = await asyncio.to_thread(r.frr.show, "show bfd peers" + (" counters" if len(rest) == 3 else ""))
-            return await _run_text(["sed", "-n", f"/peer {rest[1]} /,/^$/p"], stdin=text)
+            sed = shlex.split(ledger_text(r.version, "show.bfd.peer", addr=rest[1]))
+            return await _run_text(sed, stdin=text)
         if r.version != "1.3" and rest == ["static", "routes"]:
             return await asyncio.to_thread(r.frr.show, "show bfd static route")
         words = ["peer", "peers"] + (["static"] if r.version != "1.3" else [])

@@ -331,7 +331,7 @@ def interfaces_summary(links: dict[str, dict]) -> str:
     show_interfaces.py run_show_intf_brief() is the same). format1 pads the state to 4 columns, so a row
     without a description keeps its trailing spaces (ntc-templates' vyatta_vyos_show_interfaces needs
     them)."""
-    format1 = "%-16s %-33s %-4s %s"
+    format1 = text("1.4", "show.interfaces.summary-format")  # the same on 1.3 (ledger OP_MODE)
     format2 = "%-16s %s"
     out = [
         "Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down",
@@ -451,7 +451,7 @@ def interface_detail(name: str, ip_text: str, description: str) -> str:
 
 
 def arp_14(neighbors: list[dict]) -> str:
-    """`show arp` 1.4: vyos-1x src/op_mode/neighbor.py show --family inet (1.4.0): tabulate of
+    """`show arp` 1.4: vyos-1x src/op_mode/neighbor.py (1.4.0; ledger OP_MODE show.arp): tabulate of
     `ip --family inet --json neighbor list`, then print()."""
     rows = []
     for e in neighbors:

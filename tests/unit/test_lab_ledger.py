@@ -59,7 +59,9 @@ def test_versions_and_inheritance() -> None:
 
 def test_lab_code_takes_texts_from_the_ledger() -> None:
     """The op-mode, error and BGP texts the audit covers are not spelled out again in the lab's code."""
-    code = {p.name: p.read_text() for p in (ROOT / "lab" / "vyos").glob("*.py")}
+    # the files that print op-mode, error and BGP texts (daemon.py, kernel.py, firewall.py belong to other areas)
+    mine = ("cli.py", "ops.py", "config.py", "schema.py", "frr.py", "router.py")
+    code = {name: (ROOT / "lab" / "vyos" / name).read_text() for name in mine}
     for mod in (v1_3, v1_4):
         for e in mod.OP_MODE + mod.ERRORS + mod.BGP:
             if e.key in ("error.invalid-value", "error.interface-missing") or e.key.startswith(

@@ -117,6 +117,40 @@ OP_MODE: list[Entry] = [
         evidence=('<leafNode name="summary">', '<command>vtysh -c "show ip route summary"</command>'),
         note="1.3: vtysh's own text, unchanged (a leafNode: no `table` below it)",
     ),
+    Entry(
+        "show.host-name",
+        "/bin/hostname",
+        Source("vyos/vyos-1x", "equuleus", "op-mode-definitions/show-host.xml.in", 'node "name"'),
+        evidence=("<command>/bin/hostname</command>",),
+    ),
+    Entry(
+        "show.arp",
+        "/usr/sbin/arp -e -n",
+        Source("vyos/vyos-1x", "equuleus", "op-mode-definitions/show-arp.xml.in", 'node "arp"'),
+        evidence=("<command>/usr/sbin/arp -e -n</command>",),
+    ),
+    Entry(
+        "show.system-uptime",
+        "uptime",
+        Source("vyos/vyos-1x", "equuleus", "op-mode-definitions/show-system.xml.in", 'node "uptime"'),
+        evidence=("<command>uptime</command>",),
+    ),
+    Entry(
+        "show.bfd.peer",
+        'sed -n "/peer {addr} /,/^$/p"',
+        Source("vyos/vyos-1x", "equuleus", "op-mode-definitions/show-bfd.xml.in", 'tagNode "peer"'),
+        evidence=('<command>vtysh -c "show bfd peers" | sed -n "/peer $4 /,/^$/p"</command>',),
+        note="the `show bfd peers` block of that peer; nothing for an unknown one; no json node",
+    ),
+    Entry(
+        "show.interfaces.summary-format",
+        "%-16s %-33s %-4s %s",
+        Source(
+            "vyos/vyos-1x", "equuleus", "src/op_mode/show_interfaces.py", "_format_show_summary / run_show_intf_brief"
+        ),
+        evidence=("format1 = '%-16s %-33s %-4s %s'",),
+        note="the fixed-width table (1.3 `show interfaces`, 1.4 `show interfaces summary`); ops.interfaces_summary",
+    ),
 ]
 
 

@@ -117,6 +117,38 @@ OP_MODE: list[Entry] = [
         note="route.py runs `vtysh -c 'show ip route  summary '` through cmd() (output stripped), then print(): "
         "FRR's text without leading/trailing blank lines; `summary table N` adds `table N`",
     ),
+    Entry(
+        "show.host-name",
+        "/bin/hostname",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-host.xml.in", 'node "name"'),
+        evidence=("<command>/bin/hostname</command>",),
+    ),
+    Entry(
+        "show.arp",
+        "neighbor.py show --family inet",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-arp.xml.in", 'node "arp"'),
+        evidence=("<command>${vyos_op_scripts_dir}/neighbor.py show --family inet</command>",),
+    ),
+    Entry(
+        "show.system-uptime",
+        "uptime.py",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-system.xml.in", 'node "uptime"'),
+        evidence=("uptime.py",),
+    ),
+    Entry(
+        "show.bfd.peer",
+        'sed -n "/peer {addr} /,/^$/p"',
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-bfd.xml.in", 'tagNode "peer"'),
+        evidence=('<command>vtysh -c "show bfd peers" | sed -n "/peer $4 /,/^$/p"</command>',),
+        note="the `show bfd peers` block of that peer; nothing for an unknown one; no json node",
+    ),
+    Entry(
+        "show.interfaces.summary-format",
+        "%-16s %-33s %-4s %s",
+        Source("vyos/vyos-1x", "1.4.0", "src/op_mode/interfaces.py", "_format_show_summary / run_show_intf_brief"),
+        evidence=("format1 = '%-16s %-33s %-4s %s'",),
+        note="the fixed-width table (1.3 `show interfaces`, 1.4 `show interfaces summary`); ops.interfaces_summary",
+    ),
 ]
 
 
