@@ -3,7 +3,8 @@
 Each module exposes ``parse(text) -> <model>``; text that is not that command's output, and a row a parser
 does not understand, raise ``ParseError`` (naming the row): a parser never guesses. Modules: ``bgp_summary``
 (``parse_all`` for every address family), ``route``, ``bgp_prefix``, ``interfaces``, ``config_commands``,
-``wireguard``, ``haproxy_stat``, ``arp``, ``system`` (``show version``, ``show system uptime``);
+``wireguard``, ``haproxy_stat``, ``arp``, ``system`` (``show version``, ``show system uptime``), ``commit_log``
+(``show system commit``, 1.3 and 1.4 layouts);
 ``frr_json`` builds the same models from FRR's JSON output.
 """
 

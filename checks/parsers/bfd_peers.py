@@ -67,12 +67,17 @@ def _interval(value: str | None) -> int | None:
 def _timers(row: Any) -> BfdTimers:
     if isinstance(row, list):  # two blocks under one heading: not this command's layout
         raise ValueError("a timer block appears twice")
+    echo_rx, echo_tx = row.get("echo_receive_interval"), row.get("echo_transmit_interval")
+    if echo_rx is None and echo_tx is not None:
+        # FRR 7.x: the block's only echo line, "Echo transmission interval", prints required_min_echo
+        # (FRRouting/frr frr-7.5.1 bfdd/bfdd_vty.c _display_peer), which 8.x+ calls "Echo receive interval"
+        echo_rx, echo_tx = echo_tx, None
     return BfdTimers(
         detect_multiplier=int(row["detect_multiplier"]),
         receive_interval=_interval(row["receive_interval"]),
         transmit_interval=_interval(row.get("transmit_interval")),
-        echo_receive_interval=_interval(row.get("echo_receive_interval")) or 0,
-        echo_transmit_interval=_interval(row.get("echo_transmit_interval")),
+        echo_receive_interval=_interval(echo_rx) or 0,
+        echo_transmit_interval=_interval(echo_tx),
     )
 
 

@@ -17,7 +17,7 @@ from . import config as C
 from . import ops
 from .firewall import show_firewall_14
 from .kernel import links
-from .ledger import text
+from .ledger import text as ledger_text
 from .ops import OP_WORDS, run_shell, split_pipes, strip_private
 from .router import Router
 
@@ -112,22 +112,42 @@ class Session:
             if words[:1] == ["strip-private"]:
                 text = strip_private(text)
             elif words[:1] == ["commands"]:
-                text = commands if commands is not None else "commands pipe is not supported in operational mode\n"
+                text = commands if commands is not None else ledger_text(self.router.release, "op.pipe.commands")
             elif words[:1] == ["json"] and commands is None:
-                text = "JSON pipe is not supported in operational mode\n"
+                text = ledger_text(self.router.release, "op.pipe.json")
             else:
                 text = await run_shell(seg, self.router.state, stdin=text, interactive=self.interactive)
         return text
 
-    @staticmethod
-    def invalid(toks: list[str], i: int) -> str:
-        """vyatta-op-run _vyatta_op_run: `Invalid command: <words so far> [<the bad one>]` on stderr."""
+    def invalid(self, toks: list[str], i: int) -> str:
+        """vyatta-op-run _vyatta_op_run (ledger op.invalid): the words so far, then the bad one in brackets."""
         head = " ".join(toks[:i])
-        return f"\n  Invalid command: {head + ' ' if head else ''}[{toks[i]}]\n\n"
+        return ledger_text(self.router.release, "op.invalid", head=head + " " if head else "", word=toks[i])
 
-    @staticmethod
-    def incomplete(toks: list[str]) -> str:
-        return f"\n  Incomplete command: {' '.join(toks)}\n\n"
+    def invalid_line(self, words: str) -> str:
+        """A whole line refused (ledger op.invalid with no head: the line in brackets)."""
+        return ledger_text(self.router.release, "op.invalid", head="", word=words)
+
+    def incomplete(self, toks: list[str]) -> str:
+        return ledger_text(self.router.release, "op.incomplete", words=" ".join(toks))
+
+    async def show_ip_route_op(self, toks: list[str]) -> str:
+        """`show ip route forward|cache [X]` run iproute2 in the router (both versions); `summary` is vtysh,
+        on 1.4 through route.py show_summary (stripped, then print()). Ledger OP_MODE show.ip-route.*."""
+        r = self.router
+        word, rest = toks[3], toks[4:]
+        if word in ("forward", "cache") and len(rest) <= 1:
+            cmd = ledger_text(r.release, f"show.ip-route.{word}").split()
+            if rest:
+                cmd = cmd + rest if word == "cache" else ["ip", "-s", "route", "list", *rest]
+            return await _run_text(cmd)
+        if word == "summary" and not rest:
+            out = await asyncio.to_thread(r.frr.show, ledger_text(r.release, "show.ip-route.summary"))
+            return out if r.version == "1.3" else _printed(out)
+        if word == "summary" and r.version != "1.3" and len(rest) == 2 and rest[0] == "table":
+            out = await asyncio.to_thread(r.frr.show, f"show ip route summary table {rest[1]}")
+            return _printed(out)
+        return self.invalid(toks, min(len(toks) - 1, 4 if word != "summary" or r.version == "1.3" else 5))
 
     async def op_vyos(self, toks: list[str]) -> str:
         if toks[:2] == ["set", "terminal"] and len(toks) >= 3:
@@ -155,24 +175,27 @@ class Session:
         if toks in (["show", "configuration", "commands"], ["show", "configuration", "command"]):
             return _lines(r.commands())
         if toks == ["show", "system", "commit"]:
-            return _lines([rev.line(i) for i, rev in enumerate(r.revisions)])
+            revs = [(rev.time, rev.user, rev.via, rev.comment) for rev in r.revisions]
+            return ops.commit_log_text(r.release, revs)
         if toks == ["show", "system", "uptime"]:
             # 1.3: op-mode-definitions/show-system.xml.in runs `uptime`; 1.4: src/op_mode/uptime.py
-            return await run_shell("uptime", r.state) if v13 else await asyncio.to_thread(ops.uptime_text_14)
-        if toks == ["show", "host", "name"]:
-            # vyos-1x op-mode-definitions/show-host.xml.in: <command>/bin/hostname</command>
-            return await _run_text(["/bin/hostname"])
-        if toks == ["show", "arp"]:
-            # 1.3: op-mode-definitions/show-arp.xml.in (equuleus) `/usr/sbin/arp -e -n`;
-            # 1.4: src/op_mode/neighbor.py show --family inet
             if v13:
-                return await _run_text(["/usr/sbin/arp", "-e", "-n"])
+                return await run_shell(ledger_text(r.release, "show.system-uptime"), r.state)
+            return await asyncio.to_thread(ops.uptime_text_14)
+        if toks == ["show", "host", "name"]:
+            # vyos-1x op-mode-definitions/show-host.xml.in (ledger OP_MODE show.host-name)
+            return await _run_text(ledger_text(r.release, "show.host-name").split())
+        if toks == ["show", "arp"]:
+            # 1.3: op-mode-definitions/show-arp.xml.in (equuleus; ledger OP_MODE show.arp);
+            # 1.4: src/op_mode/neighbor.py (ledger OP_MODE show.arp), rendered by ops.arp_14
+            if v13:
+                return await _run_text(ledger_text(r.release, "show.arp").split())
             text = await _run_text(["ip", "--family", "inet", "--json", "neighbor", "list"])
             return ops.arp_14(json.loads(text or "[]"))
         if toks[:3] == ["show", "lldp", "neighbors"]:
             # 1.4: src/op_mode/lldp.py unconf_message; 1.3: src/op_mode/lldp_op.py (equuleus). The lab has
             # no `service lldp`.
-            return "Service LLDP is not configured\n" if v13 else "LLDP is not configured\n"
+            return ledger_text(r.release, "show.lldp.unconfigured")
         if toks == ["show", "interfaces"] and not v13:
             # vyos-1x op-mode-definitions/show-interfaces.xml.in (tag 1.4.0, T5749): show_summary_extended
             return ops.interfaces_extended(await asyncio.to_thread(links))
@@ -196,6 +219,8 @@ class Session:
         if toks == ["show", "firewall"] and not v13:
             # 1.4.0 op-mode-definitions/firewall.xml.in `show firewall` (1.3's vyatta-op tree is not modelled)
             return await asyncio.to_thread(show_firewall_14, r.running)
+        if toks[:3] == ["show", "ip", "route"] and len(toks) >= 4 and toks[3] in ("forward", "cache", "summary"):
+            return await self.show_ip_route_op(toks)
         if any(tuple(toks[: len(p)]) == p for p in VTYSH_SHOWS):
             return await asyncio.to_thread(r.frr.show, " ".join(toks))
         known = {"bfd", "version", "configuration", "system", "host", "arp", "lldp", "interfaces", "ip", "ipv6", "bgp"}
@@ -209,7 +234,7 @@ class Session:
         """vyos-1x op-mode-definitions/show-bfd.xml.in (equuleus and sagitta, the same tree; sagitta adds
         `static routes`): `show bfd` and `show bfd peer` are nodes without a command; `peers [brief|counters]`
         run `vtysh -c "show bfd peers[ brief| counters]"`; `peer ADDR [counters]` runs `vtysh -c "show bfd
-        peers[ counters]" | sed -n "/peer $4 /,/^$/p"`. There is no json node."""
+        peers[ counters]"` piped into the ledger's `show.bfd.peer` sed. There is no json node."""
         r = self.router
         rest = toks[2:]
         if rest in ([], ["peer"]):
@@ -220,7 +245,8 @@ class Session:
             return await asyncio.to_thread(r.frr.show, f"show bfd peers {rest[1]}")
         if rest[:1] == ["peer"] and (len(rest) == 2 or (len(rest) == 3 and rest[2] == "counters")):
             text = await asyncio.to_thread(r.frr.show, "show bfd peers" + (" counters" if len(rest) == 3 else ""))
-            return await _run_text(["sed", "-n", f"/peer {rest[1]} /,/^$/p"], stdin=text)
+            sed = shlex.split(ledger_text(r.release, "show.bfd.peer", addr=rest[1]))
+            return await _run_text(sed, stdin=text)
         if r.version != "1.3" and rest == ["static", "routes"]:
             return await asyncio.to_thread(r.frr.show, "show bfd static route")
         words = ["peer", "peers"] + (["static"] if r.version != "1.3" else [])
@@ -244,7 +270,7 @@ class Session:
             name = rest[2] if len(rest) == 3 else "default"
             f = wg.keys / f"{name}.pub"
             # equuleus src/op_mode/wireguard.py showkey(): the key, else "{path} not found"
-            missing = text(r.release, "wireguard.keypair_missing", name=name)
+            missing = ledger_text(r.release, "wireguard.keypair_missing", name=name)
             return f.read_text() if f.exists() else missing
         if rest == ["keypairs"]:
             return _lines(sorted(p.stem for p in wg.keys.glob("*.pub")))
@@ -278,7 +304,7 @@ class Session:
             count_given |= args[i] == "count"
             i += 2
         if i != len(args):
-            return f"\n  Invalid command: [ping {' '.join(args)}]\n\n"
+            return self.invalid_line("ping " + " ".join(args))
         if not count_given:
             cmd += ["-c", "3"]  # no Ctrl-C handling while a command runs here: stop by itself
         return await _run_text(cmd)
@@ -301,11 +327,11 @@ class Session:
         try:
             toks = shlex.split(line)
         except ValueError:
-            return f"\n  Invalid command: [{line}]\n\n"
+            return self.invalid_line(line)
         cmd, args = toks[0], toks[1:]
         if cmd == "set":
             if not args:
-                return "\n  Invalid command: [set]\n\n"
+                return self.invalid_line("set")
             try:
                 info = C.set_path(self.candidate, r.schema, args)
             except C.PathError as e:
@@ -313,7 +339,7 @@ class Session:
             return ("\n" + _indent(info) + "\n") if info else ""
         if cmd == "delete":
             if not args:
-                return "\n  Invalid command: [delete]\n\n"
+                return self.invalid_line("delete")
             try:
                 C.delete_path(self.candidate, r.schema, args)
             except C.PathError as e:
@@ -355,7 +381,7 @@ class Session:
             return self.rollback_soft(args)
         if cmd == "run":
             if not args:
-                return "\n  Invalid command: [run]\n\n"
+                return self.invalid_line("run")
             return await self.op_command(line.split(None, 1)[1])
         if cmd == "exit":
             if args == ["discard"]:
@@ -371,14 +397,14 @@ class Session:
             if r.saved() != r.running:
                 warn = "Warning: configuration changes have not been saved.\n"
             return warn + "exit\n"
-        return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
+        return self.invalid_line(" ".join(toks))
 
     async def generate_keypair_13(self, name: str) -> str:
         """equuleus src/op_mode/wireguard.py genkey(): a keypair that exists is only re-generated after `y`/`Y`
         to input() (ledger wireguard.keypair_regenerate); else it is made. Prints nothing more."""
         r = self.router
         if (r.wg.keys / f"{name}.key").exists() and (r.wg.keys / f"{name}.pub").exists():
-            self.write(text(r.release, "wireguard.keypair_regenerate"))
+            self.write(ledger_text(r.release, "wireguard.keypair_regenerate"))
             answer = await self.readline()
             if answer is None or answer.strip() not in ("y", "Y"):
                 return ""
@@ -390,7 +416,7 @@ class Session:
         changes, else vyos-config-to-commands of the shown (sub)tree: set lines relative to the path."""
         r = self.router
         if self.changed():
-            return "You have uncommited changes, please commit them before using the commands pipe\n"
+            return ledger_text(self.router.release, "op.pipe.commands-uncommitted")
         try:
             keys, _, _ = C.resolve(r.schema, args, for_delete=True) if args else ([], None, None)
         except C.PathError:
@@ -644,6 +670,12 @@ class Session:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _printed(out: str) -> str:
+    """vyos.opmode.run(): the result of cmd() (stripped) is printed only when it is not empty."""
+    out = out.strip()
+    return out + "\n" if out else ""
 
 
 def _lines(lines: list[str]) -> str:

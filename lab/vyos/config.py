@@ -70,7 +70,7 @@ def resolve(schema: Node, tokens: list[str], for_delete: bool = False) -> tuple[
         if spec.kind in ("node",):
             child = spec.children.get(tok)
             if child is None:
-                raise PathError(f"Configuration path: [{' '.join(tokens[: i + 1])}] is not valid")
+                raise PathError(_text(schema, "error.path-invalid", path=" ".join(tokens[: i + 1])))
             keys.append(tok)
             spec = child
             i += 1
@@ -78,11 +78,11 @@ def resolve(schema: Node, tokens: list[str], for_delete: bool = False) -> tuple[
                 if i == len(tokens):
                     if for_delete:
                         return keys, spec, None
-                    raise PathError(f"Configuration path: [{' '.join(tokens)}] requires a value")
+                    raise PathError(_text(schema, "error.requires-value", path=" ".join(tokens)))
                 name = tokens[i]
                 err = spec.check(name) if spec.check else None
                 if err:
-                    raise PathError(err, "Value validation failed")
+                    raise PathError(_value_message(spec, err, name), _text(schema, "error.value-validation-failed"))
                 keys.append(name)
                 spec = Node("node", spec.children)  # the named entry behaves as a plain container
                 i += 1
@@ -90,21 +90,36 @@ def resolve(schema: Node, tokens: list[str], for_delete: bool = False) -> tuple[
                 if i == len(tokens):
                     if for_delete:
                         return keys, spec, None
-                    raise PathError(f"Configuration path: [{' '.join(tokens)}] requires a value")
+                    raise PathError(_text(schema, "error.requires-value", path=" ".join(tokens)))
                 if i + 1 != len(tokens):
-                    raise PathError(f"Configuration path: [{' '.join(tokens[: i + 2])}] is not valid")
+                    raise PathError(_text(schema, "error.path-invalid", path=" ".join(tokens[: i + 2])))
                 value = tokens[i]
                 err = spec.check(value) if spec.check else None
                 if err and not for_delete:
-                    raise PathError(err, "Value validation failed")
+                    raise PathError(_value_message(spec, err, value), _text(schema, "error.value-validation-failed"))
                 return keys, spec, value
             elif spec.kind == "flag":
                 if i != len(tokens):
-                    raise PathError(f"Configuration path: [{' '.join(tokens[: i + 1])}] is not valid")
+                    raise PathError(_text(schema, "error.path-invalid", path=" ".join(tokens[: i + 1])))
                 return keys, spec, None
         else:  # pragma: no cover - the loop only ever sits on containers
-            raise PathError(f"Configuration path: [{' '.join(tokens[: i + 1])}] is not valid")
+            raise PathError(_text(schema, "error.path-invalid", path=" ".join(tokens[: i + 1])))
     return keys, spec, None
+
+
+def _text(schema: Node, key: str, **fields: object) -> str:
+    """The ledger's text for the schema's dialect (lab/vyos/ledger, ERRORS)."""
+    from lab.vyos.ledger import text
+
+    return text(schema.version or "1.4", key, **fields)
+
+
+def _value_message(spec: Node, err: str, value: str) -> str:
+    """VyOS's message for a refused value: the ledger's for that node (constraintErrorMessage, a node.def
+    syntax message or `Invalid value`), else the lab's own check message."""
+    if spec.message is None:
+        return err
+    return spec.message.replace("{value}", value)
 
 
 def schema_at(schema: Node, keys: list[str]) -> Node:
@@ -161,7 +176,7 @@ def set_path(tree: Tree, schema: Node, tokens: list[str]) -> list[str]:
     if spec.kind == "leaf":
         assert val is not None
         if val in cur:
-            return [f"Configuration path: [{' '.join(tokens)}] already exists"] if spec.multi else []
+            return [_text(schema, "error.already-exists", path=" ".join(tokens))] if spec.multi else []
         if not spec.multi:
             cur.clear()
         cur[val] = {}
@@ -173,7 +188,7 @@ def delete_path(tree: Tree, schema: Node, tokens: list[str]) -> None:
     parent = _get(tree, keys[:-1]) if keys else None
     target = _get(tree, keys)
     if parent is None or target is None or (val is not None and val not in target):
-        raise PathError("Nothing to delete (the specified node does not exist)")
+        raise PathError(_text(schema, "error.nothing-to-delete"))
     if val is not None and spec.kind == "leaf":
         del target[val]
         if not target:

@@ -1,9 +1,11 @@
 """FRR for one router: render VyOS config the way VyOS's templates do, run the daemons, apply changes.
 
-Rendering follows vyos-1x's bgpd/staticd templates: ``router bgp ASN``, then ``(no) bgp
+Rendering follows vyos-1x's bgpd/staticd templates on 1.4: ``router bgp ASN``, then ``(no) bgp
 ebgp-requires-policy``, ``no bgp default ipv4-unicast`` (so a neighbor only exchanges IPv4 routes with
 ``address-family ipv4-unicast``), ``no bgp network import-check``, the global address-family, peer
-groups, neighbors, listen ranges, parameters and timers.
+groups, neighbors, listen ranges, parameters and timers. 1.3 is vyatta-cfg-quagga's: ``no bgp
+ebgp-requires-policy`` always and ``no bgp default ipv4-unicast`` only with ``parameters default
+no-ipv4-unicast`` (ledger v1_3 BGP).
 
 Changes are applied as a line diff through ``vtysh -f`` (sessions of untouched neighbors stay up). A
 diff that vtysh refuses falls back to replacing the whole BGP instance and all static routes.
@@ -168,8 +170,22 @@ def render(tree: Tree, version: str) -> list[Line]:
     body: list[str] = []
     if has(params, "router-id"):
         body.append(f"bgp router-id {value(params, 'router-id')}")
-    body.append("bgp ebgp-requires-policy" if has(params, "ebgp-requires-policy") else "no bgp ebgp-requires-policy")
-    body += ["no bgp default ipv4-unicast", "no bgp network import-check"]
+    if version == "1.3":
+        # vyatta-cfg-quagga (equuleus) templates/protocols/bgp/node.def `end:` and vyatta-bgp.pl (ledger v1_3
+        # BGP bgp.render.*): always `no bgp ebgp-requires-policy`; `no bgp network import-check` unless
+        # `parameters network-import-check`; `no bgp default ipv4-unicast` only with `parameters default
+        # no-ipv4-unicast` (else FRR activates every neighbor in IPv4 unicast itself).
+        body.append("no bgp ebgp-requires-policy")
+        if has(params, "default", "no-ipv4-unicast"):
+            body.append("no bgp default ipv4-unicast")
+        if not has(params, "network-import-check"):
+            body.append("no bgp network import-check")
+    else:
+        # vyos-1x (1.4.0) data/templates/frr/bgpd.frr.j2 (ledger v1_4 BGP bgp.render.instance)
+        body.append(
+            "bgp ebgp-requires-policy" if has(params, "ebgp-requires-policy") else "no bgp ebgp-requires-policy"
+        )
+        body += ["no bgp default ipv4-unicast", "no bgp network import-check"]
     af: list[str] = []
     gaf = sub(bgp, "address-family", "ipv4-unicast")
     if has(gaf, "maximum-paths", "ebgp"):

@@ -19,6 +19,8 @@ import re
 import time
 from pathlib import Path
 
+from .ledger import text
+
 # Top-level op words: vyos-1x op-mode-definitions/*.xml.in top nodes (1.4.0 and equuleus) plus the
 # templates of vyatta-op (equuleus: add clear clone copy delete generate install monitor release rename
 # set show). A line starting with another word is a shell command.
@@ -213,6 +215,42 @@ def tabulate_simple(rows: list[list[str]], headers: list[str], right: frozenset[
     return "\n".join(out)
 
 
+def tabulate_plain(rows: list[list[object]]) -> str:
+    """python-tabulate ``tabulate(rows, tablefmt="plain")`` without headers: short rows are padded with
+    missing values (None -> ""), a column whose values are all int (or None) is right-aligned, others are
+    left-aligned, columns two spaces apart, no minimum padding without headers, each line rstripped."""
+    n = max(len(r) for r in rows)
+    cells = [[("" if c is None else str(c)) for c in r] + [""] * (n - len(r)) for r in rows]
+    numeric = [all(isinstance(r[i], int) or r[i] is None for r in rows if i < len(r)) for i in range(n)]
+    widths = [max(len(r[i]) for r in cells) for i in range(n)]
+    return "\n".join(
+        "  ".join(
+            c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in cells
+    )
+
+
+def commit_log_text(version: str, revisions: list[tuple[float, str, str, str]]) -> str:
+    """`show system commit` (ledger OP_MODE): revisions are (time, user, via, comment), newest first.
+    1.3: vyatta-config-mgmt ConfigMgmt.pm cm_commit_get_log, `%-2s  %s by %s via %s` and `    COMMENT`;
+    1.4: vyos-1x config_mgmt.py format_log_data, tabulate plain, then print()."""
+    stamp = [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t, _, _, _ in revisions]
+    if version == "1.3":
+        out = []
+        for n, ((_, user, via, comment), ts) in enumerate(zip(revisions, stamp, strict=True)):
+            out.append(text(version, "show.system-commit.line", n=str(n), time=ts, user=user, via=via))
+            if comment and comment != "commit":
+                out.append(text(version, "show.system-commit.comment", comment=comment))
+        return "".join(line + "\n" for line in out)
+    rows: list[list[object]] = []
+    for n, ((_, user, via, comment), ts) in enumerate(zip(revisions, stamp, strict=True)):
+        rows.append([n, ts, f"by {user}", f"via {via}"])
+        if (comment or "commit") != "commit":
+            rows.append([None, comment])
+    return (tabulate_plain(rows) if rows else "") + "\n"
+
+
 def tabulate_plain_right(rows: list[list[str]]) -> str:
     """tabulate(..., stralign="right", numalign="right", tablefmt="plain")."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -256,9 +294,9 @@ def version_text(version: str, train: str) -> str:
         "Copyright:        VyOS maintainers and contributors",
     ]
     body = "\n".join(fields)
-    if version.startswith("1.3"):
-        return "\n" + body + "\n\n"
-    return body + "\n"
+    # ledger OP_MODE show.version: 1.3 keeps the template's leading newline and (jinja2 dropping the final
+    # newline) has no trailing blank line; 1.4 strips both
+    return text(version[:3], "show.version", body=body)
 
 
 def seconds_to_human(s: int, separator: str = "") -> str:
@@ -297,7 +335,7 @@ def interfaces_summary(links: dict[str, dict]) -> str:
     show_interfaces.py run_show_intf_brief() is the same). format1 pads the state to 4 columns, so a row
     without a description keeps its trailing spaces (ntc-templates' vyatta_vyos_show_interfaces needs
     them)."""
-    format1 = "%-16s %-33s %-4s %s"
+    format1 = text("1.4", "show.interfaces.summary-format")  # the same on 1.3 (ledger OP_MODE)
     format2 = "%-16s %s"
     out = [
         "Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down",
@@ -417,7 +455,7 @@ def interface_detail(name: str, ip_text: str, description: str) -> str:
 
 
 def arp_14(neighbors: list[dict]) -> str:
-    """`show arp` 1.4: vyos-1x src/op_mode/neighbor.py show --family inet (1.4.0): tabulate of
+    """`show arp` 1.4: vyos-1x src/op_mode/neighbor.py (1.4.0; ledger OP_MODE show.arp): tabulate of
     `ip --family inet --json neighbor list`, then print()."""
     rows = []
     for e in neighbors:

@@ -31,6 +31,7 @@ from .kernel import (
     setup_namespace,
     wg_pubkey,
 )
+from .ledger import text
 from .schema import DIALECTS, build_schema
 
 MAX_REVISIONS = 100
@@ -249,40 +250,69 @@ class Router:
         errs: list[tuple[str, str]] = []
         for ifname in C.sub(tree, "interfaces", "ethernet"):
             if not interface_exists(ifname):
-                errs.append((f"interfaces ethernet {ifname}", f'Interface "{ifname}" does not exist!'))
+                errs.append(
+                    (f"interfaces ethernet {ifname}", text(self.release, "error.interface-missing", ifname=ifname))
+                )
         for ifname, cfg in C.sub(tree, "interfaces", "wireguard").items():
             err = self.verify_wireguard(ifname, cfg)
             if err:
                 errs.append((f"interfaces wireguard {ifname}", err))
         asn, bgp = bgp_root(tree, self.version)
-        sec = "protocols bgp"
-        if self.version == "1.4" and bgp and asn is None:
-            errs.append((sec, "BGP system-as number must be defined!"))
-        groups = C.sub(bgp, "peer-group")
-        for n, cfg in C.sub(bgp, "neighbor").items():
-            pg = C.value(cfg, "peer-group")
-            if pg is not None and pg not in groups:
-                errs.append((sec, f'Specified peer-group "{pg}" for neighbor "{n}" does not exist!'))
-            pg_as = C.has(groups.get(pg or "", {}), "remote-as")
-            if not C.has(cfg, "remote-as") and not pg_as:
-                errs.append((sec, f'Neighbor "{n}" remote-as must be set!'))
-            if C.has(cfg, "remote-as") and pg_as:
-                errs.append((sec, f'Peer-group member "{n}" cannot override remote-as of peer-group "{pg}"!'))
-            if C.has(cfg, "ebgp-multihop") and C.has(cfg, "disable-connected-check"):
-                pass  # FRR accepts both; VyOS does too
+        errs += self.verify_bgp(asn, bgp)
         errs += self.verify_bfd(tree, bgp, asn)
         errs += FW.verify(tree, self.running, self.version)
+        return errs
+
+    def verify_bgp(self, asn: str | None, bgp: C.Tree) -> list[tuple[str, str]]:
+        """BGP's commit checks, texts from the ledger (BGP). 1.4: vyos-1x 1.4.0 src/conf_mode/protocols_bgp.py
+        verify() (section `protocols bgp`); 1.3: vyatta-cfg-quagga equuleus scripts/bgp/vyatta-bgp.pl
+        check_neighbor_parameters / check_bgp_listen and the peer-group node.def commit:expression (sections
+        `protocols bgp ASN neighbor N`, ...). The lab keeps one message per section (_failure)."""
+        v = self.version
+        errs: list[tuple[str, str]] = []
+        if v != "1.3" and bgp and asn is None:
+            errs.append(("protocols bgp", text(self.release, "bgp.error.system-as")))
+        groups = C.sub(bgp, "peer-group")
+        for n, cfg in C.sub(bgp, "neighbor").items():
+            sec = f"protocols bgp {asn} neighbor {n}" if v == "1.3" else "protocols bgp"
+
+            def died(msg: str, n: str = n) -> tuple[str, str]:
+                """1.3: vyatta-bgp.pl --main (the `end:` of protocols bgp ASN) dies with its own `[ path ]` heading
+                and a two-space indent; vyatta-cfg then names the failing node `[[protocols bgp ASN]] failed`."""
+                return (f"protocols bgp {asn}", f"[ protocols bgp {asn} neighbor {n} ]\n  {msg}")
+
+            pg = C.value(cfg, "peer-group")
+            if pg is not None and pg not in groups:
+                if v == "1.3":
+                    errs.append(
+                        (f"{sec} peer-group", text(self.release, "bgp.error.peer-group-missing", asn=asn, pg=pg))
+                    )
+                else:
+                    errs.append((sec, text(self.release, "bgp.error.peer-group-missing", pg=pg, n=n)))
+            pg_as = C.has(groups.get(pg or "", {}), "remote-as")
+            no_v4 = v == "1.3" and C.has(bgp, "parameters", "default", "no-ipv4-unicast")
+            if not C.has(cfg, "remote-as") and not pg_as and not no_v4:
+                msg = text(self.release, "bgp.error.remote-as", n=n)
+                errs.append(died(msg) if v == "1.3" else (sec, msg))
+            if C.has(cfg, "remote-as") and pg_as:
+                msg = text(self.release, "bgp.error.remote-as-both", n=n, pg=pg)
+                errs.append(died(msg) if v == "1.3" else (sec, msg))
         for prefix, rc in C.sub(bgp, "listen", "range").items():
             pg = C.value(rc, "peer-group")
-            if pg is None or pg not in groups:
-                errs.append(
-                    (
-                        sec,
-                        f'Listen range for prefix "{prefix}" has no peer group configured.'
-                        if pg is None
-                        else f'Peer-group "{pg}" for listen range "{prefix}" does not exist!',
+            if pg is None:
+                sec = f"protocols bgp {asn} listen range {prefix}" if v == "1.3" else "protocols bgp"
+                errs.append((sec, text(self.release, "bgp.error.listen-no-peer-group", prefix=prefix)))
+            elif pg not in groups:
+                if v == "1.3":  # the peer-group node.def of the listen range: vyatta_quagga_utils.pl --exists
+                    msg = text(self.release, "bgp.error.peer-group-missing", asn=asn, pg=pg)
+                    errs.append((f"protocols bgp {asn} listen range {prefix} peer-group", msg))
+                else:
+                    errs.append(
+                        (
+                            "protocols bgp",
+                            text(self.release, "bgp.error.listen-peer-group-missing", pg=pg, prefix=prefix),
+                        )
                     )
-                )
         return errs
 
     def verify_wireguard(self, ifname: str, cfg: C.Tree) -> str | None:
@@ -422,7 +452,7 @@ class Router:
                 if bad:
                     errs.append(("firewall", bad))
             if errs:
-                return CommitResult(False, _failure(errs))
+                return CommitResult(False, _failure(errs, self.version))
             try:
                 self._apply(old, cand, frr_new)
             except _Failed as e:
@@ -432,7 +462,7 @@ class Router:
                     self._apply(cand, old, frr_old)
                 except _Failed:
                     pass
-                return CommitResult(False, _failure([(e.section, e.message)]))
+                return CommitResult(False, _failure([(e.section, e.message)], self.version))
             self.running = C.clone(cand)
             if self.own_uts:  # the daemon's private UTS namespace: `hostname` follows system host-name
                 socket.sethostname(self.host_name())
@@ -604,9 +634,16 @@ class _Failed(Exception):
         self.message = message
 
 
-def _failure(errs: list[tuple[str, str]]) -> list[str]:
-    """VyOS 1.4's commit failure text: each failing section, then `Commit failed`."""
+def _failure(errs: list[tuple[str, str]], version: str = "1.4") -> list[str]:
+    """The commit failure text: each failing section with its first error only (a conf-mode script stops at
+    its first ConfigError; a node.def's commit check dies at its first), `[[section]] failed`, then
+    the closing line (ledger ERRORS error.commit.*: vyatta-cfg src/commit/commit-algorithm.cpp)."""
     out: list[str] = []
+    seen: set[str] = set()
     for section, msg in errs:
-        out += [f"[ {section} ]", msg, "", f"[[{section}]] failed"]
-    return out + ["Commit failed"]
+        if section in seen:
+            continue
+        seen.add(section)
+        head = [] if msg.startswith("[ ") else [f"[ {section} ]"]  # a script that prints its own heading
+        out += [*head, msg, "", text(version, "error.commit.failed-section", section=section)]
+    return out + [text(version, "error.commit.failed")]

@@ -33,6 +33,8 @@ class Node:
     check: Check | None = None  # validates the value (leaf) or the tag name (tag)
     multi: bool = False
     presence: bool = False
+    message: str | None = None  # VyOS's message for a bad value/name (the ledger's); else the check's own
+    version: str = ""  # set on the root: the dialect whose ledger texts the tree answers with
 
 
 def node(presence: bool = False, **children: Node) -> Node:
@@ -77,7 +79,7 @@ def check_ipv4(value: str) -> str | None:
     try:
         ipaddress.IPv4Address(value)
     except ValueError:
-        return f'"{value}" is not a valid value of type "ipv4"'
+        return "Invalid IPv4 address"  # the lab's own; VyOS's per version: ledger `value ... router-id`
     return None
 
 
@@ -150,6 +152,17 @@ def check_text(value: str) -> str | None:
     return None if 0 < len(value) <= 256 and "\n" not in value else "Description too long (limit 256 characters)"
 
 
+def check_description(version: str) -> Check:
+    """1.4: include/generic-description.xml.i `.{0,255}`; 1.3: include/interface/description.xml.i `.{1,256}`
+    (vyos-1x at 1.4.0 / equuleus; the message is the ledger's `value ... description`)."""
+    limit = 256 if version == "1.3" else 255
+
+    def check(value: str) -> str | None:
+        return None if len(value) <= limit and "\n" not in value else f"Description too long (limit {limit} characters)"
+
+    return check
+
+
 def check_name(value: str) -> str | None:
     return None if re.fullmatch(r"[-_a-zA-Z0-9.]{1,100}", value) else "Name contains invalid characters"
 
@@ -198,7 +211,7 @@ def _bgp_neighbor_options(with_peer_group: bool, version: str) -> dict[str, Node
         update_source=leaf(check_update_source),
         disable_connected_check=flag(),
         ebgp_multihop=leaf(_u32(1, 255)),
-        description=leaf(check_text),
+        description=leaf(check_description(version) if version != "1.3" else check_text),
         shutdown=flag(),
         passive=flag(),
         timers=node(connect=leaf(_u32(1, 65535)), holdtime=leaf(_u32(0, 65535)), keepalive=leaf(_u32(1, 65535))),
@@ -208,6 +221,23 @@ def _bgp_neighbor_options(with_peer_group: bool, version: str) -> dict[str, Node
     if with_peer_group:
         opts["peer_group"] = leaf(check_name)
     return {k.replace("_", "-"): v for k, v in opts.items()}
+
+
+def _bgp_parameters(version: str) -> Node:
+    """1.4: vyos-1x include/bgp/protocol-common-config.xml.i (`ebgp-requires-policy`, rendered by bgpd.frr.j2);
+    1.3: vyatta-cfg-quagga templates/protocols/bgp/node.tag/parameters/ (no `ebgp-requires-policy`; `default
+    no-ipv4-unicast` and `network-import-check` instead: ledger v1_3 BGP)."""
+    params = node(
+        router_id=leaf(check_ipv4),
+        log_neighbor_changes=flag(),
+        bestpath=node(as_path=node(multipath_relax=flag(), confed=flag(), ignore=flag())),
+    )
+    if version == "1.3":
+        params.children["default"] = node(no_ipv4_unicast=flag())
+        params.children["network-import-check"] = flag()
+    else:
+        params.children["ebgp-requires-policy"] = flag()
+    return params
 
 
 def _bgp_body(version: str) -> dict[str, Node]:
@@ -224,12 +254,7 @@ def _bgp_body(version: str) -> dict[str, Node]:
                 network=tag(check_ipv4_network),
             )
         ),
-        "parameters": node(
-            router_id=leaf(check_ipv4),
-            ebgp_requires_policy=flag(),
-            log_neighbor_changes=flag(),
-            bestpath=node(as_path=node(multipath_relax=flag(), confed=flag(), ignore=flag())),
-        ),
+        "parameters": _bgp_parameters(version),
         "timers": node(holdtime=leaf(_u32(0, 65535)), keepalive=leaf(_u32(1, 65535))),
     }
 
@@ -342,7 +367,7 @@ def build_schema(release: str) -> Node:
     ethernet = tag(
         check_ethernet,
         address=leaf(check_host_prefix, multi=True),
-        description=leaf(check_text),
+        description=leaf(check_description(version)),
         disable=flag(),
         mtu=leaf(_u32(68, 16000)),
         ip=node(enable_proxy_arp=flag()),
@@ -351,7 +376,7 @@ def build_schema(release: str) -> Node:
     if version == "1.3":  # 1.3 attaches rule sets to interfaces; 1.4 has no such node
         ethernet.children["firewall"] = interface_firewall_13()
         wireguard.children["firewall"] = interface_firewall_13()
-    return node(
+    root = node(
         # `system ip multipath layer4-hashing`: ECMP by L4 hash (fib_multipath_hash_policy=1), VyOS 1.3 and 1.4.
         system=node(
             host_name=leaf(check_hostname),
@@ -364,6 +389,39 @@ def build_schema(release: str) -> Node:
         # The daemon's own SSH server always runs; the config records it as a VyOS box would.
         service=node(ssh=node(port=leaf(_u32(1, 65535)), listen_address=leaf(check_ip, multi=True))),
     )
+    root.version = version
+    _apply_messages(root, version)
+    return root
+
+
+# The subtrees whose value messages come from the ledger (ERRORS/BGP `value <path>` entries). WireGuard and
+# the firewall keep their own. On 1.3 only the nodes that come from vyos-1x's interface-definitions fall back
+# to build-command-templates' `Invalid value`; its BGP and static routes are vyatta-cfg-quagga node.defs whose
+# messages the ledger lists one by one (the rest keep the lab's wording: not yet audited).
+_MESSAGE_ROOTS = {
+    "1.3": ("system host-name", "interfaces ethernet", "protocols bfd", "service ssh"),
+    "1.4": ("system", "interfaces ethernet", "protocols bgp", "protocols static", "protocols bfd", "service ssh"),
+}
+
+
+def _apply_messages(root: Node, version: str) -> None:
+    from lab.vyos.ledger import ledger
+
+    led = ledger(version)
+    default = led.text("error.invalid-value")
+    fallback = _MESSAGE_ROOTS.get(version, _MESSAGE_ROOTS["1.4"])
+
+    def walk(n: Node, path: tuple[str, ...]) -> None:
+        key = "value " + " ".join(path)
+        if n.check is not None:
+            if key in led:
+                n.message = led.text(key)
+            elif any(" ".join(path).startswith(r) for r in fallback):
+                n.message = default
+        for name, child in n.children.items():
+            walk(child, path + (name,))
+
+    walk(root, ())
 
 
 @dataclass(frozen=True)

@@ -260,7 +260,7 @@ def test_14_expiry_reboots_into_saved_config(lab: Lab) -> None:
         assert "unsaved" not in cmds and "unconfirmed" not in cmds
         assert f"neighbor {PEER_IP[RN]} remote-as '65021'" in cmds
         # the boot commit differs from the last logged revision ('unsaved'): a fresh entry
-        assert re.match(r"0\s+\S+ \S+ by root via vyos-boot-config-loader\n", s2.cmd("show system commit"))
+        assert re.match(r"0\s+\S+ \S+\s+by root\s+via vyos-boot-config-loader\n", s2.cmd("show system commit"))
         s2.cmd("configure")
         assert s2.cmd("confirm") == "No confirm pending\n[edit]\n"
         s2.cmd("exit")

@@ -231,7 +231,9 @@ def test_messages_and_bad_paths(lab: Lab) -> None:
         assert sh_.cmd('commit comment "desc change"').strip() == "[edit]"
         assert "+ description second" in sh_.cmd("compare saved") or "description" in sh_.cmd("compare saved")
         hist = sh_.cmd("run show system commit")
-        assert re.search(r"^0\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d by vyos via cli\n    desc change", hist, re.M)
+        # 1.4: vyos-1x config_mgmt.py format_log_data, tabulate(tablefmt="plain"): columns two spaces apart, the
+        # comment in the time column (ledger v1_4 OP_MODE show.system-commit)
+        assert re.search(r"^0  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  by vyos  via cli\n   desc change$", hist, re.M)
         # rollback-soft loads revision 1 into the session (rollback N reboots: test_vyos_confirm.py)
         out = sh_.cmd("rollback-soft 1")
         assert 'Rollback diff has been applied.\nUse "compare" to review the changes' in out

@@ -25,7 +25,7 @@ from checks.parsers import wireguard as wg_parser
 from lab.vyos import RouterSpec, start_router, stop_router
 from lab.vyos.kernel import wg_genkey
 
-from .test_vyos_helpers import del_netns, nsx, sh, veth
+from .helpers import del_netns, nsx, sh, veth
 from .test_vyos_router import Shell
 
 pytestmark = pytest.mark.lab

@@ -47,14 +47,14 @@ def test_schema_per_dialect() -> None:
     assert refused("1.3", "set protocols bfd peer 10.0.0.2 passive")[0].endswith("is not valid")
     assert refused("1.3", "set protocols bgp 65020 neighbor 10.0.0.2 bfd profile 'x'")[0].endswith("is not valid")
     assert refused("1.3", "set protocols bgp 65020 peer-group g bfd check-control-plane-failure")
-    # ranges of include/bfd/common.xml.i / protocols-bfd.xml.in
+    # ranges of include/bfd/common.xml.i / protocols-bfd.xml.in, which have no constraintErrorMessage: VyOS says
+    # `Invalid value` (vyos-1x scripts/build-command-templates; ledger ERRORS error.invalid-value)
     assert refused("1.4", "set protocols bfd peer 10.0.0.2 interval receive '5'") == [
-        "Number must be in range 10-60000",
+        "Invalid value",
         "Value validation failed",
     ]
-    assert (
-        refused("1.4", "set protocols bfd peer 10.0.0.2 interval multiplier '1'")[0] == "Number must be in range 2-255"
-    )
+    assert refused("1.4", "set protocols bfd peer 10.0.0.2 interval multiplier '1'")[0] == "Invalid value"
+    assert refused("1.3", "set protocols bfd peer 10.0.0.2 interval multiplier '1'")[0] == "Invalid value"
     assert refused("1.4", "set protocols bfd peer foo interval multiplier '3'")[1] == "Value validation failed"
     assert refused("1.4", "set protocols bfd profile 'a b' passive")[1] == "Value validation failed"
 

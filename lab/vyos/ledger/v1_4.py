@@ -9,22 +9,326 @@ from lab.vyos.ledger import Entry, Ledger, Source  # noqa: F401
 
 # -- config lifecycle: save, compare, compare saved, commit, commit-confirm, confirm, rollback, load, exit,
 #    discard, the commit-confirm wall broadcasts ----------------------------------------------------------
-LIFECYCLE: list[Entry] = [
-]
+LIFECYCLE: list[Entry] = []
 
 
 # -- op mode and show: prompts, show version, show system commit, show ip route summary|forward|cache, ... --
 OP_MODE: list[Entry] = [
+    Entry(
+        "config.prompt",
+        "{user}@{host}# ",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::getEditResetEnv"),
+        evidence=(r'return ("[edit" + lvl + "]\\n\\u@\\H${VRF:+(vrf:$VRF)}${NETNS:+(ns:$NETNS)}# ");',),
+        note="no VRF/netns in the lab's sessions",
+    ),
+    Entry(
+        "op.invalid",
+        "\n  Invalid command: {head}[{word}]\n\n",
+        Source("vyos/vyatta-op", "sagitta", "functions/interpreter/vyatta-op-run", "_vyatta_op_run"),
+        evidence=(r'echo -ne "\n  Invalid command: ${args[@]} [$arg]\n\n" >&2',),
+    ),
+    Entry(
+        "op.incomplete",
+        "\n  Incomplete command: {words}\n\n",
+        Source("vyos/vyatta-op", "sagitta", "functions/interpreter/vyatta-op-run", "_vyatta_op_run"),
+        evidence=(r'echo -ne "\n  Incomplete command: ${args[@]}\n\n" >&2',),
+    ),
+    Entry(
+        "op.pipe.commands",
+        "commands pipe is not supported in operational mode\n",
+        Source("vyos/vyatta-op", "sagitta", "etc/bash_completion.d/vyatta-op", "commands ()"),
+        evidence=('echo "commands pipe is not supported in operational mode"',),
+    ),
+    Entry(
+        "op.pipe.commands-uncommitted",
+        "You have uncommited changes, please commit them before using the commands pipe\n",
+        Source("vyos/vyatta-op", "sagitta", "etc/bash_completion.d/vyatta-op", "commands ()"),
+        evidence=('echo "You have uncommited changes, please commit them before using the commands pipe"',),
+    ),
+    Entry(
+        "op.pipe.json",
+        "JSON pipe is not supported in operational mode\n",
+        Source("vyos/vyatta-op", "sagitta", "etc/bash_completion.d/vyatta-op", "json ()"),
+        evidence=('echo "JSON pipe is not supported in operational mode"',),
+    ),
+    Entry(
+        "show.version",
+        "{body}\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/op_mode/version.py", "version_output_tmpl, _get_formatted_output"),
+        evidence=(
+            'version_output_tmpl = """\nVersion:          VyOS {{version}}\nRelease train:    {{release_train}}\n'
+            "Release flavor:   {{flavor}}\n",
+            "return tmpl.render(version_data).strip()",
+        ),
+        note="rendered and stripped, then print(): no leading or trailing blank line",
+    ),
+    Entry(
+        "show.system-commit",
+        "tabulate(rows, tablefmt='plain')",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/config_mgmt.py", "ConfigMgmt.format_log_data"),
+        evidence=(
+            "res_l.append([l_no, time_str,\n"
+            "                          f\"by {l['user']}\", f\"via {l['commit_via']}\"])",
+            "if l['commit_comment'] != 'commit': # default comment",
+            "res_l.append([None, l['commit_comment']])",
+            'ret = tabulate(res_l, tablefmt="plain")',
+        ),
+        sources=(Source("vyos/vyos-1x", "1.4.0", "src/op_mode/config_mgmt.py", "show_commit_log"),),
+        note="rows [n, time, 'by USER', 'via VIA'] and [None, COMMENT]: the number column right-aligned, the "
+        "others left-aligned, two spaces apart, each line rstripped; a comment sits in the time column and "
+        "widens it; ops.tabulate_plain renders it",
+    ),
+    Entry(
+        "show.system-commit.unconfigured",
+        "commit-revisions is not configured;\ncommit log is empty or stale:\n\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/op_mode/config_mgmt.py", "show_commit_log"),
+        evidence=("msg = ('commit-revisions is not configured;\\n'", "'commit log is empty or stale:\\n\\n')"),
+        note="prefixed when `system config-management commit-revisions` is not set",
+    ),
+    Entry(
+        "show.lldp.unconfigured",
+        "LLDP is not configured\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/op_mode/lldp.py", "unconf_message"),
+        evidence=("unconf_message = 'LLDP is not configured'",),
+    ),
+    Entry(
+        "show.ip-route.forward",
+        "ip route list",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-ip-route.xml.in", 'node "forward"'),
+        evidence=(
+            '<node name="forward">',
+            "<command>ip route list</command>",
+            "<command>ip -s route list $5</command>",
+        ),
+        note="a kernel command, not vtysh (`forward X`: `ip -s route list X`)",
+    ),
+    Entry(
+        "show.ip-route.cache",
+        "ip -s route list cache",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-ip-route.xml.in", 'node "cache"'),
+        evidence=("<command>ip -s route list cache</command>", "<command>ip -s route list cache $5</command>"),
+    ),
+    Entry(
+        "show.ip-route.summary",
+        "show ip route summary",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-ip-route.xml.in", 'node "summary"'),
+        evidence=("<command>${vyos_op_scripts_dir}/route.py show_summary --family inet</command>",),
+        sources=(Source("vyos/vyos-1x", "1.4.0", "src/op_mode/route.py", "show_summary"),),
+        note="route.py runs `vtysh -c 'show ip route  summary '` through cmd() (output stripped), then print(): "
+        "FRR's text without leading/trailing blank lines; `summary table N` adds `table N`",
+    ),
+    Entry(
+        "show.host-name",
+        "/bin/hostname",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-host.xml.in", 'node "name"'),
+        evidence=("<command>/bin/hostname</command>",),
+    ),
+    Entry(
+        "show.arp",
+        "neighbor.py show --family inet",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-arp.xml.in", 'node "arp"'),
+        evidence=("<command>${vyos_op_scripts_dir}/neighbor.py show --family inet</command>",),
+    ),
+    Entry(
+        "show.system-uptime",
+        "uptime.py",
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-system.xml.in", 'node "uptime"'),
+        evidence=("uptime.py",),
+    ),
+    Entry(
+        "show.bfd.peer",
+        'sed -n "/peer {addr} /,/^$/p"',
+        Source("vyos/vyos-1x", "1.4.0", "op-mode-definitions/show-bfd.xml.in", 'tagNode "peer"'),
+        evidence=('<command>vtysh -c "show bfd peers" | sed -n "/peer $4 /,/^$/p"</command>',),
+        note="the `show bfd peers` block of that peer; nothing for an unknown one; no json node",
+    ),
+    Entry(
+        "show.interfaces.summary-format",
+        "%-16s %-33s %-4s %s",
+        Source("vyos/vyos-1x", "1.4.0", "src/op_mode/interfaces.py", "_format_show_summary / run_show_intf_brief"),
+        evidence=("format1 = '%-16s %-33s %-4s %s'",),
+        note="the fixed-width table (1.3 `show interfaces`, 1.4 `show interfaces summary`); ops.interfaces_summary",
+    ),
 ]
 
 
 # -- errors: Invalid value, the first ConfigError of a conf-mode script, set/commit failures ----------------
 ERRORS: list[Entry] = [
+    Entry(
+        "error.path-invalid",
+        "Configuration path: [{path}] is not valid",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::validateSetPath"),
+        evidence=(r'string output = "Configuration path: ["+path_comps.to_string()+"] is not valid\n";',),
+    ),
+    Entry(
+        "error.requires-value",
+        "Configuration path: [{path}] requires a value",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::validateSetPath"),
+        evidence=(r'string output = "Configuration path: ["+path_comps.to_string()+"] requires a value\n";',),
+    ),
+    Entry(
+        "error.already-exists",
+        "Configuration path: [{path}] already exists",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::setCfgPath"),
+        evidence=(r'string userout = "Configuration path: ["+path_comps.to_string()+"] already exists\n";',),
+    ),
+    Entry(
+        "error.nothing-to-delete",
+        "Nothing to delete (the specified node does not exist)",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::deleteCfgPath"),
+        evidence=(r'output_user("Nothing to delete (the specified %s does not exist)\n",',),
+    ),
+    Entry(
+        "error.value-validation-failed",
+        "Value validation failed",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::get_parsed_tmpl"),
+        evidence=('error = "Value validation failed";',),
+    ),
+    Entry(
+        "error.cmd-failed",
+        "{cmd} failed",
+        Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "vyatta_cli_shell_api"),
+        evidence=("${cmd^} failed",),
+    ),
+    Entry(
+        "error.invalid-value",
+        "Invalid value",
+        Source("vyos/vyos-1x", "1.4.0", "scripts/build-command-templates", "default_constraint_err_msg"),
+        evidence=('default_constraint_err_msg = "Invalid value"', 'error_msg = p.find("constraintErrorMessage").text'),
+        note="every constraint without a constraintErrorMessage: at 1.4.0 that is every node of the lab's BGP, "
+        "static, BFD and SSH subset except `remote-as`, `description`, ethernet names and `mtu`, plus system "
+        "host-name and ethernet `address` (read from interface-definitions with the includes expanded)",
+    ),
+    Entry(
+        "error.commit.failed-section",
+        "[[{section}]] failed",
+        Source("vyos/vyatta-cfg", "sagitta", "src/commit/commit-algorithm.cpp", "commit::doCommit"),
+        evidence=(r'OUTPUT_USER("[[%s]] failed\n",',),
+        sources=(Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "__main__"),),
+        note="a conf-mode script runs verify() and stops at its first ConfigError (`except ConfigError as e: "
+        "print(e); exit(1)`): one message per failing section",
+    ),
+    Entry(
+        "error.commit.failed",
+        "Commit failed",
+        Source("vyos/vyatta-cfg", "sagitta", "src/commit/commit-algorithm.cpp", "commit::doCommit"),
+        evidence=(r'OUTPUT_USER("Commit failed\n");',),
+    ),
+    Entry(
+        "error.interface-missing",
+        'Interface "{ifname}" does not exist!',
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/configverify.py", "verify_interface_exists"),
+        evidence=("message = f'Interface \"{ifname}\" does not exist!'",),
+    ),
+    Entry(
+        "value interfaces ethernet",
+        "Invalid Ethernet interface name",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/interfaces_ethernet.xml.in", 'tagNode "ethernet"'),
+        evidence=("<constraintErrorMessage>Invalid Ethernet interface name</constraintErrorMessage>",),
+    ),
+    Entry(
+        "value interfaces ethernet description",
+        "Description too long (limit 255 characters)",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/include/generic-description.xml.i"),
+        evidence=("<constraintErrorMessage>Description too long (limit 255 characters)</constraintErrorMessage>",),
+        note="255 on 1.4 (1.3: 256)",
+    ),
+    Entry(
+        "value interfaces ethernet mtu",
+        "MTU must be between 68 and 16000",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/include/interface/mtu-68-16000.xml.i"),
+        evidence=("<constraintErrorMessage>MTU must be between 68 and 16000</constraintErrorMessage>",),
+    ),
+    Entry(
+        "value system config-management commit-revisions",
+        "Number of revisions must be between 0 and 65535",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/system_config-management.xml.in"),
+        evidence=("<constraintErrorMessage>Number of revisions must be between 0 and 65535</constraintErrorMessage>",),
+    ),
 ]
 
 
 # -- BGP: paths, parameters, error texts -------------------------------------------------------------------
 BGP: list[Entry] = [
+    Entry(
+        "bgp.render.instance",
+        "no bgp ebgp-requires-policy",
+        Source("vyos/vyos-1x", "1.4.0", "data/templates/frr/bgpd.frr.j2", "router bgp"),
+        evidence=(
+            "{% if parameters.ebgp_requires_policy is vyos_defined %}\n bgp ebgp-requires-policy\n{% else %}\n"
+            " no bgp ebgp-requires-policy",
+            " no bgp default ipv4-unicast\n",
+            " no bgp network import-check\n",
+        ),
+        note="`bgp ebgp-requires-policy` only with `parameters ebgp-requires-policy`; `no bgp default "
+        "ipv4-unicast` and `no bgp network import-check` always: a neighbor needs `address-family ipv4-unicast`",
+    ),
+    Entry(
+        "bgp.error.system-as",
+        "BGP system-as number must be defined!",
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
+        evidence=("raise ConfigError('BGP system-as number must be defined!')",),
+    ),
+    Entry(
+        "bgp.error.peer-group-missing",
+        'Specified peer-group "{pg}" for neighbor "{n}" does not exist!',
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
+        evidence=(
+            "raise ConfigError(f'Specified peer-group \"{peer_group}\" for '",
+            "f'neighbor \"{neighbor}\" does not exist!')",
+        ),
+    ),
+    Entry(
+        "bgp.error.remote-as",
+        'Neighbor "{n}" remote-as must be set!',
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
+        evidence=("raise ConfigError(f'Neighbor \"{peer}\" remote-as must be set!')",),
+    ),
+    Entry(
+        "bgp.error.remote-as-both",
+        'Peer-group member "{n}" cannot override remote-as of peer-group "{pg}"!',
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
+        evidence=(
+            'raise ConfigError(f\'Peer-group member "{peer}" cannot override remote-as of peer-group '
+            '"{peer_group}"!\')',
+        ),
+    ),
+    Entry(
+        "bgp.error.listen-no-peer-group",
+        'Listen range for prefix "{prefix}" has no peer group configured.',
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
+        evidence=("raise ConfigError(f'Listen range for prefix \"{prefix}\" has no peer group configured.')",),
+    ),
+    Entry(
+        "bgp.error.listen-peer-group-missing",
+        'Peer-group "{pg}" for listen range "{prefix}" does not exist!',
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
+        evidence=('raise ConfigError(f\'Peer-group "{peer_group}" for listen range "{prefix}" does not exist!\')',),
+    ),
+    Entry(
+        "value protocols bgp neighbor remote-as",
+        "Invalid AS number",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/include/bgp/remote-as.xml.i"),
+        evidence=("<constraintErrorMessage>Invalid AS number</constraintErrorMessage>",),
+    ),
+    Entry(
+        "value protocols bgp neighbor description",
+        "Description too long (limit 255 characters)",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/include/generic-description.xml.i"),
+        evidence=("<constraintErrorMessage>Description too long (limit 255 characters)</constraintErrorMessage>",),
+    ),
+    Entry(
+        "value protocols bgp peer-group description",
+        "Description too long (limit 255 characters)",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/include/generic-description.xml.i"),
+        evidence=("<constraintErrorMessage>Description too long (limit 255 characters)</constraintErrorMessage>",),
+    ),
+    Entry(
+        "value protocols bgp peer-group remote-as",
+        "Invalid AS number",
+        Source("vyos/vyos-1x", "1.4.0", "interface-definitions/include/bgp/remote-as.xml.i"),
+        evidence=("<constraintErrorMessage>Invalid AS number</constraintErrorMessage>",),
+    ),
 ]
 
 

@@ -15,6 +15,21 @@ LIFECYCLE: list[Entry] = [
 
 # -- op mode and show: prompts, show version, show system commit, show ip route summary|forward|cache, ... --
 OP_MODE: list[Entry] = [
+    # The rest of 1.4's OP_MODE/ERRORS/BGP entries were audited at vyos-1x `current` too (their evidence is there
+    # unchanged); only this one's source was reformatted, the output is the same tabulate "plain" table.
+    Entry(
+        "show.system-commit",
+        "tabulate(rows, tablefmt='plain')",
+        Source("vyos/vyos-1x", "current", "python/vyos/config_mgmt.py", "ConfigMgmt.format_log_data"),
+        evidence=(
+            """[l_no, time_str, f"by {l_val['user']}", f"via {l_val['commit_via']}"]""",
+            "if l_val['commit_comment'] != 'commit':  # default comment",
+            "res_l.append([None, l_val['commit_comment']])",
+            "ret = tabulate(res_l, tablefmt='plain')",
+        ),
+        sources=(Source("vyos/vyos-1x", "current", "src/op_mode/config_mgmt.py", "show_commit_log"),),
+        note="as 1.4: the number right-aligned, the comment in the time column, lines rstripped",
+    ),
 ]
 
 
