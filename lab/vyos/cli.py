@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from . import config as C
-from . import ops
+from . import ops, rootfs
 from .firewall import show_firewall_14
 from .kernel import links
 from .ledger import text as ledger_text
@@ -48,6 +48,7 @@ class Session:
         self.candidate: C.Tree = {}
         self.host = router.host_name()  # like a login shell, the prompt keeps the name it started with
         self.interactive = True  # False for an exec request (`ssh router CMD`: vbash -c)
+        self.committed = False  # this session committed since its last save (vyatta-cfg's .unsaved marker)
 
     # ------------------------------------------------------------ prompts
 
@@ -73,7 +74,15 @@ class Session:
     async def handle(self, line: str) -> str:
         """Run one command line; returns its output including VyOS's trailing `[edit]`."""
         if self.config_mode:
+            before = self.router.running
             out = await self.config_command(line)
+            # vyatta-cfg's per-session .unsaved marker (ledger exit.unsaved): a commit of this session sets
+            # it (commit-algorithm.cpp markSessionUnsaved), `save` clears it (vyatta_config_save).
+            word = line.split()[:1]
+            if word in (["commit"], ["commit-confirm"]) and self.router.running is not before:
+                self.committed = True
+            elif word == ["save"]:
+                self.committed = False
             if self.config_mode:
                 return out + "[edit]\n"
             return out
@@ -361,16 +370,19 @@ class Session:
         if cmd == "confirm" and not args:
             return await self.confirm()
         if cmd == "discard" and not args:
+            # vyatta-cfg src/cstore/cstore.cpp Cstore::discardChanges (ledger discard.*): no indent
             if not self.changed():
-                return "  No changes have been discarded\n"
+                return ledger_text(r.release, "discard.nothing")
             self.candidate = C.clone(r.running)
-            return "  Changes have been discarded\n"
+            return ledger_text(r.release, "discard.discarded")
         if cmd == "save":
             name = args[0] if args else "/config/config.boot"
             try:
                 await asyncio.to_thread(r.save, name)
             except (C.PathError, OSError) as e:
                 return f"\n  {e}\n\n"
+            if r.version != "1.3":  # vyatta-cfg sagitta vyatta_config_save runs vyos-1x vyos-save-config.py: silent
+                return ""
             shown = name if name.startswith("/") else f"/config/{name}"
             return f"Saving configuration to '{shown}'...\nDone\n"
         if cmd in ("load", "merge"):
@@ -384,19 +396,7 @@ class Session:
                 return self.invalid_line("run")
             return await self.op_command(line.split(None, 1)[1])
         if cmd == "exit":
-            if args == ["discard"]:
-                self.candidate = C.clone(r.running)
-                self.config_mode = False
-                return "exit\n"
-            if args:
-                return f"\n  Invalid command: [{' '.join(toks)}]\n\n"
-            if self.changed():
-                return "Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and exit.\n"
-            self.config_mode = False
-            warn = ""
-            if r.saved() != r.running:
-                warn = "Warning: configuration changes have not been saved.\n"
-            return warn + "exit\n"
+            return self.exit(args)
         return self.invalid_line(" ".join(toks))
 
     async def generate_keypair_13(self, name: str) -> str:
@@ -449,32 +449,43 @@ class Session:
         return _lines(C.curly(tree, spec))
 
     def compare(self, args: list[str]) -> str:
-        """Texts when there is nothing to show: 1.4 vyos-1x python/vyos/config_mgmt.py compare() (sagitta);
-        1.3 vyatta-config-mgmt scripts/vyatta-config-mgmt.pl --action=diff (equuleus, no full stop), and
-        1.3 `compare saved` is a bare `cli-shell-api showConfig` diff (vyatta-cfg vyatta-cfg-run,
-        vyatta_config_compare), which prints nothing."""
+        """`compare`, `compare saved`, `compare N`, `compare N M` (ledger compare.*). vyatta-cfg-run
+        vyatta_config_compare: any prefix of `saved` is `saved`. 1.4/current: vyos-1x config_mgmt.py
+        wrap_compare() drops words that are not numbers, compare() returns the diff or a text ending in a
+        newline and run() print()s it, so a blank line follows either. 1.3: vyatta-config-mgmt.pl --action=diff
+        prints the diff or a text with one newline; 1.3 `compare saved` is a bare `cli-shell-api showConfig`
+        context diff, which prints nothing when the configs are equal."""
         r = self.router
         v13 = r.version == "1.3"
-        if not args:
-            old = r.running
-            empty = "No changes between working and active configurations"
-        elif args == ["saved"]:
+        after = ledger_text(r.release, "compare.after_diff")
+        if args and "saved".startswith(args[0]):
             old = r.saved()
-            empty = "" if v13 else "No changes between working and saved configurations"
-        elif len(args) == 1 and args[0].isdigit():
-            rev = r.revision(int(args[0]))
-            if rev is None:
-                return f"Invalid revision [{args[0]}]\n" if v13 else f"Invalid revision number {args[0]}\n"
-            old = rev
-            empty = f"No changes between working and revision {args[0]} configurations"
+            new = self.candidate
+            empty = ledger_text(r.release, "compare.no_changes_saved")
         else:
-            return f"\n  Invalid command: [compare {' '.join(args)}]\n\n"
-        out = C.diff(old, self.candidate, r.schema)
+            revs = [a for a in args if a.isdigit()] if not v13 else list(args)
+            if v13 and revs and not all(a.isdigit() for a in revs):
+                return ledger_text(r.release, "compare.invalid_number", rev=next(a for a in revs if not a.isdigit()))
+            if not revs:
+                old, new = r.running, self.candidate
+                empty = ledger_text(r.release, "compare.no_changes")
+            else:
+                trees = []
+                for a in revs[:2]:
+                    t = r.revision(int(a))
+                    if t is None:
+                        return ledger_text(r.release, "compare.invalid_revision", rev=a)
+                    trees.append(t)
+                if len(trees) == 1:
+                    old, new = trees[0], self.candidate
+                    empty = ledger_text(r.release, "compare.no_changes_revision", rev=revs[0])
+                else:  # the second (older) revision against the first
+                    old, new = trees[1], trees[0]
+                    empty = ledger_text(r.release, "compare.no_changes_revisions", rev1=revs[0], rev2=revs[1])
+        out = C.diff(old, new, r.schema)
         if out:
-            return _lines(out)
-        if not empty:
-            return ""
-        return empty + ("\n" if v13 else ".\n")
+            return _lines(out) + after
+        return empty
 
     async def commit(self, comment: str) -> str:
         r = self.router
@@ -609,22 +620,79 @@ class Session:
             return ""
         return "Reboot timer stopped\n" if reboot else "Reload timer stopped\n"
 
-    def load(self, cmd: str, args: list[str]) -> str:
+    def exit(self, args: list[str]) -> str:
+        """vyatta-cfg functions/interpreter/vyatta-cfg-run vyatta_config_exit / really_exit (the same on equuleus,
+        sagitta and current; ledger exit.*). The warning is the session's own `.unsaved` marker: this session
+        committed since its last save (the lab: and config.boot still differs from the running config)."""
         r = self.router
-        if len(args) != 1:
-            return f"\n  Invalid command: [{cmd}]\n\n"
+        if len(args) > 1 or (args and not "discard".startswith(args[0])):
+            return ledger_text(r.release, "exit.invalid_argument", args=" ".join(args))
+        if self.changed() and not args:
+            return ledger_text(r.release, "exit.modified")
+        warn = ""
+        if self.committed and r.saved() != r.running:
+            warn = ledger_text(r.release, "exit.unsaved")
+        self.candidate = C.clone(r.running)
+        self.config_mode = False
+        self.committed = False
+        return warn + ledger_text(r.release, "exit.exit")
+
+    def load(self, cmd: str, args: list[str]) -> str:
+        """`load FILE` / `merge FILE` (vyatta-cfg-run vyatta_config_load / vyatta_config_merge, then vyos-1x
+        src/helpers/vyos-load-config.py / vyos-merge-config.py; the same texts on 1.3, 1.4 and current; ledger
+        load.*, merge.*). Files are the router's (/config, /var/tmp, /tmp, /home/vyos: what the op-mode shell
+        sees, lab/vyos/rootfs.py); the config session's working directory is the op user's home."""
+        r = self.router
+        if self.changed():
+            return ledger_text(r.release, f"{cmd}.modified")
+        if cmd == "merge" and not args:
+            return ledger_text(r.release, "merge.usage")
+        name = args[0] if args else "config.boot"
+        if cmd == "load":
+            # get_local_config(): the name as given (relative: the working directory), then /config/NAME
+            found = None
+            for cwd in (rootfs.HOME, "/config"):
+                try:
+                    p = r.resolve_file(name, cwd=cwd)
+                except C.PathError:
+                    continue
+                if p.is_file():
+                    found = p
+                    break
+                if name.startswith("/"):
+                    break
+            if found is None:
+                return ledger_text(r.release, "load.no_such_file", name=name)
+            out = ledger_text(r.release, "load.loading", name=name)
+        else:
+            # /config/NAME first (also for an absolute NAME), then NAME as given
+            canonical = f"/config/{name}"
+            found = None
+            for cand, cwd in ((canonical, "/config"), (name, rootfs.HOME)):
+                try:
+                    p = r.resolve_file(cand, cwd=cwd)
+                except C.PathError:
+                    continue
+                if p.is_file():
+                    found = p
+                    break
+            if found is None:
+                return ledger_text(r.release, "merge.no_such_file", canonical=canonical, name=name)
+            out = ""
         try:
-            path = r.resolve_file(args[0])
-            text = path.read_text()
-            paths = C.parse_boot(text)
-            base: C.Tree = {} if cmd == "load" else C.clone(self.candidate)
-            for p in paths:
-                C.set_path(base, r.schema, p)
-        except (C.PathError, OSError, ValueError) as e:
-            return f"Loading configuration from '{args[0]}'...\n\n  {e}\n\n  {cmd.capitalize()} failed\n"
+            paths = C.parse_boot(found.read_text())
+        except (C.PathError, OSError, ValueError, UnicodeDecodeError):
+            return out + ledger_text(r.release, "load.parse_failed")
+        base: C.Tree = {} if cmd == "load" else C.clone(self.candidate)
+        for path in paths:
+            try:
+                C.set_path(base, r.schema, path)
+            except C.PathError:
+                continue  # loadFile: `Set [...] failed` into a pipe nobody reads; the path is skipped
         self.candidate = base
-        verb = "Load" if cmd == "load" else "Merge"
-        return f"Loading configuration from '{args[0]}'...\n{verb} complete. Use 'commit' to make changes active.\n"
+        if not self.changed():
+            return out + ledger_text(r.release, "load.no_changes")
+        return out + ledger_text(r.release, f"{cmd}.complete")
 
     async def rollback(self, args: list[str]) -> str:
         """`rollback N` reboots into revision N. 1.4: config_mgmt.py rollback(); 1.3: vyatta-config-mgmt.pl

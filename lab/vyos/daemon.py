@@ -26,6 +26,7 @@ from pathlib import Path
 
 import asyncssh
 
+from . import rootfs
 from .cli import Session
 from .router import Router, boot_seconds
 
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     router = Router(spec)
     router.own_uts = own_uts
     router.own_etc = _private_etc(state)
+    rootfs.build(state)  # after /etc: the op-mode shell's root binds the daemon's /etc (lab/vyos/rootfs.py)
     router.write_hosts()
     rc = 0
     try:

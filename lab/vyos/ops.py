@@ -115,23 +115,40 @@ async def run_shell(line: str, state: Path, stdin: str | None = None, interactiv
     interactive login shell (argv[0] ``-vbash``) prints ``-vbash: WORD: command not found`` (bash's
     message with the login shell's name, as seen on Vyatta/VyOS consoles), so the line prefix is
     rewritten for interactive sessions."""
+    from . import rootfs
+
     home = home_dir(state)
-    path = f"{lab_bin(state)}:{SHELL_PATH}"
-    env = {"PATH": path, "HOME": str(home), "USER": "vyos", "LOGNAME": "vyos", "LANG": "C.UTF-8"}
-    p = await asyncio.create_subprocess_exec(
-        "vbash",
-        "-c",
-        PIPE_FUNCTIONS + line,
-        executable="/bin/bash",
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=str(home),
-        env=env,
-        user=NOBODY,
-        group=NOBODY,
-        extra_groups=frrvty_gid(),
-    )
+    pipe = asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL
+    out_ = asyncio.subprocess.PIPE
+    if rootfs.ready(state):
+        # The router's own root (lab/vyos/rootfs.py): the files `load` and `save` see, nothing else writable.
+        # chroot(1) changes to / and execs by path, so bash cds home and execs itself as `vbash`.
+        env = {"PATH": f"{rootfs.LAB_BIN}:{SHELL_PATH}", "HOME": rootfs.HOME, "USER": "vyos", "LOGNAME": "vyos"}
+        env["LANG"] = "C.UTF-8"
+        groups = ",".join(str(g) for g in frrvty_gid())
+        argv = ["/usr/sbin/chroot", f"--userspec={NOBODY}:{NOBODY}"] + ([f"--groups={groups}"] if groups else [])
+        argv += [str(rootfs.root_dir(state)), "/bin/bash", "-c", f'cd {rootfs.HOME} && exec -a vbash /bin/bash -c "$1"']
+        argv += ["vbash", PIPE_FUNCTIONS + line]
+        p = await asyncio.create_subprocess_exec(
+            *argv, stdin=pipe, stdout=out_, stderr=asyncio.subprocess.STDOUT, cwd="/", env=env
+        )
+    else:
+        path = f"{lab_bin(state)}:{SHELL_PATH}"
+        env = {"PATH": path, "HOME": str(home), "USER": "vyos", "LOGNAME": "vyos", "LANG": "C.UTF-8"}
+        p = await asyncio.create_subprocess_exec(
+            "vbash",
+            "-c",
+            PIPE_FUNCTIONS + line,
+            executable="/bin/bash",
+            stdin=pipe,
+            stdout=out_,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=str(home),
+            env=env,
+            user=NOBODY,
+            group=NOBODY,
+            extra_groups=frrvty_gid(),
+        )
     out, _ = await p.communicate(stdin.encode() if stdin is not None else None)
     text = out.decode(errors="replace")
     if interactive:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import config as C
 from . import firewall as FW
+from . import rootfs
 from .frr import Frr, FrrError, Line, bgp_root, render
 from .kernel import (
     ApplyError,
@@ -123,6 +124,7 @@ class Router:
         self.on_reboot: Callable[[], None] | None = None
         for d in ("config", "run", "log", "wireguard"):
             (self.state / d).mkdir(parents=True, exist_ok=True)
+        rootfs.own_dirs(self.state)
         archive = self.state / "config" / "archive.json"
         if archive.exists():  # /config/archive survives a reboot and a restart of the daemon
             try:
@@ -156,12 +158,12 @@ class Router:
             return {}
         return C.build(self.schema, C.parse_boot(self.config_boot.read_text()))
 
-    def resolve_file(self, name: str) -> Path:
-        """The router's files live under state_dir: `/config/x` is state_dir/config/x."""
-        p = Path(name)
-        rel = p.relative_to("/") if p.is_absolute() else Path("config") / p
-        target = (self.state / rel).resolve()
-        if not str(target).startswith(str(self.state.resolve())):
+    def resolve_file(self, name: str, cwd: str = "/config") -> Path:
+        """The file behind the router path ``name``: the router's own directories (/config, /var/tmp, /tmp,
+        /home/vyos) live under state_dir, and the op-mode shell sees the same ones (lab/vyos/rootfs.py).
+        Relative names are taken from ``cwd``."""
+        target = rootfs.router_path(self.state, name, cwd)
+        if target is None:
             raise C.PathError(f"Cannot open configuration file {name}: outside the router's files")
         return target
 

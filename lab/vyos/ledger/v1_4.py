@@ -9,7 +9,180 @@ from lab.vyos.ledger import Entry, Ledger, Source  # noqa: F401
 
 # -- config lifecycle: save, compare, compare saved, commit, commit-confirm, confirm, rollback, load, exit,
 #    discard, the commit-confirm wall broadcasts ----------------------------------------------------------
-LIFECYCLE: list[Entry] = []
+LIFECYCLE: list[Entry] = [
+    # compare, discard, exit, load (w21c)
+    Entry(
+        "compare.no_changes",
+        "No changes between working and active configurations.\n\n",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/config_mgmt.py", "ConfigMgmt.compare(), run()"),
+        evidence=("msg = 'No changes between working and active configurations.\\n'", "print(res)"),
+        note="compare() returns the text with its newline and run() print()s it: a blank line follows, then [edit].",
+        sources=(
+            Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "vyatta_config_compare"),
+        ),
+    ),
+    Entry(
+        "compare.no_changes_saved",
+        "No changes between working and saved configurations.\n\n",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/config_mgmt.py", "ConfigMgmt.compare(saved=True), run()"),
+        evidence=("msg = 'No changes between working and saved configurations.\\n'", "print(res)"),
+        note="`compare saved` (any prefix of `saved`) runs `config-mgmt compare --saved`; the same blank line.",
+        sources=(
+            Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "vyatta_config_compare"),
+        ),
+    ),
+    Entry(
+        "compare.no_changes_revision",
+        "No changes between working and revision {rev} configurations.\n\n",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/config_mgmt.py", "ConfigMgmt.compare(rev1=N), run()"),
+        evidence=("msg = f'No changes between working and revision {rev1} configurations.\\n'", "print(res)"),
+    ),
+    Entry(
+        "compare.no_changes_revisions",
+        "No changes between revisions {rev2} and {rev1} configurations.\n\n",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/config_mgmt.py", "ConfigMgmt.compare(rev1=N, rev2=M), run()"),
+        evidence=(
+            "msg = f'No changes between revisions {rev2} and {rev1} configurations.\\n'",
+            "# compare older to newer",
+        ),
+        note="`compare N M` diffs revision M (older) against revision N.",
+    ),
+    Entry(
+        "compare.invalid_revision",
+        "Invalid revision number {rev}\n",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/config_mgmt.py", "ConfigMgmt.compare(), run()"),
+        evidence=("return f'Invalid revision number {rev1}', 1",),
+        note="no newline in the message: print() adds the only one. Words that are not numbers are dropped "
+        "(wrap_compare), so `compare foo` is a plain `compare`.",
+    ),
+    Entry(
+        "compare.after_diff",
+        "\n",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/config_mgmt.py", "ConfigMgmt.compare(), run()"),
+        evidence=("if out:", "msg = out", "print(res)"),
+        note="the diff text (libvyosconfig show_diff: vyos/vyos1x-config sagitta src/config_diff.ml marked_render, "
+        "every rendered line with its newline) is print()ed: a blank line follows the diff too.",
+    ),
+    Entry(
+        "discard.discarded",
+        "Changes have been discarded\n",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::discardChanges"),
+        evidence=('output_user("Changes have been discarded\\n");',),
+        note="no indent (output_user is a plain printf to stdout).",
+    ),
+    Entry(
+        "discard.nothing",
+        "No changes have been discarded\n",
+        Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::discardChanges"),
+        evidence=('output_user("No changes have been discarded\\n");',),
+    ),
+    Entry(
+        "exit.modified",
+        "Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and exit.\n",
+        Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "vyatta_config_exit"),
+        evidence=(
+            'echo "Cannot exit: configuration modified."',
+            "echo \"Use 'exit discard' to discard the changes and exit.\"",
+        ),
+    ),
+    Entry(
+        "exit.invalid_argument",
+        "Invalid argument \"{args}\" for 'exit'\n",
+        Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "vyatta_config_exit"),
+        evidence=('echo "Invalid argument \\"$*\\" for \'exit\'"',),
+        note="any prefix of `discard` is `discard` (get_prefix_filtered_list).",
+    ),
+    Entry(
+        "exit.unsaved",
+        "Warning: configuration changes have not been saved.\n",
+        Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "really_exit"),
+        evidence=(
+            "if vyatta_cli_shell_api sessionUnsaved; then",
+            'echo "Warning: configuration changes have not been saved."',
+        ),
+        note="on `exit` and `exit discard`, when this session committed since its last `save` (the .unsaved marker "
+        "is the session's own: commit-algorithm.cpp markSessionUnsaved, vyatta_config_save unmarkSessionUnsaved).",
+    ),
+    Entry(
+        "exit.exit",
+        "exit\n",
+        Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "really_exit"),
+        evidence=("builtin exit 0",),
+        note="the word is bash's own: the exit builtin of an interactive shell prints `exit`.",
+    ),
+    Entry(
+        "load.modified",
+        "Cannot load: configuration modified.\nCommit or discard the changes before loading a config file.\n",
+        Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "vyatta_config_load"),
+        evidence=('echo "Cannot load: configuration modified."', "before loading a config file."),
+    ),
+    Entry(
+        "merge.modified",
+        "Cannot merge: configuration modified.\nCommit or discard the changes before merging a config file.\n",
+        Source("vyos/vyatta-cfg", "sagitta", "functions/interpreter/vyatta-cfg-run", "vyatta_config_merge"),
+        evidence=('echo "Cannot merge: configuration modified."', "before merging a config file."),
+    ),
+    Entry(
+        "load.loading",
+        "Loading configuration from '{name}'\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/helpers/vyos-load-config.py"),
+        evidence=("print(f\"Loading configuration from '{file_name}'\")",),
+        note="printed once the file was read (a missing file stops before it).",
+    ),
+    Entry(
+        "load.complete",
+        "Load complete. Use 'commit' to make changes effective.\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/helpers/vyos-load-config.py"),
+        evidence=("print(\"Load complete. Use 'commit' to make changes effective.\")",),
+    ),
+    Entry(
+        "load.no_changes",
+        "No configuration changes to commit.\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/helpers/vyos-load-config.py"),
+        evidence=('print("No configuration changes to commit.")', "if config.session_changed():"),
+        note="also merge's text (vyos-merge-config.py).",
+    ),
+    Entry(
+        "load.no_such_file",
+        "No such file '{name}'\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/helpers/vyos-load-config.py", "get_local_config"),
+        evidence=(
+            "sys.exit(f\"No such file '{filename}'\")",
+            "elif os.path.isfile(os.path.join(configdir, filename)):",
+        ),
+        note="a relative name is looked up in the working directory first, then in /config.",
+    ),
+    Entry(
+        "load.parse_failed",
+        "\n",
+        Source("vyos/vyos-1x", "1.4.0", "python/vyos/configsource.py", "ConfigSourceSession._run"),
+        evidence=("p = subprocess.Popen(cmd, stdout=subprocess.PIPE)", "raise VyOSError()"),
+        note="cli-shell-api loadFile prints `Failed to parse specified config file` (vyatta-cfg cstore.cpp loadFile) "
+        "into _run's pipe; the VyOSError has no message and vyos-load-config.py sys.exit()s with it: one empty line. "
+        "Paths of the file that fail validation are skipped (loadFile's `Set [...] failed` goes to the same pipe).",
+        sources=(Source("vyos/vyatta-cfg", "sagitta", "src/cstore/cstore.cpp", "Cstore::loadFile"),),
+    ),
+    Entry(
+        "merge.complete",
+        "Merge complete. Use 'commit' to make changes effective.\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/helpers/vyos-merge-config.py"),
+        evidence=("print(\"Merge complete. Use 'commit' to make changes effective.\")",),
+        note="merge prints no `Loading configuration` line; it adds the file's set commands the running config lacks.",
+    ),
+    Entry(
+        "merge.usage",
+        "Need config file name to merge.\nUsage: merge <config file> [config path]\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/helpers/vyos-merge-config.py"),
+        evidence=('print("Need config file name to merge.")', 'print("Usage: merge <config file> [config path]")'),
+    ),
+    Entry(
+        "merge.no_such_file",
+        "[Errno 2] No such file or directory: '{canonical}'\n[Errno 2] No such file or directory: '{name}'\n",
+        Source("vyos/vyos-1x", "1.4.0", "src/helpers/vyos-merge-config.py"),
+        evidence=('canonical_path = "{0}/{1}".format(configdir, file_name)', "print(first_err)", "print(err)"),
+        note="/config/NAME is tried first (also for an absolute NAME: `/config//var/tmp/x`), then NAME.",
+    ),
+]
 
 
 # -- op mode and show: prompts, show version, show system commit, show ip route summary|forward|cache, ... --
