@@ -31,6 +31,7 @@ from checks.parsers import bgp_prefix, bgp_summary, route
 from inventory import ssh
 from napalm_edgekit_vyos import getters
 from napalm_edgekit_vyos.connection import (
+    COMMANDS_PIPE_REFUSAL,
     CommandError,
     CommitConfirmFailed,
     ConfirmOutcome,
@@ -170,12 +171,7 @@ class VyOSDriver(NetworkDriver):
     def compare_saved(self) -> str:
         """Differences between running and the saved config (empty when saved: 1.3 prints nothing, 1.4
         "No changes between working and saved configurations."); leaves the mode as it was."""
-        entered = not self.conn.in_config_mode
-        self.conn.config_mode()
-        output = self.conn.run("compare saved").strip()
-        if entered:
-            self.conn.exit_config_mode()
-        return "" if output.startswith("No changes between") else output
+        return self.conn.compare_saved()
 
     def load_merge_candidate(self, filename: str | None = None, config: str | list[str] | None = None) -> None:
         if filename:
@@ -239,7 +235,10 @@ class VyOSDriver(NetworkDriver):
             raise CommitError(str(exc)) from exc
         except CommandError as exc:
             if self.conn.in_config_mode:
-                self.conn.run("discard")
+                try:
+                    self.conn.run("discard")
+                except Exception:  # a broken session: the error below says what matters
+                    pass
             raise CommitError(str(exc)) from exc
         self._candidate_loaded = False
 
@@ -284,7 +283,8 @@ class VyOSDriver(NetworkDriver):
 
     def restore(self, previous: list[str], stop_timer: bool = True) -> None:
         """Make the whole running config equal ``previous`` again (inverse change, commit), then stop
-        our commit-confirm timer (``stop_timer=False`` leaves a timer that is someone else's alone)."""
+        our commit-confirm timer (``stop_timer=False`` leaves a timer that is someone else's alone).
+        Proven by reading the running config afterwards: it must equal ``previous``."""
         current = self.show("show configuration commands").splitlines()
         commands = diff(current, previous, WHOLE_CONFIG).commands
         if commands:
@@ -295,10 +295,21 @@ class VyOSDriver(NetworkDriver):
                 self.discard_config()
                 raise CommitError(str(exc)) from exc
         if stop_timer and self._pending_confirm_until is not None:
-            # The restored config is the one the timer would bring back: stop the timer now.
-            self.conn.confirm()
+            # The restored config is the one the timer would bring back: stop the timer now (proven:
+            # a second `confirm` answers "No confirm pending").
+            try:
+                self.conn.confirm()
+            except CommandError as exc:
+                raise CommitError(str(exc)) from exc
             self._clear_pending()
         self.conn.exit_config_mode()
+        now = self.show("show configuration commands").splitlines()
+        if _set_lines(now) != _set_lines(previous):
+            left = diff(now, previous, WHOLE_CONFIG).commands
+            raise CommitError(
+                f"{self.hostname}: after the restore the running config still differs from the previous one "
+                f"({len(left)} line(s), first: {left[0] if left else '?'})"
+            )
 
     # -- safety checks before commit-confirm ------------------------------------------------------
 
@@ -372,14 +383,23 @@ class VyOSDriver(NetworkDriver):
         return getters.route_to(entries, protocol, paths, summary)
 
     def _candidate(self) -> str:
-        """The candidate config in config mode as set lines (``show | commands``, vyos-cli.md); a device that
-        answers with an error raises it instead of handing the error text back as a config."""
+        """The candidate config in config mode as set lines (``show | commands``); a device that answers with
+        an error raises it instead of handing the error text back as a config. vyatta-op's ``commands``
+        pipe (etc/bash_completion.d/vyatta-op) refuses a session with uncommitted changes: that is an error."""
         try:
-            return self.conn.run("show | commands", check=True)
+            output = self.conn.run("show | commands", check=True)
         except CommandError as exc:
             raise CommandErrorException(str(exc)) from exc
+        if COMMANDS_PIPE_REFUSAL in output:
+            raise CommandErrorException(f"{self.hostname}: 'show | commands' refused: {COMMANDS_PIPE_REFUSAL}")
+        return output
 
     def _show_if_known(self, command: str) -> str | None:
         """An op-mode command's output, or None when the device does not know it (VyOS: "Invalid command")."""
         output = self.show(command)
         return None if "Invalid command:" in output else output
+
+
+def _set_lines(lines: list[str]) -> list[str]:
+    """A config's set lines, order-free (for comparing two reads of ``show configuration commands``)."""
+    return sorted(line.strip() for line in lines if line.strip().startswith("set "))
