@@ -366,6 +366,11 @@ class EdgekitVyOSSSH(VyOSSSH):
             raise CommandError(command, output + "\n(revision 0 of `show system commit` is not the running config)")
         return output
 
+    def commit_log(self) -> str:
+        """``show system commit`` (both dialects; nothing without ``commit-revisions``)."""
+        output = self.run("run show system commit" if self.in_config_mode else "show system commit")
+        return "" if "Invalid command" in output else output.strip()
+
     def in_revision_log(self) -> bool:
         """Whether the running config is revision 0 of the commit log: ``compare 0`` (vyos-1x config_mgmt.py
         compare(rev1=0): "No changes between working and revision 0 configurations."; 1.3 vyatta-config-mgmt.pl

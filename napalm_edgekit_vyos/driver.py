@@ -12,6 +12,7 @@ Getters parse show output with the TTP parsers in ``checks.parsers`` (FRR 7 and 
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any, Literal
 
@@ -320,6 +321,28 @@ class VyOSDriver(NetworkDriver):
             raise CommitError(f"{self.hostname}: unsaved_commits() must run before a candidate is loaded")
         return self.compare_saved()
 
+    def unsaved_is_own_commit(self, marker: str = "edgekit") -> bool:
+        """Whether what ``compare saved`` shows is exactly edgekit's own last commit, left unsaved by a
+        deploy cut between its ``confirm`` and its ``save`` (or during the save). Read from the router's
+        commit log, never assumed: revision 0 of ``show system commit`` is the running config (``compare
+        0`` shows nothing) and carries a comment starting with ``marker``, and the saved config is revision
+        1 (``compare 1`` shows what ``compare saved`` shows). Anything else (no log, someone else's commit,
+        a pending commit-confirm, whose commit 1.4+ logs only at ``confirm``) is False."""
+        entered = not self.conn.in_config_mode
+        self.conn.config_mode()
+        try:
+            saved = self.conn.run("compare saved").strip()
+            if not saved or saved.startswith("No changes between"):
+                return False
+            if not self.conn.run("compare 0").strip().startswith("No changes between"):
+                return False
+            if self.conn.run("compare 1").strip() != saved:
+                return False
+            return _revision_comment(self.conn.commit_log(), 0).startswith(marker)
+        finally:
+            if entered:
+                self.conn.exit_config_mode()
+
     def save(self) -> None:
         """``save`` (running -> config.boot), leaving the mode as it was."""
         entered = not self.conn.in_config_mode
@@ -403,3 +426,21 @@ class VyOSDriver(NetworkDriver):
 def _set_lines(lines: list[str]) -> list[str]:
     """A config's set lines, order-free (for comparing two reads of ``show configuration commands``)."""
     return sorted(line.strip() for line in lines if line.strip().startswith("set "))
+
+
+def _revision_comment(log: str, number: int) -> str:
+    """The comment of revision ``number`` in ``show system commit`` (the indented line(s) under its entry:
+    1.4 vyos-1x config_mgmt.py format_log_data(), 1.3 vyatta-config-mgmt); "" when it has none."""
+    entry = re.compile(r"^\s*(\d+)\s+\d{4}-\d\d-\d\d")
+    comment: list[str] = []
+    inside = False
+    for line in log.splitlines():
+        m = entry.match(line)
+        if m:
+            if inside:
+                break
+            inside = int(m.group(1)) == number
+            continue
+        if inside and line.strip():
+            comment.append(line.strip())
+    return " ".join(comment)

@@ -254,3 +254,62 @@ def test_the_commands_pipe_refusal_is_an_error_not_a_candidate(session: tuple[Fa
     driver = driver_on(session[1])
     with pytest.raises(CommandErrorException, match="uncommited changes"):
         driver.get_config(retrieve="candidate")
+
+
+# -- edgekit's own unsaved commit (a deploy cut between confirm and save) --------------------------------------
+
+DIFF = "[edit interfaces ethernet eth1]\n-description 'old'\n+description 'new'\n"
+REV0 = "No changes between working and revision 0 configurations.\n\n"  # vyos-1x config_mgmt.py compare(rev1=0)
+LOG = (
+    "0   2026-12-06 19:00:01 by vyos via cli\n    edgekit deploy\n"
+    "1   2026-12-06 18:59:00 by vyos via cli\n    operator change\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("session", "own"),
+    [
+        (
+            {
+                "compare saved": _const(DIFF),
+                "compare 0": _const(REV0),
+                "compare 1": _const(DIFF),
+                "run show system commit": _const(LOG),
+            },
+            True,
+        ),
+        (
+            {
+                "compare saved": _const(DIFF),
+                "compare 0": _const(REV0),
+                "compare 1": _const("+other\n"),
+                "run show system commit": _const(LOG),
+            },
+            False,
+        ),
+        (
+            {
+                "compare saved": _const(DIFF),
+                "compare 0": _const(DIFF),
+                "compare 1": _const(DIFF),
+                "run show system commit": _const(LOG),
+            },
+            False,
+        ),
+        (
+            {
+                "compare saved": _const(DIFF),
+                "compare 0": _const(REV0),
+                "compare 1": _const(DIFF),
+                "run show system commit": _const(LOG.replace("edgekit deploy", "by hand")),
+            },
+            False,
+        ),
+    ],
+    indirect=["session"],
+    ids=["own", "saved-is-not-revision-1", "running-is-not-revision-0", "someone-elses-comment"],
+)
+def test_own_unsaved_commit_is_read_from_the_commit_log(session: tuple[FakeRouter, FakeConnection], own: bool) -> None:
+    _, conn = session
+    conn.in_config_mode = True
+    assert driver_on(conn).unsaved_is_own_commit() is own
