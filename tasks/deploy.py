@@ -210,7 +210,10 @@ def plan_for_deploy(
     except Exception as exc:
         record_failure(report, exc)
         return Result(host=task.host, result=report, failed=True, exception=root_cause(exc), lock=held)
-    return Result(host=task.host, result=planned.result, changed=planned.changed, diff=planned.diff, lock=held)
+    plan: RouterPlan = planned.result
+    if lock and plan.report is not None and plan.report.status == "unchanged":  # a deploy with nothing to do
+        _finish_own_save(task, plan.report)
+    return Result(host=task.host, result=plan, changed=planned.changed, diff=planned.diff, lock=held)
 
 
 def record_failure(report: HostReport, exc: BaseException) -> None:
