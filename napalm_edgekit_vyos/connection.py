@@ -54,6 +54,30 @@ INITIALIZED_RE = re.compile(r"Initialized commit-confirm; (\d+) minutes to confi
 ANOTHER_PENDING = "Another confirm is pending"
 UNSAVED_WARNING = "You should save previous commits before commit-confirm !"
 NOTHING_TO_COMMIT = "No configuration changes to commit"
+# vyatta-op etc/bash_completion.d/vyatta-op `commands ()` (equuleus, sagitta, current): `show | commands`
+# refuses a session with uncommitted changes with this text (rc 0): an error, never a config.
+COMMANDS_PIPE_REFUSAL = "You have uncommited changes, please commit them before using the commands pipe"
+# What proves a step is the router's state read afterwards (docs/driver-steps.md), never a success text:
+# `save` prints nothing on 1.4+ (vyos-1x src/helpers/vyos-save-config.py) and `Saving configuration to
+# '...'...` / `Done` on 1.3 (vyatta-cfg equuleus scripts/vyatta-save-config.pl). Its failures print:
+SAVE_FAILURES = (
+    "Invalid URL",  # 1.3 vyatta-save-config.pl: "Invalid URL protocol [p]", "Invalid URL [f]"
+    "aborting save!",  # 1.3: "File exists and is not a Vyatta configuration file, aborting save!"
+    "Can not open file",  # 1.3: die "Can not open file '...': ..."
+    "failed to write JSON file",  # 1.4+ vyos-save-config.py
+    "Permission denied",
+    "No such file or directory",
+)
+# The commit-confirm countdown on 1.4+ (vyos-1x src/helpers/commit-confirm-notify.py, started by
+# config_mgmt.py commit_confirm() with `sudo -b`): `wall -n "[commit-confirm] ..."` 60, 15, 5 and 1 minute
+# before the timer fires (those not after it; not the one equal to the timer's length); rolling also walls
+# "[commit-confirm] Reverting to previous config now" (config_mgmt.py revert_soft()). wall(1) (util-linux
+# 2.38 term-utils/wall.c makemsg(), Debian bookworm as in VyOS 1.4) frames the message with lines of 79
+# spaces and writes it to every logged-in tty, so it can land anywhere in a command's output, even inside
+# the prompt. It is cut out before anything is read from the output.
+WALL_BROADCAST = re.compile(
+    r" {79}\n(?:Broadcast message from [^\n]*\n {79}\n)?\[commit-confirm\][^\n]*\n(?:[^\n]*\n){0,4}? {79}\n"
+)
 
 
 class _Channel(Protocol):
@@ -112,6 +136,18 @@ class CommitConfirmFailed(CommandError):
         CommandError.__init__(self, command, output)
 
 
+class ConfirmMaybePending(CommitConfirmFailed):
+    """Something went wrong after commit-confirm's question was answered (a read timeout, a closed
+    session, a question edgekit does not know, a commit that did not take): the router's timer may run
+    (VyOS starts it right after the answer, before the commit), so whoever called must restore or confirm."""
+
+    def __init__(self, command: str, cause: str, output: str = "") -> None:
+        CommitConfirmFailed.__init__(self, command, output, timer_started=True)
+        self.args = (
+            f"{command!r} failed after its question was answered ({cause}): a commit-confirm timer may be running",
+        )
+
+
 @dataclass
 class ConfirmOutcome:
     """What the router said to ``commit-confirm``."""
@@ -126,6 +162,7 @@ class ConfirmOutcome:
 class EdgekitVyOSSSH(VyOSSSH):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.in_config_mode = False
+        self.answered = False  # whether the last read answered a question (commit-confirm's: a timer runs)
         super().__init__(*args, **kwargs)
 
     # -- prompts (regex bodies without anchors; the properties with `$` serve netmiko's own calls) --
@@ -201,12 +238,13 @@ class EdgekitVyOSSSH(VyOSSSH):
         deadline = time.monotonic() + timeout
         last_data = time.monotonic()
         while True:
-            text = buffer.replace("\r", "")
+            text = WALL_BROADCAST.sub("", buffer.replace("\r", ""))
             if at_end.search(text) and len(prompt.findall(text)) >= count:
                 return text
             for pattern, reply in answers:
                 if pattern.search(text, answered_at):
                     self.write_channel(reply + "\n")
+                    self.answered = True
                     answered_at = len(text)
                     last_data = time.monotonic()
                     break
@@ -313,20 +351,61 @@ class EdgekitVyOSSSH(VyOSSSH):
         return output
 
     def commit(self, comment: str = "", read_timeout: float = 120.0, delay_factor: float | None = None) -> str:
+        """``commit``, proven by the router's state: afterwards ``compare`` shows nothing, and where the
+        router keeps a commit log (``commit-revisions``) its newest revision, ``show system commit``'s
+        entry 0, is the running config (``compare 0`` shows nothing). Error markers fail it at once; no
+        success text is looked for (VyOS prints none)."""
         self.config_mode()
         command = f'commit comment "{comment}"' if comment else "commit"
-        return self.run(command, read_timeout=read_timeout, check=True)
+        output = self.run(command, read_timeout=read_timeout, check=True)
+        if NOTHING_TO_COMMIT in output:
+            return output
+        if self.session_changed():
+            raise CommandError(command, output + "\n(`compare` still shows changes after the commit)")
+        if not self.in_revision_log():
+            raise CommandError(command, output + "\n(revision 0 of `show system commit` is not the running config)")
+        return output
+
+    def commit_log(self) -> str:
+        """``show system commit`` (both dialects; nothing without ``commit-revisions``)."""
+        output = self.run("run show system commit" if self.in_config_mode else "show system commit")
+        return "" if "Invalid command" in output else output.strip()
+
+    def in_revision_log(self) -> bool:
+        """Whether the running config is revision 0 of the commit log: ``compare 0`` (vyos-1x config_mgmt.py
+        compare(rev1=0): "No changes between working and revision 0 configurations."; 1.3 vyatta-config-mgmt.pl
+        --action=diff, no full stop). True as well where there is no log ("Invalid revision ...")."""
+        output = self.run("compare 0").strip()
+        return not output or output.startswith(("No changes between", "Invalid revision"))
+
+    def compare_saved(self) -> str:
+        """``compare saved``: "" when running == saved (1.3 prints nothing; 1.4+ "No changes between working
+        and saved configurations." and a blank line: vyos-1x python/vyos/config_mgmt.py compare() / run())."""
+        entered = not self.in_config_mode
+        self.config_mode()
+        output = self.run("compare saved").strip()
+        if entered:
+            self.exit_config_mode()
+        return "" if output.startswith("No changes between") else output
 
     def commit_confirm(self, minutes: int, comment: str = "", read_timeout: float = 120.0) -> ConfirmOutcome:
-        """``commit-confirm N``: the router reboots into its saved config (or, 1.4 with ``action reload``,
+        """``commit-confirm N``: the router reboots into its saved config (or, with ``action reload``,
         reloads the previous revision in place) unless ``confirm`` follows within N minutes.
 
-        Answers the question of either dialect with ``y``; recognises every message of vyos-1x
-        ``config_mgmt.py`` (1.4+) and vyatta-cfg ``vyatta-config-mgmt.pl`` (1.3)."""
+        Answers the question of either dialect with ``y``. The timer runs from that answer on (vyatta-cfg
+        functions/interpreter/vyatta-cfg-run ``vyatta_config_commit-confirm``: config-mgmt starts it, then
+        the commit runs), so any failure after it (read timeout, closed session, unknown question, a commit
+        that did not take) is ConfirmMaybePending. Proof of the commit: ``compare`` is empty afterwards."""
         self.config_mode()
         command = f"commit-confirm {minutes}" + (f' comment "{comment}"' if comment else "")
-        self.write_channel(command + "\n")
-        text = self._read_until(self.config_body, read_timeout, command=command, answers=_yes(CONFIRM_QUESTIONS))
+        self.answered = False
+        try:
+            self.write_channel(command + "\n")
+            text = self._read_until(self.config_body, read_timeout, command=command, answers=_yes(CONFIRM_QUESTIONS))
+        except Exception as exc:
+            if self.answered:
+                raise ConfirmMaybePending(command, f"{type(exc).__name__}: {exc}") from exc
+            raise
         output = self._strip_answer(text, command)
         action_match = INITIALIZED_RE.search(output)
         action: Literal["reboot", "reload"] | None = None
@@ -334,7 +413,7 @@ class EdgekitVyOSSSH(VyOSSSH):
             action = action_match.group(2)  # type: ignore[assignment]
         elif question := CONFIRM_ACTION_RE.search(output):
             action = question.group(1)  # type: ignore[assignment]
-        asked = re.search(r"Proceed ?\?", output) is not None  # the timer is set only after yes
+        asked = self.answered or re.search(r"Proceed ?\?", output) is not None  # the timer is set after yes
         if ANOTHER_PENDING in output:
             # 1.4: rc 1, nothing committed; 1.3: the Perl script exits 0 and the commit runs anyway.
             raise ConfirmPending(command, output, committed=not self.session_changed())
@@ -344,6 +423,14 @@ class EdgekitVyOSSSH(VyOSSSH):
             raise CommandError(command, output)
         if any(marker in output for marker in ERROR_MARKERS):
             raise CommitConfirmFailed(command, output, timer_started=asked or action_match is not None)
+        try:
+            changed = self.session_changed()
+        except Exception as exc:
+            raise ConfirmMaybePending(command, f"{type(exc).__name__}: {exc}", output) from exc
+        if changed:
+            if asked:
+                raise ConfirmMaybePending(command, "`compare` still shows the change: it was not committed", output)
+            raise CommandError(command, output + "\n(`compare` still shows the change: nothing was committed)")
         return ConfirmOutcome(output, minutes, action, unsaved_warning=UNSAVED_WARNING in output)
 
     def _strip_answer(self, text: str, command: str) -> str:
@@ -356,27 +443,38 @@ class EdgekitVyOSSSH(VyOSSSH):
         return "\n".join(line for line in lines if line.strip() != "[edit]").strip("\n")
 
     def session_changed(self) -> bool:
-        """Whether this session's candidate differs from the running config (``compare`` says so: empty
-        on 1.3, "No changes between working and active configurations" on both)."""
+        """Whether this session's candidate differs from the running config (``compare`` says so: "No
+        changes between working and active configurations" (1.3), with a full stop (1.4+))."""
         output = self.run("compare").strip()
         return bool(output) and not output.startswith("No changes between")
 
     def confirm(self) -> str:
-        """``confirm``: stop the commit-confirm timer. Returns "stopped" (1.4: "Reboot|Reload timer
-        stopped"; 1.3: silence) or "none" ("No confirm pending": no timer ran, or it already fired)."""
+        """``confirm``: stop the commit-confirm timer. Returns "stopped" or "none" ("No confirm pending": no
+        timer ran, or it already fired). "stopped" is proven, not read from a success text (1.4 prints
+        "Reboot|Reload timer stopped", 1.3 nothing): a second ``confirm`` must answer "No confirm pending"
+        (vyos-1x config_mgmt.py confirm(): the commit-confirm.timer is inactive; 1.3 vyatta-config-mgmt.pl
+        --action=confirm: the confirm job file is gone)."""
         self.config_mode()
         output = self.run("confirm", check=True)
         if NO_CONFIRM_PENDING in output:
             return "none"
-        if TIMER_STOPPED_RE.search(output) or not output.strip():
-            return "stopped"
-        raise CommandError("confirm", output)
+        again = self.run("confirm", check=True)
+        if NO_CONFIRM_PENDING not in again:
+            raise CommandError("confirm", f"{output}\n{again}\n(a second `confirm` did not say {NO_CONFIRM_PENDING!r})")
+        return "stopped"
 
     def save_config(self, cmd: str = "save", confirm: bool = False, confirm_response: str = "") -> str:
+        """``save``, proven by ``compare saved`` showing nothing afterwards. Its own words are not relied
+        on: 1.4+ prints nothing on success, 1.3 ``Saving configuration to '...'...`` / ``Done``; only the
+        failure texts of both scripts fail it at once. (``save FILE`` is checked by those texts only.)"""
         self.config_mode()
         output = self.run(cmd, read_timeout=60)
-        if "Done" not in output:
+        if any(text in output for text in SAVE_FAILURES + ERROR_MARKERS):
             raise CommandError(cmd, output)
+        if cmd.strip() == "save":
+            left = self.compare_saved()
+            if left:
+                raise CommandError(cmd, f"{output}\n(after save, `compare saved` still shows: {left.splitlines()[0]})")
         return output
 
     def cleanup(self, command: str = "exit") -> None:

@@ -12,6 +12,7 @@ Getters parse show output with the TTP parsers in ``checks.parsers`` (FRR 7 and 
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from checks.parsers import bgp_prefix, bgp_summary, route
 from inventory import ssh
 from napalm_edgekit_vyos import getters
 from napalm_edgekit_vyos.connection import (
+    COMMANDS_PIPE_REFUSAL,
     CommandError,
     CommitConfirmFailed,
     ConfirmOutcome,
@@ -170,12 +172,7 @@ class VyOSDriver(NetworkDriver):
     def compare_saved(self) -> str:
         """Differences between running and the saved config (empty when saved: 1.3 prints nothing, 1.4
         "No changes between working and saved configurations."); leaves the mode as it was."""
-        entered = not self.conn.in_config_mode
-        self.conn.config_mode()
-        output = self.conn.run("compare saved").strip()
-        if entered:
-            self.conn.exit_config_mode()
-        return "" if output.startswith("No changes between") else output
+        return self.conn.compare_saved()
 
     def load_merge_candidate(self, filename: str | None = None, config: str | list[str] | None = None) -> None:
         if filename:
@@ -239,7 +236,10 @@ class VyOSDriver(NetworkDriver):
             raise CommitError(str(exc)) from exc
         except CommandError as exc:
             if self.conn.in_config_mode:
-                self.conn.run("discard")
+                try:
+                    self.conn.run("discard")
+                except Exception:  # a broken session: the error below says what matters
+                    pass
             raise CommitError(str(exc)) from exc
         self._candidate_loaded = False
 
@@ -284,7 +284,8 @@ class VyOSDriver(NetworkDriver):
 
     def restore(self, previous: list[str], stop_timer: bool = True) -> None:
         """Make the whole running config equal ``previous`` again (inverse change, commit), then stop
-        our commit-confirm timer (``stop_timer=False`` leaves a timer that is someone else's alone)."""
+        our commit-confirm timer (``stop_timer=False`` leaves a timer that is someone else's alone).
+        Proven by reading the running config afterwards: it must equal ``previous``."""
         current = self.show("show configuration commands").splitlines()
         commands = diff(current, previous, WHOLE_CONFIG).commands
         if commands:
@@ -295,10 +296,21 @@ class VyOSDriver(NetworkDriver):
                 self.discard_config()
                 raise CommitError(str(exc)) from exc
         if stop_timer and self._pending_confirm_until is not None:
-            # The restored config is the one the timer would bring back: stop the timer now.
-            self.conn.confirm()
+            # The restored config is the one the timer would bring back: stop the timer now (proven:
+            # a second `confirm` answers "No confirm pending").
+            try:
+                self.conn.confirm()
+            except CommandError as exc:
+                raise CommitError(str(exc)) from exc
             self._clear_pending()
         self.conn.exit_config_mode()
+        now = self.show("show configuration commands").splitlines()
+        if _set_lines(now) != _set_lines(previous):
+            left = diff(now, previous, WHOLE_CONFIG).commands
+            raise CommitError(
+                f"{self.hostname}: after the restore the running config still differs from the previous one "
+                f"({len(left)} line(s), first: {left[0] if left else '?'})"
+            )
 
     # -- safety checks before commit-confirm ------------------------------------------------------
 
@@ -308,6 +320,28 @@ class VyOSDriver(NetworkDriver):
         if self._candidate_loaded:
             raise CommitError(f"{self.hostname}: unsaved_commits() must run before a candidate is loaded")
         return self.compare_saved()
+
+    def unsaved_is_own_commit(self, marker: str = "edgekit") -> bool:
+        """Whether what ``compare saved`` shows is exactly edgekit's own last commit, left unsaved by a
+        deploy cut between its ``confirm`` and its ``save`` (or during the save). Read from the router's
+        commit log, never assumed: revision 0 of ``show system commit`` is the running config (``compare
+        0`` shows nothing) and carries a comment starting with ``marker``, and the saved config is revision
+        1 (``compare 1`` shows what ``compare saved`` shows). Anything else (no log, someone else's commit,
+        a pending commit-confirm, whose commit 1.4+ logs only at ``confirm``) is False."""
+        entered = not self.conn.in_config_mode
+        self.conn.config_mode()
+        try:
+            saved = self.conn.run("compare saved").strip()
+            if not saved or saved.startswith("No changes between"):
+                return False
+            if not self.conn.run("compare 0").strip().startswith("No changes between"):
+                return False
+            if self.conn.run("compare 1").strip() != saved:
+                return False
+            return _revision_comment(self.conn.commit_log(), 0).startswith(marker)
+        finally:
+            if entered:
+                self.conn.exit_config_mode()
 
     def save(self) -> None:
         """``save`` (running -> config.boot), leaving the mode as it was."""
@@ -372,14 +406,41 @@ class VyOSDriver(NetworkDriver):
         return getters.route_to(entries, protocol, paths, summary)
 
     def _candidate(self) -> str:
-        """The candidate config in config mode as set lines (``show | commands``, vyos-cli.md); a device that
-        answers with an error raises it instead of handing the error text back as a config."""
+        """The candidate config in config mode as set lines (``show | commands``); a device that answers with
+        an error raises it instead of handing the error text back as a config. vyatta-op's ``commands``
+        pipe (etc/bash_completion.d/vyatta-op) refuses a session with uncommitted changes: that is an error."""
         try:
-            return self.conn.run("show | commands", check=True)
+            output = self.conn.run("show | commands", check=True)
         except CommandError as exc:
             raise CommandErrorException(str(exc)) from exc
+        if COMMANDS_PIPE_REFUSAL in output:
+            raise CommandErrorException(f"{self.hostname}: 'show | commands' refused: {COMMANDS_PIPE_REFUSAL}")
+        return output
 
     def _show_if_known(self, command: str) -> str | None:
         """An op-mode command's output, or None when the device does not know it (VyOS: "Invalid command")."""
         output = self.show(command)
         return None if "Invalid command:" in output else output
+
+
+def _set_lines(lines: list[str]) -> list[str]:
+    """A config's set lines, order-free (for comparing two reads of ``show configuration commands``)."""
+    return sorted(line.strip() for line in lines if line.strip().startswith("set "))
+
+
+def _revision_comment(log: str, number: int) -> str:
+    """The comment of revision ``number`` in ``show system commit`` (the indented line(s) under its entry:
+    1.4 vyos-1x config_mgmt.py format_log_data(), 1.3 vyatta-config-mgmt); "" when it has none."""
+    entry = re.compile(r"^\s*(\d+)\s+\d{4}-\d\d-\d\d")
+    comment: list[str] = []
+    inside = False
+    for line in log.splitlines():
+        m = entry.match(line)
+        if m:
+            if inside:
+                break
+            inside = int(m.group(1)) == number
+            continue
+        if inside and line.strip():
+            comment.append(line.strip())
+    return " ".join(comment)

@@ -242,7 +242,10 @@ def plan_for_deploy(
     except Exception as exc:
         record_failure(report, exc)
         return Result(host=task.host, result=report, failed=True, exception=root_cause(exc), lock=held)
-    return Result(host=task.host, result=planned.result, changed=planned.changed, diff=planned.diff, lock=held)
+    plan: RouterPlan = planned.result
+    if lock and plan.report is not None and plan.report.status == "unchanged":  # a deploy with nothing to do
+        _finish_own_save(task, plan.report)
+    return Result(host=task.host, result=plan, changed=planned.changed, diff=planned.diff, lock=held)
 
 
 def record_failure(report: HostReport, exc: BaseException) -> None:
@@ -282,6 +285,8 @@ def deploy_router(
     assert plan.cluster is not None and plan.report is not None
     report = plan.report
     if options.dry_run or not plan.change:
+        if not options.dry_run and not stop:
+            _finish_own_save(task, report)
         return Result(host=task.host, result=report, changed=bool(plan.change), diff="\n".join(report.commands))
     if stop:
         report.status = "skipped"
@@ -415,6 +420,10 @@ def _check_saved(driver: VyOSDriver, plan: RouterPlan, report: HostReport, optio
     unsaved = driver.unsaved_commits()
     if not unsaved:
         return
+    if driver.unsaved_is_own_commit():  # an earlier deploy was cut between its confirm and its save
+        driver.save()
+        report.notes.append(OWN_UNSAVED_NOTE)
+        return
     if options.save_first:
         driver.save()
         report.notes.append("saved the router's unsaved commits first (--save-first)")
@@ -424,6 +433,29 @@ def _check_saved(driver: VyOSDriver, plan: RouterPlan, report: HostReport, optio
         "refused: the router has committed changes that are not saved (someone may be mid-change, or a "
         f"commit-confirm waits for its confirm); {cost}: save or revert them on the router, or deploy --save-first"
     )
+
+
+OWN_UNSAVED_NOTE = (
+    "saved edgekit's own last commit, which an interrupted deploy had confirmed but not saved "
+    "(the router's commit log and compare saved/compare 1 say so)"
+)
+
+
+def _finish_own_save(task: Task, report: HostReport) -> None:
+    """Nothing to change, but an earlier deploy may have been cut between its confirm and its save: save
+    edgekit's own last commit (proven from the router's commit log, ``unsaved_is_own_commit``); someone
+    else's unsaved commits are left alone and reported."""
+    try:
+        driver = router_driver(task)
+        if not driver.unsaved_commits():
+            return
+        if driver.unsaved_is_own_commit():
+            driver.save()
+            report.notes.append(OWN_UNSAVED_NOTE)
+        else:
+            report.notes.append("the router has committed changes that are not saved (not edgekit's): left alone")
+    except Exception as exc:
+        report.notes.append(f"could not check the saved config: {one_line(exc)}")
 
 
 def _set_confirm_action(driver: VyOSDriver, plan: RouterPlan, report: HostReport) -> None:

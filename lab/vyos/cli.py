@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from . import config as C
-from . import ops, rootfs
+from . import ledger, ops, rootfs
 from .firewall import show_firewall_14
 from .kernel import links
 from .ledger import text as ledger_text
@@ -60,16 +60,30 @@ class Session:
 
     async def run(self) -> None:
         self.write("Welcome to VyOS!\n\n")
-        while True:
-            self.write(self.prompt())
-            line = await self.readline()
-            if line is None:
-                return
-            try:
-                out = await self.handle(line.strip())
-            except Exit:
-                return
-            self.write(out)
+        # A logged-in tty: wall(1) broadcasts (the commit-confirm countdown) reach it (Router.wall).
+        loop = asyncio.get_running_loop()
+
+        def tty(text: str) -> None:
+            loop.call_soon_threadsafe(self.write, text)
+
+        self.router.ttys.add(tty)
+        try:
+            while True:
+                self.write(self.prompt())
+                line = await self.readline()
+                if line is None:
+                    return
+                try:
+                    out = await self.handle(line.strip())
+                except Exit:
+                    return
+                self.write(out)
+        finally:
+            self.router.ttys.discard(tty)
+
+    def text(self, key: str, **fields: object) -> str:
+        """A client-visible text of this router's version, from the ledger (lab/vyos/ledger)."""
+        return ledger.text(self.router.ledger_version(), key, **fields)
 
     async def handle(self, line: str) -> str:
         """Run one command line; returns its output including VyOS's trailing `[edit]`."""
@@ -376,15 +390,17 @@ class Session:
             self.candidate = C.clone(r.running)
             return ledger_text(r.release, "discard.discarded")
         if cmd == "save":
+            # ledger LIFECYCLE save.*: vyatta-cfg-run vyatta_config_save warns about uncommitted changes; 1.3's
+            # vyatta-save-config.pl says `Saving configuration to '...'...` / `Done`, 1.4+'s
+            # vyos-save-config.py prints nothing.
+            warn = self.text("save.uncommitted") if self.changed() else ""
             name = args[0] if args else "/config/config.boot"
             try:
                 await asyncio.to_thread(r.save, name)
             except (C.PathError, OSError) as e:
-                return f"\n  {e}\n\n"
-            if r.version != "1.3":  # vyatta-cfg sagitta vyatta_config_save runs vyos-1x vyos-save-config.py: silent
-                return ""
+                return f"{warn}\n  {e}\n\n"
             shown = name if name.startswith("/") else f"/config/{name}"
-            return f"Saving configuration to '{shown}'...\nDone\n"
+            return warn + self.text("save.done", file=shown)
         if cmd in ("load", "merge"):
             return self.load(cmd, args)
         if cmd == "rollback":
@@ -490,7 +506,7 @@ class Session:
     async def commit(self, comment: str) -> str:
         r = self.router
         if not self.changed():
-            return "No configuration changes to commit\n"
+            return self.text("commit.nothing")
         res = await asyncio.to_thread(r.commit, self.candidate, self.user, comment)
         if not res.ok:
             return "\n" + _lines(res.lines)
@@ -541,66 +557,53 @@ class Session:
             return "\n  Invalid value\n\n"
         # vyatta-cfg-run vyatta_config_commit-confirm (1.3 and 1.4): checked before anything else.
         if not self.changed():
-            return "No configuration changes to commit\n"
+            return self.text("commit.nothing")
         if r.version == "1.3":
             return await self.commit_confirm_13(minutes, comment)
         return await self.commit_confirm_14(minutes, comment)
 
     async def commit_confirm_14(self, minutes: int, comment: str) -> str:
-        """vyos-1x python/vyos/config_mgmt.py commit_confirm(): sagitta (no action node) and the T5976
-        version (vyos-1x current: `action reload` asks about a reload, warns about unsaved commits only when
-        the action is reboot, and drops the blank line before `Proceed ?`)."""
+        """vyos-1x python/vyos/config_mgmt.py commit_confirm(): sagitta / 1.4.0 (no action node) and vyos-1x
+        current (T5976: `action reload` asks about a reload, warns about unsaved commits only when the action
+        is reboot, and drops the blank line before `Proceed ?`). Texts: ledger LIFECYCLE commit_confirm.*."""
         r = self.router
         if r.pending():
-            return "Another confirm is pending\n"  # returns 1: vyatta-cfg-run does not commit
+            return self.text("commit_confirm.another_pending")  # returns 1: vyatta-cfg-run does not commit
         reboot = r.reboot_unconfirmed(self.candidate)
         warn = ""
         if (reboot or not r.confirm_action_node) and await asyncio.to_thread(r.unsaved_commits):
-            warn = "\nYou should save previous commits before commit-confirm !\n"
-        if not r.confirm_action_node:  # sagitta's text
-            q = (
-                f"\ncommit-confirm will automatically reboot in {minutes} minutes unless changes\n"
-                "are confirmed.\n\nProceed ?"
-            )
-        elif reboot:
-            q = (
-                f"\ncommit-confirm will automatically reboot in {minutes} minutes unless changes\n"
-                "are confirmed.\nProceed ?"
-            )
-        else:
-            q = (
-                f"\ncommit-confirm will automatically reload previous config in {minutes} minutes\n"
-                "unless changes are confirmed.\nProceed ?"
-            )
-        yes = await self.ask_yes_no(warn + q)
+            warn = self.text("commit_confirm.unsaved")
+        key = "commit_confirm.question" if reboot else "commit_confirm.question_reload"
+        yes = await self.ask_yes_no(warn + self.text(key, minutes=minutes))
         if yes is None:
             raise Exit
         if not yes:
-            return "commit-confirm canceled\n"
+            return self.text("commit_confirm.canceled")
         # The timer starts before the commit (systemd-run, then vyatta_config_commit with IN_COMMIT_CONFIRM):
         # a commit that fails leaves it running, and a session cut from here on does not stop it.
         r.start_confirm_timer(minutes, reboot)
-        word = "reboot" if reboot else "reload"
-        out = f"Initialized commit-confirm; {minutes} minutes to confirm before {word}\n"
+        key = "commit_confirm.initialized" if reboot else "commit_confirm.initialized_reload"
+        out = self.text(key, minutes=minutes)
         res = await asyncio.to_thread(r.commit_confirmed, self.candidate, self.user, comment)
         if not res.ok:
             return out + "\n" + _lines(res.lines)
         return out
 
     async def commit_confirm_13(self, minutes: int, comment: str) -> str:
-        """vyatta-config-mgmt scripts/vyatta-config-mgmt.pl --action=commit-confirm (equuleus)."""
+        """vyatta-config-mgmt scripts/vyatta-config-mgmt.pl --action=commit-confirm (equuleus). Texts: ledger
+        LIFECYCLE commit_confirm.*."""
         r = self.router
         if r.pending():
             # It prints this and exits 0, so vyatta_config_commit-confirm goes on with a plain commit.
-            return "Another confirm is pending\n" + await self.commit(comment)
+            return self.text("commit_confirm.another_pending") + await self.commit(comment)
         if C.value(self.candidate, "system", "config-management", "commit-revisions") is None:
-            return "commit-revisions is not configured.\n\n"
-        self.write(f"commit confirm will be automatically reboot in {minutes} minutes unless confirmed\n")
+            return self.text("commit_confirm.no_revisions")
+        self.write(self.text("commit_confirm.question", minutes=minutes))
         yes = await self.prompt_confirm("Proceed? [confirm]")
         if yes is None:
             raise Exit
         if not yes:
-            return "commit-confirm canceled\n"
+            return self.text("commit_confirm.canceled")
         r.start_confirm_timer(minutes, True)  # `at now + N minutes`, before the commit
         res = await asyncio.to_thread(r.commit_confirmed, self.candidate, self.user, comment)
         if not res.ok:
@@ -610,15 +613,13 @@ class Session:
     async def confirm(self) -> str:
         """1.4: config_mgmt.py confirm(): `Reboot timer stopped` (`Reload timer stopped` with action reload,
         T5976) or `No confirm pending`. 1.3: vyatta-config-mgmt.pl --action=confirm prints nothing when it
-        stops the job, else `No confirm pending`."""
+        stops the job, else `No confirm pending`. Texts: ledger LIFECYCLE confirm.*."""
         r = self.router
         reboot = r.reboot_unconfirmed(self.candidate)
         ok = await asyncio.to_thread(r.confirm)
         if not ok:
-            return "No confirm pending\n"
-        if r.version == "1.3":
-            return ""
-        return "Reboot timer stopped\n" if reboot else "Reload timer stopped\n"
+            return self.text("confirm.none")
+        return self.text("confirm.stopped" if reboot or r.version == "1.3" else "confirm.stopped_reload")
 
     def exit(self, args: list[str]) -> str:
         """vyatta-cfg functions/interpreter/vyatta-cfg-run vyatta_config_exit / really_exit (the same on equuleus,
@@ -699,26 +700,22 @@ class Session:
         --action=rollback --revnum (equuleus). Argument check: vyatta-cfg-run vyatta_config_rollback."""
         r = self.router
         if len(args) != 1:
-            return "Error: must include a revision # to rollback to\n"
+            return self.text("rollback.args")
         if not args[0].isdigit():
             return f"\n  Invalid command: [rollback {args[0]}]\n\n"
         n = int(args[0])
         if r.version == "1.3":
             if not n < len(r.revisions):
-                return f"Invalid revision [{n}]\n"
-            yes = await self.prompt_confirm("Proceed with reboot? [confirm]")
-            if yes is None:
-                raise Exit
-            if not yes:
-                return "Cancelling rollback\n"
+                return self.text("rollback.invalid", rev=n)
+            yes = await self.prompt_confirm(self.text("rollback.question"))
         else:
             if not 0 <= n < len(r.revisions):
-                return f"Invalid revision number {n}: must be 0 < rev < {len(r.revisions)}\n"
-            yes = await self.ask_yes_no("Proceed with reboot ?")
-            if yes is None:
-                raise Exit
-            if not yes:
-                return "Canceling rollback\n"
+                return self.text("rollback.invalid", rev=n, count=len(r.revisions))
+            yes = await self.ask_yes_no(self.text("rollback.question"))
+        if yes is None:
+            raise Exit
+        if not yes:
+            return self.text("rollback.canceled")
         await asyncio.to_thread(r.rollback_to, n, self.user)
         raise Exit  # the box reboots: the daemon closes every session
 
@@ -726,15 +723,15 @@ class Session:
         """1.4 `rollback-soft N`: config_mgmt.py rollback_soft() loads revision N into the session."""
         r = self.router
         if len(args) != 1:
-            return "Error: must include a revision # to rollback to\n"
+            return self.text("rollback.args")
         if not args[0].isdigit():
             return f"\n  Invalid command: [rollback-soft {args[0]}]\n\n"
         n = int(args[0])
         rev = r.revision(n)
         if rev is None:
-            return f"Invalid revision number {n}: must be 0 < rev < {len(r.revisions)}\n"
+            return self.text("rollback.invalid", rev=n, count=len(r.revisions))
         self.candidate = rev
-        return 'Rollback diff has been applied.\nUse "compare" to review the changes or "commit" to apply them.\n'
+        return self.text("rollback_soft.applied")
 
 
 # ---------------------------------------------------------------- helpers

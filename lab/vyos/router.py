@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import config as C
 from . import firewall as FW
-from . import rootfs
+from . import ledger, rootfs
 from .frr import Frr, FrrError, Line, bgp_root, render
 from .kernel import (
     ApplyError,
@@ -116,6 +116,10 @@ class Router:
         self.confirm_deadline: float = 0.0
         self.confirm_entry: Revision | None = None  # 1.4: the commit's log entry, added on `confirm`
         self.confirm_boot: str | None = None  # 1.3: config.boot as it was at commit-confirm
+        self.confirm_notify: list[threading.Timer] = []  # 1.4+: commit-confirm-notify.py's wall broadcasts
+        # The logged-in ttys (interactive sessions with a terminal): wall(1) writes to each. Writers are
+        # thread-safe (the daemon's sessions hand in a call_soon_threadsafe wrapper).
+        self.ttys: set[Callable[[str], None]] = set()
         self.booting = False
         self.own_uts = False  # set by the daemon when it runs in a UTS namespace of its own
         self.own_etc = False  # set by the daemon when /etc/hosts is a bind mount of state/etc/hosts
@@ -550,6 +554,44 @@ class Router:
             self.confirm_timer = t
             self.confirm_deadline = time.time() + minutes * minute_seconds()
             t.start()
+            if self.version != "1.3":
+                self._start_notify(minutes, reboot)
+
+    # The countdown (ledger LIFECYCLE wall.countdown): vyos-1x src/helpers/commit-confirm-notify.py, started
+    # by config_mgmt.py commit_confirm() right after the timer (`sudo -b ... commit-confirm-notify.py N`),
+    # killed by confirm() (`pkill -f commit-confirm-notify.py`). 1.3 has none (vyatta-config-mgmt.pl: `at`).
+
+    def ledger_version(self) -> str:
+        """Whose texts this router prints: its release's ledger (1.3 equuleus, 1.4 sagitta, 1.5 vyos-1x current)."""
+        return self.release
+
+    @staticmethod
+    def notify_schedule(minutes: int) -> list[tuple[int, int]]:
+        """(minutes after the start, minutes left) of each broadcast: commit-confirm-notify.py's loop over
+        sorted([1, 5, 15, 60], reverse=True) without N itself, sleeping (N - I) minutes before interval I."""
+        intervals = [1, 5, 15, 60]
+        if minutes in intervals:
+            intervals.remove(minutes)
+        return [(minutes - i, i) for i in sorted(intervals, reverse=True) if minutes >= i]
+
+    def _start_notify(self, minutes: int, reboot: bool) -> None:
+        key = "wall.countdown" if reboot else "wall.countdown_reload"
+        for at, left in self.notify_schedule(minutes):
+            text = ledger.text(self.ledger_version(), key, interval=left, s="" if left == 1 else "s")
+            t = threading.Timer(at * minute_seconds(), self.wall, args=(text,))
+            t.daemon = True
+            self.confirm_notify.append(t)
+            t.start()
+
+    def wall(self, message: str) -> None:
+        """`wall -n MESSAGE` (util-linux 2.38 term-utils/wall.c makemsg(): a line of 79 spaces, the message,
+        a line of 79 spaces) to every logged-in tty, wherever its output is at that moment."""
+        text = f"{' ' * 79}\n{message}\n{' ' * 79}\n"
+        for write in list(self.ttys):
+            try:
+                write(text)
+            except Exception:  # a session going away
+                self.ttys.discard(write)
 
     def commit_confirmed(self, cand: C.Tree, user: str, comment: str = "") -> CommitResult:
         """The commit of commit-confirm: 1.4 keeps its log entry aside until `confirm`; 1.3 logs it at once."""
@@ -573,6 +615,9 @@ class Router:
             return True
 
     def cancel_confirm(self) -> None:
+        for t in self.confirm_notify:
+            t.cancel()
+        self.confirm_notify = []
         if self.confirm_timer is not None:
             self.confirm_timer.cancel()
         self.confirm_timer = None
@@ -599,7 +644,9 @@ class Router:
                 self.request_reboot()
                 return
             # config_mgmt.py revert_soft(): revision 0 (the commit-confirm's commit was never logged),
-            # load_explicit + commit by a ConfigSession(app='config-mgmt') run as root by systemd.
+            # load_explicit + commit by a ConfigSession(app='config-mgmt') run as root by systemd; it walls
+            # first (ledger LIFECYCLE wall.revert_soft).
+            self.wall(ledger.text(self.ledger_version(), "wall.revert_soft"))
             target = self.revision(0)
             if target is not None:
                 res = self._commit(target, "root", VIA_SOFT_REVERT, "")

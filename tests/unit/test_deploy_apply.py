@@ -87,10 +87,14 @@ class ScriptedDriver:
         self.last_confirm: ConfirmOutcome | None = None
         self.confirm_error: Exception | None = None
         self.running = ["set system host-name 'r1'"]
+        self.own = False
 
     def unsaved_commits(self) -> str:
         self.calls.append("unsaved_commits")
         return self.unsaved
+
+    def unsaved_is_own_commit(self) -> bool:  # the router's commit log: the unsaved change is edgekit's own
+        return self.own
 
     def save(self) -> None:
         self.calls.append("save")
@@ -163,6 +167,15 @@ def test_save_first_saves_them_and_goes_on(monkeypatch: pytest.MonkeyPatch) -> N
     report, _ = run_apply(monkeypatch, driver, save_first=True)
     assert driver.calls == ["unsaved_commits", "save", "load", "commit_confirm", "confirm"]
     assert report.status == "changed" and any("--save-first" in n for n in report.notes)
+
+
+def test_edgekits_own_unsaved_commit_is_saved_without_save_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a deploy cut between its confirm and its save left its own commit unsaved (issue 21 item 4)
+    driver = ScriptedDriver(unsaved="[edit interfaces]\n+ description 'edgekit'")
+    driver.own = True
+    report, _ = run_apply(monkeypatch, driver)
+    assert driver.calls == ["unsaved_commits", "save", "load", "commit_confirm", "confirm"]
+    assert report.status == "changed" and any("interrupted deploy" in n for n in report.notes)
 
 
 def test_nothing_to_commit_is_never_reported_changed(monkeypatch: pytest.MonkeyPatch) -> None:

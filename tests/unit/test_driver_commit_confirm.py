@@ -18,6 +18,7 @@ from tests.unit.vyos_fake import (
     Step,
     ask,
     done,
+    once,
 )
 
 
@@ -59,7 +60,7 @@ def test_both_dialogues_are_answered_yes_and_the_action_is_read(
 ) -> None:
     router, conn = session
     outcome = conn.commit_confirm(5)
-    assert router.received == ["commit-confirm 5", "y"]
+    assert router.received == ["commit-confirm 5", "y", "compare"]  # `compare` proves the commit
     assert outcome.action == action and outcome.minutes == 5 and not outcome.nothing_to_commit
 
 
@@ -141,9 +142,10 @@ def test_an_unknown_question_is_a_fast_clear_error_and_is_cancelled(session: tup
 @pytest.mark.parametrize(
     ("session", "answer"),
     [
-        ({"confirm": _const("Reboot timer stopped\n")}, "stopped"),
-        ({"confirm": _const("Reload timer stopped\n")}, "stopped"),
-        ({"confirm": _const("")}, "stopped"),  # 1.3 prints nothing
+        ({"confirm": once("Reboot timer stopped\n")}, "stopped"),
+        ({"confirm": once("Reload timer stopped\n")}, "stopped"),
+        ({"confirm": once("")}, "stopped"),  # 1.3 prints nothing
+        ({"confirm": once("Something unheard of\n")}, "stopped"),  # proven by the second confirm, not by words
         ({"confirm": _const("No confirm pending\n")}, "none"),
     ],
     indirect=["session"],
@@ -152,7 +154,8 @@ def test_confirm_answers_are_recognised(session: tuple[FakeRouter, FakeConnectio
     assert session[1].confirm() == answer
 
 
-@pytest.mark.parametrize("session", [{"confirm": _const("Something unheard of\n")}], indirect=True)
-def test_an_unknown_confirm_answer_is_an_error(session: tuple[FakeRouter, FakeConnection]) -> None:
-    with pytest.raises(C.CommandError, match="unheard"):
+@pytest.mark.parametrize("session", [{"confirm": _const("Reboot timer stopped\n")}], indirect=True)
+def test_a_timer_still_pending_after_confirm_is_an_error(session: tuple[FakeRouter, FakeConnection]) -> None:
+    with pytest.raises(C.CommandError, match="No confirm pending"):
         session[1].confirm()
+    assert session[0].received == ["confirm", "confirm"]

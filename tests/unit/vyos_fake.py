@@ -109,3 +109,17 @@ def ask(question: str, on_yes: str, on_no: str = "commit-confirm canceled\n") ->
         return question, answer
 
     return first
+
+
+def once(first: str, then: str = "No confirm pending\n") -> Step:
+    """A command whose answer changes after its first use, as `confirm` does on the router (it stops the
+    timer; any later `confirm` answers "No confirm pending": vyos-1x config_mgmt.py confirm(), 1.3
+    vyatta-config-mgmt.pl --action=confirm)."""
+    used: list[bool] = []
+
+    def step(_: str) -> tuple[str, Step | None]:
+        text = then if used else first
+        used.append(True)
+        return done(text)
+
+    return step
