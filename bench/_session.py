@@ -33,10 +33,10 @@ def _write(path: str, data: Any, private: bool = False) -> None:
 def cmd_plan(out: str) -> None:
     """Read every router once (edgekit's own driver) and compute edgekit's change for it."""
     from checks.config_diff import diff
-    from tasks import deploy
-    from tasks.options import CommonOptions
-    from tasks.render import managed_scope, render_router_config
-    from tasks.runtime import open_runtime
+    from tasks.core.options import CommonOptions
+    from tasks.core.runtime import open_runtime
+    from tasks.router import apply as deploy
+    from tasks.router.render import managed_scope, render_router_config
 
     states = [s for s in os.environ.get("EDGEKIT_STATE", "").split(",") if s]
     rt = open_runtime(

@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from tasks import deploy
+from tasks.router import apply as deploy
 from tasks.router import main
 
 

@@ -20,12 +20,12 @@ from nornir.core.task import Result, Task
 
 from checks.config_diff import mask_line
 from inventory.nornir_plugin import EdgekitHost
-from tasks import deploy as deploy_engine
-from tasks.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
-from tasks.dialect import dialect_for
-from tasks.render import render_router_config
-from tasks.report import HostReport
-from tasks.verify import ClusterFacts, RouterVerdict, VerifyOptions, verify_router_task
+from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
+from tasks.core.report import HostReport
+from tasks.router import apply as deploy_engine
+from tasks.router.dialect import dialect_for
+from tasks.router.render import render_router_config
+from tasks.router.verify import ClusterFacts, RouterVerdict, VerifyOptions, verify_router_task
 
 __all__ = ["deploy", "plan", "render", "verify"]
 
@@ -102,12 +102,12 @@ def deploy(
     comment: str = "edgekit deploy",
 ) -> Result:
     """``edgekit deploy`` of one router: plan, then commit-confirm the change, wait (bounded) for the gate
-    (``tasks.deploy.GATE_CHECKS``), confirm and save, or put the previous config back. ``dry_run``: plan only.
+    (``tasks.router.apply.GATE_CHECKS``), confirm and save, or put the previous config back. ``dry_run``: plan only.
 
     Unlike the CLI this takes no local lock and does no rollout order: the Nornir run you start is the rollout
     (run it on one cluster's router after the other for a canary).
 
-    Result: ``result`` the ``tasks.report.HostReport`` (``status`` unchanged/changed/planned/failed/reverted,
+    Result: ``result`` the ``tasks.core.report.HostReport`` (``status`` unchanged/changed/planned/failed/reverted,
     ``commands`` the masked change, ``checks`` the gate's verdicts, ``error``, ``notes``, ``rollback``,
     ``timings``); ``changed`` True when the change was committed and confirmed (``dry_run``: when there is
     one); ``diff`` the masked change; ``failed`` when the router failed or was reverted.

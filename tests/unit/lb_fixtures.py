@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from inventory.model import ApiLB, Cluster, Credentials, LoadBalancer, Master
-from tasks import lb_deploy
+from tasks.lb import apply as lb_deploy
 
 VRRP_ENV = "EDGEKIT_TEST_VRRP_PASS"
 VRRP_PASS = "Xq7tP2mZ"
@@ -51,7 +51,7 @@ def cluster(
 
 
 class FakeLB:
-    """An LB host in memory: files, services, and the shell commands ``tasks.lb_deploy`` sends.
+    """An LB host in memory: files, services, and the shell commands ``tasks.lb.apply`` sends.
 
     Validation commands run the real programs on a local copy (the same rewrites as local validation),
     so an invalid file fails here as it would on the host. ``fail_reload`` makes ``systemctl

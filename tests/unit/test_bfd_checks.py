@@ -8,10 +8,10 @@ import pytest
 from checks import bfd
 from checks.parsers import bfd_peers
 from inventory.model import BFD, MetalLBPeer, Speaker
-from tasks import deploy
-from tasks.dialect import DIALECTS
-from tasks.render import render_router_config
-from tasks.verify import ClusterFacts, VerifyOptions, planned_checks, verify_router
+from tasks.router import apply as deploy
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import render_router_config
+from tasks.router.verify import ClusterFacts, VerifyOptions, planned_checks, verify_router
 from tests.unit.router_fixtures import cluster
 from tests.unit.test_verify_cli import bfd_peers as bfd_text
 

@@ -15,10 +15,10 @@ from checks.config_diff import ConfigChange
 from checks.verdict import CheckResult
 from napalm_edgekit_vyos.connection import ConfirmOutcome, ConfirmPending
 from napalm_edgekit_vyos.driver import TimerFired
-from tasks import deploy
-from tasks.dialect import DIALECTS
-from tasks.render import RenderedConfig
-from tasks.report import HostReport
+from tasks.core.report import HostReport
+from tasks.router import apply as deploy
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import RenderedConfig
 from tests.unit.router_fixtures import cluster
 
 

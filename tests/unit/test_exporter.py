@@ -1,4 +1,4 @@
-"""tasks.exporter with a fake run function: never two runs at once, an overrun counted, the last results
+"""tasks.edge.exporter with a fake run function: never two runs at once, an overrun counted, the last results
 kept (and said to be old) when a run fails, /metrics served by prometheus_client's server; and a real
 child run's failure and exit code. Every wait has a bound."""
 
@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 from checks.verdict import failed, passed
-from tasks import exporter as ex
-from tasks.report import HostReport, RunReport
+from tasks.core.report import HostReport, RunReport
+from tasks.edge import exporter as ex
 
 WAIT = 10.0  # seconds: a bound, never a pace
 

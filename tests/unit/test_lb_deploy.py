@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import lb_deploy
+from tasks.lb import apply as lb_deploy
 from tests.unit.lb_fixtures import LB1, VRRP_ENV, VRRP_PASS, FakeLB, cluster
 
 pytestmark = pytest.mark.programs("haproxy", "keepalived")

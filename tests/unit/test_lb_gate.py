@@ -8,8 +8,8 @@ from ipaddress import IPv4Address
 import pytest
 
 from checks.verdict import CheckResult, failed, passed
-from tasks import lb as lbcmd
-from tasks import lb_deploy
+from tasks.lb import apply as lb_deploy
+from tasks.lb import commands as lbcmd
 from tests.conftest import FIXTURES
 from tests.unit.lb_fixtures import LB1, LB2, VRRP_ENV, VRRP_PASS, FakeLB, cluster
 

@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from inventory.errors import InputError, MissingFact
 from inventory.model import ApiLB
-from tasks import lb_deploy, lb_validate
+from tasks.lb import apply as lb_deploy
+from tasks.lb import validate as lb_validate
 from tests.unit.lb_fixtures import LB1, LB2, MASTERS, VRRP_ENV, VRRP_PASS, cluster
 
 needs_haproxy = pytest.mark.programs("haproxy")

@@ -20,12 +20,12 @@ from checks import metallb as checks
 from inventory.build import InventorySources, load
 from inventory.errors import InputError, MissingFact
 from inventory.model import BFD, Cluster, Pool, Service
-from tasks import metallb_tasks as engine
-from tasks import venue
-from tasks.dialect import DIALECTS
-from tasks.metallb_kube import ApplyConflict, ClusterAPI, conflicts_of
-from tasks.metallb_render import config_text, render_metallb
-from tasks.render import managed_scope, render_router_config
+from tasks.metallb import apply as engine
+from tasks.metallb.kube import ApplyConflict, ClusterAPI, conflicts_of
+from tasks.metallb.render import config_text, render_metallb
+from tasks.router import venue
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import managed_scope, render_router_config
 from tests.conftest import FIXTURES
 from tests.unit.router_fixtures import ROUTER_WG_KEY, cluster
 from tests.unit.test_checks_verify import SUMMARY_3
@@ -570,7 +570,7 @@ def test_venue_stanza_on_13_reads_the_key_from_the_router() -> None:
 def test_comply_reports_a_hand_edited_bgppeer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from tasks import metallb_cmd
+    from tasks.metallb import commands as metallb_cmd
 
     c = model(tmp_path, {"metallb": two_pools(form="crds")})
     held = FakeAPI([json.loads(json.dumps(o)) for o in render_metallb(c, "crds").objects])
@@ -608,7 +608,7 @@ def test_the_routers_bgppeer_is_taken_over_or_a_second_one_refused(tmp_path: Pat
 def test_comply_judges_metallb_only_where_the_site_states_it(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from tasks import metallb_cmd
+    from tasks.metallb import commands as metallb_cmd
 
     rt = SimpleNamespace(loaded=SimpleNamespace(kubeconfig=None, kube_contexts={}, secret_reader=lambda name: None))
     assert metallb_cmd.config_check(rt, model(tmp_path, {})) is None  # type: ignore[arg-type]

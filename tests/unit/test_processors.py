@@ -12,11 +12,11 @@ from nornir.core.task import MultiResult, Task
 
 from checks.config_diff import ConfigChange
 from checks.verdict import CheckResult
-from tasks import deploy
-from tasks.dialect import DIALECTS
-from tasks.processors import LiveView, ReportCollector
-from tasks.render import RenderedConfig
-from tasks.report import HostReport
+from tasks.core.processors import LiveView, ReportCollector
+from tasks.core.report import HostReport
+from tasks.router import apply as deploy
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import RenderedConfig
 from tests.unit.router_fixtures import cluster
 from tests.unit.test_deploy_apply import LINE, ScriptedDriver
 from tests.unit.test_library import nornir

@@ -1,0 +1,69 @@
+"""One place that turns the shared options into an inventory and a Nornir object."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nornir.core import Nornir
+from nornir.core.configuration import Config, LoggingConfig, RunnerConfig
+from nornir.core.filter import F
+from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.plugins.runners import ThreadedRunner
+from rich.markup import escape
+
+from inventory.build import LoadResult, load
+from inventory.model import Cluster
+from inventory.nornir_plugin import to_inventory
+from tasks.core.options import CommonOptions
+from tasks.core.report import err_console
+
+
+@dataclass
+class Runtime:
+    nornir: Nornir
+    loaded: LoadResult
+
+    def targets(self, role: str, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
+        """(cluster, selected host names of ``role``) in rollout order; clusters with none are left out."""
+        out = []
+        for cluster in self.loaded.site.ordered_clusters():
+            if options.clusters and cluster.name not in options.clusters:
+                continue
+            names = sorted(self.hosts(role, cluster.name, options.limit).inventory.hosts)
+            if names:
+                out.append((cluster, names))
+        return out
+
+    def hosts(self, role: str, cluster: str | None = None, limit: list[str] | None = None) -> Nornir:
+        """The Nornir subset of one role (and one cluster, and the --limit hosts)."""
+        selected = self.nornir.filter(F(groups__contains=f"role_{role}"))
+        if cluster is not None:
+            selected = selected.filter(F(groups__contains=f"cluster_{cluster}"))
+        if limit:
+            selected = selected.filter(filter_func=lambda host: host.name in limit)
+        return selected
+
+
+def open_runtime(options: CommonOptions) -> Runtime:
+    """Load tfstate + Kubernetes + site once, validate, and build Nornir on it (no device is touched)."""
+    loaded = load(options.sources())
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}")
+    for disagreement in loaded.disagreements:
+        err_console.print(f"[yellow]disagreement:[/] {disagreement}")
+    for cluster in loaded.site.ordered_clusters():
+        for line in cluster.refused:  # that cluster's router is reported failed, the others proceed (exit 2)
+            err_console.print(f"[red]refused:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    ConnectionPluginRegister.auto_register()
+    # Task failures are reported by edgekit in one line per host, not as Nornir's tracebacks.
+    logging.getLogger("nornir").addHandler(logging.NullHandler())
+    logging.getLogger("nornir").propagate = False
+    # The same inventory the TFStateInventory plugin builds, from the result already loaded above.
+    config = Config(
+        logging=LoggingConfig(enabled=False),
+        runner=RunnerConfig(plugin="threaded", options={"num_workers": options.workers}),
+    )
+    inventory = to_inventory(loaded, accept_new_host_keys=options.accept_new_host_keys)
+    nornir = Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=options.workers), config=config)
+    return Runtime(nornir, loaded)

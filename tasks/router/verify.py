@@ -1,0 +1,412 @@
+"""The verify engine: read each router once over op-mode commands and judge it with the checks.
+
+Per router (all in parallel, one Nornir task each), every command is sent at most once per run:
+``show version`` (only when the dialect is ``auto``), ``show configuration commands``, ``show interfaces``,
+``show ip bgp summary``, ``show ip route <ip>`` per LoadBalancer IP, ``show interfaces wireguard wgN
+summary`` and ``ping <venue address> count 2``. What the router says is judged against the site model and
+what Kubernetes said (``LoadResult.kube_facts``):
+
+    bgp.peers  bgp.unexpected  bfd.peers (BFD on; ``show bfd peers``)  ecmp.routes (one per LoadBalancer IP)
+    proxyarp.enabled
+    wireguard.handshake  wireguard.reachable  consistency.metallb  compliance.config (comply only)
+
+and per cluster, without a device, ``consistency.nodes`` (host ``kubernetes``). A check that cannot run
+(the router is unreachable, an output does not parse) is an ``error`` naming why, never a silent pass.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nornir.core.task import Result, Task
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from checks import bfd, bgp, compliance, consistency, ecmp, proxyarp, wireguard
+from checks.parsers import bfd_peers, bgp_summary, config_commands, interfaces, route
+from checks.parsers import wireguard as wg_parser
+from checks.parsers.models import ConfigCommand, Interface, WireguardInterface
+from checks.verdict import CheckResult, errored, failed
+from inventory.build import LoadResult
+from inventory.kube import KubeFacts
+from inventory.model import Cluster, Speaker
+from inventory.secrets import K8sSecretReader
+from inventory.speakers import speaker_nodes
+from tasks.core.report import HostReport, RunReport, console, err_console, one_line
+from tasks.router.dialect import DIALECTS, Dialect, detect, dialect_for
+from tasks.router.render import RenderCache, managed_scope
+
+Show = Callable[[str], str]
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
+
+
+@dataclass
+class VerifyOptions:
+    comply: bool = False
+    handshake_max_age: int = wireguard.DEFAULT_MAX_AGE
+
+
+@dataclass
+class ClusterFacts:
+    """What the checks of one cluster need besides the router's own output (computed once, before connecting)."""
+
+    cluster: Cluster
+    kube: KubeFacts | None = None
+    kube_missing: str = ""  # why Kubernetes was not read (when ``kube`` is None)
+    down: list[Speaker] = field(default_factory=list)  # speakers whose pod exists but is not Ready
+    k8s_reader: K8sSecretReader | None = None
+    # comply: the intent rendered once per run (validate_intent before connecting, then the compliance check)
+    renders: RenderCache = field(default_factory=RenderCache)
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadResult, cluster: Cluster) -> ClusterFacts:
+        return cls.of(cluster, loaded.kube_facts.get(cluster.name), loaded.secret_reader(cluster.name))
+
+    @classmethod
+    def of(cls, cluster: Cluster, facts: KubeFacts | None, k8s_reader: K8sSecretReader | None) -> ClusterFacts:
+        """The facts of ``cluster`` given what Kubernetes said about it (None: not read)."""
+        missing = ""
+        if facts is None:
+            hint = next((w for w in cluster.warnings if "kubeconfig" in w or "Kubernetes" in w), "")
+            missing = "Kubernetes was not read" + (f" ({hint})" if hint else "")
+        return cls(
+            cluster=cluster,
+            kube=facts,
+            kube_missing=missing,
+            down=not_ready_speakers(cluster, facts),
+            k8s_reader=k8s_reader,
+        )
+
+
+def not_ready_speakers(cluster: Cluster, facts: KubeFacts | None) -> list[Speaker]:
+    """Nodes where MetalLB placed a speaker pod that is not Ready (the model's speakers are the Ready ones)."""
+    if facts is None:
+        return []
+    ready = {s.name for s in cluster.speakers} | {str(s.address) for s in cluster.speakers}
+    by_name = {n.name: n for n in cluster.nodes}
+    asn = next(iter(cluster.speaker_asns), None) or (
+        cluster.metallb_peers[0].my_asn if cluster.metallb_peers else 65021
+    )
+    out = []
+    # The same selection as the model's speakers (inventory.speakers), of the pods that are not Ready.
+    for kn in speaker_nodes(facts.nodes, cluster.metallb_peers, cluster.router, ready=False):
+        node = by_name.get(kn.name) or next((n for n in cluster.nodes if n.address == kn.internal_ip), None)
+        name = node.name if node else kn.name
+        address = kn.internal_ip or (node.address if node else None)
+        if address is None or name in ready or str(address) in ready:
+            continue
+        out.append(Speaker(name=name, address=address, asn=asn, ready=False))
+    return out
+
+
+def planned_checks(facts: ClusterFacts, options: VerifyOptions) -> list[tuple[str, str | None]]:
+    """(check id, subject) of every result one router yields: what a host that cannot be read errors on."""
+    cluster = facts.cluster
+    planned: list[tuple[str, str | None]] = [("bgp.peers", None), ("bgp.unexpected", None)]
+    if cluster.bfd.enabled:
+        planned.append((bfd.CHECK, None))
+    planned += [("ecmp.routes", f"{s.namespace}/{s.name} {ip}") for s in cluster.services for ip in s.ips]
+    planned.append(("proxyarp.enabled", None))
+    wg = cluster.wireguard
+    if wg is not None:
+        planned.append(("wireguard.handshake", wg.interface))
+        probe = wireguard.probe_address(wg)
+        if probe is not None:
+            planned.append(("wireguard.reachable", str(probe)))
+    planned.append(("consistency.metallb", None))
+    if options.comply:
+        planned.append(("compliance.config", None))
+    return planned
+
+
+class CachedShow:
+    """Each op-mode command goes to the router once per run; later asks get the same text."""
+
+    def __init__(self, show: Show) -> None:
+        self._show = show
+        self._outputs: dict[str, str] = {}
+        self.sent: list[str] = []
+
+    def __call__(self, command: str) -> str:
+        if command not in self._outputs:
+            self.sent.append(command)
+            self._outputs[command] = self._show(command)
+        return self._outputs[command]
+
+
+@dataclass
+class RouterVerdict:
+    results: list[CheckResult]
+    dialect: str | None = None
+    drift: list[str] = field(default_factory=list)  # compliance lines, secrets masked
+
+
+def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOptions) -> RouterVerdict:
+    """Every check of one router from its op-mode output (``show`` is the driver's, or a fake in tests)."""
+    cluster = facts.cluster
+    router = cluster.router
+    assert router is not None
+    show = show if isinstance(show, CachedShow) else CachedShow(show)
+    verdict = RouterVerdict(results=[])
+    out = verdict.results
+
+    def guarded(ids: Iterable[tuple[str, str | None]], judge: Callable[[], list[CheckResult]]) -> None:
+        try:
+            out.extend(judge())
+        except Exception as exc:  # a parse error or a broken session fails these checks, not the run
+            reason = one_line(exc)
+            out.extend(errored(check, host, cluster.name, reason, subject) for check, subject in ids)
+
+    planned = planned_checks(facts, options)
+
+    # The running config serves proxy-ARP, MetalLB consistency and compliance: read it once.
+    running_text: list[str] = []
+    running: list[ConfigCommand] = []
+    dialect: Dialect | None = None
+    try:
+        dialect = dialect_for(router.dialect) if router.dialect != "auto" else detect(show("show version"))
+        verdict.dialect = dialect.version
+        running_text = show("show configuration commands").splitlines()
+        running = config_commands.parse("\n".join(line for line in running_text if line.strip()))
+        config_error = ""
+    except Exception as exc:
+        config_error = one_line(exc)
+
+    def bgp_checks() -> list[CheckResult]:
+        summary = bgp_summary.parse(show("show ip bgp summary"))
+        return [
+            bgp.check_peers(host, cluster, summary, facts.down),
+            bgp.check_unexpected(host, cluster, summary, facts.down),
+        ]
+
+    guarded([("bgp.peers", None), ("bgp.unexpected", None)], bgp_checks)
+
+    if cluster.bfd.enabled:
+
+        def bfd_check() -> list[CheckResult]:
+            if cluster.bfd_mismatch:
+                return [failed(bfd.CHECK, host, cluster.name, cluster.bfd_mismatch)]
+            if dialect is None:
+                raise RuntimeError(f"the VyOS version is unknown, so is its BFD command ({config_error})")
+            peers = bfd_peers.parse(show(dialect.bfd_peers_command))
+            return [bfd.check_peers(host, cluster, peers, facts.down)]
+
+        guarded([(bfd.CHECK, None)], bfd_check)
+
+    for service in cluster.services:
+        for ip in service.ips:
+            subject = f"{service.namespace}/{service.name} {ip}"
+
+            def ecmp_check(service: Any = service, ip: Any = ip) -> list[CheckResult]:
+                entry = ecmp.selected_route(route.parse(show(f"show ip route {ip}")))
+                return [ecmp.check_route(host, cluster, service, str(ip), entry, facts.down)]
+
+            guarded([("ecmp.routes", subject)], ecmp_check)
+
+    def proxyarp_check() -> list[CheckResult]:
+        if config_error:
+            raise RuntimeError(f"show configuration commands: {config_error}")
+        ifaces: list[Interface] = interfaces.parse(show("show interfaces"))
+        return [proxyarp.check_proxyarp(host, cluster, running, ifaces)]
+
+    guarded([("proxyarp.enabled", None)], proxyarp_check)
+
+    wg = cluster.wireguard
+    if wg is not None:
+
+        def handshake_check() -> list[CheckResult]:
+            found: list[WireguardInterface] = wg_parser.parse(show(f"show interfaces wireguard {wg.interface} summary"))
+            iface = next((i for i in found if i.name == wg.interface), None)
+            return [wireguard.check_handshake(host, cluster, iface, options.handshake_max_age)]
+
+        guarded([("wireguard.handshake", wg.interface)], handshake_check)
+        probe = wireguard.probe_address(wg)
+        if probe is not None:
+
+            def reachable_check() -> list[CheckResult]:
+                return [wireguard.check_reachable(host, cluster, probe, show(wireguard.ping_command(probe)))]
+
+            guarded([("wireguard.reachable", str(probe))], reachable_check)
+
+    def metallb_check() -> list[CheckResult]:
+        if facts.kube is None:
+            return [errored("consistency.metallb", host, cluster.name, f"{facts.kube_missing}: cannot compare")]
+        if config_error:
+            raise RuntimeError(f"show configuration commands: {config_error}")
+        running_bgp = consistency.running_bgp(running)
+        return [consistency.check_metallb(host, cluster, facts.kube.peers, facts.kube.pools, running_bgp)]
+
+    guarded([("consistency.metallb", None)], metallb_check)
+
+    if options.comply:
+
+        def compliance_check() -> list[CheckResult]:
+            if config_error or dialect is None:
+                raise RuntimeError(f"show configuration commands: {config_error}")
+            rendered = facts.renders.get(cluster, dialect, facts.k8s_reader)
+            found = compliance.drift(running_text, rendered.lines, managed_scope(cluster, dialect), rendered.secrets)
+            verdict.drift = found.lines
+            return [compliance.check_config(host, cluster, found)]
+
+        guarded([("compliance.config", None)], compliance_check)
+
+    # Keep the planned order whatever order the guards finished in (stable tables and JUnit files).
+    rank = {check: i for i, (check, _) in enumerate(planned)}
+    out.sort(key=lambda r: rank.get(r.check, len(rank)))
+    return verdict
+
+
+def cluster_checks(facts: ClusterFacts) -> list[CheckResult]:
+    """Checks of a cluster that need no device: Kubernetes nodes against tfstate nodes."""
+    cluster = facts.cluster
+    if facts.kube is None:
+        reason = f"{facts.kube_missing}: cannot compare"
+        return [errored("consistency.nodes", consistency.NODES_HOST, cluster.name, reason)]
+    views = [consistency.KubeNodeView(n.name, n.internal_ip, n.ready) for n in facts.kube.nodes]
+    return [consistency.check_nodes(cluster, views)]
+
+
+def errored_all(facts: ClusterFacts, host: str, options: VerifyOptions, reason: str) -> list[CheckResult]:
+    return [errored(c, host, facts.cluster.name, reason, s) for c, s in planned_checks(facts, options)]
+
+
+def verify_router_task(task: Task, facts: ClusterFacts, options: VerifyOptions) -> Result:
+    """Nornir task: connect with the host's ``napalm`` connection and verify. Never raises."""
+    from tasks.router import apply as deploy  # the one place that knows how a router's driver is obtained
+
+    name = task.host.name
+    try:
+        driver = deploy.router_driver(task)
+    except Exception as exc:
+        return Result(host=task.host, result=RouterVerdict(errored_all(facts, name, options, one_line(exc))))
+    return Result(host=task.host, result=verify_router(driver.show, facts, name, options))
+
+
+def validate_intent(facts: Iterable[ClusterFacts]) -> None:
+    """comply renders every router's intent before connecting: a missing fact or secret is exit 2."""
+    for f in facts:
+        router = f.cluster.router
+        if router is None or f.cluster.refused:
+            continue  # a refused cluster's router errors on every check instead (verify_cmd.router_jobs)
+        version = router.dialect if router.dialect != "auto" else "1.4"
+        f.renders.get(f.cluster, DIALECTS[version], f.k8s_reader)
+
+
+# --- output ------------------------------------------------------------------------------------------------
+
+
+class LiveResults:
+    """Results grouped by cluster and host while hosts report: a live table on a terminal, lines otherwise."""
+
+    def __init__(self, title: str, pending: Sequence[tuple[str, str]]) -> None:
+        self.title = title
+        self.pending = {host: cluster for cluster, host in pending}
+        self.results: list[CheckResult] = []
+        self.lock = threading.Lock()
+        self.live: Live | None = None
+        self.started = time.monotonic()
+
+    def __enter__(self) -> LiveResults:
+        if err_console.is_terminal:
+            self.live = Live(self._table(), console=err_console, refresh_per_second=8, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def add(self, host: str, results: Sequence[CheckResult]) -> None:
+        with self.lock:
+            self.pending.pop(host, None)
+            self.results.extend(results)
+            if self.live is not None:
+                self.live.update(self._table())
+                return
+            elapsed = time.monotonic() - self.started
+            for r in results:
+                line = f"[dim]{elapsed:6.1f}s[/] {r.cluster} {r.host} {r.check}"
+                line += f" [{STATUS_STYLE[r.status]}]{r.status}[/] {escape(r.reason)}"
+                err_console.print(line, soft_wrap=True, highlight=False)
+
+    def _table(self) -> Table:
+        table = results_table(self.results, self.title)
+        for host, cluster in sorted(self.pending.items(), key=lambda item: (item[1], item[0])):
+            table.add_row(cluster, host, "", "[dim]running[/]", "")
+        return table
+
+
+def sort_results(results: Iterable[CheckResult], cluster_order: Sequence[str] = ()) -> list[CheckResult]:
+    rank = {name: i for i, name in enumerate(cluster_order)}
+    indexed = list(enumerate(results))
+    indexed.sort(key=lambda item: (rank.get(item[1].cluster, len(rank)), item[1].cluster, item[1].host, item[0]))
+    return [r for _, r in indexed]
+
+
+def results_table(results: Sequence[CheckResult], title: str, cluster_order: Sequence[str] = ()) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("cluster", "host", "check", "status", "reason"):
+        table.add_column(column, overflow="fold")
+    last: tuple[str, str] | None = None
+    for r in sort_results(results, cluster_order):
+        key = (r.cluster, r.host)
+        if last is not None and key[0] != last[0]:
+            table.add_section()
+        check = r.check + (f" [dim]{escape(r.subject)}[/]" if r.subject else "")
+        table.add_row(
+            r.cluster if last is None or key[0] != last[0] else "",
+            r.host if key != last else "",
+            check,
+            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+            escape(r.reason),
+        )
+        last = key
+    return table
+
+
+def print_results(results: Sequence[CheckResult], title: str, cluster_order: Sequence[str] = ()) -> None:
+    console.print(results_table(results, title, cluster_order))
+    failed = sum(r.status == "fail" for r in results)
+    errors = sum(r.status == "error" for r in results)
+    passed = len(results) - failed - errors
+    style = "green" if passed == len(results) else "bold red"
+    console.print(f"[{style}]{passed}/{len(results)} checks passed[/], {failed} failed, {errors} errors")
+
+
+def print_drift(reports: Iterable[HostReport]) -> None:
+    """comply: every differing line of every router (the table's reason shows the first few only)."""
+    for report in reports:
+        if not report.commands:
+            continue
+        console.print(
+            f"[bold]{report.host}[/] ({report.cluster}): {len(report.commands)} line(s) differ from the intent"
+        )
+        for line in report.commands:
+            style = "red" if line.startswith("-") else "green"
+            console.print(f"  [{style}]{escape(line)}[/]", soft_wrap=True)
+
+
+def host_report(host: str, cluster: str, role: str, results: list[CheckResult]) -> HostReport:
+    report = HostReport(host=host, cluster=cluster, role=role)
+    report.checks = results
+    report.status = "unchanged" if all(r.ok for r in results) else "failed"
+    return report
+
+
+def write_json(report: RunReport, results: Sequence[CheckResult], path: str) -> None:
+    data: dict[str, Any] = report.to_json()
+    data["ok"] = all(r.ok for r in results)
+    data["summary"] = {status: sum(r.status == status for r in results) for status in ("pass", "fail", "error")}
+    text = json.dumps(data, indent=2, default=str)
+    if path == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(path).write_text(text + "\n")
