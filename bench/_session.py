@@ -35,7 +35,7 @@ def cmd_plan(out: str) -> None:
     from checks.config_diff import diff
     from tasks.core.options import CommonOptions
     from tasks.core.runtime import open_runtime
-    from tasks.router import apply as deploy
+    from tasks.router.plan import router_dialect
     from tasks.router.render import managed_scope, render_router_config
 
     states = [s for s in os.environ.get("EDGEKIT_STATE", "").split(",") if s]
@@ -48,7 +48,7 @@ def cmd_plan(out: str) -> None:
             continue
         host = rt.nornir.inventory.hosts[cluster.router.name]
         driver = host.get_connection("napalm", rt.nornir.config)
-        dialect = deploy.router_dialect(cluster, driver)
+        dialect = router_dialect(cluster, driver)
         running = driver.show("show configuration commands").splitlines()
         rendered = render_router_config(cluster, dialect, rt.loaded.secret_reader(cluster.name))
         change = diff(running, rendered.lines, managed_scope(cluster, dialect))

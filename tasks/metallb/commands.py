@@ -27,9 +27,11 @@ from tasks.core.processors import LiveView
 from tasks.core.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, console, finish, one_line, write_junit
 from tasks.core.runtime import Runtime, open_runtime
 from tasks.core.steps import run_step
-from tasks.metallb import apply as engine
+from tasks.metallb.apply import metallb_deploy
 from tasks.metallb.kube import ClusterAPI
-from tasks.metallb.render import RenderedMetalLB, render_metallb
+from tasks.metallb.plan import MetalLBPlan, plan_cluster
+from tasks.metallb.render import RenderedMetalLB, masked_yaml, render_metallb, resolve_form
+from tasks.metallb.verify import metallb_verify
 
 HOST = "metallb"  # the report's host column: the cluster's MetalLB (its Kubernetes API)
 
@@ -41,7 +43,7 @@ class Target:
     api: ClusterAPI | None
     report: HostReport = field(default_factory=lambda: HostReport(host=HOST, cluster="", role="metallb"))
     rendered: RenderedMetalLB | None = None
-    plan: engine.MetalLBPlan | None = None
+    plan: MetalLBPlan | None = None
 
 
 def cluster_api(rt: Runtime, cluster: Cluster) -> ClusterAPI | None:
@@ -74,7 +76,7 @@ def _render_all(rt: Runtime, todo: list[Target]) -> None:
             t.report.status = "failed"
             t.report.error = f"input: {t.cluster.refused[0]}"
             continue
-        form = engine.resolve_form(t.cluster, t.api)
+        form = resolve_form(t.cluster, t.api)
         t.rendered = render_metallb(t.cluster, form, rt.loaded.secret_reader(t.cluster.name))
         t.report.dialect = form  # the report's "dialect" of a MetalLB target is its form
 
@@ -87,12 +89,12 @@ def run_render(args: argparse.Namespace) -> int:
         if t.cluster.refused:
             code = InputError.exit_code
             continue
-        form = engine.resolve_form(t.cluster, t.api, args.form)
+        form = resolve_form(t.cluster, t.api, args.form)
         rendered = render_metallb(t.cluster, form, rt.loaded.secret_reader(t.cluster.name))
         m = t.cluster.metallb
         source = m.pools_source if m else "?"
         console.print(f"# {t.cluster.name}: MetalLB {form} (pools from {source})", markup=False)
-        console.print(engine.masked_yaml(rendered), markup=False, soft_wrap=True, end="")
+        console.print(masked_yaml(rendered), markup=False, soft_wrap=True, end="")
         if t.api is not None:
             t.api.close()
     return code
@@ -122,7 +124,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
                 started = time.monotonic()
                 try:
                     assert t.api is not None and t.rendered is not None
-                    t.plan = run_step(task, "read MetalLB objects", engine.plan_cluster, t.rendered, t.api)
+                    t.plan = run_step(task, "read MetalLB objects", plan_cluster, t.rendered, t.api)
                     t.report.commands = t.plan.lines
                     t.report.notes.extend(t.plan.notes)
                     t.report.status = "planned" if t.plan else "unchanged"
@@ -164,7 +166,7 @@ def _apply_in_order(rt: Runtime, args: argparse.Namespace, todo: list[Target], n
             t.report.notes.append(f"not started: {blocked_by}")
             continue
         nr.filter(filter_func=lambda host, name=t.router: host.name == name).run(
-            task=engine.metallb_deploy,
+            task=metallb_deploy,
             name="metallb deploy",
             plan=t.plan,
             api=t.api,
@@ -199,8 +201,8 @@ def config_check(rt: Runtime, cluster: Cluster) -> CheckResult | None:
     if api is None:
         return errored(checks.CHECK_CONFIG, HOST, cluster.name, "no kubeconfig: MetalLB's objects not read")
     try:
-        rendered = render_metallb(cluster, engine.resolve_form(cluster, api), rt.loaded.secret_reader(cluster.name))
-        return checks.check_config(cluster.name, engine.plan_cluster(rendered, api).diffs, HOST)
+        rendered = render_metallb(cluster, resolve_form(cluster, api), rt.loaded.secret_reader(cluster.name))
+        return checks.check_config(cluster.name, plan_cluster(rendered, api).diffs, HOST)
     except EdgekitError as exc:
         return errored(checks.CHECK_CONFIG, HOST, cluster.name, one_line(exc))
     finally:
@@ -221,9 +223,7 @@ def run_verify(args: argparse.Namespace) -> int:
         started = time.monotonic()
         assert t.api is not None
         try:
-            t.report.checks = task.run(
-                task=engine.metallb_verify, api=t.api, rendered=t.rendered, severity_level=10
-            ).result
+            t.report.checks = task.run(task=metallb_verify, api=t.api, rendered=t.rendered, severity_level=10).result
         except Exception as exc:
             t.report.checks = [errored(checks.CHECK_CONFIG, HOST, t.cluster.name, one_line(exc))]
         t.report.timed("verify", started)

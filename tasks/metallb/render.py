@@ -12,14 +12,21 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
+from nornir.core.task import Result, Task
 
+from checks.config_diff import MASK
 from inventory.errors import InputError, MissingFact
 from inventory.model import DEFAULT_PEER_NAME, Cluster, MetalLBIntent, NodeSelector
+from inventory.nornir_plugin import EdgekitHost
 from inventory.secrets import K8sSecretReader
+from tasks.router.plan import router_cluster
 from templates import JINJA_ENV
+
+if TYPE_CHECKING:
+    from tasks.metallb.kube import ClusterAPI
 
 NAMESPACE = "metallb-system"
 FIELD_MANAGER = "edgekit"
@@ -137,3 +144,50 @@ def config_text(rendered: RenderedMetalLB) -> str:
         if obj.get("kind") == "ConfigMap":
             return str((obj.get("data") or {}).get("config", ""))
     return ""
+
+
+def resolve_form(cluster: Cluster, api: ClusterAPI | None, form: Form | None = None) -> Form:
+    """The form to render: ``form`` if given, else the site's ``metallb.form``; ``auto`` asks the cluster."""
+    if form is not None:
+        return form
+    wanted = cluster.metallb.form if cluster.metallb is not None else "auto"
+    if wanted != "auto":
+        return wanted
+    if api is None:
+        raise InputError(
+            f"cluster {cluster.name}: metallb.form is auto and no kubeconfig to ask the cluster: give --form or a "
+            "kubeconfig",
+            path=f"clusters.{cluster.name}.metallb.form",
+        )
+    return api.served_form()
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (the legacy ConfigMap's config) as YAML literal blocks, as a person writes them."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str)
+
+
+def masked_yaml(rendered: RenderedMetalLB) -> str:
+    """The objects as a multi-document YAML stream (``kubectl apply -f`` reads it), secrets masked."""
+    text = yaml.dump_all(rendered.objects, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False)
+    for secret in rendered.secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def metallb_render(
+    task: Task, api: ClusterAPI | None = None, form: Form | None = None, k8s_reader: K8sSecretReader | None = None
+) -> Result:
+    """The cluster's MetalLB objects (``result``: RenderedMetalLB, secrets listed in ``.secrets`` to mask)."""
+    cluster = router_cluster(task.host)
+    reader = k8s_reader or (task.host.secret_reader if isinstance(task.host, EdgekitHost) else None)
+    rendered = render_metallb(cluster, resolve_form(cluster, api, form), reader)
+    return Result(host=task.host, result=rendered)

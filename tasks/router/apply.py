@@ -19,31 +19,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nornir.core.exceptions import NornirSubTaskError
-from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
-from checks import bfd
-from checks.bgp import check_peers
-from checks.config_diff import ConfigChange, diff, mask_line
-from checks.ecmp import check_route, selected_route
-from checks.parsers import bfd_peers, bgp_summary, route
-from checks.verdict import CheckResult, errored
-from inventory.errors import EdgekitError, InputError
+from checks.config_diff import mask_line
+from checks.verdict import CheckResult
+from inventory.errors import EdgekitError
 from inventory.model import Cluster
-from inventory.nornir_plugin import EdgekitHost
-from inventory.secrets import K8sSecretReader, is_wireguard_key
+from inventory.secrets import is_wireguard_key
 from napalm_edgekit_vyos.connection import ConfirmPending
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, TimerFired, VyOSDriver
 from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
-from tasks.core.report import HostReport, one_line, root_cause
+from tasks.core.report import HostReport, one_line
+from tasks.core.rollout import StopFlag, wait_for_gate
 from tasks.core.steps import run_step
-from tasks.router.dialect import Dialect, detect, dialect_for
-from tasks.router.locks import RouterLock, RouterLocked
-from tasks.router.render import RenderCache, RenderedConfig, managed_scope, render_router_task
+from tasks.router.gate import gate_checks
+from tasks.router.plan import RouterPlan, plan_for_deploy, record_failure, router_driver
 
 
 @dataclass
@@ -55,169 +49,6 @@ class DeployOptions:
     comment: str = "edgekit deploy"
     save_first: bool = False  # save a router's unsaved commits instead of refusing it
     abort: threading.Event | None = None  # set by a second Ctrl-C: end gates now, restore in place
-
-
-@dataclass
-class RouterPlan:
-    """What phase one learned about a router: everything phase two needs to apply."""
-
-    dialect: Dialect
-    running: list[str]
-    rendered: RenderedConfig
-    change: ConfigChange
-    rollback: str = "reboot"  # what an unconfirmed change costs: "reload" (in place) or "reboot"
-    set_action: bool = False  # commit `action reload` before the change (1.4, node known, not yet set)
-    cluster: Cluster | None = None  # the router's cluster (what phase two applies and gates against)
-    report: HostReport | None = None  # the host's report, filled by both phases
-
-
-def router_driver(task: Task) -> VyOSDriver:
-    driver = task.host.get_connection("napalm", task.nornir.config)
-    assert isinstance(driver, VyOSDriver), f"{task.host.name}: napalm platform must be edgekit_vyos"
-    return driver
-
-
-def router_dialect(cluster: Cluster, driver: VyOSDriver) -> Dialect:
-    assert cluster.router is not None
-    if cluster.router.dialect != "auto":
-        return dialect_for(cluster.router.dialect)
-    return detect(driver.show("show version"))
-
-
-def host_cluster(host: Host) -> Cluster:
-    """The router's cluster model from the ``TFStateInventory`` plugin; InputError for any other host."""
-    cluster = host.cluster_model if isinstance(host, EdgekitHost) else None
-    if cluster is None or cluster.router is None or cluster.router.name != host.name:
-        raise InputError(f"{host.name}: not a router of the TFStateInventory plugin", path="host")
-    return cluster
-
-
-def host_secret_reader(host: Host) -> K8sSecretReader | None:
-    return host.secret_reader if isinstance(host, EdgekitHost) else None
-
-
-def plan_router(
-    task: Task,
-    cluster: Cluster,
-    report: HostReport | None = None,
-    k8s_reader: K8sSecretReader | None = None,
-    renders: RenderCache | None = None,
-) -> Result:
-    """Nornir task, phase one (read only): connect, detect the dialect, read the running config, render, diff.
-
-    Steps (subtasks a Processor sees): ``connect``, ``read config``. ``renders``: the run's renders (the
-    deploy's input check rendered the intent already); without it the intent is rendered here as a Nornir
-    subtask (``render_router_task``). ``report``: the host's report to fill (a new one without it).
-
-    Result: ``result`` the ``RouterPlan`` (its ``report`` has the masked change in ``commands``, ``status``
-    ``planned`` or ``unchanged``, the dialect, rollback kind and timings); ``changed`` True when there is a
-    change; ``diff`` the masked change; raises (a failed Result) on a connection, read or input error.
-    """
-    report = report if report is not None else HostReport(host=task.host.name, cluster=cluster.name)
-    started = time.monotonic()
-    driver = run_step(task, "connect", router_driver, task)
-    report.timed("connect", started)
-    started = time.monotonic()
-    dialect, running = run_step(task, "read config", _read_config, driver, cluster, report)
-    report.timed("read", started)
-    rendered: RenderedConfig
-    if renders is not None:
-        rendered = renders.get(cluster, dialect, k8s_reader)
-    else:
-        rendered = task.run(
-            task=render_router_task, cluster=cluster, dialect=dialect, k8s_reader=k8s_reader, severity_level=10
-        ).result
-    change = diff(running, rendered.lines, managed_scope(cluster, dialect))
-    report.commands = [mask_line(c, rendered.secrets) for c in change.commands]
-    report.status = "planned" if change else "unchanged"
-    plan = RouterPlan(dialect, running, rendered, change, cluster=cluster, report=report)
-    if change:
-        plan.rollback, plan.set_action, why = plan_rollback(driver, cluster, dialect, running)
-        report.rollback = plan.rollback
-        report.notes.append(why)
-    return Result(host=task.host, result=plan, changed=bool(change), diff="\n".join(report.commands))
-
-
-def _read_config(driver: VyOSDriver, cluster: Cluster, report: HostReport) -> tuple[Dialect, list[str]]:
-    """The router's dialect (in the report as soon as it is known) and its running config."""
-    dialect = router_dialect(cluster, driver)
-    report.dialect = dialect.version
-    return dialect, driver.show("show configuration commands").splitlines()
-
-
-def plan_rollback(driver: VyOSDriver, cluster: Cluster, dialect: Dialect, running: list[str]) -> tuple[str, bool, str]:
-    """(rollback, set_action, why): what the router's commit-confirm timer would do to this change."""
-    assert cluster.router is not None
-    if f"set {CONFIRM_ACTION_PATH} 'reload'" in (line.strip() for line in running):
-        return "reload", False, "unconfirmed: reverted in place (commit-confirm action reload is set)"
-    if not dialect.revert_in_place:
-        return (
-            "reboot",
-            False,
-            f"unconfirmed: REBOOT into the saved config (VyOS {dialect.version} cannot revert in place)",
-        )
-    if not cluster.router.revert_in_place:
-        return "reboot", False, "unconfirmed: REBOOT into the saved config (revert_in_place is off in the site file)"
-    if driver.supports_confirm_action():
-        return "reload", True, f"unconfirmed: reverted in place (edgekit sets {CONFIRM_ACTION_PATH} reload first)"
-    return (
-        "reboot",
-        False,
-        f"unconfirmed: REBOOT into the saved config (this router lacks {CONFIRM_ACTION_PATH}; "
-        "it answered 'is not valid')",
-    )
-
-
-def plan_for_deploy(
-    task: Task,
-    clusters: Mapping[str, Cluster] | None = None,
-    renders: RenderCache | None = None,
-    k8s_readers: Mapping[str, K8sSecretReader | None] | None = None,
-    lock: bool = False,
-) -> Result:
-    """Nornir task, phase one of ``edgekit plan|deploy`` for one router: take its local lock (``lock``: a
-    deploy, so a second run fails at once for every router the first holds), then ``plan_router``; a
-    failure is recorded in the host's report, not raised.
-
-    ``clusters``/``k8s_readers``: by host name (the CLI's selection); without them, the host's own from the
-    ``TFStateInventory`` plugin. Result: ``result`` the ``RouterPlan`` (with its ``report``), or the failed
-    host's ``HostReport``; ``changed``/``diff`` as ``plan_router``'s; ``failed`` with ``exception`` on an
-    error; ``lock`` the ``RouterLock`` held (release it when the run ends), ``progress`` ``locked`` when
-    another run holds the router.
-    """
-    name = task.host.name
-    cluster = clusters[name] if clusters is not None else host_cluster(task.host)
-    reader = k8s_readers.get(name) if k8s_readers is not None else host_secret_reader(task.host)
-    report = HostReport(host=name, cluster=cluster.name)
-    held: RouterLock | None = None
-    if lock:
-        held = RouterLock(name, str(task.host.hostname), int(task.host.port or 22))
-        try:
-            held.acquire()
-        except RouterLocked as exc:
-            report.status = "failed"
-            report.error = str(exc)
-            return Result(host=task.host, result=report, failed=True, exception=exc, progress="locked", lock=None)
-    try:
-        planned = task.run(
-            task=plan_router,
-            cluster=cluster,
-            report=report,
-            k8s_reader=reader,
-            renders=renders,
-            severity_level=logging.DEBUG,
-        )[0]
-    except Exception as exc:
-        record_failure(report, exc)
-        return Result(host=task.host, result=report, failed=True, exception=root_cause(exc), lock=held)
-    return Result(host=task.host, result=planned.result, changed=planned.changed, diff=planned.diff, lock=held)
-
-
-def record_failure(report: HostReport, exc: BaseException) -> None:
-    """The host failed with ``exc``: its one line (``input: ...`` for bad input) in the report."""
-    text = one_line(exc)
-    report.status = "failed"
-    report.error = f"input: {text}" if isinstance(root_cause(exc), InputError) else text
 
 
 def deploy_router(
@@ -324,7 +155,7 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
     _mark_pending(driver, report)
     try:
         started = time.monotonic()
-        report.checks = run_step(task, "gate", wait_for_gate, driver, cluster, name, options)
+        report.checks = run_step(task, "gate", gate, driver, cluster, name, options)
         report.timed("gate", started)
         if options.abort is not None and options.abort.is_set():
             report.error = "interrupted (second Ctrl-C) during the gate"
@@ -375,6 +206,8 @@ def _commit(driver: VyOSDriver, plan: RouterPlan, options: DeployOptions) -> Non
 
 
 ROLLBACK_DONE = {"reload": "reloaded the previous config in place", "reboot": "rebooted into its saved config"}
+
+
 ROLLBACK_COMING = {"reload": "reloads the previous config in place", "reboot": "REBOOTS into its saved config"}
 
 
@@ -474,89 +307,14 @@ def _ensure_named_keypair(driver: VyOSDriver, name: str, report: HostReport) -> 
         report.notes.append(f"router WireGuard public key: {pubkey}")
 
 
-Show = Callable[[str], str]
-GateCheck = Callable[[Show, Cluster, str], list[CheckResult]]
-
-
-def gate_bgp_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
-    """``bgp.peers`` (``checks.bgp.check_peers``, as verify): every live speaker Established."""
-    try:
-        summary = bgp_summary.parse(show("show ip bgp summary"))
-    except EdgekitError as exc:
-        return [errored("bgp.peers", host, cluster.name, str(exc))]
-    return [check_peers(host, cluster, summary)]
-
-
-def gate_bfd_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
-    """``bfd.peers`` (``checks.bfd.check_peers``, as verify) when the cluster's BFD is on: every live speaker's
-    BFD session up. The command is the dialect's (``show bfd peers`` on 1.3 and 1.4)."""
-    if not cluster.router_bfd:  # off, or not yet on MetalLB's end (then not rendered on the router either)
-        return []
-    try:
-        router = cluster.router
-        assert router is not None
-        dialect = dialect_for(router.dialect) if router.dialect != "auto" else detect(show("show version"))
-        return [bfd.check_peers(host, cluster, bfd_peers.parse(show(dialect.bfd_peers_command)))]
-    except EdgekitError as exc:
-        return [errored(bfd.CHECK, host, cluster.name, str(exc))]
-
-
-def gate_ecmp_routes(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
-    """``ecmp.routes`` (``checks.ecmp.check_route``, as verify): every service IP over exactly its next hops."""
-    results = []
-    for service in cluster.services:
-        for ip in service.ips:
-            try:
-                entry = selected_route(route.parse(show(f"show ip route {ip}")))
-            except EdgekitError as exc:
-                results.append(errored("ecmp.routes", host, cluster.name, str(exc), f"{service.name} {ip}"))
-                continue
-            results.append(check_route(host, cluster, service, str(ip), entry))
-    return results
-
-
-# The gate: what a change must pass before it is confirmed. Each entry reads what it needs with ``show`` and
-# judges it with the check functions verify uses (checks/); a check of your own is one more line here.
-GATE_CHECKS: list[GateCheck] = [
-    gate_bgp_peers,
-    gate_bfd_peers,
-    gate_ecmp_routes,
-]
-
-
-def gate_checks(driver: VyOSDriver, cluster: Cluster, host: str) -> list[CheckResult]:
-    """One pass of every gate check (``GATE_CHECKS``) on the router."""
-    return [result for check in GATE_CHECKS for result in check(driver.show, cluster, host)]
-
-
-def wait_for_gate(driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions) -> list[CheckResult]:
-    """Poll the gate until it passes or its time is up; a second Ctrl-C (``options.abort``) ends it now."""
-    deadline = time.monotonic() + options.gate_timeout
-    while True:
-        results = gate_checks(driver, cluster, host)
-        aborted = options.abort is not None and options.abort.is_set()
-        if all(r.ok for r in results) or time.monotonic() >= deadline or aborted:
-            return results
-        if options.abort is not None:
-            options.abort.wait(options.gate_interval)
-        else:
-            time.sleep(options.gate_interval)
-
-
 class ApplyError(EdgekitError):
     """The router refused the change (nothing was committed: the candidate was discarded)."""
 
 
-class StopFlag:
-    """Set by Ctrl-C: no new host starts; hosts already applying finish (or restore). ``abort`` (the
-    second Ctrl-C) ends their gates at once so they restore in place."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.abort = threading.Event()
-
-    def set(self) -> None:
-        self.event.set()
-
-    def __bool__(self) -> bool:
-        return self.event.is_set()
+def gate(driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions) -> list[CheckResult]:
+    """Poll the router's gate (``tasks.router.gate.gate_checks``) until it passes or its time is up; a second
+    Ctrl-C (``options.abort``) ends it now."""
+    results, _ = wait_for_gate(
+        lambda: gate_checks(driver, cluster, host), options.gate_timeout, options.gate_interval, options.abort
+    )
+    return results

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from nornir.core import Nornir
 
 from checks.config_diff import mask_line
 from inventory.errors import InputError
 from inventory.model import Cluster
+from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
 from tasks.core.options import CommonOptions
 from tasks.core.processors import LiveView, ReportCollector
 from tasks.core.report import (
@@ -28,11 +25,13 @@ from tasks.core.report import (
     one_line,
     print_changes,
 )
+from tasks.core.rollout import GiveUp, StopFlag, roll_out, stop_on_interrupt
 from tasks.core.runtime import Runtime, open_runtime
-from tasks.router import apply as deploy
 from tasks.router import arguments as commands
-from tasks.router.dialect import DIALECTS
+from tasks.router.apply import DeployOptions, deploy_router, pending_text
+from tasks.router.dialect import DIALECTS, assumed
 from tasks.router.locks import RouterLock
+from tasks.router.plan import RouterPlan, plan_for_deploy, router_dialect
 from tasks.router.render import RenderCache, render_router_config
 
 
@@ -46,36 +45,6 @@ def _router_clusters(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster,
     return rt.targets("router", options)
 
 
-class GiveUp(BaseException):
-    """The third Ctrl-C: stop waiting for routers in progress (their timers will revert them)."""
-
-
-@contextmanager
-def _stop_on_interrupt(flag: deploy.StopFlag) -> Iterator[None]:
-    """First Ctrl-C: start no new host, let running ones finish or restore. Second: end the gates now and
-    restore every router in progress in place. Third: stop waiting (GiveUp): the routers left pending are
-    listed with when their timer fires and whether that is a reboot."""
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.abort.is_set():
-            raise GiveUp
-        if flag:
-            flag.abort.set()
-            err_console.print(
-                "[yellow]second interrupt: gates end now; routers in progress are restored in place "
-                "(Ctrl-C again leaves them to their commit-confirm timers)[/]"
-            )
-            return
-        flag.set()
-        err_console.print("[yellow]interrupt: no new host will start; waiting for hosts in progress[/]")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     if dry_run is None:  # `deploy`: its --dry-run option decides
         dry_run = bool(args.dry_run)
@@ -84,11 +53,11 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     waves = _router_clusters(rt, options)
     if not waves:
         raise InputError("no router matches the selection (--cluster/--limit)")
-    stop = deploy.StopFlag()
-    run_options = deploy.DeployOptions(
+    stop = StopFlag()
+    run_options = DeployOptions(
         dry_run=dry_run,
-        confirm_timeout=getattr(args, "confirm_timeout", deploy.DEFAULT_CONFIRM_TIMEOUT),
-        gate_timeout=getattr(args, "gate_timeout", deploy.DEFAULT_GATE_TIMEOUT),
+        confirm_timeout=getattr(args, "confirm_timeout", DEFAULT_CONFIRM_TIMEOUT),
+        gate_timeout=getattr(args, "gate_timeout", DEFAULT_GATE_TIMEOUT),
         save_first=bool(getattr(args, "save_first", False)),
         abort=stop.abort,
     )
@@ -109,10 +78,10 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     report.hosts = rows.hosts()
     locks: list[RouterLock] = []
     try:
-        with LiveView(f"edgekit {report.command}") as live, _stop_on_interrupt(stop):
+        with LiveView(f"edgekit {report.command}") as live, stop_on_interrupt(stop):
             nr = rt.nornir.with_processors([live, collector])
             planned = nr.filter(filter_func=lambda host: host.name in clusters).run(
-                task=deploy.plan_for_deploy,
+                task=plan_for_deploy,
                 name="plan",
                 clusters=clusters,
                 renders=renders,
@@ -120,7 +89,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
                 lock=not dry_run,
             )
             locks = [lock for multi in planned.values() if (lock := getattr(multi[0], "lock", None)) is not None]
-            plans = {name: m[0].result for name, m in planned.items() if isinstance(m[0].result, deploy.RouterPlan)}
+            plans = {name: m[0].result for name, m in planned.items() if isinstance(m[0].result, RouterPlan)}
             report.hosts = rows.hosts()
             errors = [planned[name][0].exception for name in rows.order if name in planned]
             first = next((e for e in errors if isinstance(e, InputError)), None)
@@ -128,7 +97,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
                 raise InputError(one_line(first)) from first
             if not dry_run:
                 print_changes(report, only_pending=True)  # what is about to change, before anything does
-                _apply_waves(nr, waves, plans, run_options, stop, args.all_at_once)
+                _apply_waves(nr, waves, rows, plans, run_options, stop, args.all_at_once)
     except (GiveUp, KeyboardInterrupt):
         report.hosts = rows.hosts()
         _give_up(report, args.json)
@@ -154,9 +123,12 @@ class Rows:
         self.fixed = {name: HostReport(host=name, cluster=c.name) for c, names in waves for name in names}
         self.collector: ReportCollector | None = None
 
-    def hosts(self) -> list[HostReport]:
+    def row(self, name: str) -> HostReport:
         got = self.collector.reports if self.collector is not None else {}
-        return [got.get(name) or self.fixed[name] for name in self.order]
+        return got.get(name) or self.fixed[name]
+
+    def hosts(self) -> list[HostReport]:
+        return [self.row(name) for name in self.order]
 
 
 def _give_up(report: RunReport, json_path: str | None) -> None:
@@ -164,7 +136,7 @@ def _give_up(report: RunReport, json_path: str | None) -> None:
     write the report, and leave without waiting for the threads still talking to routers."""
     for host in report.hosts:
         if host.timer_fires_at is not None:
-            left = deploy.pending_text(host)
+            left = pending_text(host)
             host.status = "failed"
             host.error = f"interrupted: left with an unconfirmed change; {left}"
             err_console.print(f"[bold red]{host.host}[/]: left pending; {left}", highlight=False)
@@ -177,7 +149,7 @@ def _give_up(report: RunReport, json_path: str | None) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-def _validate_timers(options: deploy.DeployOptions) -> None:
+def _validate_timers(options: DeployOptions) -> None:
     """The gate must end well before the router's timer fires (VyOS counts whole minutes)."""
     if options.dry_run:
         return
@@ -199,45 +171,29 @@ def _validate_intent(rt: Runtime, waves: list[tuple[Cluster, list[str]]], render
         assert cluster.router is not None
         if cluster.refused:
             continue  # reported per router by run_deploy
-        version = cluster.router.dialect if cluster.router.dialect != "auto" else "1.4"
-        renders.get(cluster, DIALECTS[version], rt.loaded.secret_reader(cluster.name))
+        renders.get(cluster, assumed(cluster.router.dialect), rt.loaded.secret_reader(cluster.name))
 
 
 def _apply_waves(
     nr: Nornir,
     waves: list[tuple[Cluster, list[str]]],
-    plans: dict[str, deploy.RouterPlan],
-    run_options: deploy.DeployOptions,
-    stop: deploy.StopFlag,
+    rows: Rows,
+    plans: dict[str, RouterPlan],
+    run_options: DeployOptions,
+    stop: StopFlag,
     all_at_once: bool,
 ) -> None:
     """Cluster after cluster in rollout order (all together with ``--all-at-once``), ``deploy_router`` on each
-    planned router; a cluster that does not pass stops the rollout."""
+    planned router (``tasks.core.rollout.roll_out``): a change that failed its gate stops the rollout (the canary
+    caught it); a router that could not even be read was never changed, so it fails alone and the other
+    clusters go on."""
 
-    def report(name: str) -> HostReport:
-        planned = plans[name].report
-        assert planned is not None
-        return planned
+    def start(names: list[str], last: bool) -> None:
+        nr.filter(filter_func=lambda host: host.name in names).run(
+            task=deploy_router, name="apply", options=run_options, plans=plans, stop=stop
+        )
 
-    groups = [[name for _, names in waves for name in names]] if all_at_once else [names for _, names in waves]
-    cluster_of = {name: c.name for c, names in waves for name in names}
-    blocked_by: str | None = None
-    for names in groups:
-        todo = [n for n in names if n in plans and report(n).status == "planned"]
-        if blocked_by:
-            for n in todo:
-                report(n).status = "skipped"
-                report(n).notes.append(f"not started: {blocked_by}")
-            continue
-        if todo:
-            nr.filter(filter_func=lambda host, todo=todo: host.name in todo).run(
-                task=deploy.deploy_router, name="apply", options=run_options, plans=plans, stop=stop
-            )
-        # A change that failed its gate stops the rollout (the canary caught it); a router that could
-        # not even be read was never changed, so it fails alone and the other clusters go on.
-        failed = [n for n in todo if not report(n).ok]
-        if failed and not all_at_once:
-            blocked_by = f"cluster {cluster_of[failed[0]]} did not pass ({', '.join(failed)})"
+    roll_out([(c.name, names) for c, names in waves], rows.row, start, together=True, all_at_once=all_at_once)
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -258,7 +214,7 @@ def run_render(args: argparse.Namespace) -> int:
             else:
                 host = rt.nornir.inventory.hosts[name]
                 driver = host.get_connection("napalm", rt.nornir.config)
-                dialect = deploy.router_dialect(cluster, driver)
+                dialect = router_dialect(cluster, driver)
             if getattr(args, "venue", False):
                 from tasks.router import venue
 

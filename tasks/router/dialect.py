@@ -22,6 +22,7 @@ An unconfirmed ``commit-confirm`` reboots both into their saved config; 1.4 rele
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inventory.errors import InputError
@@ -87,3 +88,15 @@ def detect(show_version: str) -> Dialect:
     if not match:
         raise InputError("`show version` names no VyOS version")
     return dialect_for(match.group(1))
+
+
+def resolve(setting: str, show: Callable[[str], str]) -> Dialect:
+    """The dialect of a router whose site file says ``setting`` (``router.dialect``): ``auto`` asks the router
+    (``show version``), any other is that release's."""
+    return dialect_for(setting) if setting != "auto" else detect(show("show version"))
+
+
+def assumed(setting: str) -> Dialect:
+    """The dialect to render with before connecting (``auto``: 1.4; the plan renders again when the router
+    says otherwise)."""
+    return DIALECTS[setting if setting != "auto" else "1.4"]

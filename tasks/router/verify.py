@@ -41,7 +41,7 @@ from inventory.model import Cluster, Speaker
 from inventory.secrets import K8sSecretReader
 from inventory.speakers import speaker_nodes
 from tasks.core.report import HostReport, RunReport, console, err_console, one_line
-from tasks.router.dialect import DIALECTS, Dialect, detect, dialect_for
+from tasks.router.dialect import Dialect, assumed, resolve
 from tasks.router.render import RenderCache, managed_scope
 
 Show = Callable[[str], str]
@@ -172,7 +172,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
     running: list[ConfigCommand] = []
     dialect: Dialect | None = None
     try:
-        dialect = dialect_for(router.dialect) if router.dialect != "auto" else detect(show("show version"))
+        dialect = resolve(router.dialect, show)
         verdict.dialect = dialect.version
         running_text = show("show configuration commands").splitlines()
         running = config_commands.parse("\n".join(line for line in running_text if line.strip()))
@@ -280,11 +280,11 @@ def errored_all(facts: ClusterFacts, host: str, options: VerifyOptions, reason: 
 
 def verify_router_task(task: Task, facts: ClusterFacts, options: VerifyOptions) -> Result:
     """Nornir task: connect with the host's ``napalm`` connection and verify. Never raises."""
-    from tasks.router import apply as deploy  # the one place that knows how a router's driver is obtained
+    from tasks.router.plan import router_driver  # the one place that knows how a router's driver is obtained
 
     name = task.host.name
     try:
-        driver = deploy.router_driver(task)
+        driver = router_driver(task)
     except Exception as exc:
         return Result(host=task.host, result=RouterVerdict(errored_all(facts, name, options, one_line(exc))))
     return Result(host=task.host, result=verify_router(driver.show, facts, name, options))
@@ -296,8 +296,7 @@ def validate_intent(facts: Iterable[ClusterFacts]) -> None:
         router = f.cluster.router
         if router is None or f.cluster.refused:
             continue  # a refused cluster's router errors on every check instead (verify_cmd.router_jobs)
-        version = router.dialect if router.dialect != "auto" else "1.4"
-        f.renders.get(f.cluster, DIALECTS[version], f.k8s_reader)
+        f.renders.get(f.cluster, assumed(router.dialect), f.k8s_reader)
 
 
 # --- output ------------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import pytest
 from checks import bfd
 from checks.parsers import bfd_peers
 from inventory.model import BFD, MetalLBPeer, Speaker
-from tasks.router import apply as deploy
 from tasks.router.dialect import DIALECTS
+from tasks.router.gate import GATE_CHECKS, gate_bfd_peers, gate_checks
 from tasks.router.render import render_router_config
 from tasks.router.verify import ClusterFacts, VerifyOptions, planned_checks, verify_router
 from tests.unit.router_fixtures import cluster
@@ -102,21 +102,21 @@ def test_the_gate_holds_while_a_bfd_session_is_down_with_bgp_up(version: str, si
         c = c.model_copy(update={"router": c.router.model_copy(update={"dialect": version})})  # type: ignore[union-attr]
     d = DIALECTS[version]
     base = {"show ip bgp summary": SUMMARY, "show version": f"Version:          VyOS {version}.0\n"}
-    up = deploy.gate_checks(GateRouter({**base, **_outputs(d.bfd_peers_command)}), c, "r1")  # type: ignore[arg-type]
+    up = gate_checks(GateRouter({**base, **_outputs(d.bfd_peers_command)}), c, "r1")  # type: ignore[arg-type]
     assert [r.check for r in up] == ["bgp.peers", "bfd.peers"] and all(r.ok for r in up)
     router = GateRouter({**base, **_outputs(d.bfd_peers_command, down=(3,))})
-    held = deploy.gate_checks(router, c, "r1")  # type: ignore[arg-type]
+    held = gate_checks(router, c, "r1")  # type: ignore[arg-type]
     assert [r.status for r in held] == ["pass", "fail"] and "k8s-node-3-server-prd" in held[1].reason
 
 
 def test_the_gate_skips_bfd_when_it_is_off() -> None:
     c = cluster(wireguard=False).model_copy(update={"services": [], "bfd": BFD(enabled=False)})
-    results = deploy.gate_checks(GateRouter({"show ip bgp summary": SUMMARY}), c, "r1")  # type: ignore[arg-type]
+    results = gate_checks(GateRouter({"show ip bgp summary": SUMMARY}), c, "r1")  # type: ignore[arg-type]
     assert [r.check for r in results] == ["bgp.peers"]
 
 
 def test_bfd_is_one_of_the_gate_checks() -> None:
-    assert deploy.gate_bfd_peers in deploy.GATE_CHECKS
+    assert gate_bfd_peers in GATE_CHECKS
 
 
 def _metallb_peer(bfd_profile: str, ebgp_multihop: bool = True) -> MetalLBPeer:
@@ -147,7 +147,7 @@ def test_verify_fails_bfd_peers_when_only_the_site_has_bfd() -> None:
     verdict = verify_router(lambda cmd: "", ClusterFacts(cluster=c), "r1", VerifyOptions())
     result = next(r for r in verdict.results if r.check == "bfd.peers")
     assert result.status == "fail" and "run `metallb deploy`" in result.reason
-    gate = deploy.gate_bfd_peers(lambda cmd: "", c, "r1")
+    gate = gate_bfd_peers(lambda cmd: "", c, "r1")
     assert gate == []  # the router has no BFD to wait for: nothing was rendered
 
 

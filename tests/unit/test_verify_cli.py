@@ -18,7 +18,7 @@ import pytest
 import yaml
 from napalm.base.exceptions import ConnectionException
 
-import tasks.router.apply
+import tasks.router.plan
 from inventory import kube
 from inventory.model import MetalLBPeer, Pool, Service
 from tasks.router import main
@@ -209,7 +209,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             raise state["router"]
         return state["router"]
 
-    monkeypatch.setattr(tasks.router.apply, "router_driver", driver)
+    monkeypatch.setattr(tasks.router.plan, "router_driver", driver)
     state["args"] = ["--state", str(SAMPLE), "--site", str(site_path), "--kubeconfig", str(kubeconfig)]
     return state
 
