@@ -26,9 +26,9 @@ from tasks.core.processors import LiveChecks, ReportCollector
 from tasks.core.report import HostReport, one_line
 from tasks.core.runtime import Runtime, open_runtime
 from tasks.edge import arguments as commands
-from tasks.lb import apply as lb_deploy
 from tasks.lb import commands as lb
 from tasks.lb import verify as lb_verify
+from tasks.lb.render import RenderedLB, require_api_lb
 from tasks.router.verify import ClusterFacts, LiveResults, VerifyOptions, host_report, validate_intent
 from tasks.router.verify_commands import cluster_reports, finish, router_targets, run_hosts, verify_router_report
 
@@ -44,13 +44,11 @@ def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[
     """(cluster, LB names) of clusters with selected LBs; a cluster with LB hosts but no LB facts is exit 2."""
     targets = rt.targets("lb", options)
     for cluster, _ in targets:
-        lb_deploy.require_api_lb(cluster)
+        require_api_lb(cluster)
     return targets
 
 
-def verify_lb_report(
-    task: Task, clusters: Mapping[str, Cluster], rendered: Mapping[str, lb_deploy.RenderedLB]
-) -> Result:
+def verify_lb_report(task: Task, clusters: Mapping[str, Cluster], rendered: Mapping[str, RenderedLB]) -> Result:
     """Nornir task: read one LB (``tasks.lb.verify.verify_lb_task``) and judge it (``tasks.lb.verify.lb_checks``).
 
     Result: ``result`` the LB's ``HostReport`` (``checks`` lb.services, lb.backends, lb.config; errored with
@@ -80,7 +78,7 @@ def verify_edge_host(
     targets: Mapping[str, ClusterFacts],
     options: VerifyOptions,
     clusters: Mapping[str, Cluster],
-    rendered: Mapping[str, lb_deploy.RenderedLB],
+    rendered: Mapping[str, RenderedLB],
 ) -> Result:
     """Nornir task: a router (``targets``) through ``verify_router_report``, an LB (``clusters``) through
     ``verify_lb_report``; the Result is theirs."""

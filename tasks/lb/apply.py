@@ -37,176 +37,36 @@ from __future__ import annotations
 import hashlib
 import shlex
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
-from checks import lb as lbchecks
-from checks.parsers import haproxy_stat
-from checks.verdict import CheckResult, errored, failed
-from inventory.errors import InputError
-from inventory.model import Cluster, LoadBalancer
+from inventory.model import Cluster
 from tasks.core.defaults import LB_GATE_TIMEOUT
-from tasks.core.report import HostReport
-from tasks.core.report import one_line as one_line_of
-from tasks.core.steps import Runner, direct, run_step, runner
-from tasks.lb.remote import ConnectError, Remote, SSHRemote, one_line, service_active
+from tasks.core.report import one_line
+from tasks.core.steps import Runner, direct, runner
+from tasks.lb.gate import gate_error, wait_for_lb_gate
+from tasks.lb.plan import FileState, LBHostReport, LBPlan, lb_cluster, plan_diff
+from tasks.lb.remote import Remote, RemoteCommandFailed, SSHRemote, first_lines
 from tasks.lb.render import (
-    ADMIN_SOCKET,
     CHECK_SCRIPT,
-    DEFAULT_TUNING,
-    HAPROXY_CFG,
-    KEEPALIVED_CONF,
-    SERVICES,
-    VRRP_PASS_MAX,
     FileKind,
-    LBFile,
-    RenderedLB,
-    find_lb,
     mask,
-    render_lb,
-    require_api_lb,
-    unified_diff,
-    vrrp_weight,
 )
 from tasks.lb.validate import (
-    ValidationFailed,
-    haproxy_local_copy,
-    keepalived_local_copy,
-    local_interface,
     program_errors,
-    validate_local,
 )
 
-__all__ = [
-    "ADMIN_SOCKET",
-    "CHECK_SCRIPT",
-    "DEFAULT_TUNING",
-    "HAPROXY_CFG",
-    "KEEPALIVED_CONF",
-    "SERVICES",
-    "VRRP_PASS_MAX",
-    "ConnectError",
-    "FileKind",
-    "LBFile",
-    "Remote",
-    "RenderedLB",
-    "SSHRemote",
-    "ValidationFailed",
-    "find_lb",
-    "haproxy_local_copy",
-    "keepalived_local_copy",
-    "local_interface",
-    "mask",
-    "one_line",
-    "program_errors",
-    "render_lb",
-    "require_api_lb",
-    "service_active",
-    "unified_diff",
-    "validate_local",
-    "vrrp_weight",
-]
-
-DEFAULT_GATE_TIMEOUT = LB_GATE_TIMEOUT
 NEW_SUFFIX = ".edgekit-new"
+
+
 BAK_SUFFIX = ".edgekit-bak"
+
+
 FAILED_SUFFIX = ".edgekit-failed"
-GATE_INTERVAL = 0.5
-SHOW_STAT = (
-    "if command -v socat >/dev/null 2>&1; then echo 'show stat' | socat stdio UNIX-CONNECT:{sock}; "
-    "else echo 'show stat' | nc -N -U {sock}; fi"
-)
-
-
-@dataclass
-class LBHostReport(HostReport):
-    """A host report with the unified diff of each changed file (secrets masked)."""
-
-    diffs: dict[str, list[str]] = field(default_factory=dict)
-
-
-# --- plan --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FileState:
-    file: LBFile
-    current: str | None
-    current_mode: int | None
-
-    @property
-    def changed(self) -> bool:
-        return self.current != self.file.content or self.current_mode != self.file.mode
-
-    @property
-    def content_changed(self) -> bool:
-        return self.current != self.file.content
-
-
-@dataclass
-class LBPlan:
-    rendered: RenderedLB
-    files: list[FileState]
-    active: dict[str, bool]  # service -> running
-    cluster: Cluster | None = None  # the LB's cluster (what the gate judges against)
-    report: LBHostReport | None = None  # the host's report, filled by plan and apply
-
-    @property
-    def changed_files(self) -> list[FileState]:
-        return [f for f in self.files if f.changed]
-
-    @property
-    def reloads(self) -> list[str]:
-        """Services to reload: their file changed, or they are not running (a reload starts them)."""
-        out = []
-        for service in SERVICES:
-            if not self.active.get(service, False) or any(
-                f.file.service == service and f.content_changed for f in self.files
-            ):
-                out.append(service)
-        return out
-
-    def __bool__(self) -> bool:
-        return bool(self.changed_files or self.reloads)
-
-    def actions(self) -> list[str]:
-        out = []
-        for f in self.changed_files:
-            if f.current is None:
-                out.append(f"create {f.file.path} (mode {f.file.mode:o})")
-            elif not f.content_changed:
-                out.append(f"chmod {f.file.mode:o} {f.file.path}")
-            else:
-                added = sum(1 for line in self.diff(f) if line.startswith("+") and not line.startswith("+++"))
-                removed = sum(1 for line in self.diff(f) if line.startswith("-") and not line.startswith("---"))
-                out.append(f"update {f.file.path} (+{added} -{removed})")
-        for service in self.reloads:
-            verb = "reload" if self.active.get(service) else "start"
-            out.append(f"{verb} {service}")
-        return out
-
-    def diff(self, f: FileState) -> list[str]:
-        return unified_diff(f.file.path, f.current, f.file.content, self.rendered.secrets)
-
-    def diffs(self) -> dict[str, list[str]]:
-        return {f.file.path: self.diff(f) for f in self.changed_files if f.content_changed}
-
-
-def plan_lb(remote: Remote, rendered: RenderedLB) -> LBPlan:
-    """Read the current files and service states (read only)."""
-    files = []
-    for f in rendered.files:
-        got = remote.read(f.path)
-        files.append(FileState(f, got[0] if got else None, got[1] if got else None))
-    active = {s: service_active(remote, s) for s in SERVICES}
-    return LBPlan(rendered, files, active)
-
-
-# --- apply -------------------------------------------------------------------------------------------------
 
 
 def remote_validate_command(kind: FileKind, path: str, script_new: str | None = None) -> str:
@@ -224,14 +84,10 @@ def remote_validate_command(kind: FileKind, path: str, script_new: str | None = 
     return f"sed {q(sed)} {q(path)} > {q(check)} && keepalived -t -f {q(check)}; rc=$?; rm -f {q(check)}; exit $rc"
 
 
-class ApplyError(Exception):
-    pass
-
-
 def _checked(remote: Remote, command: str, what: str) -> str:
     rc, out = remote.run(command)
     if rc != 0:
-        raise ApplyError(f"{what}: {one_line(out) or f'exit {rc}'}")
+        raise RemoteCommandFailed(f"{what}: {first_lines(out) or f'exit {rc}'}")
     return out
 
 
@@ -266,13 +122,13 @@ def apply_lb(remote: Remote, plan: LBPlan, host: str = "", run: Runner = direct)
     except Exception as exc:
         if uploaded:
             remote.run("rm -f " + " ".join(shlex.quote(p) for p in uploaded))
-        message = str(exc) if isinstance(exc, ApplyError) else f"upload failed: {one_line(str(exc))}"
+        message = str(exc) if isinstance(exc, RemoteCommandFailed) else f"upload failed: {first_lines(str(exc))}"
         return ApplyOutcome("failed", message, ["nothing was replaced or reloaded"])
 
     installed: list[FileState] = []
     try:
         run("install", _install, remote, changed, installed)
-    except ApplyError as exc:
+    except RemoteCommandFailed as exc:
         _restore(remote, installed)
         remote.run("rm -f " + " ".join(shlex.quote(p) for p in uploaded))
         return ApplyOutcome("reverted", str(exc), ["previous files restored"])
@@ -301,7 +157,7 @@ def _upload(remote: Remote, changed: list[FileState], uploaded: list[str]) -> No
 
 
 def _validate_uploaded(remote: Remote, changed: list[FileState], secrets: list[str]) -> None:
-    """Each uploaded file checked on the LB by its program; ApplyError with the program's message."""
+    """Each uploaded file checked on the LB by its program; RemoteCommandFailed with the program's message."""
     script_new = next((f.file.path + NEW_SUFFIX for f in changed if f.file.kind == "script"), None)
     for f in changed:
         if not f.content_changed:
@@ -313,7 +169,7 @@ def _validate_uploaded(remote: Remote, changed: list[FileState], secrets: list[s
         if rc != 0:
             program = {"haproxy": "haproxy -c", "keepalived": "keepalived -t", "script": "sh -n"}[f.file.kind]
             message = program_errors(f.file.kind, out, {f.file.path + NEW_SUFFIX: f.file.path})
-            raise ApplyError(f"{program} on the host: {mask(message, secrets)}")
+            raise RemoteCommandFailed(f"{program} on the host: {mask(message, secrets)}")
 
 
 def _install(remote: Remote, changed: list[FileState], installed: list[FileState]) -> None:
@@ -386,178 +242,11 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# --- gate --------------------------------------------------------------------------------------------------
-
-
-def holds_vip(remote: Remote, vip: Any) -> bool:
-    """Whether this LB has the VIP on an interface (``ip -4 -o addr show``); raises ApplyError if unreadable."""
-    rc, out = remote.run("ip -4 -o addr show")
-    if rc != 0:
-        raise ApplyError(f"ip addr: {one_line(out) or f'exit {rc}'}")
-    return vip in lbchecks.ipv4_addresses(out)
-
-
-def backends_check(remote: Remote, host: str, cluster: Cluster) -> CheckResult:
-    """``lb.backends`` from the LB's HAProxy admin socket (``show stat``)."""
-    expected = [m.name for m in sorted(cluster.masters, key=lambda m: m.name)]
-    rc, out = remote.run(SHOW_STAT.format(sock=ADMIN_SOCKET))
-    if rc != 0 or not out.strip():
-        return errored("lb.backends", host, cluster.name, f"show stat: {one_line(out) or f'exit {rc}'}")
-    try:
-        return lbchecks.check_backends(host, cluster.name, haproxy_stat.parse(out), expected)
-    except Exception as exc:
-        return errored("lb.backends", host, cluster.name, str(exc))
-
-
-def lb_gate_checks(remote: Remote, host: str, cluster: Cluster) -> list[CheckResult]:
-    """One LB after its change: haproxy and keepalived active, every apiserver UP in its HAProxy."""
-    active = {s: service_active(remote, s) for s in SERVICES}
-    return [lbchecks.check_services(host, cluster.name, active), backends_check(remote, host, cluster)]
-
-
-HealthzFetch = Callable[[str], tuple[int | None, str]]
-
-
-def pair_gate_checks(
-    remotes: dict[str, Remote | str], cluster: Cluster, fetch: HealthzFetch, changed: str
-) -> list[CheckResult]:
-    """The pair after the last LB's change (``changed``): that LB's services and backends, the peer's
-    backends when its HAProxy runs, the VIP on exactly one LB, the one VRRP elects (the highest priority
-    among the LBs whose keepalived runs), and /healthz through the VIP. A peer that is degraded on its own
-    (a service stopped) is verify's finding, not this change's. ``remotes``: LB name -> its Remote, or why
-    it could not be reached."""
-    api_lb = require_api_lb(cluster)
-    results: list[CheckResult] = []
-    holders: dict[str, bool] = {}
-    unknown: dict[str, str] = {}
-    electing: list[LoadBalancer] = []
-    for lb in api_lb.lbs:
-        remote = remotes.get(lb.name, "not connected")
-        if isinstance(remote, str):
-            unknown[lb.name] = remote
-            if lb.name == changed:
-                results += [errored(c, lb.name, cluster.name, remote) for c in ("lb.services", "lb.backends")]
-            continue
-        try:
-            active = {s: service_active(remote, s) for s in SERVICES}
-            if lb.name == changed:
-                results.append(lbchecks.check_services(lb.name, cluster.name, active))
-            if lb.name == changed or active["haproxy"]:
-                results.append(backends_check(remote, lb.name, cluster))
-            if active["keepalived"]:
-                electing.append(lb)
-            holders[lb.name] = holds_vip(remote, api_lb.vip)
-        except Exception as exc:
-            unknown[lb.name] = one_line(str(exc)) or type(exc).__name__
-    vip = lbchecks.check_vip(cluster.name, api_lb.vip, holders, unknown)
-    elected = _elected(electing)
-    held = [name for name, has in holders.items() if has]
-    if vip.ok and elected is not None and held != [elected.name]:
-        vip = failed(
-            "lb.vip",
-            vip.host,
-            cluster.name,
-            f"held by {held[0]}, not yet by {elected.name} (priority {elected.priority}): VRRP has not settled",
-        )
-    results.append(vip)
-    url = f"https://{api_lb.vip}:{api_lb.frontend_port}/healthz"
-    status, body = fetch(url)
-    results.append(lbchecks.check_healthz(cluster.name, api_lb.vip, url, status, body))
-    return results
-
-
-def _elected(lbs: list[LoadBalancer]) -> LoadBalancer | None:
-    """The LB VRRP elects among those running keepalived: the highest priority (None: none or a tie)."""
-    ranked = sorted(lbs, key=lambda lb: lb.priority, reverse=True)
-    if not ranked or (len(ranked) > 1 and ranked[0].priority == ranked[1].priority):
-        return None
-    return ranked[0]
-
-
-def wait_for_gate(
-    probe: Callable[[], list[CheckResult]],
-    timeout: float,
-    interval: float = GATE_INTERVAL,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> tuple[list[CheckResult], float]:
-    """Probe until every check passes or ``timeout`` seconds have gone by: (last results, seconds waited)."""
-    started = clock()
-    deadline = started + timeout
-    while True:
-        results = probe()
-        if all(r.ok for r in results) or clock() >= deadline:
-            return results, clock() - started
-        sleep(interval)
-
-
-def gate_error(results: list[CheckResult], waited: float) -> str:
-    """One line naming every failing check and why."""
-    failing = [r for r in results if not r.ok]
-    parts = [f"{r.check} {r.host}: {r.reason}" for r in failing]
-    return f"gate failed after {waited:.1f} s: " + "; ".join(parts)
-
-
-# --- Nornir tasks ------------------------------------------------------------------------------------------
-
-
-def host_lb_cluster(host: Host) -> Cluster:
-    """The LB's cluster from the ``TFStateInventory`` plugin; InputError for a host that is not one of its LBs."""
-    cluster = getattr(host, "cluster_model", None)
-    if (
-        not isinstance(cluster, Cluster)
-        or cluster.api_lb is None
-        or host.name not in {lb.name for lb in cluster.api_lb.lbs}
-    ):
-        raise InputError(f"{host.name}: not an API load balancer of the TFStateInventory plugin", path="host")
-    return cluster
-
-
-def plan_lb_task(
-    task: Task,
-    rendered: RenderedLB | Mapping[str, RenderedLB],
-    cluster: Cluster | None = None,
-    report: LBHostReport | None = None,
-) -> Result:
-    """Nornir task (read only): the LB's files and services against ``rendered`` (``render_lb``; or by host
-    name). Steps: ``connect``, ``read``. An error is recorded in the report, not raised.
-
-    Result: ``result`` the ``LBPlan`` (``report``: an ``LBHostReport`` whose ``commands`` are the actions,
-    ``diffs`` the masked unified diff per file, ``status`` planned/unchanged), or on an error the failed
-    ``LBHostReport`` (``failed``, ``exception``); ``changed`` True when the LB would change (a file or a
-    service to reload); ``diff`` the unified diff of every changed file (secrets masked) and the actions.
-    """
-    name = task.host.name
-    mine = rendered if isinstance(rendered, RenderedLB) else rendered[name]
-    report = report if report is not None else LBHostReport(host=name, cluster=mine.cluster, role="lb")
-    started = time.monotonic()
-    try:
-        remote = run_step(task, "connect", SSHRemote.from_task, task)
-        plan = run_step(task, "read", plan_lb, remote, mine)
-    except Exception as exc:
-        report.status = "failed"
-        report.error = one_line_of(exc)
-        report.timed("plan", started)
-        return Result(host=task.host, result=report, failed=True, exception=exc)
-    plan.cluster = cluster
-    plan.report = report
-    report.commands = plan.actions()
-    report.diffs = plan.diffs()
-    report.status = "planned" if plan else "unchanged"
-    report.timed("plan", started)
-    return Result(host=task.host, result=plan, changed=bool(plan), diff=_plan_diff(plan))
-
-
-def _plan_diff(plan: LBPlan) -> str:
-    lines = [line for diff in plan.diffs().values() for line in diff]
-    return "\n".join([*lines, *(f"# {action}" for action in plan.actions())])
-
-
 def apply_lb_task(
     task: Task,
     plans: LBPlan | Mapping[str, LBPlan],
     last: bool = True,
-    gate_timeout: float = DEFAULT_GATE_TIMEOUT,
+    gate_timeout: float = LB_GATE_TIMEOUT,
     hosts: Mapping[str, Host] | None = None,
 ) -> Result:
     """Nornir task, phase two on one LB (``plan_lb_task``'s plan, or plans by host name): upload the changed
@@ -579,14 +268,14 @@ def apply_lb_task(
         plan.report if plan.report is not None else LBHostReport(host=name, cluster=plan.rendered.cluster, role="lb")
     )
     plan.report = report
-    cluster = plan.cluster if plan.cluster is not None else host_lb_cluster(task.host)
+    cluster = plan.cluster if plan.cluster is not None else lb_cluster(task.host)
     started = time.monotonic()
     try:
         remote = SSHRemote.from_task(task)
         outcome = apply_lb(remote, plan, name, runner(task))
     except Exception as exc:
         report.status = "failed"
-        report.error = one_line_of(exc)
+        report.error = one_line(exc)
         report.timed("apply", started)
         return Result(host=task.host, result=report, failed=True, exception=exc)
     report.status = outcome.status
@@ -599,7 +288,7 @@ def apply_lb_task(
         host=task.host,
         result=report,
         changed=report.status == "changed",
-        diff=_plan_diff(plan),
+        diff=plan_diff(plan),
         failed=not report.ok,
     )
 
@@ -616,23 +305,8 @@ def _gate(
     hosts: Mapping[str, Host],
 ) -> None:
     """Wait (bounded) for this LB, and after the cluster's last change for the whole pair; restore on failure."""
-    name = task.host.name
-    assert cluster.api_lb is not None
-    what = "gate: services, backends, VIP, /healthz" if last else "gate: services, backends"
     started = time.monotonic()
-
-    def probe_for() -> Callable[[], list[CheckResult]]:
-        """The gate's probe; for the pair, the peer's session is opened here (inside the gate step)."""
-        assert cluster.api_lb is not None
-        if not last:
-            return lambda: lb_gate_checks(remote, name, cluster)
-        remotes: dict[str, Remote | str] = {name: remote}
-        for lb in cluster.api_lb.lbs:
-            if lb.name != name:
-                remotes[lb.name] = _peer_remote(task, hosts, lb.name)
-        return lambda: pair_gate_checks(remotes, cluster, _gate_fetch, name)
-
-    results, waited = run_step(task, what, _gate_wait, probe_for, timeout, cluster, name, progress=_gate_progress)
+    results, waited = wait_for_lb_gate(task, cluster, remote, last, timeout, hosts)
     report.timed("gate", started)
     report.checks = results
     if all(r.ok for r in results):
@@ -646,36 +320,5 @@ def _gate(
         report.notes.extend(revert_lb(remote, plan, outcome))
     except Exception as exc:
         report.status = "failed"
-        report.notes.append(f"could not restore the previous files: {one_line_of(exc)}")
+        report.notes.append(f"could not restore the previous files: {one_line(exc)}")
     report.timed("revert", started)
-
-
-def _gate_wait(
-    probe_for: Callable[[], Callable[[], list[CheckResult]]], timeout: float, cluster: Cluster, name: str
-) -> tuple[list[CheckResult], float]:
-    started = time.monotonic()
-    probe = probe_for()
-    try:
-        return wait_for_gate(probe, timeout)
-    except Exception as exc:  # the session broke mid-gate: still try to restore
-        return [errored("lb.gate", name, cluster.name, one_line_of(exc))], time.monotonic() - started
-
-
-def _gate_progress(value: tuple[list[CheckResult], float]) -> str:
-    results, waited = value
-    if all(r.ok for r in results):
-        return f"gate passed in {waited:.1f}s"
-    return f"gate failed after {waited:.1f}s: restore"
-
-
-def _peer_remote(task: Task, hosts: Mapping[str, Host], name: str) -> Remote | str:
-    """The other LB of the pair (also outside --limit), on its own Nornir connection; why not, when it
-    cannot be reached."""
-    try:
-        return SSHRemote.from_host(hosts[name], task.nornir.config)
-    except Exception as exc:
-        return one_line_of(exc)
-
-
-def _gate_fetch(url: str) -> tuple[int | None, str]:
-    return lbchecks.fetch_healthz(url, timeout=2.0)

@@ -36,6 +36,7 @@ from checks import lb as lbchecks
 from checks.verdict import CheckResult, errored
 from inventory.errors import InputError
 from inventory.model import Cluster
+from tasks.core.defaults import LB_GATE_TIMEOUT
 from tasks.core.options import CommonOptions
 from tasks.core.processors import LiveView
 from tasks.core.report import (
@@ -49,50 +50,18 @@ from tasks.core.report import (
     one_line,
     write_junit,
 )
+from tasks.core.rollout import roll_out
 from tasks.core.runtime import Runtime, open_runtime
-from tasks.lb import apply as lb_deploy
-from tasks.lb import arguments as commands
+from tasks.lb.apply import apply_lb_task
+from tasks.lb.plan import LBHostReport, LBPlan, plan_lb_task
+from tasks.lb.render import RenderedLB, render_lb, require_api_lb
+from tasks.lb.validate import ValidationFailed, validate_local
 from tasks.lb.verify import (
-    VIP_REREAD_INTERVAL,
-    VIP_SETTLE,
     LBState,
     lb_checks,
-    read_lb_state,
     read_lb_task,
-    reread_vip,
-    verify_lb_task,
     vip_check,
 )
-
-__all__ = [  # the CLI's own names, and the engine's it re-exports (tasks.lb.apply, tasks.lb.verify)
-    "VIP_REREAD_INTERVAL",
-    "VIP_SETTLE",
-    "LBHostReport",
-    "LBState",
-    "lb_checks",
-    "lb_waves",
-    "print_checks",
-    "print_lb_changes",
-    "read_lb_state",
-    "read_lb_task",
-    "render_all",
-    "reread_vip",
-    "run_deploy",
-    "run_verify",
-    "verify_lb_task",
-    "vip_check",
-]
-
-SHOW_STAT = lb_deploy.SHOW_STAT
-
-
-LBHostReport = lb_deploy.LBHostReport
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """`plan`, `deploy` and `verify` of the LBs (``tasks.lb.arguments``)."""
-    commands.register(subparsers)
-
 
 # --- selection and render (no device) ----------------------------------------------------------------------
 
@@ -101,7 +70,7 @@ def lb_waves(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[st
     """(cluster, LB host names) in rollout order; each cluster's BACKUP before its MASTER."""
     waves = []
     for cluster, names in rt.targets("lb", options):
-        lb_deploy.require_api_lb(cluster)
+        require_api_lb(cluster)
         state = {lb.name: lb.state for lb in cluster.api_lb.lbs} if cluster.api_lb else {}
         waves.append((cluster, sorted(names, key=lambda n: (state.get(n) == "MASTER", n))))
     if not waves:
@@ -109,15 +78,13 @@ def lb_waves(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[st
     return waves
 
 
-def render_all(
-    rt: Runtime, waves: list[tuple[Cluster, list[str]]], warnings: list[str]
-) -> dict[str, lb_deploy.RenderedLB]:
+def render_all(rt: Runtime, waves: list[tuple[Cluster, list[str]]], warnings: list[str]) -> dict[str, RenderedLB]:
     """Every LB's files; missing facts and secrets raise InputError here, before any device."""
     rendered = {}
     for cluster, names in waves:
         reader = rt.loaded.secret_reader(cluster.name)
         for name in names:
-            rendered[name] = lb_deploy.render_lb(cluster, name, reader)
+            rendered[name] = render_lb(cluster, name, reader)
             for warning in rendered[name].warnings:
                 if warning not in warnings:
                     warnings.append(warning)
@@ -144,8 +111,8 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     for name, r in rendered.items():
         started = time.monotonic()
         try:
-            reports[name].notes.extend(lb_deploy.validate_local(r))
-        except lb_deploy.ValidationFailed as exc:
+            reports[name].notes.extend(validate_local(r))
+        except ValidationFailed as exc:
             reports[name].status = "failed"
             reports[name].error = str(exc)
         reports[name].timed("validate", started)
@@ -156,7 +123,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
             todo = [n for n in rendered if reports[n].status != "failed"]
             plans = _plan_all(nr, todo, rendered, clusters, reports)
             if not dry_run:
-                gate_timeout = getattr(args, "gate_timeout", lb_deploy.DEFAULT_GATE_TIMEOUT)
+                gate_timeout = getattr(args, "gate_timeout", LB_GATE_TIMEOUT)
                 _apply_waves(nr, waves, reports, plans, gate_timeout, rt.nornir.inventory.hosts)
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
@@ -168,61 +135,47 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
 def _plan_all(
     nr: Nornir,
     names: list[str],
-    rendered: dict[str, lb_deploy.RenderedLB],
+    rendered: dict[str, RenderedLB],
     clusters: dict[str, Cluster],
     reports: dict[str, LBHostReport],
-) -> dict[str, lb_deploy.LBPlan]:
+) -> dict[str, LBPlan]:
     """Every LB's plan in parallel (``plan_lb_task``); a failed read is recorded in its report."""
     if not names:
         return {}
     planned = nr.filter(filter_func=lambda host: host.name in names).run(
         task=_plan_host, name="lb plan", rendered=rendered, clusters=clusters, reports=reports
     )
-    return {name: m[0].result for name, m in planned.items() if isinstance(m[0].result, lb_deploy.LBPlan)}
+    return {name: m[0].result for name, m in planned.items() if isinstance(m[0].result, LBPlan)}
 
 
 def _plan_host(
     task: Task,
-    rendered: dict[str, lb_deploy.RenderedLB],
+    rendered: dict[str, RenderedLB],
     clusters: dict[str, Cluster],
     reports: dict[str, LBHostReport],
 ) -> Result:
     """``plan_lb_task`` on the host's own report row (the run report lists every LB, planned or not)."""
     name = task.host.name
-    return lb_deploy.plan_lb_task(task, rendered[name], cluster=clusters[name], report=reports[name])
+    return plan_lb_task(task, rendered[name], cluster=clusters[name], report=reports[name])
 
 
 def _apply_waves(
     nr: Nornir,
     waves: list[tuple[Cluster, list[str]]],
     reports: dict[str, LBHostReport],
-    plans: dict[str, lb_deploy.LBPlan],
+    plans: dict[str, LBPlan],
     gate_timeout: float,
     hosts: Mapping[str, Host],
 ) -> None:
-    """Cluster after cluster, one LB at a time (BACKUP first), ``apply_lb_task``; a failed LB stops the rest."""
-    blocked_by: str | None = None
-    for cluster, names in waves:
-        failed_here = [n for n in names if not reports[n].ok]
-        if failed_here and not blocked_by:
-            blocked_by = f"{', '.join(failed_here)} of cluster {cluster.name} failed before any change"
-        todo = [n for n in names if reports[n].ok and reports[n].status == "planned"]
-        for i, name in enumerate(todo):
-            report = reports[name]
-            if blocked_by:
-                report.status = "skipped"
-                report.notes.append(f"not started: {blocked_by}")
-                continue
-            nr.filter(filter_func=lambda host, name=name: host.name == name).run(
-                task=lb_deploy.apply_lb_task,
-                name="apply",
-                plans=plans,
-                last=i == len(todo) - 1,
-                gate_timeout=gate_timeout,
-                hosts=hosts,
-            )
-            if not report.ok:
-                blocked_by = f"{name} ({cluster.name}) {report.status}"
+    """Cluster after cluster, one LB at a time (BACKUP first), ``apply_lb_task`` (``tasks.core.rollout.roll_out``);
+    a failed LB, or one that failed before any change, stops the rest."""
+
+    def start(names: list[str], last: bool) -> None:
+        nr.filter(filter_func=lambda host: host.name in names).run(
+            task=apply_lb_task, name="apply", plans=plans, last=last, gate_timeout=gate_timeout, hosts=hosts
+        )
+
+    roll_out([(c.name, names) for c, names in waves], reports.__getitem__, start, failed_before_blocks=True)
 
 
 def _record_failure(report: HostReport, exc: BaseException) -> None:

@@ -111,6 +111,11 @@ def service_active(remote: Remote, service: str) -> bool:
     return rc == 0
 
 
-def one_line(text: str) -> str:
+def first_lines(text: str) -> str:
+    """A program's output in one cell: its first four non-empty lines joined with '; '."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return "; ".join(lines[:4])
+
+
+class RemoteCommandFailed(Exception):
+    """A command on the LB exited non-zero (the text names the step and the program's words)."""

@@ -19,9 +19,10 @@ from checks.verdict import CheckResult, errored, failed, passed
 from inventory.model import Cluster
 from tasks.core.report import one_line
 from tasks.core.runtime import Runtime
-from tasks.lb import apply as lb_deploy
+from tasks.lb.gate import SHOW_STAT, holds_vip
+from tasks.lb.remote import Remote, SSHRemote, first_lines, service_active
+from tasks.lb.render import ADMIN_SOCKET, SERVICES, RenderedLB
 
-SHOW_STAT = lb_deploy.SHOW_STAT
 VIP_SETTLE = 5.0  # seconds verify re-reads a VIP held by no LB or by both (an election in progress)
 VIP_REREAD_INTERVAL = 0.5
 
@@ -37,19 +38,19 @@ class LBState:
     errors: dict[str, str] = field(default_factory=dict)  # what could not be read -> why
 
 
-def read_lb_state(remote: lb_deploy.Remote, rendered: lb_deploy.RenderedLB) -> LBState:
+def read_lb_state(remote: Remote, rendered: RenderedLB) -> LBState:
     state = LBState()
     rc, out = remote.run("ip -4 -o addr show")
     if rc == 0:
         state.addresses = lbchecks.ipv4_addresses(out)
     else:
-        state.errors["addresses"] = lb_deploy.one_line(out) or f"ip addr exit {rc}"
-    state.active = {s: lb_deploy.service_active(remote, s) for s in lb_deploy.SERVICES}
-    rc, out = remote.run(SHOW_STAT.format(sock=lb_deploy.ADMIN_SOCKET))
+        state.errors["addresses"] = first_lines(out) or f"ip addr exit {rc}"
+    state.active = {s: service_active(remote, s) for s in SERVICES}
+    rc, out = remote.run(SHOW_STAT.format(sock=ADMIN_SOCKET))
     if rc == 0 and out.strip():
         state.stat = out
     else:
-        state.errors["show stat"] = lb_deploy.one_line(out) or f"exit {rc}"
+        state.errors["show stat"] = first_lines(out) or f"exit {rc}"
     for f in rendered.files:
         got = remote.read(f.path)
         if got is None or got[0] != f.content or got[1] != f.mode:
@@ -57,8 +58,8 @@ def read_lb_state(remote: lb_deploy.Remote, rendered: lb_deploy.RenderedLB) -> L
     return state
 
 
-def verify_lb_task(task: Task, rendered: lb_deploy.RenderedLB) -> Result:
-    remote = lb_deploy.SSHRemote.from_task(task)
+def verify_lb_task(task: Task, rendered: RenderedLB) -> Result:
+    remote = SSHRemote.from_task(task)
     return Result(host=task.host, result=read_lb_state(remote, rendered))
 
 
@@ -79,7 +80,7 @@ def lb_checks(name: str, cluster: Cluster, state: LBState) -> list[CheckResult]:
     return results
 
 
-def read_lb_task(task: Task, rendered: Mapping[str, lb_deploy.RenderedLB]) -> Result:
+def read_lb_task(task: Task, rendered: Mapping[str, RenderedLB]) -> Result:
     """Nornir task: ``verify_lb_task`` on the host's render. Result: ``result`` the ``LBState``; ``seconds`` the
     read took; ``failed`` with ``exception`` when the LB could not be read."""
     started = time.monotonic()
@@ -108,8 +109,8 @@ def vip_check(
         assert cluster.api_lb is not None
         out = {}
         for host in hosts:
-            remote = lb_deploy.SSHRemote.from_host(host, rt.nornir.config)
-            out[host.name] = lb_deploy.holds_vip(remote, cluster.api_lb.vip)
+            remote = SSHRemote.from_host(host, rt.nornir.config)
+            out[host.name] = holds_vip(remote, cluster.api_lb.vip)
         return out
 
     try:

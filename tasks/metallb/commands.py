@@ -25,6 +25,7 @@ from inventory.model import Cluster
 from tasks.core.options import CommonOptions
 from tasks.core.processors import LiveView
 from tasks.core.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, console, finish, one_line, write_junit
+from tasks.core.rollout import roll_out
 from tasks.core.runtime import Runtime, open_runtime
 from tasks.core.steps import run_step
 from tasks.metallb.apply import metallb_deploy
@@ -153,19 +154,13 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
 
 
 def _apply_in_order(rt: Runtime, args: argparse.Namespace, todo: list[Target], nr: Nornir) -> None:
-    """Cluster by cluster in rollout order; a failed cluster stops the ones after it (unless --all-at-once)."""
-    blocked_by: str | None = None
-    for t in todo:
-        if not t.report.ok and not args.all_at_once:
-            blocked_by = blocked_by or f"cluster {t.cluster.name} failed before any change"
-            continue
-        if t.report.status != "planned":
-            continue
-        if blocked_by:
-            t.report.status = "skipped"
-            t.report.notes.append(f"not started: {blocked_by}")
-            continue
-        nr.filter(filter_func=lambda host, name=t.router: host.name == name).run(
+    """Cluster by cluster in rollout order (``tasks.core.rollout.roll_out``); a failed cluster, or one that failed
+    before any change, stops the ones after it (unless --all-at-once)."""
+    by_router = {t.router: t for t in todo}
+
+    def start(names: list[str], last: bool) -> None:
+        t = by_router[names[0]]
+        nr.filter(filter_func=lambda host: host.name == t.router).run(
             task=metallb_deploy,
             name="metallb deploy",
             plan=t.plan,
@@ -174,8 +169,15 @@ def _apply_in_order(rt: Runtime, args: argparse.Namespace, todo: list[Target], n
             force=bool(args.force_conflicts),
             gate_timeout=args.gate_timeout,
         )
-        if not t.report.ok and not args.all_at_once:
-            blocked_by = f"cluster {t.cluster.name} {t.report.status}"
+
+    waves = [(t.cluster.name, [t.router]) for t in todo]
+    roll_out(
+        waves,
+        lambda name: by_router[name].report,
+        start,
+        all_at_once=bool(args.all_at_once),
+        failed_before_blocks=True,
+    )
 
 
 def print_plans(todo: list[Target]) -> None:

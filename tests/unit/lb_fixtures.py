@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from inventory.model import ApiLB, Cluster, Credentials, LoadBalancer, Master
-from tasks.lb import apply as lb_deploy
+from tasks.lb.validate import haproxy_local_copy, keepalived_local_copy, local_interface
 
 VRRP_ENV = "EDGEKIT_TEST_VRRP_PASS"
 VRRP_PASS = "Xq7tP2mZ"
@@ -102,7 +102,7 @@ class FakeLB:
             case ["haproxy", "-c", "-f", path]:
                 with tempfile.TemporaryDirectory() as tmp:
                     cfg = Path(tmp) / "haproxy.cfg"
-                    cfg.write_text(lb_deploy.haproxy_local_copy(self.files[path][0], Path(tmp)))
+                    cfg.write_text(haproxy_local_copy(self.files[path][0], Path(tmp)))
                     proc = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True)
                     return proc.returncode, (proc.stdout + proc.stderr).replace(str(cfg), path)
             case ["keepalived", "-t", "-f", path]:
@@ -134,6 +134,6 @@ class FakeLB:
             script.write_text("#!/bin/sh\nexit 0\n")
             script.chmod(0o755)
             conf = Path(tmp) / "keepalived.conf"
-            conf.write_text(lb_deploy.keepalived_local_copy(content, script, lb_deploy.local_interface()))
+            conf.write_text(keepalived_local_copy(content, script, local_interface()))
             proc = subprocess.run(["keepalived", "-t", "-f", str(conf)], capture_output=True, text=True)
             return proc.returncode, (proc.stdout + proc.stderr).replace(str(conf), path)

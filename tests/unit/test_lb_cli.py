@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.lb import commands as lbcmd
+from checks import lb as lbchecks
 from tasks.lb import main as lb_main
+from tasks.lb.remote import SSHRemote
+from tasks.lb.render import DEFAULT_TUNING
 from tests.conftest import FIXTURES
 from tests.unit.lb_fixtures import VRRP_ENV
 
@@ -43,7 +45,7 @@ def test_missing_secret_is_exit_2_before_any_device(
 ) -> None:
     monkeypatch.delenv(VRRP_ENV, raising=False)
     opened: list[str] = []
-    monkeypatch.setattr(lbcmd.lb_deploy.SSHRemote, "from_task", lambda task: opened.append(task.host.name))
+    monkeypatch.setattr(SSHRemote, "from_task", lambda task: opened.append(task.host.name))
     assert lb_main(["plan", "--state", STATE, "--site", site(tmp_path)]) == 2
     assert "clusters.prd.lb.auth_pass" in capsys.readouterr().err
     assert opened == []
@@ -67,9 +69,9 @@ def test_unreachable_lbs_fail_the_run(tmp_path: Path, monkeypatch: pytest.Monkey
 @pytest.mark.programs("haproxy")
 def test_invalid_render_fails_that_host_without_connecting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefgh")
-    monkeypatch.setitem(lbcmd.lb_deploy.DEFAULT_TUNING, "balance", "fastest")
+    monkeypatch.setitem(DEFAULT_TUNING, "balance", "fastest")
     opened: list[str] = []
-    monkeypatch.setattr(lbcmd.lb_deploy.SSHRemote, "from_task", lambda task: opened.append(task.host.name))
+    monkeypatch.setattr(SSHRemote, "from_task", lambda task: opened.append(task.host.name))
     report = tmp_path / "report.json"
     assert lb_main(["plan", "--state", STATE, "--site", site(tmp_path), "--json", str(report)]) == 1
     data = json.loads(report.read_text())
@@ -80,7 +82,7 @@ def test_invalid_render_fails_that_host_without_connecting(tmp_path: Path, monke
 def test_verify_without_lbs_writes_errors_to_json_and_junit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefgh")
     # The VIP is a lab/documentation address: point the /healthz request at loopback instead.
-    monkeypatch.setattr(lbcmd.lbchecks, "fetch_healthz", lambda url, timeout, ca_file: (None, "refused"))
+    monkeypatch.setattr(lbchecks, "fetch_healthz", lambda url, timeout, ca_file: (None, "refused"))
     report, junit = tmp_path / "r.json", tmp_path / "j.xml"
     args = ["verify", "--state", STATE, "--site", site(tmp_path), "--json", str(report), "--junit", str(junit)]
     assert lb_main(args) == 1
