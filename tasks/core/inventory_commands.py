@@ -20,13 +20,7 @@ from rich.table import Table
 
 from inventory.build import LoadResult
 from inventory.nornir_plugin import TFStateInventory
-from tasks.core import inventory_arguments as commands
 from tasks.core.options import CommonOptions
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """The `inventory` subcommand (``tasks.core.inventory_arguments``)."""
-    commands.register(subparsers)
 
 
 def load_inventory(options: CommonOptions) -> tuple[Inventory, LoadResult]:

@@ -26,7 +26,6 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from checks.verdict import CheckResult
-from tasks.core.arguments import textfile_path as textfile_path  # argparse type of --metrics (re-exported)
 from tasks.core.report import HostReport, RunReport
 
 STATUSES = ("pass", "fail", "error")
@@ -184,7 +183,7 @@ def build_info(command: str) -> Metric:
     return info
 
 
-class ReportCollector(Collector):
+class RunReportMetrics(Collector):
     """A finished run's report as metrics (``verify --metrics``: the report exists, it is the last success)."""
 
     def __init__(self, report: RunReport) -> None:
@@ -199,7 +198,7 @@ class ReportCollector(Collector):
 
 def registry_for(report: RunReport) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ReportCollector(report))
+    registry.register(RunReportMetrics(report))
     return registry
 
 

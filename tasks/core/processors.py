@@ -21,11 +21,11 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
 from tasks.core.progress import Progress
 from tasks.core.report import HostReport
+from tasks.core.results import LiveResults
 from tasks.core.steps import is_step
-from tasks.router.verify import LiveResults
 
 
-def host_report(value: Any) -> HostReport | None:
+def report_of(value: Any) -> HostReport | None:
     """The HostReport a task's ``result`` is or carries (``.report``), if any."""
     if isinstance(value, HostReport):
         return value
@@ -38,7 +38,7 @@ def _text(result: Result) -> str | None:
     text = getattr(result, "progress", None)
     if text is not None:
         return str(text) or None  # "" says nothing
-    report = host_report(result.result)
+    report = report_of(result.result)
     return report.status if report is not None else None
 
 
@@ -99,7 +99,7 @@ class LiveChecks(_Quiet):
         self.live = live
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        report = host_report(result[0].result) if result else None
+        report = report_of(result[0].result) if result else None
         if report is not None:
             self.live.add(report.host, report.checks)
 
@@ -112,7 +112,7 @@ class ReportCollector(_Quiet):
         self._lock = threading.Lock()
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        report = host_report(result[0].result) if result else None
+        report = report_of(result[0].result) if result else None
         if report is not None:
             with self._lock:
                 self.reports[host.name] = report

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 from nornir.core import Nornir
 from nornir.core.configuration import Config, LoggingConfig, RunnerConfig
 from nornir.core.filter import F
 from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.core.task import AggregatedResult, Result
 from nornir.plugins.runners import ThreadedRunner
 from rich.markup import escape
 
 from inventory.build import LoadResult, load
+from inventory.errors import InputError
 from inventory.model import Cluster
 from inventory.nornir_plugin import to_inventory
 from tasks.core.options import CommonOptions
@@ -24,8 +28,10 @@ class Runtime:
     nornir: Nornir
     loaded: LoadResult
 
-    def targets(self, role: str, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
-        """(cluster, selected host names of ``role``) in rollout order; clusters with none are left out."""
+    def targets(self, role: str, options: CommonOptions, missing: str = "") -> list[tuple[Cluster, list[str]]]:
+        """(cluster, selected host names of ``role``) in rollout order; clusters with none are left out. The one
+        target selection of every command: ``missing`` names what the command needs (``"router"``): none selected
+        is then bad input (exit 2)."""
         out = []
         for cluster in self.loaded.site.ordered_clusters():
             if options.clusters and cluster.name not in options.clusters:
@@ -33,6 +39,8 @@ class Runtime:
             names = sorted(self.hosts(role, cluster.name, options.limit).inventory.hosts)
             if names:
                 out.append((cluster, names))
+        if missing and not out:
+            raise InputError(f"no {missing} matches the selection (--cluster/--limit)")
         return out
 
     def hosts(self, role: str, cluster: str | None = None, limit: list[str] | None = None) -> Nornir:
@@ -67,3 +75,17 @@ def open_runtime(options: CommonOptions) -> Runtime:
     inventory = to_inventory(loaded, accept_new_host_keys=options.accept_new_host_keys)
     nornir = Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=options.workers), config=config)
     return Runtime(nornir, loaded)
+
+
+def run_hosts(
+    rt: Runtime, names: Collection[str], task: Callable[..., Result], name: str, processors: list[Any], **params: Any
+) -> AggregatedResult | None:
+    """``task`` on every host of ``names`` at once on Nornir's threaded runner (each host its own thread, up to
+    --workers), seen by ``processors``; the connections closed afterwards."""
+    if not names:
+        return None
+    try:
+        selected = rt.nornir.with_processors(processors).filter(filter_func=lambda host: host.name in names)
+        return selected.run(task=task, name=name, **params)
+    finally:
+        rt.nornir.close_connections(on_good=True, on_failed=True)

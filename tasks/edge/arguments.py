@@ -1,4 +1,4 @@
-"""`edgekit edge verify|comply|exporter` (`python -m tasks.edge`): their options (handlers: ``tasks.edge``,
+"""`edgekit edge verify|comply|exporter` (`python -m tasks.edge`): their options (handlers: ``tasks.edge.commands``,
 ``tasks.edge.exporter``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from checks.defaults import DEFAULT_MAX_AGE
 from tasks.core.arguments import handler, listen_address, positive_seconds
 from tasks.core.defaults import EXPORTER_INTERVAL, EXPORTER_LISTEN
 from tasks.core.options import add_common_options
-from tasks.router.verify_arguments import add_verify_options
+from tasks.router.arguments import add_verify_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -24,28 +24,22 @@ from inventory.model import Cluster
 from tasks.core.options import CommonOptions
 from tasks.core.processors import LiveChecks, ReportCollector
 from tasks.core.report import HostReport, one_line
-from tasks.core.runtime import Runtime, open_runtime
-from tasks.edge import arguments as commands
-from tasks.lb import commands as lb
+from tasks.core.results import LiveResults, checks_report, finish_checks
+from tasks.core.runtime import Runtime, open_runtime, run_hosts
 from tasks.lb import verify as lb_verify
-from tasks.lb.render import RenderedLB, require_api_lb
-from tasks.router.verify import ClusterFacts, LiveResults, VerifyOptions, host_report, validate_intent
-from tasks.router.verify_commands import cluster_reports, finish, router_targets, run_hosts, verify_router_report
+from tasks.lb.commands import render_all
+from tasks.lb.plan import lb_targets
+from tasks.lb.render import RenderedLB
+from tasks.router.verify import (
+    ClusterFacts,
+    VerifyOptions,
+    cluster_reports,
+    router_facts,
+    validate_intent,
+    verify_router_report,
+)
 
 LB_CHECKS = ("lb.services", "lb.backends", "lb.config")
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """`verify`, `comply` and `exporter` of every cluster (``tasks.edge.arguments``)."""
-    commands.register(subparsers)
-
-
-def lb_targets(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
-    """(cluster, LB names) of clusters with selected LBs; a cluster with LB hosts but no LB facts is exit 2."""
-    targets = rt.targets("lb", options)
-    for cluster, _ in targets:
-        require_api_lb(cluster)
-    return targets
 
 
 def verify_lb_report(task: Task, clusters: Mapping[str, Cluster], rendered: Mapping[str, RenderedLB]) -> Result:
@@ -68,7 +62,7 @@ def verify_lb_report(task: Task, clusters: Mapping[str, Cluster], rendered: Mapp
     except Exception as exc:
         state = one_line(exc)
         results = [errored(check, name, cluster.name, state) for check in LB_CHECKS]
-    report = host_report(name, cluster.name, "lb", results)
+    report = checks_report(name, cluster.name, "lb", results)
     report.timed("verify", started)
     return Result(host=task.host, result=report, state=state, failed=not report.ok)
 
@@ -112,7 +106,7 @@ def vip_results(
 def run_edge(args: argparse.Namespace, comply: bool) -> int:
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
-    routers = router_targets(rt, options)
+    routers = router_facts(rt, options)
     lbs = lb_targets(rt, options)
     if not routers and not lbs:
         raise InputError("no router or API load balancer matches the selection (--cluster/--limit)")
@@ -121,7 +115,7 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
     if comply:
         validate_intent(facts for facts, _ in routers)
     warnings: list[str] = []
-    rendered = lb.render_all(rt, lbs, warnings) if lbs else {}
+    rendered = render_all(rt, lbs, warnings) if lbs else {}
     command = "edge comply" if comply else "edge verify"
 
     reports: dict[str, HostReport] = {}
@@ -159,7 +153,7 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
             results = vip_results(cluster, names, states, rt)
             results.append(lbchecks.check_healthz(cluster.name, cluster.api_lb.vip, url, status, body))
             vip_host = lbchecks.vip_subject(cluster.api_lb.vip)
-            reports[f"{cluster.name}/{vip_host}"] = host_report(vip_host, cluster.name, "vip", results)
+            reports[f"{cluster.name}/{vip_host}"] = checks_report(vip_host, cluster.name, "vip", results)
             live.add(vip_host, results)
 
     order = [c.name for c in rt.loaded.site.ordered_clusters()]
@@ -168,4 +162,4 @@ def run_edge(args: argparse.Namespace, comply: bool) -> int:
     for warning in warnings:
         if warning not in rt.loaded.warnings:
             rt.loaded.warnings.append(warning)
-    return finish(f"edgekit {command}", command, rt, ordered, args, order, comply)
+    return finish_checks(f"edgekit {command}", command, rt, ordered, args, order, comply)

@@ -37,14 +37,7 @@ from prometheus_client.registry import Collector
 
 from inventory.errors import InputError
 from tasks.core import metrics
-from tasks.core.arguments import listen_address as listen_address
-from tasks.core.arguments import positive_seconds as positive_seconds
-from tasks.core.defaults import EXPORTER_INTERVAL, EXPORTER_LISTEN
 from tasks.core.report import RunReport
-from tasks.edge.arguments import add_exporter_options
-
-DEFAULT_LISTEN = EXPORTER_LISTEN
-DEFAULT_INTERVAL = EXPORTER_INTERVAL
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -252,9 +245,6 @@ class VerifyProcess:
 
 
 # --- the command ---------------------------------------------------------------------------------------------
-
-
-add_options = add_exporter_options
 
 
 def child_argv(args: argparse.Namespace) -> list[str]:

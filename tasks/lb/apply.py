@@ -1,40 +1,26 @@
-"""API load balancers (HAProxy + Keepalived), plan and apply: read, push atomically, reload, gate, roll back.
-
-The LB's files are rendered by ``tasks.lb.render``, checked on this machine by ``tasks.lb.validate`` and reached
-over SSH through ``tasks.lb.remote``; this module plans and applies them (the names of those modules are
-re-exported here, as before the split).
-
-Plan (read only): the LB's current files and whether its services run (``plan_lb``).
+"""API load balancers, apply (phase two, only for changed hosts): push atomically, reload, gate, roll back.
 
 Validation on the LB, before any change: every changed file is uploaded as ``FILE.edgekit-new`` and checked
 there (``haproxy -c -f``, ``keepalived -t -f``, ``sh -n``). Any failure removes the temp files: nothing is
 renamed or reloaded.
 
-Apply (phase two, only for changed hosts): re-read the remote files (changed since the plan: fail), then
-per file ``cp -p FILE FILE.edgekit-bak`` and ``mv FILE.edgekit-new FILE`` (atomic rename), then
-``systemctl reload-or-restart`` each service whose file changed (or that is not running). A failed reload
-puts every replaced file back from its backup and reloads again; the host reports ``reverted`` with the
-program's message. The check script alone changing needs no reload (keepalived runs it each interval),
-and a service whose file did not change is not reloaded (a keepalived reload or restart puts the instance
-back in BACKUP, which leaves the VIP with no LB until VRRP elects again).
+Apply: re-read the remote files (changed since the plan: fail), then per file ``cp -p FILE FILE.edgekit-bak``
+and ``mv FILE.edgekit-new FILE`` (atomic rename), then ``systemctl reload-or-restart`` each service whose file
+changed (or that is not running). A failed reload puts every replaced file back from its backup and reloads
+again; the host reports ``reverted`` with the program's message. The check script alone changing needs no
+reload (keepalived runs it each interval), and a service whose file did not change is not reloaded (a
+keepalived reload or restart puts the instance back in BACKUP, which leaves the VIP with no LB until VRRP elects
+again).
 
-Gate (``wait_for_gate``), like the router's: after each LB's change, until its services are active and its
-HAProxy sees every apiserver UP; after the last changed LB of a cluster, until the whole pair is settled:
-both LBs' services active and backends UP, exactly one LB holds the VIP (the one VRRP elects: the highest
-priority), and ``/healthz`` through the VIP answers 200. Keepalived starts every instance in BACKUP and
-claims the VIP only when no higher-priority advert came for three advert intervals (RFC 5798's
-Master_Down_Interval), so right after a (re)start the VIP is held by no LB for ~3 s and may move once more
-when the higher-priority peer claims it: deploy returns only after that. A gate that does not pass within
-the gate timeout restores that LB's previous files and reloads (``revert_lb``); the host reports
-``reverted`` with the failing checks.
+Then the gate (``tasks.lb.gate``). A gate that does not pass within the gate timeout restores that LB's previous
+files and reloads (``revert_lb``); the host reports ``reverted`` with the failing checks.
 
-Nornir tasks: ``plan_lb_task`` (phase one) and ``apply_lb_task`` (install, reload, gate, restore), each
-returning a Result that carries the host's report; their steps are named subtasks (``tasks.core.steps``).
+The Nornir task ``apply_lb_task`` (install, reload, gate, restore) returns a Result that carries the host's
+report; its steps are named subtasks (``tasks.core.steps``). Phase one is ``tasks.lb.plan.plan_lb_task``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shlex
 import time
 from collections.abc import Mapping
@@ -236,10 +222,6 @@ def _restore(remote: Remote, installed: list[FileState]) -> None:
             continue
         bak, new = shlex.quote(f.file.path + BAK_SUFFIX), shlex.quote(f.file.path + NEW_SUFFIX)
         remote.run(f"cp -p {q} {failed}; cp -p {bak} {new} && mv -f {new} {q}")
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def apply_lb_task(

@@ -34,7 +34,6 @@ from nornir.core.task import Result, Task
 
 from checks import lb as lbchecks
 from checks.verdict import CheckResult, errored
-from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks.core.defaults import LB_GATE_TIMEOUT
 from tasks.core.options import CommonOptions
@@ -53,8 +52,8 @@ from tasks.core.report import (
 from tasks.core.rollout import roll_out
 from tasks.core.runtime import Runtime, open_runtime
 from tasks.lb.apply import apply_lb_task
-from tasks.lb.plan import LBHostReport, LBPlan, plan_lb_task
-from tasks.lb.render import RenderedLB, render_lb, require_api_lb
+from tasks.lb.plan import LBHostReport, LBPlan, lb_targets, plan_lb_task
+from tasks.lb.render import RenderedLB, render_lb
 from tasks.lb.validate import ValidationFailed, validate_local
 from tasks.lb.verify import (
     LBState,
@@ -64,18 +63,6 @@ from tasks.lb.verify import (
 )
 
 # --- selection and render (no device) ----------------------------------------------------------------------
-
-
-def lb_waves(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
-    """(cluster, LB host names) in rollout order; each cluster's BACKUP before its MASTER."""
-    waves = []
-    for cluster, names in rt.targets("lb", options):
-        require_api_lb(cluster)
-        state = {lb.name: lb.state for lb in cluster.api_lb.lbs} if cluster.api_lb else {}
-        waves.append((cluster, sorted(names, key=lambda n: (state.get(n) == "MASTER", n))))
-    if not waves:
-        raise InputError("no API load balancer matches the selection (--cluster/--limit)")
-    return waves
 
 
 def render_all(rt: Runtime, waves: list[tuple[Cluster, list[str]]], warnings: list[str]) -> dict[str, RenderedLB]:
@@ -101,7 +88,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
     report = RunReport(command="lb plan" if dry_run else "lb deploy", warnings=list(rt.loaded.warnings))
-    waves = lb_waves(rt, options)
+    waves = lb_targets(rt, options, missing="API load balancer")
     rendered = render_all(rt, waves, report.warnings)
     clusters = {name: c for c, names in waves for name in names}
     reports = {name: LBHostReport(host=name, cluster=c.name, role="lb") for c, names in waves for name in names}
@@ -225,7 +212,7 @@ def run_verify(args: argparse.Namespace) -> int:
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
     report = RunReport(command="lb verify", warnings=list(rt.loaded.warnings))
-    waves = lb_waves(rt, options)
+    waves = lb_targets(rt, options, missing="API load balancer")
     rendered = render_all(rt, waves, report.warnings)
     reports = {name: LBHostReport(host=name, cluster=c.name, role="lb") for c, names in waves for name in names}
     try:

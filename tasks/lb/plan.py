@@ -13,13 +13,16 @@ from nornir.core.task import Result, Task
 
 from inventory.errors import InputError
 from inventory.model import Cluster
+from tasks.core.options import CommonOptions
 from tasks.core.report import HostReport, one_line
+from tasks.core.runtime import Runtime
 from tasks.core.steps import run_step
 from tasks.lb.remote import Remote, SSHRemote, service_active
 from tasks.lb.render import (
     SERVICES,
     LBFile,
     RenderedLB,
+    require_api_lb,
     unified_diff,
 )
 
@@ -155,3 +158,14 @@ def plan_lb_task(
 def plan_diff(plan: LBPlan) -> str:
     lines = [line for diff in plan.diffs().values() for line in diff]
     return "\n".join([*lines, *(f"# {action}" for action in plan.actions())])
+
+
+def lb_targets(rt: Runtime, options: CommonOptions, missing: str = "") -> list[tuple[Cluster, list[str]]]:
+    """(cluster, LB host names) of the selected LBs in rollout order (``Runtime.targets``), each cluster's BACKUP
+    before its MASTER; a cluster with LB hosts but no LB facts is exit 2 (``missing``: none selected is too)."""
+    waves = []
+    for cluster, names in rt.targets("lb", options, missing=missing):
+        require_api_lb(cluster)
+        state = {lb.name: lb.state for lb in cluster.api_lb.lbs} if cluster.api_lb else {}
+        waves.append((cluster, sorted(names, key=lambda n: (state.get(n) == "MASTER", n))))
+    return waves

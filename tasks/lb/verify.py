@@ -1,7 +1,7 @@
 """API load balancers, verify: read each LB (addresses, services, HAProxy's view of the backends, the managed
 files) and judge it with ``checks.lb``; the VIP re-read while a VRRP election settles.
 
-``tasks.lb verify`` and ``tasks.edge verify`` run these; ``tasks.lb`` re-exports the names.
+``python -m tasks.lb verify`` and ``python -m tasks.edge verify`` run these.
 """
 
 from __future__ import annotations

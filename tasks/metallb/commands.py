@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nornir.core import Nornir
@@ -25,8 +24,9 @@ from inventory.model import Cluster
 from tasks.core.options import CommonOptions
 from tasks.core.processors import LiveView
 from tasks.core.report import EXIT_FAILED, EXIT_OK, HostReport, RunReport, console, finish, one_line, write_junit
+from tasks.core.results import print_results, write_checks_json
 from tasks.core.rollout import roll_out
-from tasks.core.runtime import Runtime, open_runtime
+from tasks.core.runtime import Runtime, open_runtime, run_hosts
 from tasks.core.steps import run_step
 from tasks.metallb.apply import metallb_deploy
 from tasks.metallb.kube import ClusterAPI
@@ -56,7 +56,7 @@ def cluster_api(rt: Runtime, cluster: Cluster) -> ClusterAPI | None:
 def targets(rt: Runtime, options: CommonOptions, need_api: bool = True) -> list[Target]:
     """One target per selected cluster with a router, in rollout order."""
     out = []
-    for cluster, names in rt.targets("router", options):
+    for cluster, names in rt.targets("router", options, missing="cluster with a router"):
         if cluster.router is None or cluster.router.name not in names:
             continue
         api = cluster_api(rt, cluster)
@@ -65,8 +65,6 @@ def targets(rt: Runtime, options: CommonOptions, need_api: bool = True) -> list[
         target = Target(cluster, cluster.router.name, api)
         target.report.cluster = cluster.name
         out.append(target)
-    if not out:
-        raise InputError("no cluster with a router matches the selection (--cluster/--limit)")
     return out
 
 
@@ -99,11 +97,6 @@ def run_render(args: argparse.Namespace) -> int:
         if t.api is not None:
             t.api.close()
     return code
-
-
-def _run_on(rt: Runtime, names: list[str], fn: Callable[..., Result], name: str) -> None:
-    if names:
-        rt.nornir.filter(filter_func=lambda host: host.name in names).run(task=fn, name=name)
 
 
 def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
@@ -212,8 +205,6 @@ def config_check(rt: Runtime, cluster: Cluster) -> CheckResult | None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from tasks.router import verify as vt
-
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
     todo = targets(rt, options)
@@ -235,7 +226,7 @@ def run_verify(args: argparse.Namespace) -> int:
         for t in todo:
             if t.report.error:
                 t.report.checks = [errored(checks.CHECK_CONFIG, HOST, t.cluster.name, t.report.error)]
-        _run_on(rt, [t.router for t in todo if t.rendered is not None], verify_task, "metallb verify")
+        run_hosts(rt, [t.router for t in todo if t.rendered is not None], verify_task, "metallb verify", [])
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)
         for t in todo:
@@ -245,11 +236,11 @@ def run_verify(args: argparse.Namespace) -> int:
     for t in todo:
         t.report.status = "unchanged" if all(r.ok for r in t.report.checks) else "failed"
     order = [t.cluster.name for t in todo]
-    vt.print_results(results, "edgekit metallb verify", order)
+    print_results(results, "edgekit metallb verify", order)
     report = RunReport(command="metallb verify", hosts=[t.report for t in todo], warnings=list(rt.loaded.warnings))
     report.finished = time.time()
     if args.json:
-        vt.write_json(report, results, args.json)
+        write_checks_json(report, results, args.json)
     if args.junit:
         write_junit(results, args.junit, suite="edgekit metallb verify")
     if any((t.report.error or "").startswith("input: ") for t in todo):

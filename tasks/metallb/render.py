@@ -57,11 +57,6 @@ def object_key(obj: dict[str, Any]) -> tuple[str, str, str]:
     return (f"{obj.get('apiVersion')} {obj.get('kind')}", str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
-def object_label(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    return f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
-
-
 def require_metallb(cluster: Cluster) -> MetalLBIntent:
     cluster.raise_refused()
     cluster.require("router", "pools")

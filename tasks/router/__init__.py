@@ -1,8 +1,9 @@
-"""`python -m tasks.router` (also installed as `edgekit`): the router and edge commands.
+"""`python -m tasks.router` (also installed as `edgekit`): the router commands, and the other targets' commands
+as groups (`edgekit lb ...`, `edgekit metallb ...`, `edgekit edge ...`).
 
-Each subcommand lives in its own module under tasks/ and registers itself through ``register``.
-Exit codes: 0 ok, 1 a host failed or a check failed, 2 bad input, 3 unreachable source,
-10 plan found pending changes, 130 interrupted.
+Arguments in ``tasks.router.arguments`` (and ``tasks.core.inventory_arguments``), handlers in
+``tasks.router.commands``. Exit codes: 0 ok, 1 a host failed or a check failed, 2 bad input, 3 unreachable
+source, 10 plan found pending changes, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from tasks.core import cli, napalm_lean
-from tasks.core.cli import Handler
+from tasks.core import cli
 
-__all__ = ["GROUPS", "SUBCOMMAND_MODULES", "Handler", "build_parser", "main", "run"]
-
-# Subcommand modules, in the order `--help` lists them. Each exposes register(subparsers) and imports no engine
-# (the targets' arguments modules): a subcommand's handler module is imported when it runs.
-SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "tasks.core.inventory_arguments",
-    "tasks.router.arguments",
-    "tasks.router.verify_arguments",
-)
+# Subcommand modules, in the order `--help` lists them. Each exposes register(subparsers) and imports no engine:
+# a subcommand's handler module is imported when it runs.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("tasks.core.inventory_arguments", "tasks.router.arguments")
 # Command groups of the `edgekit` program: `edgekit lb deploy` is `python -m tasks.lb deploy`.
 GROUPS: dict[str, tuple[str, str]] = {
     "lb": ("tasks.lb.arguments", "the API load balancers: plan, deploy, verify"),
@@ -48,5 +42,7 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from tasks.core import napalm_lean
+
     napalm_lean.without_drivers()  # NAPALM's start-up without its other drivers (edgekit's program only)
     return run(argv, groups=GROUPS)

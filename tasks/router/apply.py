@@ -105,7 +105,7 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
     config. Steps: ``check``, ``commit``, ``gate``, ``confirm`` or ``revert``.
 
     Result: ``result`` the plan's ``HostReport`` (status changed/unchanged/reverted/failed/skipped);
-    ``failed`` when the change was not kept. Raises ``ApplyError`` when the router refused the change before
+    ``failed`` when the change was not kept. Raises ``ChangeRefused`` when the router refused the change before
     anything was committed (the candidate discarded: nothing changed).
     """
     options = options or DeployOptions()
@@ -142,8 +142,8 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
             _restore(driver, plan.running, report, options, secrets)
             return Result(host=task.host, result=report, failed=True)
         if pending is not None:
-            raise ApplyError(f"refused: {message}") from None
-        raise ApplyError(message) from None
+            raise ChangeRefused(f"refused: {message}") from None
+        raise ChangeRefused(message) from None
     report.timed("commit", started)
     outcome = driver.last_confirm
     if outcome is not None and outcome.nothing_to_commit:
@@ -193,10 +193,10 @@ def _safety_checks(
             _set_confirm_action(driver, plan, report)
         if plan.dialect.wireguard_named_keys and cluster.wireguard is not None:
             _ensure_named_keypair(driver, cluster.wireguard.key_name, report)
-    except ApplyError:
+    except ChangeRefused:
         raise
     except Exception as exc:
-        raise ApplyError(mask_line(one_line(exc), secrets)) from None
+        raise ChangeRefused(mask_line(one_line(exc), secrets)) from None
 
 
 def _commit(driver: VyOSDriver, plan: RouterPlan, options: DeployOptions) -> None:
@@ -221,7 +221,7 @@ def _check_saved(driver: VyOSDriver, plan: RouterPlan, report: HostReport, optio
         report.notes.append("saved the router's unsaved commits first (--save-first)")
         return
     cost = "a reboot would lose them" if plan.rollback == "reboot" else "edgekit's save would keep them"
-    raise ApplyError(
+    raise ChangeRefused(
         "refused: the router has committed changes that are not saved (someone may be mid-change, or a "
         f"commit-confirm waits for its confirm); {cost}: save or revert them on the router, or deploy --save-first"
     )
@@ -307,7 +307,7 @@ def _ensure_named_keypair(driver: VyOSDriver, name: str, report: HostReport) -> 
         report.notes.append(f"router WireGuard public key: {pubkey}")
 
 
-class ApplyError(EdgekitError):
+class ChangeRefused(EdgekitError):
     """The router refused the change (nothing was committed: the candidate was discarded)."""
 
 

@@ -1,10 +1,11 @@
-"""`edgekit plan`, `deploy` and `render`: their options (handlers: ``tasks.router.commands``)."""
+"""`edgekit plan`, `deploy`, `render`, `verify` and `comply`: their options (handlers: ``tasks.router.commands``)."""
 
 from __future__ import annotations
 
 import argparse
 
-from tasks.core.arguments import handler
+from checks.defaults import DEFAULT_MAX_AGE
+from tasks.core.arguments import handler, textfile_path
 from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
 from tasks.core.options import add_common_options
 from tasks.router.dialect import DIALECTS
@@ -51,7 +52,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the venue side of each router's WireGuard tunnel (a wg-quick [Peer] stanza) instead",
     )
     render.set_defaults(handler=handler("tasks.router.commands", "run_render"))
+    _register_verify(subparsers)
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+
+
+def _register_verify(subparsers: argparse._SubParsersAction) -> None:
+    ver = subparsers.add_parser("verify", help="check BGP, ECMP, proxy-ARP, WireGuard and MetalLB consistency")
+    add_verify_options(ver)
+    ver.set_defaults(handler=handler("tasks.router.commands", "run_verify", comply=False))
+    com = subparsers.add_parser("comply", help="verify, plus the managed running config against the intent")
+    add_verify_options(com)
+    com.set_defaults(handler=handler("tasks.router.commands", "run_verify", comply=True))
+
+
+def add_verify_options(parser: argparse.ArgumentParser) -> None:
+    add_common_options(parser)
+    out = parser.add_argument_group("verify")
+    out.add_argument("--json", metavar="FILE", help="write a machine-readable report ('-' for stdout)")
+    out.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per host x check")
+    out.add_argument(
+        "--metrics",
+        metavar="FILE",
+        type=textfile_path,
+        help="write the results as Prometheus metrics ('-' for stdout; node_exporter textfile format, atomically)",
+    )
+    out.add_argument(
+        "--handshake-max-age",
+        type=int,
+        default=DEFAULT_MAX_AGE,
+        metavar="SECONDS",
+        help="oldest WireGuard handshake still counted as alive (default: %(default)s)",
+    )

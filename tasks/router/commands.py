@@ -1,4 +1,14 @@
-"""`plan`, `deploy` and `render`: the router subcommands of `python -m tasks.router`."""
+"""The router's command handlers (``python -m tasks.router``, ``edgekit``): ``plan``, ``deploy`` and ``render``
+change or show the intent; ``verify`` and ``comply`` judge and never change.
+
+``deploy``: plan every router in parallel, then cluster by cluster in rollout order (``tasks.core.rollout``),
+commit-confirm, gate, confirm or restore (``tasks.router.apply``). ``verify`` runs the checks of
+``tasks.router.verify`` on every selected router in parallel (plus the per-cluster ``consistency.nodes``);
+``comply`` adds ``compliance.config``, the running config of the managed subtrees against the intent, and lists
+every differing line. A live table while hosts report, the final table grouped by cluster and host on stdout,
+``--json FILE`` and ``--junit FILE``. Exit 0 only when every check passes, 1 otherwise; 2 bad input, 3 an
+unreachable source.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +23,7 @@ from inventory.errors import InputError
 from inventory.model import Cluster
 from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
 from tasks.core.options import CommonOptions
-from tasks.core.processors import LiveView, ReportCollector
+from tasks.core.processors import LiveChecks, LiveView, ReportCollector
 from tasks.core.report import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -25,24 +35,21 @@ from tasks.core.report import (
     one_line,
     print_changes,
 )
+from tasks.core.results import LiveResults, finish_checks
 from tasks.core.rollout import GiveUp, StopFlag, roll_out, stop_on_interrupt
-from tasks.core.runtime import Runtime, open_runtime
-from tasks.router import arguments as commands
+from tasks.core.runtime import Runtime, open_runtime, run_hosts
 from tasks.router.apply import DeployOptions, deploy_router, pending_text
 from tasks.router.dialect import DIALECTS, assumed
 from tasks.router.locks import RouterLock
 from tasks.router.plan import RouterPlan, plan_for_deploy, router_dialect
 from tasks.router.render import RenderCache, render_router_config
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """`plan`, `deploy` and `render` (``tasks.router.arguments``)."""
-    commands.register(subparsers)
-
-
-def _router_clusters(rt: Runtime, options: CommonOptions) -> list[tuple[Cluster, list[str]]]:
-    """(cluster, router host names) in rollout order."""
-    return rt.targets("router", options)
+from tasks.router.verify import (
+    VerifyOptions,
+    cluster_reports,
+    router_facts,
+    validate_intent,
+    verify_router_report,
+)
 
 
 def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
@@ -50,9 +57,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
         dry_run = bool(args.dry_run)
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
-    waves = _router_clusters(rt, options)
-    if not waves:
-        raise InputError("no router matches the selection (--cluster/--limit)")
+    waves = rt.targets("router", options, missing="router")
     stop = StopFlag()
     run_options = DeployOptions(
         dry_run=dry_run,
@@ -199,9 +204,7 @@ def _apply_waves(
 def run_render(args: argparse.Namespace) -> int:
     options = CommonOptions.from_args(args)
     rt = open_runtime(options)
-    waves = _router_clusters(rt, options)
-    if not waves:
-        raise InputError("no router matches the selection (--cluster/--limit)")
+    waves = rt.targets("router", options, missing="router")
     code = EXIT_OK
     for cluster, names in waves:
         if cluster.refused:  # nothing rendered for it (open_runtime printed why); the others are
@@ -232,3 +235,28 @@ def run_render(args: argparse.Namespace) -> int:
                 console.print(mask_line(line, rendered.secrets), markup=False, soft_wrap=True)
     rt.nornir.close_connections()
     return code
+
+
+def run_verify(args: argparse.Namespace, comply: bool) -> int:
+    options = CommonOptions.from_args(args)
+    rt = open_runtime(options)
+    targets = router_facts(rt, options, missing="router")
+    vopts = VerifyOptions(comply=comply, handshake_max_age=args.handshake_max_age)
+    if comply:
+        validate_intent(facts for facts, _ in targets)
+    command = "comply" if comply else "verify"
+    reports: dict[str, HostReport] = {}
+    pending = [(facts.cluster.name, name) for facts, names in targets for name in names]
+    collector = ReportCollector()
+    with LiveResults(f"edgekit {command}", pending) as live:
+        for report in cluster_reports(targets, rt, comply):
+            live.add(report.host, report.checks)
+            reports[f"{report.cluster}/{report.host}"] = report
+        by_host = {name: facts for facts, names in targets for name in names}
+        run_hosts(
+            rt, by_host, verify_router_report, command, [LiveChecks(live), collector], targets=by_host, options=vopts
+        )
+    reports.update(collector.reports)
+    order = [facts.cluster.name for facts, _ in targets]
+    ordered = sorted(reports.values(), key=lambda r: (order.index(r.cluster), r.role != "router", r.host))
+    return finish_checks(f"edgekit {command}", command, rt, ordered, args, order, comply)

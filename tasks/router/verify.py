@@ -16,19 +16,12 @@ and per cluster, without a device, ``consistency.nodes`` (host ``kubernetes``). 
 
 from __future__ import annotations
 
-import json
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from nornir.core.task import Result, Task
-from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
 
 from checks import bfd, bgp, compliance, consistency, ecmp, proxyarp, wireguard
 from checks.parsers import bfd_peers, bgp_summary, config_commands, interfaces, route
@@ -40,12 +33,14 @@ from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
 from inventory.secrets import K8sSecretReader
 from inventory.speakers import speaker_nodes
-from tasks.core.report import HostReport, RunReport, console, err_console, one_line
+from tasks.core.options import CommonOptions
+from tasks.core.report import HostReport, one_line
+from tasks.core.results import checks_report
+from tasks.core.runtime import Runtime
 from tasks.router.dialect import Dialect, assumed, resolve
 from tasks.router.render import RenderCache, managed_scope
 
 Show = Callable[[str], str]
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
 
 
 @dataclass
@@ -299,113 +294,47 @@ def validate_intent(facts: Iterable[ClusterFacts]) -> None:
         f.renders.get(f.cluster, assumed(router.dialect), f.k8s_reader)
 
 
-# --- output ------------------------------------------------------------------------------------------------
+def verify_router_report(task: Task, targets: Mapping[str, ClusterFacts], options: VerifyOptions) -> Result:
+    """Nornir task: verify one router (its cluster's facts from ``targets`` by host name) and report it.
+
+    A router of a refused cluster is never connected to: every check errors with the input problem.
+    Result: ``result`` the router's ``HostReport`` (``checks``, ``dialect``, ``commands`` the compliance drift,
+    ``error`` ``input: ...`` when refused); ``failed`` when a check did not pass; ``diff`` the drift.
+    """
+    name = task.host.name
+    facts = targets[name]
+    started = time.monotonic()
+    if facts.cluster.refused:  # never connected to: every check errors with the input problem
+        reason = f"input: {facts.cluster.refused[0]}"
+        report = checks_report(name, facts.cluster.name, "router", errored_all(facts, name, options, reason))
+        report.error = reason
+        return Result(host=task.host, result=report, failed=True)
+    verdict: RouterVerdict = verify_router_task(task, facts, options).result
+    report = checks_report(name, facts.cluster.name, "router", verdict.results)
+    report.dialect = verdict.dialect
+    report.commands = verdict.drift
+    report.timed("verify", started)
+    return Result(host=task.host, result=report, failed=not report.ok, diff="\n".join(verdict.drift))
 
 
-class LiveResults:
-    """Results grouped by cluster and host while hosts report: a live table on a terminal, lines otherwise."""
+def cluster_reports(
+    targets: list[tuple[ClusterFacts, list[str]]], rt: Runtime | None = None, comply: bool = False
+) -> list[HostReport]:
+    """Per cluster: consistency.nodes; with ``comply`` (and ``rt``) also metallb.config, MetalLB's objects in the
+    cluster against the render (``tasks.metallb``), where the site file states MetalLB's intent."""
+    reports = []
+    for facts, _ in targets:
+        results = cluster_checks(facts)
+        reports.append(checks_report(results[0].host, facts.cluster.name, "kubernetes", results))
+        if comply and rt is not None and not facts.cluster.refused:
+            from tasks.metallb.commands import config_check
 
-    def __init__(self, title: str, pending: Sequence[tuple[str, str]]) -> None:
-        self.title = title
-        self.pending = {host: cluster for cluster, host in pending}
-        self.results: list[CheckResult] = []
-        self.lock = threading.Lock()
-        self.live: Live | None = None
-        self.started = time.monotonic()
-
-    def __enter__(self) -> LiveResults:
-        if err_console.is_terminal:
-            self.live = Live(self._table(), console=err_console, refresh_per_second=8, transient=True)
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.__exit__(None, None, None)
-
-    def add(self, host: str, results: Sequence[CheckResult]) -> None:
-        with self.lock:
-            self.pending.pop(host, None)
-            self.results.extend(results)
-            if self.live is not None:
-                self.live.update(self._table())
-                return
-            elapsed = time.monotonic() - self.started
-            for r in results:
-                line = f"[dim]{elapsed:6.1f}s[/] {r.cluster} {r.host} {r.check}"
-                line += f" [{STATUS_STYLE[r.status]}]{r.status}[/] {escape(r.reason)}"
-                err_console.print(line, soft_wrap=True, highlight=False)
-
-    def _table(self) -> Table:
-        table = results_table(self.results, self.title)
-        for host, cluster in sorted(self.pending.items(), key=lambda item: (item[1], item[0])):
-            table.add_row(cluster, host, "", "[dim]running[/]", "")
-        return table
+            result = config_check(rt, facts.cluster)
+            if result is not None:
+                reports.append(checks_report(result.host, facts.cluster.name, "kubernetes", [result]))
+    return reports
 
 
-def sort_results(results: Iterable[CheckResult], cluster_order: Sequence[str] = ()) -> list[CheckResult]:
-    rank = {name: i for i, name in enumerate(cluster_order)}
-    indexed = list(enumerate(results))
-    indexed.sort(key=lambda item: (rank.get(item[1].cluster, len(rank)), item[1].cluster, item[1].host, item[0]))
-    return [r for _, r in indexed]
-
-
-def results_table(results: Sequence[CheckResult], title: str, cluster_order: Sequence[str] = ()) -> Table:
-    table = Table(title=title, show_lines=False)
-    for column in ("cluster", "host", "check", "status", "reason"):
-        table.add_column(column, overflow="fold")
-    last: tuple[str, str] | None = None
-    for r in sort_results(results, cluster_order):
-        key = (r.cluster, r.host)
-        if last is not None and key[0] != last[0]:
-            table.add_section()
-        check = r.check + (f" [dim]{escape(r.subject)}[/]" if r.subject else "")
-        table.add_row(
-            r.cluster if last is None or key[0] != last[0] else "",
-            r.host if key != last else "",
-            check,
-            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
-            escape(r.reason),
-        )
-        last = key
-    return table
-
-
-def print_results(results: Sequence[CheckResult], title: str, cluster_order: Sequence[str] = ()) -> None:
-    console.print(results_table(results, title, cluster_order))
-    failed = sum(r.status == "fail" for r in results)
-    errors = sum(r.status == "error" for r in results)
-    passed = len(results) - failed - errors
-    style = "green" if passed == len(results) else "bold red"
-    console.print(f"[{style}]{passed}/{len(results)} checks passed[/], {failed} failed, {errors} errors")
-
-
-def print_drift(reports: Iterable[HostReport]) -> None:
-    """comply: every differing line of every router (the table's reason shows the first few only)."""
-    for report in reports:
-        if not report.commands:
-            continue
-        console.print(
-            f"[bold]{report.host}[/] ({report.cluster}): {len(report.commands)} line(s) differ from the intent"
-        )
-        for line in report.commands:
-            style = "red" if line.startswith("-") else "green"
-            console.print(f"  [{style}]{escape(line)}[/]", soft_wrap=True)
-
-
-def host_report(host: str, cluster: str, role: str, results: list[CheckResult]) -> HostReport:
-    report = HostReport(host=host, cluster=cluster, role=role)
-    report.checks = results
-    report.status = "unchanged" if all(r.ok for r in results) else "failed"
-    return report
-
-
-def write_json(report: RunReport, results: Sequence[CheckResult], path: str) -> None:
-    data: dict[str, Any] = report.to_json()
-    data["ok"] = all(r.ok for r in results)
-    data["summary"] = {status: sum(r.status == status for r in results) for status in ("pass", "fail", "error")}
-    text = json.dumps(data, indent=2, default=str)
-    if path == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(path).write_text(text + "\n")
+def router_facts(rt: Runtime, options: CommonOptions, missing: str = "") -> list[tuple[ClusterFacts, list[str]]]:
+    """(cluster facts, router host names) of the selected routers in rollout order (``Runtime.targets``)."""
+    return [(ClusterFacts.from_loaded(rt.loaded, c), names) for c, names in rt.targets("router", options, missing)]

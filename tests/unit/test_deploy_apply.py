@@ -17,7 +17,7 @@ from napalm_edgekit_vyos.connection import ConfirmOutcome, ConfirmPending
 from napalm_edgekit_vyos.driver import TimerFired
 from tasks.core.report import HostReport
 from tasks.router import apply
-from tasks.router.apply import ApplyError, DeployOptions, apply_router, pending_text
+from tasks.router.apply import ChangeRefused, DeployOptions, apply_router, pending_text
 from tasks.router.dialect import DIALECTS
 from tasks.router.plan import RouterPlan, plan_rollback
 from tasks.router.render import RenderedConfig
@@ -65,7 +65,7 @@ def test_refused_change_is_reported_with_the_secret_masked(monkeypatch: pytest.M
         change=ConfigChange(sets=[line]),
     )
     plan.report = HostReport(host="r1", cluster="prd")
-    with pytest.raises(ApplyError) as caught:
+    with pytest.raises(ChangeRefused) as caught:
         apply_router(StepTask(), cluster(wireguard=False), plan, DeployOptions())  # type: ignore[arg-type]
     assert "hunter2" not in str(caught.value)
     assert "********" in str(caught.value) and "Set failed" in str(caught.value)
@@ -146,7 +146,7 @@ def run_apply(
     opts = DeployOptions(**{"gate_timeout": 0.5, "gate_interval": 0.05, **options})
     try:
         result = apply_router(task, cluster(wireguard=False), plan, opts)  # type: ignore[arg-type]
-    except ApplyError as exc:
+    except ChangeRefused as exc:
         return report, exc
     return report, result
 
@@ -154,7 +154,7 @@ def run_apply(
 def test_unsaved_commits_refuse_the_router_before_anything_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
     driver = ScriptedDriver(unsaved="[edit interfaces]\n+ description 'someone'")
     _, outcome = run_apply(monkeypatch, driver)
-    assert isinstance(outcome, ApplyError)
+    assert isinstance(outcome, ChangeRefused)
     assert "not saved" in str(outcome) and "--save-first" in str(outcome) and "reboot" in str(outcome)
     assert "\n" not in str(outcome)  # one line
     assert driver.calls == ["unsaved_commits"]
@@ -181,7 +181,7 @@ def test_another_pending_confirm_on_14_changes_nothing(monkeypatch: pytest.Monke
     error.__cause__ = pending
     driver = ScriptedDriver(commit_error=error)
     _, outcome = run_apply(monkeypatch, driver)
-    assert isinstance(outcome, ApplyError) and "Another confirm is pending" in str(outcome)
+    assert isinstance(outcome, ChangeRefused) and "Another confirm is pending" in str(outcome)
     assert not any(c.startswith("restore") for c in driver.calls)
 
 

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from checks.verdict import errored, failed, passed
 from tasks.core import metrics
+from tasks.core.arguments import textfile_path
 from tasks.core.report import HostReport, RunReport
 
 
@@ -192,4 +193,4 @@ def test_metrics_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     metrics.write_textfile(sample_report(), "-")
     names = {f.name for f in text_string_to_metric_families(capsys.readouterr().out)}
     assert {"edgekit_check_ok", "edgekit_vip_holders"} <= names
-    assert metrics.textfile_path("-") == "-"
+    assert textfile_path("-") == "-"
