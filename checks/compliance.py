@@ -15,6 +15,9 @@ from checks.config_diff import ConfigTree, ManagedScope, mask_line
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster
 
+CONFIG = "compliance.config"
+IDS = (CONFIG,)  # the check ids this module judges
+
 SHOWN_IN_REASON = 3
 
 
@@ -47,10 +50,10 @@ def drift(
 def check_config(host: str, cluster: Cluster, found: ConfigDrift) -> CheckResult:
     details = {"extra": len(found.extra), "missing": len(found.missing)}  # differing lines, for metrics
     if not found:
-        return passed("compliance.config", host, cluster.name, "managed config equals the intent", details=details)
+        return passed(CONFIG, host, cluster.name, "managed config equals the intent", details=details)
     lines = found.lines
     shown = "; ".join(lines[:SHOWN_IN_REASON]) + (
         f"; ... {len(lines) - SHOWN_IN_REASON} more" if len(lines) > SHOWN_IN_REASON else ""
     )
     counts = f"{len(found.extra)} extra, {len(found.missing)} missing"
-    return failed("compliance.config", host, cluster.name, f"{counts}: {shown}", details=details)
+    return failed(CONFIG, host, cluster.name, f"{counts}: {shown}", details=details)

@@ -9,8 +9,8 @@ exporter (``tasks.edge.exporter``) say the same thing ``--json`` does. The famil
 run duration and times; ``edgekit_build_info``.
 
 A check that errored (the router could not be read) has no details: it shows in ``edgekit_check_*``
-only, and the number families leave that host out rather than report a made-up zero. edgekit does not
-configure BFD, so there is no BFD family.
+only, and the number families leave that host out rather than report a made-up zero. BFD sessions
+(bfd.peers, when the cluster's BFD is on) are ``edgekit_bfd_sessions_expected`` and ``edgekit_bfd_sessions_up``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from prometheus_client import CollectorRegistry, generate_latest, write_to_textf
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from checks import bfd, bgp, compliance, ecmp, wireguard
+from checks import lb as lbchecks
 from checks.verdict import CheckResult
 from tasks.core.report import HostReport, RunReport
 
@@ -108,27 +110,27 @@ def check_families(report: RunReport) -> list[Metric]:
         d = r.details
         if not d or r.status == "error":
             continue
-        if r.check == "bgp.peers":
+        if r.check == bgp.PEERS:
             _pair(bgp_expected, bgp_established, [r.cluster, r.host], d.get("expected"), d.get("established"))
-        elif r.check == "bfd.peers":
+        elif r.check == bfd.PEERS:
             _pair(bfd_expected, bfd_up, [r.cluster, r.host], d.get("expected"), d.get("up"))
-        elif r.check == "ecmp.routes":
+        elif r.check == ecmp.ROUTES:
             ecmp_key = [r.cluster, r.host, str(d.get("service", "")), str(d.get("ip", ""))]
             _pair(nexthops_expected, nexthops, ecmp_key, d.get("expected"), d.get("nexthops"))
-        elif r.check == "wireguard.handshake" and "age_seconds" in d:
+        elif r.check == wireguard.HANDSHAKE and "age_seconds" in d:
             age = _number(d["age_seconds"])
             handshake.add_metric([r.cluster, r.host, r.subject or ""], math.inf if age is None else age)
-        elif r.check == "lb.vip":
+        elif r.check == lbchecks.VIP:
             vip = str(d.get("vip", ""))
             holders = set(d.get("holders", []))
             for lb in d.get("answered", []):
                 vip_holder.add_metric([r.cluster, vip, lb], 1.0 if lb in holders else 0.0)
             if not d.get("unknown"):  # with an LB unread, the count would be a guess
                 vip_holders.add_metric([r.cluster, vip], float(len(holders)))
-        elif r.check == "lb.backends":
+        elif r.check == lbchecks.BACKENDS:
             backend_key = [r.cluster, r.host, str(d.get("backend", ""))]
             _pair(backends_expected, backends_up, backend_key, d.get("expected"), d.get("up"))
-        elif r.check == "compliance.config":
+        elif r.check == compliance.CONFIG:
             for kind in ("extra", "missing"):
                 value = _number(d.get(kind))
                 if value is not None:

@@ -39,7 +39,7 @@ from tasks.router.verify import (
     verify_router_report,
 )
 
-LB_CHECKS = ("lb.services", "lb.backends", "lb.config")
+LB_CHECKS = (lbchecks.SERVICES, lbchecks.BACKENDS, lbchecks.CONFIG)
 
 
 def verify_lb_report(task: Task, clusters: Mapping[str, Cluster], rendered: Mapping[str, RenderedLB]) -> Result:

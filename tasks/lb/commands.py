@@ -252,7 +252,10 @@ def _judge_verify(
             state = states.get(name)
             if state is None:
                 reason = r.error or "not read"
-                r.checks = [errored(c, name, cluster.name, reason) for c in ("lb.services", "lb.backends", "lb.config")]
+                r.checks = [
+                    errored(c, name, cluster.name, reason)
+                    for c in (lbchecks.SERVICES, lbchecks.BACKENDS, lbchecks.CONFIG)
+                ]
                 unknown[name] = reason
             else:
                 r.checks = lb_checks(name, cluster, state)

@@ -53,11 +53,11 @@ def backends_check(remote: Remote, host: str, cluster: Cluster) -> CheckResult:
     expected = [m.name for m in sorted(cluster.masters, key=lambda m: m.name)]
     rc, out = remote.run(SHOW_STAT.format(sock=ADMIN_SOCKET))
     if rc != 0 or not out.strip():
-        return errored("lb.backends", host, cluster.name, f"show stat: {first_lines(out) or f'exit {rc}'}")
+        return errored(lbchecks.BACKENDS, host, cluster.name, f"show stat: {first_lines(out) or f'exit {rc}'}")
     try:
         return lbchecks.check_backends(host, cluster.name, haproxy_stat.parse(out), expected)
     except Exception as exc:
-        return errored("lb.backends", host, cluster.name, str(exc))
+        return errored(lbchecks.BACKENDS, host, cluster.name, str(exc))
 
 
 def lb_gate_checks(remote: Remote, host: str, cluster: Cluster) -> list[CheckResult]:
@@ -87,7 +87,7 @@ def pair_gate_checks(
         if isinstance(remote, str):
             unknown[lb.name] = remote
             if lb.name == changed:
-                results += [errored(c, lb.name, cluster.name, remote) for c in ("lb.services", "lb.backends")]
+                results += [errored(c, lb.name, cluster.name, remote) for c in (lbchecks.SERVICES, lbchecks.BACKENDS)]
             continue
         try:
             active = {s: service_active(remote, s) for s in SERVICES}
@@ -105,7 +105,7 @@ def pair_gate_checks(
     held = [name for name, has in holders.items() if has]
     if vip.ok and elected is not None and held != [elected.name]:
         vip = failed(
-            "lb.vip",
+            lbchecks.VIP,
             vip.host,
             cluster.name,
             f"held by {held[0]}, not yet by {elected.name} (priority {elected.priority}): VRRP has not settled",
@@ -146,7 +146,7 @@ def wait_for_lb_gate(
         try:
             return rollout.wait_for_gate(probe_for(), timeout, GATE_INTERVAL)
         except Exception as exc:  # the session broke mid-gate: still try to restore
-            return [errored("lb.gate", name, cluster.name, one_line(exc))], time.monotonic() - started
+            return [errored(lbchecks.GATE, name, cluster.name, one_line(exc))], time.monotonic() - started
 
     def probe_for() -> Callable[[], list[CheckResult]]:
         assert cluster.api_lb is not None

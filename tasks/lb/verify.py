@@ -69,13 +69,13 @@ def lb_checks(name: str, cluster: Cluster, state: LBState) -> list[CheckResult]:
     results = [lbchecks.check_services(name, cluster.name, state.active, holds if state.addresses else None)]
     expected = [m.name for m in sorted(cluster.masters, key=lambda m: m.name)]
     if state.stat is None:
-        results.append(errored("lb.backends", name, cluster.name, f"show stat: {state.errors.get('show stat')}"))
+        results.append(errored(lbchecks.BACKENDS, name, cluster.name, f"show stat: {state.errors.get('show stat')}"))
     else:
         try:
             rows = haproxy_stat.parse(state.stat)
             results.append(lbchecks.check_backends(name, cluster.name, rows, expected))
         except Exception as exc:
-            results.append(errored("lb.backends", name, cluster.name, str(exc)))
+            results.append(errored(lbchecks.BACKENDS, name, cluster.name, str(exc)))
     results.append(lbchecks.check_config(name, cluster.name, state.differing))
     return results
 
@@ -141,19 +141,19 @@ def reread_vip(
         try:
             holders = read()
         except Exception as exc:
-            return failed("lb.vip", first.host, cluster.name, f"{first.reason}; re-reading failed: {one_line(exc)}")
+            return failed(lbchecks.VIP, first.host, cluster.name, f"{first.reason}; re-reading failed: {one_line(exc)}")
         reads += 1
         result = lbchecks.check_vip(cluster.name, vip, holders, {})
         if result.ok:
             return passed(
-                "lb.vip",
+                lbchecks.VIP,
                 first.host,
                 cluster.name,
                 f"{result.reason} (first read: {first.reason}; settled {clock() - started:.1f} s later, "
                 f"{reads} re-read(s))",
             )
     return failed(
-        "lb.vip",
+        lbchecks.VIP,
         first.host,
         cluster.name,
         f"{first.reason} (still after re-reading for {clock() - started:.1f} s, {reads} re-read(s))",

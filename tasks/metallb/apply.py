@@ -9,6 +9,7 @@ import time
 
 from nornir.core.task import Result, Task
 
+from checks import bgp
 from checks import metallb as checks
 from checks.verdict import errored
 from tasks.core.report import HostReport, one_line
@@ -72,7 +73,7 @@ def metallb_deploy(
             lambda: wait_for_gate(router_show(task), cluster, task.host.name, gate_timeout),
         )
     except Exception as exc:
-        gate = [errored("bgp.peers", task.host.name, cluster.name, one_line(exc))]
+        gate = [errored(bgp.PEERS, task.host.name, cluster.name, one_line(exc))]
     report.timed("gate", started)
     waited = report.timings.get("gate", 0.0)
     if gate is None:

@@ -194,12 +194,12 @@ def config_check(rt: Runtime, cluster: Cluster) -> CheckResult | None:
         return None
     api = cluster_api(rt, cluster)
     if api is None:
-        return errored(checks.CHECK_CONFIG, HOST, cluster.name, "no kubeconfig: MetalLB's objects not read")
+        return errored(checks.CONFIG, HOST, cluster.name, "no kubeconfig: MetalLB's objects not read")
     try:
         rendered = render_metallb(cluster, resolve_form(cluster, api), rt.loaded.secret_reader(cluster.name))
         return checks.check_config(cluster.name, plan_cluster(rendered, api).diffs, HOST)
     except EdgekitError as exc:
-        return errored(checks.CHECK_CONFIG, HOST, cluster.name, one_line(exc))
+        return errored(checks.CONFIG, HOST, cluster.name, one_line(exc))
     finally:
         api.close()
 
@@ -218,14 +218,14 @@ def run_verify(args: argparse.Namespace) -> int:
         try:
             t.report.checks = task.run(task=metallb_verify, api=t.api, rendered=t.rendered, severity_level=10).result
         except Exception as exc:
-            t.report.checks = [errored(checks.CHECK_CONFIG, HOST, t.cluster.name, one_line(exc))]
+            t.report.checks = [errored(checks.CONFIG, HOST, t.cluster.name, one_line(exc))]
         t.report.timed("verify", started)
         return Result(host=task.host)
 
     try:
         for t in todo:
             if t.report.error:
-                t.report.checks = [errored(checks.CHECK_CONFIG, HOST, t.cluster.name, t.report.error)]
+                t.report.checks = [errored(checks.CONFIG, HOST, t.cluster.name, t.report.error)]
         run_hosts(rt, [t.router for t in todo if t.rendered is not None], verify_task, "metallb verify", [])
     finally:
         rt.nornir.close_connections(on_good=True, on_failed=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from nornir.core.task import Result, Task
 
+from checks import bgp
 from checks.parsers import bgp_summary
 from checks.verdict import CheckResult, errored
 from inventory.errors import EdgekitError
@@ -32,7 +33,7 @@ def gate_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult] | 
     try:
         summary = bgp_summary.parse(show("show ip bgp summary"))
     except EdgekitError as exc:
-        return [errored("bgp.peers", host, cluster.name, str(exc))]
+        return [errored(bgp.PEERS, host, cluster.name, str(exc))]
     if cluster.speakers and not any(summary.peer(str(s.address)) for s in cluster.speakers):
         return None
     return [result for check in GATE_CHECKS for result in check(show, cluster, host)]

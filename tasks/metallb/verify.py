@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
+from checks import bgp
 from checks import metallb as checks
 from checks.verdict import CheckResult, errored, passed
 from inventory.errors import EdgekitError
@@ -31,15 +32,13 @@ def private_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult]
                 continue
             subject = f"{svc.namespace}/{svc.name} {ip}"
             if wg is None:
-                out.append(
-                    errored(checks.CHECK_PRIVATE, host, cluster.name, "no WireGuard tunnel in the model", subject)
-                )
+                out.append(errored(checks.PRIVATE, host, cluster.name, "no WireGuard tunnel in the model", subject))
                 continue
             source = str(wg.address.ip)
             try:
                 text = show(f"ping {ip} count 2 source-address {source}")
             except Exception as exc:
-                out.append(errored(checks.CHECK_PRIVATE, host, cluster.name, one_line(exc), subject))
+                out.append(errored(checks.PRIVATE, host, cluster.name, one_line(exc), subject))
                 continue
             out.append(checks.check_private(host, cluster.name, subject, source, text))
     return out
@@ -59,16 +58,16 @@ def metallb_verify(
         assert rendered is not None
         results.append(checks.check_config(cluster.name, plan_cluster(rendered, api).diffs, host))
     except EdgekitError as exc:
-        results.append(errored(checks.CHECK_CONFIG, host, cluster.name, one_line(exc)))
+        results.append(errored(checks.CONFIG, host, cluster.name, one_line(exc)))
     try:
         show = show or router_show(task)
         gate = gate_checks(show, cluster, host)
-        results.extend(gate or [errored("bgp.peers", host, cluster.name, "the router has no session with a speaker")])
+        results.extend(gate or [errored(bgp.PEERS, host, cluster.name, "the router has no session with a speaker")])
         results.extend(private_checks(show, cluster, host))
     except Exception as exc:
-        results.append(errored("bgp.peers", host, cluster.name, one_line(exc)))
-    if not any(r.check == checks.CHECK_PRIVATE for r in results) and cluster.venue_pools:
+        results.append(errored(bgp.PEERS, host, cluster.name, one_line(exc)))
+    if not any(r.check == checks.PRIVATE for r in results) and cluster.venue_pools:
         results.append(
-            passed(checks.CHECK_PRIVATE, host, cluster.name, "no Service holds a venue-scoped IP: nothing to probe")
+            passed(checks.PRIVATE, host, cluster.name, "no Service holds a venue-scoped IP: nothing to probe")
         )
     return Result(host=task.host, result=results, failed=not all(r.ok for r in results))

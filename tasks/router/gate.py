@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from checks import bfd
+from checks import bfd, bgp, ecmp
 from checks.bgp import check_peers
 from checks.ecmp import check_route, selected_route
 from checks.parsers import bfd_peers, bgp_summary, route
@@ -28,7 +28,7 @@ def gate_bgp_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]
     try:
         summary = bgp_summary.parse(show("show ip bgp summary"))
     except EdgekitError as exc:
-        return [errored("bgp.peers", host, cluster.name, str(exc))]
+        return [errored(bgp.PEERS, host, cluster.name, str(exc))]
     return [check_peers(host, cluster, summary)]
 
 
@@ -43,7 +43,7 @@ def gate_bfd_peers(show: Show, cluster: Cluster, host: str) -> list[CheckResult]
         dialect = resolve(router.dialect, show)
         return [bfd.check_peers(host, cluster, bfd_peers.parse(show(dialect.bfd_peers_command)))]
     except EdgekitError as exc:
-        return [errored(bfd.CHECK, host, cluster.name, str(exc))]
+        return [errored(bfd.PEERS, host, cluster.name, str(exc))]
 
 
 def gate_ecmp_routes(show: Show, cluster: Cluster, host: str) -> list[CheckResult]:
@@ -54,7 +54,7 @@ def gate_ecmp_routes(show: Show, cluster: Cluster, host: str) -> list[CheckResul
             try:
                 entry = selected_route(route.parse(show(f"show ip route {ip}")))
             except EdgekitError as exc:
-                results.append(errored("ecmp.routes", host, cluster.name, str(exc), f"{service.name} {ip}"))
+                results.append(errored(ecmp.ROUTES, host, cluster.name, str(exc), f"{service.name} {ip}"))
                 continue
             results.append(check_route(host, cluster, service, str(ip), entry))
     return results

@@ -105,20 +105,20 @@ def not_ready_speakers(cluster: Cluster, facts: KubeFacts | None) -> list[Speake
 def planned_checks(facts: ClusterFacts, options: VerifyOptions) -> list[tuple[str, str | None]]:
     """(check id, subject) of every result one router yields: what a host that cannot be read errors on."""
     cluster = facts.cluster
-    planned: list[tuple[str, str | None]] = [("bgp.peers", None), ("bgp.unexpected", None)]
+    planned: list[tuple[str, str | None]] = [(bgp.PEERS, None), (bgp.UNEXPECTED, None)]
     if cluster.bfd.enabled:
-        planned.append((bfd.CHECK, None))
-    planned += [("ecmp.routes", f"{s.namespace}/{s.name} {ip}") for s in cluster.services for ip in s.ips]
-    planned.append(("proxyarp.enabled", None))
+        planned.append((bfd.PEERS, None))
+    planned += [(ecmp.ROUTES, f"{s.namespace}/{s.name} {ip}") for s in cluster.services for ip in s.ips]
+    planned.append((proxyarp.ENABLED, None))
     wg = cluster.wireguard
     if wg is not None:
-        planned.append(("wireguard.handshake", wg.interface))
+        planned.append((wireguard.HANDSHAKE, wg.interface))
         probe = wireguard.probe_address(wg)
         if probe is not None:
-            planned.append(("wireguard.reachable", str(probe)))
-    planned.append(("consistency.metallb", None))
+            planned.append((wireguard.REACHABLE, str(probe)))
+    planned.append((consistency.METALLB, None))
     if options.comply:
-        planned.append(("compliance.config", None))
+        planned.append((compliance.CONFIG, None))
     return planned
 
 
@@ -182,19 +182,19 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
             bgp.check_unexpected(host, cluster, summary, facts.down),
         ]
 
-    guarded([("bgp.peers", None), ("bgp.unexpected", None)], bgp_checks)
+    guarded([(bgp.PEERS, None), (bgp.UNEXPECTED, None)], bgp_checks)
 
     if cluster.bfd.enabled:
 
         def bfd_check() -> list[CheckResult]:
             if cluster.bfd_mismatch:
-                return [failed(bfd.CHECK, host, cluster.name, cluster.bfd_mismatch)]
+                return [failed(bfd.PEERS, host, cluster.name, cluster.bfd_mismatch)]
             if dialect is None:
                 raise RuntimeError(f"the VyOS version is unknown, so is its BFD command ({config_error})")
             peers = bfd_peers.parse(show(dialect.bfd_peers_command))
             return [bfd.check_peers(host, cluster, peers, facts.down)]
 
-        guarded([(bfd.CHECK, None)], bfd_check)
+        guarded([(bfd.PEERS, None)], bfd_check)
 
     for service in cluster.services:
         for ip in service.ips:
@@ -204,7 +204,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
                 entry = ecmp.selected_route(route.parse(show(f"show ip route {ip}")))
                 return [ecmp.check_route(host, cluster, service, str(ip), entry, facts.down)]
 
-            guarded([("ecmp.routes", subject)], ecmp_check)
+            guarded([(ecmp.ROUTES, subject)], ecmp_check)
 
     def proxyarp_check() -> list[CheckResult]:
         if config_error:
@@ -212,7 +212,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
         ifaces: list[Interface] = interfaces.parse(show("show interfaces"))
         return [proxyarp.check_proxyarp(host, cluster, running, ifaces)]
 
-    guarded([("proxyarp.enabled", None)], proxyarp_check)
+    guarded([(proxyarp.ENABLED, None)], proxyarp_check)
 
     wg = cluster.wireguard
     if wg is not None:
@@ -222,24 +222,24 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
             iface = next((i for i in found if i.name == wg.interface), None)
             return [wireguard.check_handshake(host, cluster, iface, options.handshake_max_age)]
 
-        guarded([("wireguard.handshake", wg.interface)], handshake_check)
+        guarded([(wireguard.HANDSHAKE, wg.interface)], handshake_check)
         probe = wireguard.probe_address(wg)
         if probe is not None:
 
             def reachable_check() -> list[CheckResult]:
                 return [wireguard.check_reachable(host, cluster, probe, show(wireguard.ping_command(probe)))]
 
-            guarded([("wireguard.reachable", str(probe))], reachable_check)
+            guarded([(wireguard.REACHABLE, str(probe))], reachable_check)
 
     def metallb_check() -> list[CheckResult]:
         if facts.kube is None:
-            return [errored("consistency.metallb", host, cluster.name, f"{facts.kube_missing}: cannot compare")]
+            return [errored(consistency.METALLB, host, cluster.name, f"{facts.kube_missing}: cannot compare")]
         if config_error:
             raise RuntimeError(f"show configuration commands: {config_error}")
         running_bgp = consistency.running_bgp(running)
         return [consistency.check_metallb(host, cluster, facts.kube.peers, facts.kube.pools, running_bgp)]
 
-    guarded([("consistency.metallb", None)], metallb_check)
+    guarded([(consistency.METALLB, None)], metallb_check)
 
     if options.comply:
 
@@ -251,7 +251,7 @@ def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOpt
             verdict.drift = found.lines
             return [compliance.check_config(host, cluster, found)]
 
-        guarded([("compliance.config", None)], compliance_check)
+        guarded([(compliance.CONFIG, None)], compliance_check)
 
     # Keep the planned order whatever order the guards finished in (stable tables and JUnit files).
     rank = {check: i for i, (check, _) in enumerate(planned)}
@@ -264,7 +264,7 @@ def cluster_checks(facts: ClusterFacts) -> list[CheckResult]:
     cluster = facts.cluster
     if facts.kube is None:
         reason = f"{facts.kube_missing}: cannot compare"
-        return [errored("consistency.nodes", consistency.NODES_HOST, cluster.name, reason)]
+        return [errored(consistency.NODES, consistency.NODES_HOST, cluster.name, reason)]
     views = [consistency.KubeNodeView(n.name, n.internal_ip, n.ready) for n in facts.kube.nodes]
     return [consistency.check_nodes(cluster, views)]
 
