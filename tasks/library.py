@@ -100,7 +100,8 @@ def deploy(
     comment: str = "edgekit deploy",
 ) -> Result:
     """``edgekit deploy`` of one router: plan, then commit-confirm the change, wait (bounded) for the gate
-    (``tasks.router.gate.GATE_CHECKS``), confirm and save, or put the previous config back. ``dry_run``: plan only.
+    (the gate probes of ``tasks.router.features``), confirm and save, or put the previous config back.
+    ``dry_run``: plan only.
 
     Unlike the CLI this takes no local lock and does no rollout order: the Nornir run you start is the rollout
     (run it on one cluster's router after the other for a canary).

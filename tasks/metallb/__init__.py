@@ -14,8 +14,8 @@ The Nornir tasks (each in the module of its job: render, plan, apply, gate, veri
   edgekit's objects no longer rendered (``result``: the lines applied; ``changed``); a conflict with another
   field manager fails it (``exception``: ``ApplyConflict`` naming manager and field) unless ``force``;
 - ``metallb_gate``: waits (bounded) until the router's gate passes again — the speakers' sessions Established,
-  every service IP over its next hops: ``tasks.router.gate.GATE_CHECKS``, the check functions verify uses (``result``:
-  the ``CheckResult`` list; ``failed``);
+  every service IP over its next hops: the gate probes of ``tasks.router.features``, the check functions verify
+  uses (``result``: the ``CheckResult`` list; ``failed``);
 - ``metallb_deploy``: apply then gate as named steps (``tasks.core.steps``: a live view shows them), the outcome
   in a ``HostReport`` (``result``; ``changed``, ``failed``, ``diff``), never raising;
 - ``metallb_verify``: ``metallb.config``, the router gate's checks and ``private.reachability`` (``result``:

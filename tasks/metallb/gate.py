@@ -1,5 +1,5 @@
 """MetalLB's gate: after an apply, wait (bounded) until the router's gate passes again (the speakers' sessions
-Established, every service IP over its next hops: ``tasks.router.gate.GATE_CHECKS``, read on the router).
+Established, every service IP over its next hops: the gate probes of ``tasks.router.features``, read on the router).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from checks.verdict import CheckResult, errored
 from inventory.errors import EdgekitError
 from inventory.model import Cluster
 from tasks.core import rollout
-from tasks.router.gate import GATE_CHECKS
+from tasks.router.features import Reader
+from tasks.router.gate import gate_pass
 from tasks.router.plan import router_cluster, router_driver
 
 DEFAULT_GATE_TIMEOUT = 60.0
@@ -27,16 +28,18 @@ def router_show(task: Task) -> Show:
 
 
 def gate_checks(show: Show, cluster: Cluster, host: str) -> list[CheckResult] | None:
-    """The router's gate (``tasks.router.gate.GATE_CHECKS``: ``bgp.peers``, ``ecmp.routes`` and what else it lists, the
-    check functions verify uses), or None when the router has none of the speakers as neighbors yet (a new
-    cluster: MetalLB goes first, then ``router deploy`` configures the sessions and has this gate itself)."""
+    """The router's gate (``tasks.router.gate.gate_pass``: the gate probes of the feature table, the check
+    functions verify uses), or None when the router has none of the speakers as neighbors yet (a new cluster:
+    MetalLB goes first, then ``router deploy`` configures the sessions and has this gate itself). One ``Reader``
+    per poll: ``show ip bgp summary`` is read and parsed once for both."""
+    read = Reader(show)
     try:
-        summary = bgp_summary.parse(show("show ip bgp summary"))
+        summary = read.parsed("show ip bgp summary", bgp_summary.parse)
     except EdgekitError as exc:
         return [errored(bgp.PEERS, host, cluster.name, str(exc))]
     if cluster.speakers and not any(summary.peer(str(s.address)) for s in cluster.speakers):
         return None
-    return [result for check in GATE_CHECKS for result in check(show, cluster, host)]
+    return gate_pass(read, cluster, host)
 
 
 def wait_for_gate(

@@ -1,8 +1,8 @@
 """Render a router's managed configuration (set lines) from the site model.
 
-The Jinja2 templates under ``templates/vyos/`` hold the text, one per feature; this module computes
-what they need (the dialect, resolved secrets, derived values) and renders them, either directly or
-as a Nornir task through nornir-jinja2's ``template_file``.
+The Jinja2 templates under ``templates/vyos/`` hold the text, one per feature (the rows of
+``tasks.router.features``); this module computes what they need (the dialect, resolved secrets, derived values)
+and renders them, either directly or as a Nornir task through nornir-jinja2's ``template_file``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 from nornir.core.task import Result, Task
 from nornir_jinja2.plugins.tasks import template_file
 
-from checks.config_diff import ConfigPath, ManagedScope
+from checks.config_diff import ManagedScope
 from inventory.errors import MissingFact
 from inventory.model import Cluster, Router
 from inventory.secrets import K8sSecretReader
 from tasks.router.dialect import VENUE_GROUP, VENUE_RULE, VENUE_RULESET, Dialect
+from tasks.router.features import FEATURES
 from templates import JINJA_ENV, TEMPLATES
 
-ROUTER_TEMPLATE = "vyos/router.j2"
 MIN_MAXIMUM_PATHS = 8
 
 
@@ -113,69 +113,40 @@ def split_lines(text: str) -> list[str]:
 def render_router_config(
     cluster: Cluster, dialect: Dialect, k8s_reader: K8sSecretReader | None = None
 ) -> RenderedConfig:
+    """The router's intended managed config: the template of every enabled feature (``tasks.router.features``)."""
     context, secrets = template_context(cluster, dialect, k8s_reader)
-    text = JINJA_ENV.get_template(ROUTER_TEMPLATE).render(host=None, **context)
-    return RenderedConfig(split_lines(text), secrets)
+    texts = [JINJA_ENV.get_template(template).render(host=None, **context) for template in feature_templates(cluster)]
+    return RenderedConfig(split_lines("\n".join(texts)), secrets)
+
+
+def feature_templates(cluster: Cluster) -> list[str]:
+    """The templates of the features enabled for ``cluster``, in render order."""
+    return [f.template for f in FEATURES if f.template is not None and f.enabled(cluster)]
 
 
 def render_router_task(
     task: Task, cluster: Cluster, dialect: Dialect, k8s_reader: K8sSecretReader | None = None
 ) -> Result:
-    """Nornir task: the router's intended managed config as a RenderedConfig."""
+    """Nornir task: the router's intended managed config as a RenderedConfig (one ``template_file`` subtask per
+    enabled feature)."""
     context, secrets = template_context(cluster, dialect, k8s_reader)
-    text = task.run(
-        task=template_file,
-        template=ROUTER_TEMPLATE,
-        path=str(TEMPLATES),
-        jinja_env=JINJA_ENV,
-        severity_level=10,
-        **context,
-    ).result
-    return Result(host=task.host, result=RenderedConfig(split_lines(text), secrets))
+    texts = [
+        task.run(
+            task=template_file,
+            template=template,
+            path=str(TEMPLATES),
+            jinja_env=JINJA_ENV,
+            severity_level=10,
+            **context,
+        ).result
+        for template in feature_templates(cluster)
+    ]
+    return Result(host=task.host, result=RenderedConfig(split_lines("\n".join(texts)), secrets))
 
 
 def managed_scope(cluster: Cluster, dialect: Dialect) -> ManagedScope:
-    """The parts of a router's config edgekit owns; everything else is left alone.
-
-    BGP and BFD belong to edgekit whole (the router peers only with MetalLB). Of the interfaces only the
-    leaves the templates write. Static routes are recognised by shape: blackholes (the MetalLB ranges)
-    and routes through the node-side or tunnel interface (node host routes, venue networks), so a
-    route whose node or network left the model is deleted while the default route stays.
-    """
-    router = require_router(cluster)
-    node_if, public_if = router.node_interface, router.public_interface
-    prefixes: list[ConfigPath] = [
-        ("protocols", "bgp"),
-        ("protocols", "bfd"),  # like BGP, edgekit's whole: its peers are the speakers (templates/vyos/bfd.j2)
-        ("system", "ip", "multipath", "layer4-hashing"),
-        ("interfaces", "ethernet", node_if, "address"),
-        ("interfaces", "ethernet", node_if, "description"),
-        ("interfaces", "ethernet", node_if, "ip", "enable-proxy-arp"),
-        ("interfaces", "ethernet", public_if, "ip", "enable-proxy-arp"),
-    ]
-    # The venue firewall (firewall.j2): edgekit's group and rule, and on 1.3 its ruleset and where it is attached
-    # (only that attachment: another ruleset on an interface is the operator's).
-    prefixes.append(("firewall", "group", "network-group", VENUE_GROUP))
-    if dialect.firewall_base_chains:
-        prefixes.append(tuple(dialect.firewall_rule(VENUE_RULE).split()))
-    else:
-        prefixes.append(("firewall", "name", VENUE_RULESET))
-    attachments = {("interfaces", "ethernet", i, "firewall", "in", "name", VENUE_RULESET) for i in (node_if, public_if)}
-    route_interfaces = {node_if}
-    if cluster.wireguard is not None:
-        prefixes.append(("interfaces", "wireguard", cluster.wireguard.interface))
-        route_interfaces.add(cluster.wireguard.interface)
-
-    def owned_firewall_attachment(path: ConfigPath) -> bool:
-        return path in attachments
-
-    def owned_static_route(path: ConfigPath) -> bool:
-        if path[:3] == ("protocols", "static", "route") and len(path) >= 5:
-            if path[4] == "blackhole":
-                return True
-            return len(path) >= 6 and path[4] == "interface" and path[5] in route_interfaces
-        if path[:3] == ("protocols", "static", "interface-route") and len(path) >= 6:
-            return path[4] == "next-hop-interface" and path[5] in route_interfaces
-        return False
-
-    return ManagedScope(prefixes, [owned_static_route, owned_firewall_attachment])
+    """The parts of a router's config edgekit owns (what each feature of ``tasks.router.features`` owns, also
+    when it is not enabled, so its lines are deleted); everything else is left alone."""
+    require_router(cluster)
+    owned = [f.owned(cluster, dialect) for f in FEATURES]
+    return ManagedScope([p for o in owned for p in o.prefixes], [q for o in owned for q in o.predicates])

@@ -1,10 +1,11 @@
 """The verify engine: read each router once over op-mode commands and judge it with the checks.
 
-Per router (all in parallel, one Nornir task each), every command is sent at most once per run:
-``show version`` (only when the dialect is ``auto``), ``show configuration commands``, ``show interfaces``,
-``show ip bgp summary``, ``show ip route <ip>`` per LoadBalancer IP, ``show interfaces wireguard wgN
-summary`` and ``ping <venue address> count 2``. What the router says is judged against the site model and
-what Kubernetes said (``LoadResult.kube_facts``):
+Per router (all in parallel, one Nornir task each), every command is sent at most once per run (one
+``tasks.router.features.Reader``): ``show version`` (only when the dialect is ``auto``), ``show configuration
+commands``, then the probes of every feature of ``tasks.router.features`` (``show interfaces``, ``show ip bgp
+summary``, ``show ip route <ip>`` per LoadBalancer IP, ``show bfd peers``, ``show interfaces wireguard wgN
+summary``, ``ping <venue address> count 2``). What the router says is judged against the site model and what
+Kubernetes said (``LoadResult.kube_facts``):
 
     bgp.peers  bgp.unexpected  bfd.peers (BFD on; ``show bfd peers``)  ecmp.routes (one per LoadBalancer IP)
     proxyarp.enabled
@@ -19,15 +20,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from nornir.core.task import Result, Task
 
-from checks import bfd, bgp, compliance, consistency, ecmp, proxyarp, wireguard
-from checks.parsers import bfd_peers, bgp_summary, config_commands, interfaces, route
-from checks.parsers import wireguard as wg_parser
-from checks.parsers.models import ConfigCommand, Interface, WireguardInterface
-from checks.verdict import CheckResult, errored, failed
+from checks import compliance, consistency, wireguard
+from checks.parsers import config_commands
+from checks.verdict import CheckResult, errored
 from inventory.build import LoadResult
 from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
@@ -37,7 +35,8 @@ from tasks.core.options import CommonOptions
 from tasks.core.report import HostReport, one_line
 from tasks.core.results import checks_report
 from tasks.core.runtime import Runtime
-from tasks.router.dialect import Dialect, assumed, resolve
+from tasks.router.dialect import assumed, resolve
+from tasks.router.features import ProbeContext, Reader, planned_probes, run_probes
 from tasks.router.render import RenderCache, managed_scope
 
 Show = Callable[[str], str]
@@ -103,38 +102,12 @@ def not_ready_speakers(cluster: Cluster, facts: KubeFacts | None) -> list[Speake
 
 
 def planned_checks(facts: ClusterFacts, options: VerifyOptions) -> list[tuple[str, str | None]]:
-    """(check id, subject) of every result one router yields: what a host that cannot be read errors on."""
-    cluster = facts.cluster
-    planned: list[tuple[str, str | None]] = [(bgp.PEERS, None), (bgp.UNEXPECTED, None)]
-    if cluster.bfd.enabled:
-        planned.append((bfd.PEERS, None))
-    planned += [(ecmp.ROUTES, f"{s.namespace}/{s.name} {ip}") for s in cluster.services for ip in s.ips]
-    planned.append((proxyarp.ENABLED, None))
-    wg = cluster.wireguard
-    if wg is not None:
-        planned.append((wireguard.HANDSHAKE, wg.interface))
-        probe = wireguard.probe_address(wg)
-        if probe is not None:
-            planned.append((wireguard.REACHABLE, str(probe)))
-    planned.append((consistency.METALLB, None))
+    """(check id, subject) of every result one router yields (the probes of ``tasks.router.features``, and
+    ``compliance.config`` with comply): what a host that cannot be read errors on."""
+    planned = planned_probes(facts.cluster)
     if options.comply:
         planned.append((compliance.CONFIG, None))
     return planned
-
-
-class CachedShow:
-    """Each op-mode command goes to the router once per run; later asks get the same text."""
-
-    def __init__(self, show: Show) -> None:
-        self._show = show
-        self._outputs: dict[str, str] = {}
-        self.sent: list[str] = []
-
-    def __call__(self, command: str) -> str:
-        if command not in self._outputs:
-            self.sent.append(command)
-            self._outputs[command] = self._show(command)
-        return self._outputs[command]
 
 
 @dataclass
@@ -145,117 +118,45 @@ class RouterVerdict:
 
 
 def verify_router(show: Show, facts: ClusterFacts, host: str, options: VerifyOptions) -> RouterVerdict:
-    """Every check of one router from its op-mode output (``show`` is the driver's, or a fake in tests)."""
+    """Every check of one router from its op-mode output (``show`` is the driver's, or a fake in tests): the
+    probes of every feature (``tasks.router.features``) and, with comply, ``compliance.config``."""
     cluster = facts.cluster
     router = cluster.router
     assert router is not None
-    show = show if isinstance(show, CachedShow) else CachedShow(show)
+    read = show if isinstance(show, Reader) else Reader(show)
     verdict = RouterVerdict(results=[])
-    out = verdict.results
-
-    def guarded(ids: Iterable[tuple[str, str | None]], judge: Callable[[], list[CheckResult]]) -> None:
-        try:
-            out.extend(judge())
-        except Exception as exc:  # a parse error or a broken session fails these checks, not the run
-            reason = one_line(exc)
-            out.extend(errored(check, host, cluster.name, reason, subject) for check, subject in ids)
-
-    planned = planned_checks(facts, options)
-
+    ctx = ProbeContext(
+        read,
+        cluster,
+        host,
+        down=facts.down,
+        kube=facts.kube,
+        kube_missing=facts.kube_missing,
+        handshake_max_age=options.handshake_max_age,
+    )
     # The running config serves proxy-ARP, MetalLB consistency and compliance: read it once.
     running_text: list[str] = []
-    running: list[ConfigCommand] = []
-    dialect: Dialect | None = None
     try:
-        dialect = resolve(router.dialect, show)
-        verdict.dialect = dialect.version
-        running_text = show("show configuration commands").splitlines()
-        running = config_commands.parse("\n".join(line for line in running_text if line.strip()))
-        config_error = ""
+        ctx.dialect = resolve(router.dialect, read)
+        verdict.dialect = ctx.dialect.version
+        running_text = read("show configuration commands").splitlines()
+        ctx.running = config_commands.parse("\n".join(line for line in running_text if line.strip()))
     except Exception as exc:
-        config_error = one_line(exc)
-
-    def bgp_checks() -> list[CheckResult]:
-        summary = bgp_summary.parse(show("show ip bgp summary"))
-        return [
-            bgp.check_peers(host, cluster, summary, facts.down),
-            bgp.check_unexpected(host, cluster, summary, facts.down),
-        ]
-
-    guarded([(bgp.PEERS, None), (bgp.UNEXPECTED, None)], bgp_checks)
-
-    if cluster.bfd.enabled:
-
-        def bfd_check() -> list[CheckResult]:
-            if cluster.bfd_mismatch:
-                return [failed(bfd.PEERS, host, cluster.name, cluster.bfd_mismatch)]
-            if dialect is None:
-                raise RuntimeError(f"the VyOS version is unknown, so is its BFD command ({config_error})")
-            peers = bfd_peers.parse(show(dialect.bfd_peers_command))
-            return [bfd.check_peers(host, cluster, peers, facts.down)]
-
-        guarded([(bfd.PEERS, None)], bfd_check)
-
-    for service in cluster.services:
-        for ip in service.ips:
-            subject = f"{service.namespace}/{service.name} {ip}"
-
-            def ecmp_check(service: Any = service, ip: Any = ip) -> list[CheckResult]:
-                entry = ecmp.selected_route(route.parse(show(f"show ip route {ip}")))
-                return [ecmp.check_route(host, cluster, service, str(ip), entry, facts.down)]
-
-            guarded([(ecmp.ROUTES, subject)], ecmp_check)
-
-    def proxyarp_check() -> list[CheckResult]:
-        if config_error:
-            raise RuntimeError(f"show configuration commands: {config_error}")
-        ifaces: list[Interface] = interfaces.parse(show("show interfaces"))
-        return [proxyarp.check_proxyarp(host, cluster, running, ifaces)]
-
-    guarded([(proxyarp.ENABLED, None)], proxyarp_check)
-
-    wg = cluster.wireguard
-    if wg is not None:
-
-        def handshake_check() -> list[CheckResult]:
-            found: list[WireguardInterface] = wg_parser.parse(show(f"show interfaces wireguard {wg.interface} summary"))
-            iface = next((i for i in found if i.name == wg.interface), None)
-            return [wireguard.check_handshake(host, cluster, iface, options.handshake_max_age)]
-
-        guarded([(wireguard.HANDSHAKE, wg.interface)], handshake_check)
-        probe = wireguard.probe_address(wg)
-        if probe is not None:
-
-            def reachable_check() -> list[CheckResult]:
-                return [wireguard.check_reachable(host, cluster, probe, show(wireguard.ping_command(probe)))]
-
-            guarded([(wireguard.REACHABLE, str(probe))], reachable_check)
-
-    def metallb_check() -> list[CheckResult]:
-        if facts.kube is None:
-            return [errored(consistency.METALLB, host, cluster.name, f"{facts.kube_missing}: cannot compare")]
-        if config_error:
-            raise RuntimeError(f"show configuration commands: {config_error}")
-        running_bgp = consistency.running_bgp(running)
-        return [consistency.check_metallb(host, cluster, facts.kube.peers, facts.kube.pools, running_bgp)]
-
-    guarded([(consistency.METALLB, None)], metallb_check)
+        ctx.config_error = one_line(exc)
+    verdict.results = run_probes(ctx)
 
     if options.comply:
 
         def compliance_check() -> list[CheckResult]:
-            if config_error or dialect is None:
-                raise RuntimeError(f"show configuration commands: {config_error}")
-            rendered = facts.renders.get(cluster, dialect, facts.k8s_reader)
-            found = compliance.drift(running_text, rendered.lines, managed_scope(cluster, dialect), rendered.secrets)
+            if ctx.config_error or ctx.dialect is None:
+                raise RuntimeError(f"show configuration commands: {ctx.config_error}")
+            rendered = facts.renders.get(cluster, ctx.dialect, facts.k8s_reader)
+            scope = managed_scope(cluster, ctx.dialect)
+            found = compliance.drift(running_text, rendered.lines, scope, rendered.secrets)
             verdict.drift = found.lines
             return [compliance.check_config(host, cluster, found)]
 
-        guarded([(compliance.CONFIG, None)], compliance_check)
-
-    # Keep the planned order whatever order the guards finished in (stable tables and JUnit files).
-    rank = {check: i for i, (check, _) in enumerate(planned)}
-    out.sort(key=lambda r: rank.get(r.check, len(rank)))
+        verdict.results.extend(ctx.guarded([(compliance.CONFIG, None)], compliance_check))
     return verdict
 
 

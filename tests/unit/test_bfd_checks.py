@@ -9,7 +9,8 @@ from checks import bfd
 from checks.parsers import bfd_peers
 from inventory.model import BFD, MetalLBPeer, Speaker
 from tasks.router.dialect import DIALECTS
-from tasks.router.gate import GATE_CHECKS, gate_bfd_peers, gate_checks
+from tasks.router.features import BFD_PEERS, FEATURES, ProbeContext, Reader
+from tasks.router.gate import gate_checks
 from tasks.router.render import render_router_config
 from tasks.router.verify import ClusterFacts, VerifyOptions, planned_checks, verify_router
 from tests.unit.router_fixtures import cluster
@@ -116,7 +117,7 @@ def test_the_gate_skips_bfd_when_it_is_off() -> None:
 
 
 def test_bfd_is_one_of_the_gate_checks() -> None:
-    assert gate_bfd_peers in GATE_CHECKS
+    assert BFD_PEERS.gate == ("bfd.peers",) and any(BFD_PEERS in f.probes for f in FEATURES if f.name == "BFD")
 
 
 def _metallb_peer(bfd_profile: str, ebgp_multihop: bool = True) -> MetalLBPeer:
@@ -147,7 +148,7 @@ def test_verify_fails_bfd_peers_when_only_the_site_has_bfd() -> None:
     verdict = verify_router(lambda cmd: "", ClusterFacts(cluster=c), "r1", VerifyOptions())
     result = next(r for r in verdict.results if r.check == "bfd.peers")
     assert result.status == "fail" and "run `metallb deploy`" in result.reason
-    gate = gate_bfd_peers(lambda cmd: "", c, "r1")
+    gate = BFD_PEERS.judge(ProbeContext(Reader(lambda cmd: ""), c, "r1", gate=True))
     assert gate == []  # the router has no BFD to wait for: nothing was rendered
 
 
