@@ -33,10 +33,10 @@ def _write(path: str, data: Any, private: bool = False) -> None:
 def cmd_plan(out: str) -> None:
     """Read every router once (edgekit's own driver) and compute edgekit's change for it."""
     from checks.config_diff import diff
-    from tasks import deploy
-    from tasks.options import CommonOptions
-    from tasks.render import managed_scope, render_router_config
-    from tasks.runtime import open_runtime
+    from tasks.core.options import CommonOptions
+    from tasks.core.runtime import open_runtime
+    from tasks.router.plan import router_dialect
+    from tasks.router.render import managed_scope, render_router_config
 
     states = [s for s in os.environ.get("EDGEKIT_STATE", "").split(",") if s]
     rt = open_runtime(
@@ -48,7 +48,7 @@ def cmd_plan(out: str) -> None:
             continue
         host = rt.nornir.inventory.hosts[cluster.router.name]
         driver = host.get_connection("napalm", rt.nornir.config)
-        dialect = deploy.router_dialect(cluster, driver)
+        dialect = router_dialect(cluster, driver)
         running = driver.show("show configuration commands").splitlines()
         rendered = render_router_config(cluster, dialect, rt.loaded.secret_reader(cluster.name))
         change = diff(running, rendered.lines, managed_scope(cluster, dialect))

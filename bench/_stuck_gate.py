@@ -11,8 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from tasks import deploy
-from tasks.router import main
+from tasks.router import apply, main
 
 
 def _stuck(*args: Any, **kwargs: Any) -> list[Any]:
@@ -22,5 +21,5 @@ def _stuck(*args: Any, **kwargs: Any) -> list[Any]:
 
 
 if __name__ == "__main__":
-    deploy.wait_for_gate = _stuck  # type: ignore[assignment]
+    apply.gate = _stuck  # type: ignore[assignment]
     sys.exit(main(sys.argv[1:]))

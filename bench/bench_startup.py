@@ -32,7 +32,15 @@ from bench._common import BenchLab, machine, median, print_table, write_json
 
 PY = sys.executable
 REPO = Path(__file__).resolve().parents[1]
-WATCHED = ("napalm.ios", "napalm.junos", "napalm.base.base", "kubernetes", "nornir", "tasks.deploy", "inventory.build")
+WATCHED = (
+    "napalm.ios",
+    "napalm.junos",
+    "napalm.base.base",
+    "kubernetes",
+    "nornir",
+    "tasks.router.apply",
+    "inventory.build",
+)
 
 
 def wall(argv: list[str]) -> float:

@@ -13,7 +13,8 @@ from checks.parsers.models import BfdPeer, BfdPeers
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster, Speaker
 
-CHECK = "bfd.peers"
+PEERS = "bfd.peers"
+IDS = (PEERS,)  # the check ids this module judges
 
 
 def _state(peer: BfdPeer) -> str:
@@ -42,8 +43,8 @@ def check_peers(host: str, cluster: Cluster, peers: BfdPeers, down: Sequence[Spe
     found = [peers.peer(str(s.address)) for s in meant]
     details = {"expected": len(meant), "up": sum(p is not None and p.up for p in found)}
     if problems:
-        return failed(CHECK, host, cluster.name, "; ".join(problems), details=details)
+        return failed(PEERS, host, cluster.name, "; ".join(problems), details=details)
     ms = cluster.bfd.detect_ms
     hop = " multihop" if cluster.bfd_multihop else ""
     reason = f"{len(cluster.speakers)} speakers BFD{hop} up (a dead node is detected in {ms} ms)"
-    return passed(CHECK, host, cluster.name, reason, details=details)
+    return passed(PEERS, host, cluster.name, reason, details=details)

@@ -13,6 +13,13 @@ from checks.parsers.models import BgpSummary
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster, Speaker
 
+PEERS = "bgp.peers"
+UNEXPECTED = "bgp.unexpected"
+IDS = (
+    PEERS,
+    UNEXPECTED,
+)  # the check ids this module judges
+
 
 def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence[Speaker] = ()) -> CheckResult:
     """Every expected speaker is a neighbor, Established, with prefixes received."""
@@ -33,9 +40,9 @@ def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence
     found = [summary.peer(str(s.address)) for s in meant]
     details = {"expected": len(meant), "established": sum(p is not None and p.established for p in found)}
     if problems:
-        return failed("bgp.peers", host, cluster.name, "; ".join(problems), details=details)
+        return failed(PEERS, host, cluster.name, "; ".join(problems), details=details)
     reason = f"{len(cluster.speakers)} speakers Established with prefixes"
-    return passed("bgp.peers", host, cluster.name, reason, details=details)
+    return passed(PEERS, host, cluster.name, reason, details=details)
 
 
 def check_unexpected(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence[Speaker] = ()) -> CheckResult:
@@ -45,5 +52,5 @@ def check_unexpected(host: str, cluster: Cluster, summary: BgpSummary, down: Seq
     expected = {str(s.address) for s in [*cluster.speakers, *down]}
     extra = [p.address for p in summary.peers if p.address not in expected]
     if extra:
-        return failed("bgp.unexpected", host, cluster.name, "neighbors that are not speakers: " + ", ".join(extra))
-    return passed("bgp.unexpected", host, cluster.name, "every neighbor is a live speaker")
+        return failed(UNEXPECTED, host, cluster.name, "neighbors that are not speakers: " + ", ".join(extra))
+    return passed(UNEXPECTED, host, cluster.name, "every neighbor is a live speaker")

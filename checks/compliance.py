@@ -15,6 +15,9 @@ from checks.config_diff import ConfigTree, ManagedScope, hidden, mask_line
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster
 
+CONFIG = "compliance.config"
+IDS = (CONFIG,)  # the check ids this module judges
+
 SHOWN_IN_REASON = 3
 
 
@@ -56,10 +59,10 @@ def check_config(host: str, cluster: Cluster, found: ConfigDrift) -> CheckResult
     if not found:
         masked = f" ({len(found.uncompared)} masked values not compared)" if found.uncompared else ""
         reason = "managed config equals the intent" + masked
-        return passed("compliance.config", host, cluster.name, reason, details=details)
+        return passed(CONFIG, host, cluster.name, reason, details=details)
     lines = found.lines
     shown = "; ".join(lines[:SHOWN_IN_REASON]) + (
         f"; ... {len(lines) - SHOWN_IN_REASON} more" if len(lines) > SHOWN_IN_REASON else ""
     )
     counts = f"{len(found.extra)} extra, {len(found.missing)} missing"
-    return failed("compliance.config", host, cluster.name, f"{counts}: {shown}", details=details)
+    return failed(CONFIG, host, cluster.name, f"{counts}: {shown}", details=details)

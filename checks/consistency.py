@@ -18,6 +18,13 @@ from checks.parsers.models import ConfigCommand
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster, MetalLBPeer, Pool
 
+NODES = "consistency.nodes"
+METALLB = "consistency.metallb"
+IDS = (
+    NODES,
+    METALLB,
+)  # the check ids this module judges
+
 NODES_HOST = "kubernetes"  # the pseudo host of the per-cluster node comparison
 
 
@@ -102,9 +109,9 @@ def check_metallb(
         if extra:
             problems.append("router blackholes that are no MetalLB pool: " + _nets(extra))
     if problems:
-        return failed("consistency.metallb", host, cluster.name, "; ".join(problems))
+        return failed(METALLB, host, cluster.name, "; ".join(problems))
     return passed(
-        "consistency.metallb",
+        METALLB,
         host,
         cluster.name,
         f"{len(peers)} MetalLB peer(s) -> {want_address} AS {bgp.asn}; pools {_nets(metallb_nets)} blackholed",
@@ -152,5 +159,5 @@ def check_nodes(cluster: Cluster, kube_nodes: Sequence[KubeNodeView], host: str 
         if k.name not in matched:
             problems.append(f"{k.name} ({k.internal_ip}) is in Kubernetes but not in tfstate")
     if problems:
-        return failed("consistency.nodes", host, cluster.name, "; ".join(problems))
-    return passed("consistency.nodes", host, cluster.name, f"{len(tf_nodes)} nodes in tfstate and Kubernetes agree")
+        return failed(NODES, host, cluster.name, "; ".join(problems))
+    return passed(NODES, host, cluster.name, f"{len(tf_nodes)} nodes in tfstate and Kubernetes agree")

@@ -14,6 +14,9 @@ from checks.parsers.models import RouteEntry
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster, Service, Speaker
 
+ROUTES = "ecmp.routes"
+IDS = (ROUTES,)  # the check ids this module judges
+
 
 def _serving(speakers: Sequence[Speaker], service: Service) -> list[Speaker]:
     """With externalTrafficPolicy Local only nodes with a ready endpoint announce the IP."""
@@ -49,7 +52,7 @@ def check_route(
         how = "no route" if route is None else f"only a {route.protocol} route ({route.prefix})"
         why = _lost(lost, set(lost))
         reason = f"{ip}: {how}; expected next hops {_fmt(want)}{why}"
-        return failed("ecmp.routes", host, cluster.name, reason, subject, details)
+        return failed(ROUTES, host, cluster.name, reason, subject, details)
     rib = {n.address for n in route.nexthops if n.address and n.active}
     fib = {n.address for n in route.fib_nexthops if n.address}
     details["nexthops"] = len(rib & fib & full)
@@ -57,16 +60,16 @@ def check_route(
         missing, extra = full - rib, rib - full
         parts = [f"missing {_fmt(missing)}" if missing else "", f"unexpected {_fmt(extra)}" if extra else ""]
         reason = f"{ip}: via {len(rib & full)} of {len(full)} nodes, " + ", ".join(p for p in parts if p)
-        return failed("ecmp.routes", host, cluster.name, reason + _lost(lost, missing), subject, details)
+        return failed(ROUTES, host, cluster.name, reason + _lost(lost, missing), subject, details)
     if lost:
         # Every expected next hop is there, yet a node's speaker is not Ready: Kubernetes and BGP disagree.
         names = ", ".join(f"{name} ({addr})" for addr, name in sorted(lost.items()))
         reason = f"{ip}: still routed via {names}, whose speaker pod is not Ready"
-        return failed("ecmp.routes", host, cluster.name, reason, subject, details)
+        return failed(ROUTES, host, cluster.name, reason, subject, details)
     if fib != rib:
         reason = f"{ip}: kernel has {_fmt(fib)} but FRR selected {_fmt(rib)}"
-        return failed("ecmp.routes", host, cluster.name, reason, subject, details)
-    return passed("ecmp.routes", host, cluster.name, f"{ip} via {len(want)} next hops", subject, details)
+        return failed(ROUTES, host, cluster.name, reason, subject, details)
+    return passed(ROUTES, host, cluster.name, f"{ip} via {len(want)} next hops", subject, details)
 
 
 def _lost(lost: dict[str, str], missing: set[str]) -> str:

@@ -22,6 +22,21 @@ from ipaddress import IPv4Address
 from checks.parsers.models import HaproxyServer
 from checks.verdict import CheckResult, failed, passed
 
+SERVICES = "lb.services"
+BACKENDS = "lb.backends"
+CONFIG = "lb.config"
+VIP = "lb.vip"
+HEALTHZ = "lb.healthz"
+GATE = "lb.gate"
+IDS = (
+    SERVICES,
+    BACKENDS,
+    CONFIG,
+    VIP,
+    HEALTHZ,
+    GATE,
+)  # the check ids this module judges
+
 BACKEND = "apiserverbackend"
 _INET = re.compile(r"\binet\s+(\d+\.\d+\.\d+\.\d+)/\d+")
 
@@ -46,21 +61,21 @@ def check_vip(cluster: str, vip: IPv4Address, holders: dict[str, bool], unknown:
         reasons = "; ".join(f"{name}: {why}" for name, why in sorted(unknown.items()))
         if len(held) == 1:
             reason = f"held by {held[0]}, but not every LB answered ({reasons})"
-            return failed("lb.vip", host, cluster, reason, details=details)
-        return failed("lb.vip", host, cluster, f"cannot tell who holds the VIP ({reasons})", details=details)
+            return failed(VIP, host, cluster, reason, details=details)
+        return failed(VIP, host, cluster, f"cannot tell who holds the VIP ({reasons})", details=details)
     if len(held) == 1:
-        return passed("lb.vip", host, cluster, f"held by {held[0]} only", details=details)
+        return passed(VIP, host, cluster, f"held by {held[0]} only", details=details)
     if not held:
-        return failed("lb.vip", host, cluster, "held by no LB", details=details)
-    return failed("lb.vip", host, cluster, f"held by {len(held)} LBs at once: {', '.join(held)}", details=details)
+        return failed(VIP, host, cluster, "held by no LB", details=details)
+    return failed(VIP, host, cluster, f"held by {len(held)} LBs at once: {', '.join(held)}", details=details)
 
 
 def check_services(host: str, cluster: str, active: dict[str, bool], holds_vip: bool | None = None) -> CheckResult:
     down = [name for name, up in sorted(active.items()) if not up]
     if not down:
-        return passed("lb.services", host, cluster, "haproxy and keepalived running")
+        return passed(SERVICES, host, cluster, "haproxy and keepalived running")
     role = "" if holds_vip is None else (" (holds the VIP)" if holds_vip else " (standby)")
-    return failed("lb.services", host, cluster, f"not running: {', '.join(down)}{role}: the LB pair is degraded")
+    return failed(SERVICES, host, cluster, f"not running: {', '.join(down)}{role}: the LB pair is degraded")
 
 
 def check_backends(
@@ -69,7 +84,7 @@ def check_backends(
     """Every expected server of ``backend`` present and UP; each DOWN or missing one named in the reason."""
     servers = {r.server: r for r in rows if r.proxy == backend and r.kind == "server"}
     if not servers and not any(r.proxy == backend for r in rows):
-        return failed("lb.backends", host, cluster, f"no backend {backend!r} in show stat")
+        return failed(BACKENDS, host, cluster, f"no backend {backend!r} in show stat")
     problems = []
     for name in expected:
         row = servers.get(name)
@@ -84,14 +99,14 @@ def check_backends(
     up = sum(1 for name in expected if name in servers and servers[name].up)
     details = {"backend": backend, "expected": len(expected), "up": up}  # expected servers UP, for metrics
     if problems:
-        return failed("lb.backends", host, cluster, "; ".join(problems), details=details)
-    return passed("lb.backends", host, cluster, f"{len(expected)}/{len(expected)} apiservers UP", details=details)
+        return failed(BACKENDS, host, cluster, "; ".join(problems), details=details)
+    return passed(BACKENDS, host, cluster, f"{len(expected)}/{len(expected)} apiservers UP", details=details)
 
 
 def check_config(host: str, cluster: str, differing: list[str]) -> CheckResult:
     if differing:
-        return failed("lb.config", host, cluster, "differs from the rendered config: " + ", ".join(differing))
-    return passed("lb.config", host, cluster, "files equal the rendered ones")
+        return failed(CONFIG, host, cluster, "differs from the rendered config: " + ", ".join(differing))
+    return passed(CONFIG, host, cluster, "files equal the rendered ones")
 
 
 def fetch_healthz(url: str, timeout: float = 3.0, ca_file: str | None = None) -> tuple[int | None, str]:
@@ -116,7 +131,7 @@ def fetch_healthz(url: str, timeout: float = 3.0, ca_file: str | None = None) ->
 def check_healthz(cluster: str, vip: IPv4Address, url: str, status: int | None, body: str) -> CheckResult:
     host = vip_subject(vip)
     if status == 200 and body == "ok":
-        return passed("lb.healthz", host, cluster, f"{url}: 200 ok", url)
+        return passed(HEALTHZ, host, cluster, f"{url}: 200 ok", url)
     if status is None:
-        return failed("lb.healthz", host, cluster, f"{url}: {body}", url)
-    return failed("lb.healthz", host, cluster, f"{url}: {status} {body[:60]!r}", url)
+        return failed(HEALTHZ, host, cluster, f"{url}: {body}", url)
+    return failed(HEALTHZ, host, cluster, f"{url}: {status} {body[:60]!r}", url)

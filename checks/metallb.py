@@ -18,9 +18,14 @@ from typing import Any
 from checks.config_diff import MASK
 from checks.verdict import CheckResult, failed, passed
 
+CONFIG = "metallb.config"
+PRIVATE = "private.reachability"
+IDS = (
+    CONFIG,
+    PRIVATE,
+)  # the check ids this module judges
+
 Path = tuple[str, ...]
-CHECK_CONFIG = "metallb.config"
-CHECK_PRIVATE = "private.reachability"
 SHOWN_IN_REASON = 3
 _UNSET = object()
 
@@ -152,11 +157,11 @@ def check_config(cluster: str, diffs: Sequence[ObjectDiff], host: str = "metallb
     lines = plan_lines(differing)
     details = {"objects": len(diffs), "differing": len(differing)}
     if not lines:
-        return passed(CHECK_CONFIG, host, cluster, f"{len(diffs)} MetalLB object(s) as rendered", details=details)
+        return passed(CONFIG, host, cluster, f"{len(diffs)} MetalLB object(s) as rendered", details=details)
     shown = "; ".join(lines[:SHOWN_IN_REASON]) + (
         f"; ... {len(lines) - SHOWN_IN_REASON} more" if len(lines) > SHOWN_IN_REASON else ""
     )
-    return failed(CHECK_CONFIG, host, cluster, shown, details=details)
+    return failed(CONFIG, host, cluster, shown, details=details)
 
 
 def check_private(host: str, cluster: str, subject: str, source: str, ping_output: str) -> CheckResult:
@@ -166,9 +171,9 @@ def check_private(host: str, cluster: str, subject: str, source: str, ping_outpu
     stats = _STATS.search(ping_output)
     if stats is None:
         first = next((line.strip() for line in ping_output.splitlines() if line.strip()), "no output")
-        return failed(CHECK_PRIVATE, host, cluster, f"ping from {source}: {first[:100]}", subject)
+        return failed(PRIVATE, host, cluster, f"ping from {source}: {first[:100]}", subject)
     sent, received = int(stats.group(1)), int(stats.group(2))
     if received:
         reason = f"{received}/{sent} replies to {source} (the router's tunnel address)"
-        return passed(CHECK_PRIVATE, host, cluster, reason, subject)
-    return failed(CHECK_PRIVATE, host, cluster, f"0/{sent} replies to {source} (the router's tunnel address)", subject)
+        return passed(PRIVATE, host, cluster, reason, subject)
+    return failed(PRIVATE, host, cluster, f"0/{sent} replies to {source} (the router's tunnel address)", subject)

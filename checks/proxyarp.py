@@ -11,6 +11,9 @@ from checks.parsers.models import ConfigCommand, Interface
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster
 
+ENABLED = "proxyarp.enabled"
+IDS = (ENABLED,)  # the check ids this module judges
+
 
 def host_route_paths(node: str, interface: str) -> set[tuple[str, ...]]:
     """The /32 host route through ``interface`` in either dialect (1.4 ``route``, 1.3 ``interface-route``)."""
@@ -52,7 +55,7 @@ def check_proxyarp(
             elif iface.admin_state != "up" or iface.link_state != "up":
                 problems.append(f"{ifname} is {iface.admin_state}/{iface.link_state}")
     if problems:
-        return failed("proxyarp.enabled", host, cluster.name, "; ".join(problems))
+        return failed(ENABLED, host, cluster.name, "; ".join(problems))
     where = " and ".join(wanted)
     routes = f", host routes for {len(cluster.nodes)} nodes" if cluster.node_subnet == "proxy-arp" else ""
-    return passed("proxyarp.enabled", host, cluster.name, f"proxy-ARP on {where}{routes}")
+    return passed(ENABLED, host, cluster.name, f"proxy-ARP on {where}{routes}")

@@ -12,7 +12,7 @@ Status = Literal["pass", "fail", "error"]
 class CheckResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    check: str  # stable id, e.g. "bgp.peers"
+    check: str  # stable id, e.g. bgp.peers (each check module exports its ids: checks.bgp.PEERS, ...)
     host: str
     cluster: str
     status: Status

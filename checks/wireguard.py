@@ -16,6 +16,13 @@ from checks.parsers.models import WireguardInterface
 from checks.verdict import CheckResult, failed, passed
 from inventory.model import Cluster, WireGuard
 
+HANDSHAKE = "wireguard.handshake"
+REACHABLE = "wireguard.reachable"
+IDS = (
+    HANDSHAKE,
+    REACHABLE,
+)  # the check ids this module judges
+
 PING_COUNT = 2
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 _RTT = re.compile(r"= [\d.]+/([\d.]+)/")
@@ -41,11 +48,11 @@ def check_handshake(
     assert wg is not None
     subject = wg.interface
     if interface is None:
-        return failed("wireguard.handshake", host, cluster.name, f"no interface {wg.interface}", subject)
+        return failed(HANDSHAKE, host, cluster.name, f"no interface {wg.interface}", subject)
     peer = interface.peer(wg.peer_public_key)
     if peer is None:
         return failed(
-            "wireguard.handshake",
+            HANDSHAKE,
             host,
             cluster.name,
             f"{wg.interface} has no peer with the venue's key {wg.peer_public_key[:8]}...",
@@ -56,12 +63,12 @@ def check_handshake(
     details = {"peer": wg.peer_name, "age_seconds": age, "max_age_seconds": max_age}
     if age is None:
         reason = f"{wg.peer_name}: never shook hands"
-        return failed("wireguard.handshake", host, cluster.name, reason, subject, details)
+        return failed(HANDSHAKE, host, cluster.name, reason, subject, details)
     if age > max_age:
         reason = f"{wg.peer_name}: latest handshake {_age(age)} ago (limit {max_age} s)"
-        return failed("wireguard.handshake", host, cluster.name, reason, subject, details)
+        return failed(HANDSHAKE, host, cluster.name, reason, subject, details)
     reason = f"{wg.peer_name}: handshake {_age(age)} ago"
-    return passed("wireguard.handshake", host, cluster.name, reason, subject, details)
+    return passed(HANDSHAKE, host, cluster.name, reason, subject, details)
 
 
 def check_reachable(host: str, cluster: Cluster, address: IPv4Address, output: str) -> CheckResult:
@@ -71,11 +78,11 @@ def check_reachable(host: str, cluster: Cluster, address: IPv4Address, output: s
     stats = _STATS.search(output)
     if stats is None:
         first = next((line.strip() for line in output.splitlines() if line.strip()), "no output")
-        return failed("wireguard.reachable", host, cluster.name, f"ping {address}: {first[:100]}", subject)
+        return failed(REACHABLE, host, cluster.name, f"ping {address}: {first[:100]}", subject)
     sent, received = int(stats.group(1)), int(stats.group(2))
     if received == 0:
         return failed(
-            "wireguard.reachable",
+            REACHABLE,
             host,
             cluster.name,
             f"{address} (venue) did not answer through {wg.interface}: 0/{sent} replies",
@@ -83,7 +90,7 @@ def check_reachable(host: str, cluster: Cluster, address: IPv4Address, output: s
         )
     rtt = _RTT.search(output)
     avg = f", avg {rtt.group(1)} ms" if rtt else ""
-    return passed("wireguard.reachable", host, cluster.name, f"{address}: {received}/{sent} replies{avg}", subject)
+    return passed(REACHABLE, host, cluster.name, f"{address}: {received}/{sent} replies{avg}", subject)
 
 
 def _age(seconds: int) -> str:

@@ -20,7 +20,7 @@ DEFAULT_ROLLOUT = ["dev", "wsp", "prd"]
 
 @dataclass
 class InventorySources:
-    """Where the inventory comes from (what ``tasks.options.CommonOptions.sources()`` returns)."""
+    """Where the inventory comes from (what ``tasks.core.options.CommonOptions.sources()`` returns)."""
 
     states: list[str] = field(default_factory=list)
     site: str | None = None

@@ -20,17 +20,15 @@ from nornir.core.task import Result, Task
 
 from checks.config_diff import mask_line
 from inventory.nornir_plugin import EdgekitHost
-from tasks import deploy as deploy_engine
-from tasks.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
-from tasks.dialect import dialect_for
-from tasks.render import render_router_config
-from tasks.report import HostReport
-from tasks.verify import ClusterFacts, RouterVerdict, VerifyOptions, verify_router_task
+from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
+from tasks.core.report import HostReport
+from tasks.router.apply import DeployOptions, deploy_router
+from tasks.router.dialect import dialect_for
+from tasks.router.plan import RouterPlan, host_secret_reader, plan_router, router_cluster, router_dialect, router_driver
+from tasks.router.render import render_router_config
+from tasks.router.verify import ClusterFacts, RouterVerdict, VerifyOptions, verify_router_task
 
 __all__ = ["deploy", "plan", "render", "verify"]
-
-host_cluster = deploy_engine.host_cluster
-_reader = deploy_engine.host_secret_reader
 
 
 def render(task: Task, vyos: str | None = None) -> Result:
@@ -42,12 +40,12 @@ def render(task: Task, vyos: str | None = None) -> Result:
     Result: ``result`` the config text; ``changed`` False; ``failed`` only on an error (e.g. a missing
     Kubernetes secret: ``inventory.errors.MissingFact``, the failed Result's ``exception``).
     """
-    cluster = host_cluster(task.host)
+    cluster = router_cluster(task.host)
     if vyos:
         dialect = dialect_for(vyos)
     else:
-        dialect = deploy_engine.router_dialect(cluster, deploy_engine.router_driver(task))
-    rendered = render_router_config(cluster, dialect, _reader(task.host))  # a MissingFact stays one
+        dialect = router_dialect(cluster, router_driver(task))
+    rendered = render_router_config(cluster, dialect, host_secret_reader(task.host))  # a MissingFact stays one
     return Result(host=task.host, result="\n".join(mask_line(line, rendered.secrets) for line in rendered.lines))
 
 
@@ -58,13 +56,13 @@ def plan(task: Task) -> Result:
     as intended); ``changed`` True when there is a change (as NAPALM's dry run reports one); ``diff`` the
     same lines as text; ``failed`` only on an error (connection, unreadable config, missing fact).
     """
-    cluster = host_cluster(task.host)
+    cluster = router_cluster(task.host)
     report = HostReport(host=task.host.name, cluster=cluster.name)
-    planned: deploy_engine.RouterPlan = task.run(
-        task=deploy_engine.plan_router,
+    planned: RouterPlan = task.run(
+        task=plan_router,
         cluster=cluster,
         report=report,
-        k8s_reader=_reader(task.host),
+        k8s_reader=host_secret_reader(task.host),
         severity_level=logging.DEBUG,
     ).result
     return Result(host=task.host, result=report.commands, changed=bool(planned.change), diff="\n".join(report.commands))
@@ -77,10 +75,10 @@ def verify(task: Task, comply: bool = False, handshake_max_age: int | None = Non
     ``failed`` True when any check did not pass; ``diff`` the compliance drift (``comply``, masked);
     ``changed`` False. A host that cannot be read yields errored checks (``failed``), not an exception.
     """
-    cluster = host_cluster(task.host)
+    cluster = router_cluster(task.host)
     host = task.host
     kube = host.kube_facts if isinstance(host, EdgekitHost) else None
-    facts = ClusterFacts.of(cluster, kube, _reader(host))
+    facts = ClusterFacts.of(cluster, kube, host_secret_reader(host))
     options = VerifyOptions(comply=comply)
     if handshake_max_age is not None:
         options.handshake_max_age = handshake_max_age
@@ -102,23 +100,24 @@ def deploy(
     comment: str = "edgekit deploy",
 ) -> Result:
     """``edgekit deploy`` of one router: plan, then commit-confirm the change, wait (bounded) for the gate
-    (``tasks.deploy.GATE_CHECKS``), confirm and save, or put the previous config back. ``dry_run``: plan only.
+    (the gate probes of ``tasks.router.features``), confirm and save, or put the previous config back.
+    ``dry_run``: plan only.
 
     Unlike the CLI this takes no local lock and does no rollout order: the Nornir run you start is the rollout
     (run it on one cluster's router after the other for a canary).
 
-    Result: ``result`` the ``tasks.report.HostReport`` (``status`` unchanged/changed/planned/failed/reverted,
+    Result: ``result`` the ``tasks.core.report.HostReport`` (``status`` unchanged/changed/planned/failed/reverted,
     ``commands`` the masked change, ``checks`` the gate's verdicts, ``error``, ``notes``, ``rollback``,
     ``timings``); ``changed`` True when the change was committed and confirmed (``dry_run``: when there is
     one); ``diff`` the masked change; ``failed`` when the router failed or was reverted.
     """
-    host_cluster(task.host)  # an InputError for a host that is not a router
-    options = deploy_engine.DeployOptions(
+    router_cluster(task.host)  # an InputError for a host that is not a router
+    options = DeployOptions(
         dry_run=dry_run,
         confirm_timeout=confirm_timeout,
         gate_timeout=gate_timeout,
         save_first=save_first,
         comment=comment,
     )
-    done = task.run(task=deploy_engine.deploy_router, options=options, severity_level=logging.DEBUG)[0]
+    done = task.run(task=deploy_router, options=options, severity_level=logging.DEBUG)[0]
     return Result(host=task.host, result=done.result, changed=done.changed, diff=done.diff, failed=done.failed)

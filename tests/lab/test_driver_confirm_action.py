@@ -20,8 +20,8 @@ import pytest
 
 from lab.vyos import RouterSpec, start_router, stop_router
 from napalm_edgekit_vyos.driver import TimerFired, VyOSDriver
-from tasks.deploy import plan_rollback
-from tasks.dialect import DIALECTS
+from tasks.router.dialect import DIALECTS
+from tasks.router.plan import plan_rollback
 from tests.unit.router_fixtures import cluster
 
 from .helpers import LAB_PASSWORD, connect_in_netns, del_netns, nsx, sh, veth

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from inventory.model import ApiLB, Cluster, Credentials, LoadBalancer, Master
-from tasks import lb_deploy
+from tasks.lb.validate import haproxy_local_copy, keepalived_local_copy, local_interface
 
 VRRP_ENV = "EDGEKIT_TEST_VRRP_PASS"
 VRRP_PASS = "Xq7tP2mZ"
@@ -51,7 +51,7 @@ def cluster(
 
 
 class FakeLB:
-    """An LB host in memory: files, services, and the shell commands ``tasks.lb_deploy`` sends.
+    """An LB host in memory: files, services, and the shell commands ``tasks.lb.apply`` sends.
 
     Validation commands run the real programs on a local copy (the same rewrites as local validation),
     so an invalid file fails here as it would on the host. ``fail_reload`` makes ``systemctl
@@ -102,7 +102,7 @@ class FakeLB:
             case ["haproxy", "-c", "-f", path]:
                 with tempfile.TemporaryDirectory() as tmp:
                     cfg = Path(tmp) / "haproxy.cfg"
-                    cfg.write_text(lb_deploy.haproxy_local_copy(self.files[path][0], Path(tmp)))
+                    cfg.write_text(haproxy_local_copy(self.files[path][0], Path(tmp)))
                     proc = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True)
                     return proc.returncode, (proc.stdout + proc.stderr).replace(str(cfg), path)
             case ["keepalived", "-t", "-f", path]:
@@ -134,6 +134,6 @@ class FakeLB:
             script.write_text("#!/bin/sh\nexit 0\n")
             script.chmod(0o755)
             conf = Path(tmp) / "keepalived.conf"
-            conf.write_text(lb_deploy.keepalived_local_copy(content, script, lb_deploy.local_interface()))
+            conf.write_text(keepalived_local_copy(content, script, local_interface()))
             proc = subprocess.run(["keepalived", "-t", "-f", str(conf)], capture_output=True, text=True)
             return proc.returncode, (proc.stdout + proc.stderr).replace(str(conf), path)

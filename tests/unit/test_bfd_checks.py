@@ -8,10 +8,11 @@ import pytest
 from checks import bfd
 from checks.parsers import bfd_peers
 from inventory.model import BFD, MetalLBPeer, Speaker
-from tasks import deploy
-from tasks.dialect import DIALECTS
-from tasks.render import render_router_config
-from tasks.verify import ClusterFacts, VerifyOptions, planned_checks, verify_router
+from tasks.router.dialect import DIALECTS
+from tasks.router.features import BFD_PEERS, FEATURES, ProbeContext, Reader
+from tasks.router.gate import gate_checks
+from tasks.router.render import render_router_config
+from tasks.router.verify import ClusterFacts, VerifyOptions, planned_checks, verify_router
 from tests.unit.router_fixtures import cluster
 from tests.unit.test_verify_cli import bfd_peers as bfd_text
 
@@ -102,21 +103,21 @@ def test_the_gate_holds_while_a_bfd_session_is_down_with_bgp_up(version: str, si
         c = c.model_copy(update={"router": c.router.model_copy(update={"dialect": version})})  # type: ignore[union-attr]
     d = DIALECTS[version]
     base = {"show ip bgp summary": SUMMARY, "show version": f"Version:          VyOS {version}.0\n"}
-    up = deploy.gate_checks(GateRouter({**base, **_outputs(d.bfd_peers_command)}), c, "r1")  # type: ignore[arg-type]
+    up = gate_checks(GateRouter({**base, **_outputs(d.bfd_peers_command)}), c, "r1")  # type: ignore[arg-type]
     assert [r.check for r in up] == ["bgp.peers", "bfd.peers"] and all(r.ok for r in up)
     router = GateRouter({**base, **_outputs(d.bfd_peers_command, down=(3,))})
-    held = deploy.gate_checks(router, c, "r1")  # type: ignore[arg-type]
+    held = gate_checks(router, c, "r1")  # type: ignore[arg-type]
     assert [r.status for r in held] == ["pass", "fail"] and "k8s-node-3-server-prd" in held[1].reason
 
 
 def test_the_gate_skips_bfd_when_it_is_off() -> None:
     c = cluster(wireguard=False).model_copy(update={"services": [], "bfd": BFD(enabled=False)})
-    results = deploy.gate_checks(GateRouter({"show ip bgp summary": SUMMARY}), c, "r1")  # type: ignore[arg-type]
+    results = gate_checks(GateRouter({"show ip bgp summary": SUMMARY}), c, "r1")  # type: ignore[arg-type]
     assert [r.check for r in results] == ["bgp.peers"]
 
 
 def test_bfd_is_one_of_the_gate_checks() -> None:
-    assert deploy.gate_bfd_peers in deploy.GATE_CHECKS
+    assert BFD_PEERS.gate == ("bfd.peers",) and any(BFD_PEERS in f.probes for f in FEATURES if f.name == "BFD")
 
 
 def _metallb_peer(bfd_profile: str, ebgp_multihop: bool = True) -> MetalLBPeer:
@@ -147,7 +148,7 @@ def test_verify_fails_bfd_peers_when_only_the_site_has_bfd() -> None:
     verdict = verify_router(lambda cmd: "", ClusterFacts(cluster=c), "r1", VerifyOptions())
     result = next(r for r in verdict.results if r.check == "bfd.peers")
     assert result.status == "fail" and "run `metallb deploy`" in result.reason
-    gate = deploy.gate_bfd_peers(lambda cmd: "", c, "r1")
+    gate = BFD_PEERS.judge(ProbeContext(Reader(lambda cmd: ""), c, "r1", gate=True))
     assert gate == []  # the router has no BFD to wait for: nothing was rendered
 
 

@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from inventory.model import BFD, MetalLBIntent, Pool
-from tasks.dialect import DIALECTS
-from tasks.metallb_render import config_text, render_metallb
-from tasks.render import render_router_config
+from tasks.metallb.render import config_text, render_metallb
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import render_router_config
 from tests.unit.router_fixtures import ROUTER_WG_KEY, cluster
 
 

@@ -11,8 +11,8 @@ from checks.config_diff import diff
 from inventory.errors import InputError
 from inventory.model import BFD, BGP
 from inventory.sitefile import load_site_file
-from tasks.dialect import DIALECTS
-from tasks.render import managed_scope, render_router_config
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import managed_scope, render_router_config
 from tests.unit.router_fixtures import ROUTER_WG_KEY, cluster
 
 

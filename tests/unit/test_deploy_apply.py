@@ -15,10 +15,12 @@ from checks.config_diff import ConfigChange
 from checks.verdict import CheckResult
 from napalm_edgekit_vyos.connection import ConfirmOutcome, ConfirmPending
 from napalm_edgekit_vyos.driver import TimerFired
-from tasks import deploy
-from tasks.dialect import DIALECTS
-from tasks.render import RenderedConfig
-from tasks.report import HostReport
+from tasks.core.report import HostReport
+from tasks.router import apply
+from tasks.router.apply import ChangeRefused, DeployOptions, apply_router, pending_text
+from tasks.router.dialect import DIALECTS
+from tasks.router.plan import RouterPlan, plan_rollback
+from tasks.router.render import RenderedConfig
 from tests.unit.router_fixtures import cluster
 
 
@@ -54,17 +56,17 @@ class RefusingDriver:
 
 
 def test_refused_change_is_reported_with_the_secret_masked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deploy, "router_driver", lambda task: RefusingDriver())
+    monkeypatch.setattr(apply, "router_driver", lambda task: RefusingDriver())
     line = "set protocols bgp neighbor 203.0.113.11 password 'hunter2'"
-    plan = deploy.RouterPlan(
+    plan = RouterPlan(
         dialect=DIALECTS["1.4"],
         running=[],
         rendered=RenderedConfig([line], ["hunter2"]),
         change=ConfigChange(sets=[line]),
     )
     plan.report = HostReport(host="r1", cluster="prd")
-    with pytest.raises(deploy.ApplyError) as caught:
-        deploy.apply_router(StepTask(), cluster(wireguard=False), plan, deploy.DeployOptions())  # type: ignore[arg-type]
+    with pytest.raises(ChangeRefused) as caught:
+        apply_router(StepTask(), cluster(wireguard=False), plan, DeployOptions())  # type: ignore[arg-type]
     assert "hunter2" not in str(caught.value)
     assert "********" in str(caught.value) and "Set failed" in str(caught.value)
 
@@ -137,18 +139,18 @@ class ScriptedDriver:
 def run_apply(
     monkeypatch: pytest.MonkeyPatch, driver: ScriptedDriver, gate_ok: bool = True, **options: Any
 ) -> tuple[HostReport, Any]:
-    monkeypatch.setattr(deploy, "router_driver", lambda task: driver)
+    monkeypatch.setattr(apply, "router_driver", lambda task: driver)
     verdict = "pass" if gate_ok else "fail"
     result = CheckResult(check="bgp.peers", host="r1", cluster="prd", status=verdict, reason="test")
-    monkeypatch.setattr(deploy, "gate_checks", lambda *a: [result])
-    plan = deploy.RouterPlan(DIALECTS["1.4"], driver.running, RenderedConfig([LINE]), ConfigChange(sets=[LINE]))
+    monkeypatch.setattr(apply, "gate_checks", lambda *a: [result])
+    plan = RouterPlan(DIALECTS["1.4"], driver.running, RenderedConfig([LINE]), ConfigChange(sets=[LINE]))
     report = HostReport(host="r1", cluster="prd")
     plan.report = report
     task = StepTask()
-    opts = deploy.DeployOptions(**{"gate_timeout": 0.5, "gate_interval": 0.05, **options})
+    opts = DeployOptions(**{"gate_timeout": 0.5, "gate_interval": 0.05, **options})
     try:
-        result = deploy.apply_router(task, cluster(wireguard=False), plan, opts)  # type: ignore[arg-type]
-    except deploy.ApplyError as exc:
+        result = apply_router(task, cluster(wireguard=False), plan, opts)  # type: ignore[arg-type]
+    except ChangeRefused as exc:
         return report, exc
     return report, result
 
@@ -156,7 +158,7 @@ def run_apply(
 def test_unsaved_commits_refuse_the_router_before_anything_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
     driver = ScriptedDriver(unsaved="[edit interfaces]\n+ description 'someone'")
     _, outcome = run_apply(monkeypatch, driver)
-    assert isinstance(outcome, deploy.ApplyError)
+    assert isinstance(outcome, ChangeRefused)
     assert "not saved" in str(outcome) and "--save-first" in str(outcome) and "reboot" in str(outcome)
     assert "\n" not in str(outcome)  # one line
     assert driver.calls == ["unsaved_commits"]
@@ -192,7 +194,7 @@ def test_another_pending_confirm_on_14_changes_nothing(monkeypatch: pytest.Monke
     error.__cause__ = pending
     driver = ScriptedDriver(commit_error=error)
     _, outcome = run_apply(monkeypatch, driver)
-    assert isinstance(outcome, deploy.ApplyError) and "Another confirm is pending" in str(outcome)
+    assert isinstance(outcome, ChangeRefused) and "Another confirm is pending" in str(outcome)
     assert not any(c.startswith("restore") for c in driver.calls)
 
 
@@ -229,10 +231,10 @@ def test_a_second_ctrl_c_ends_the_gate_and_restores_in_place(monkeypatch: pytest
 
 def test_pending_text_names_the_time_and_the_reboot() -> None:
     report = HostReport(host="r1", cluster="prd", rollback="reboot", timer_fires_at=1_000_000.0)
-    text = deploy.pending_text(report, now=1_000_000.0 - 125)
+    text = pending_text(report, now=1_000_000.0 - 125)
     assert "in 2 min 5 s" in text and "REBOOTS" in text
     report.rollback = "reload"
-    assert "in place" in deploy.pending_text(report, now=1_000_000.0)
+    assert "in place" in pending_text(report, now=1_000_000.0)
 
 
 ACTION_SET = "set system config-management commit-confirm action 'reload'"
@@ -268,7 +270,7 @@ def test_plan_says_reload_or_reboot_per_router(
     assert base.router is not None
     c = base.model_copy(update={"router": base.router.model_copy(update={"revert_in_place": revert_in_place})})
     driver = ProbeDriver(knows)
-    rollback, set_action, text = deploy.plan_rollback(driver, c, DIALECTS[version], running)  # type: ignore[arg-type]
+    rollback, set_action, text = plan_rollback(driver, c, DIALECTS[version], running)  # type: ignore[arg-type]
     assert (rollback, set_action) == expected and why in text
     assert driver.probed == (version != "1.3" and revert_in_place and not running)  # probe only when it matters
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import deploy_cmd
-from tasks.locks import RouterLock, RouterLocked
-from tasks.report import EXIT_INTERRUPTED, HostReport, RunReport
+from tasks.core.report import EXIT_INTERRUPTED, HostReport, RunReport
+from tasks.router import commands as deploy_cmd
+from tasks.router.locks import RouterLock, RouterLocked
 
 
 class Exited(Exception):

@@ -1,4 +1,4 @@
-"""tasks.exporter with a fake run function: never two runs at once, an overrun counted, the last results
+"""tasks.edge.exporter with a fake run function: never two runs at once, an overrun counted, the last results
 kept (and said to be old) when a run fails, /metrics served by prometheus_client's server; and a real
 child run's failure and exit code. Every wait has a bound."""
 
@@ -15,8 +15,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 from checks.verdict import failed, passed
-from tasks import exporter as ex
-from tasks.report import HostReport, RunReport
+from tasks.core.arguments import listen_address
+from tasks.core.report import HostReport, RunReport
+from tasks.edge import exporter as ex
 
 WAIT = 10.0  # seconds: a bound, never a pace
 
@@ -193,12 +194,12 @@ def test_child_run_over_its_timeout_is_killed() -> None:
 
 
 def test_listen_address_forms() -> None:
-    assert ex.listen_address("127.0.0.1:9479") == ("127.0.0.1", 9479)
-    assert ex.listen_address(":9479") == ("0.0.0.0", 9479)
-    assert ex.listen_address("[::1]:9479") == ("::1", 9479)
+    assert listen_address("127.0.0.1:9479") == ("127.0.0.1", 9479)
+    assert listen_address(":9479") == ("0.0.0.0", 9479)
+    assert listen_address("[::1]:9479") == ("::1", 9479)
     for bad in ("9479", "localhost:9479", "1.2.3.4:0", "1.2.3.4:x"):
         with pytest.raises(Exception, match="ADDR:PORT|not an IP"):
-            ex.listen_address(bad)
+            listen_address(bad)
 
 
 def test_exporter_command_stops_with_exit_2_when_the_first_run_has_bad_input(tmp_path: object) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from checks import lb as lbchecks
 from checks.parsers import haproxy_stat
 from checks.verdict import errored, failed, passed
-from tasks.report import write_junit
+from tasks.core.report import write_junit
 from tests.conftest import FIXTURES
 
 VIP = IPv4Address("203.0.113.10")

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks import lb as lbcmd
+from checks import lb as lbchecks
+from tasks.lb import main as lb_main
+from tasks.lb.remote import SSHRemote
+from tasks.lb.render import DEFAULT_TUNING
 from tests.conftest import FIXTURES
 from tests.unit.lb_fixtures import VRRP_ENV
 
@@ -42,21 +45,21 @@ def test_missing_secret_is_exit_2_before_any_device(
 ) -> None:
     monkeypatch.delenv(VRRP_ENV, raising=False)
     opened: list[str] = []
-    monkeypatch.setattr(lbcmd.lb_deploy.SSHRemote, "from_task", lambda task: opened.append(task.host.name))
-    assert lbcmd.main(["plan", "--state", STATE, "--site", site(tmp_path)]) == 2
+    monkeypatch.setattr(SSHRemote, "from_task", lambda task: opened.append(task.host.name))
+    assert lb_main(["plan", "--state", STATE, "--site", site(tmp_path)]) == 2
     assert "clusters.prd.lb.auth_pass" in capsys.readouterr().err
     assert opened == []
 
 
 def test_no_lb_selected_is_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefgh")
-    assert lbcmd.main(["plan", "--state", STATE, "--site", site(tmp_path), "--limit", "nosuchhost"]) == 2
+    assert lb_main(["plan", "--state", STATE, "--site", site(tmp_path), "--limit", "nosuchhost"]) == 2
 
 
 def test_unreachable_lbs_fail_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefgh")
     report = tmp_path / "report.json"
-    rc = lbcmd.main(["deploy", "--state", STATE, "--site", site(tmp_path), "--json", str(report)])
+    rc = lb_main(["deploy", "--state", STATE, "--site", site(tmp_path), "--json", str(report)])
     assert rc == 1
     data = json.loads(report.read_text())
     assert [h["status"] for h in data["hosts"]] == ["failed", "failed"]
@@ -66,11 +69,11 @@ def test_unreachable_lbs_fail_the_run(tmp_path: Path, monkeypatch: pytest.Monkey
 @pytest.mark.programs("haproxy")
 def test_invalid_render_fails_that_host_without_connecting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefgh")
-    monkeypatch.setitem(lbcmd.lb_deploy.DEFAULT_TUNING, "balance", "fastest")
+    monkeypatch.setitem(DEFAULT_TUNING, "balance", "fastest")
     opened: list[str] = []
-    monkeypatch.setattr(lbcmd.lb_deploy.SSHRemote, "from_task", lambda task: opened.append(task.host.name))
+    monkeypatch.setattr(SSHRemote, "from_task", lambda task: opened.append(task.host.name))
     report = tmp_path / "report.json"
-    assert lbcmd.main(["plan", "--state", STATE, "--site", site(tmp_path), "--json", str(report)]) == 1
+    assert lb_main(["plan", "--state", STATE, "--site", site(tmp_path), "--json", str(report)]) == 1
     data = json.loads(report.read_text())
     assert all(h["error"].startswith("haproxy -c: parsing [/etc/haproxy/haproxy.cfg:") for h in data["hosts"])
     assert opened == []
@@ -79,10 +82,10 @@ def test_invalid_render_fails_that_host_without_connecting(tmp_path: Path, monke
 def test_verify_without_lbs_writes_errors_to_json_and_junit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefgh")
     # The VIP is a lab/documentation address: point the /healthz request at loopback instead.
-    monkeypatch.setattr(lbcmd.lbchecks, "fetch_healthz", lambda url, timeout, ca_file: (None, "refused"))
+    monkeypatch.setattr(lbchecks, "fetch_healthz", lambda url, timeout, ca_file: (None, "refused"))
     report, junit = tmp_path / "r.json", tmp_path / "j.xml"
     args = ["verify", "--state", STATE, "--site", site(tmp_path), "--json", str(report), "--junit", str(junit)]
-    assert lbcmd.main(args) == 1
+    assert lb_main(args) == 1
     data = json.loads(report.read_text())
     ids = sorted((c["host"], c["check"], c["status"]) for h in data["hosts"] for c in h["checks"])
     assert ("vip 203.0.113.10", "lb.vip", "fail") in ids

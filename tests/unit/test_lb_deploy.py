@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import lb_deploy
+from tasks.lb.apply import BAK_SUFFIX, FAILED_SUFFIX, NEW_SUFFIX, ApplyOutcome, apply_lb
+from tasks.lb.plan import LBPlan, plan_lb
+from tasks.lb.render import CHECK_SCRIPT, HAPROXY_CFG, KEEPALIVED_CONF, mask, render_lb
 from tests.unit.lb_fixtures import LB1, VRRP_ENV, VRRP_PASS, FakeLB, cluster
 
 pytestmark = pytest.mark.programs("haproxy", "keepalived")
 DEBIAN_HAPROXY = "global\n\tlog /dev/log local0\n\tdaemon\n\ndefaults\n\tmode http\n"
-H, K, S = lb_deploy.HAPROXY_CFG, lb_deploy.KEEPALIVED_CONF, lb_deploy.CHECK_SCRIPT
+H, K, S = HAPROXY_CFG, KEEPALIVED_CONF, CHECK_SCRIPT
 
 
 @pytest.fixture(autouse=True)
@@ -22,15 +24,15 @@ def fresh_host() -> FakeLB:
     return FakeLB({H: (DEBIAN_HAPROXY, 0o644)})
 
 
-def deploy(host: FakeLB, **render: object) -> tuple[lb_deploy.LBPlan, lb_deploy.ApplyOutcome]:
-    rendered = lb_deploy.render_lb(cluster(**render), LB1)  # type: ignore[arg-type]
-    plan = lb_deploy.plan_lb(host, rendered)
-    return plan, lb_deploy.apply_lb(host, plan, LB1)
+def deploy(host: FakeLB, **render: object) -> tuple[LBPlan, ApplyOutcome]:
+    rendered = render_lb(cluster(**render), LB1)  # type: ignore[arg-type]
+    plan = plan_lb(host, rendered)
+    return plan, apply_lb(host, plan, LB1)
 
 
 def test_plan_reads_only_and_lists_actions() -> None:
     host = fresh_host()
-    plan = lb_deploy.plan_lb(host, lb_deploy.render_lb(cluster(), LB1))
+    plan = plan_lb(host, render_lb(cluster(), LB1))
     assert host.writes == [] and host.reloads == []
     assert all(c.startswith("systemctl is-active") for c in host.commands)
     actions = plan.actions()
@@ -42,7 +44,7 @@ def test_plan_reads_only_and_lists_actions() -> None:
 def test_diffs_are_unified_and_mask_the_secret() -> None:
     host = fresh_host()
     host.files[K] = ("vrrp_instance VI_1 {\n    authentication {\n        auth_pass oldsecret\n    }\n}\n", 0o644)
-    plan = lb_deploy.plan_lb(host, lb_deploy.render_lb(cluster(), LB1))
+    plan = plan_lb(host, render_lb(cluster(), LB1))
     diffs = plan.diffs()
     assert diffs[H][0] == f"--- a{H}" and diffs[H][1] == f"+++ b{H}" and diffs[H][2].startswith("@@")
     assert diffs[S][0] == "--- /dev/null"
@@ -56,14 +58,14 @@ def test_first_deploy_pushes_validates_renames_and_starts() -> None:
     plan, outcome = deploy(host)
     assert outcome.status == "changed", outcome.error
     # Uploaded as temp files, validated on the host, then renamed: never written in place.
-    assert sorted(host.writes) == sorted(p + lb_deploy.NEW_SUFFIX for p in (H, K, S))
+    assert sorted(host.writes) == sorted(p + NEW_SUFFIX for p in (H, K, S))
     assert any(c.startswith(f"haproxy -c -f {H}.edgekit-new") for c in host.commands)
     # keepalived.conf is checked against the new check script, before either is live.
     assert any("keepalived -t -f" in c and "check_apiserver.sh.edgekit-new" in c for c in host.commands)
     assert host.files[H][0] == plan.rendered.file("haproxy").content
-    assert host.files[H + lb_deploy.BAK_SUFFIX][0] == DEBIAN_HAPROXY  # the previous file is kept
+    assert host.files[H + BAK_SUFFIX][0] == DEBIAN_HAPROXY  # the previous file is kept
     assert host.files[S][1] == 0o755
-    assert not any(p.endswith(lb_deploy.NEW_SUFFIX) for p in host.files)
+    assert not any(p.endswith(NEW_SUFFIX) for p in host.files)
     assert host.reloads == ["haproxy", "keepalived"]
     # Order: script before keepalived.conf, so the live conf never names a missing script.
     moves = [c for c in host.commands if c.startswith("mv -f")]
@@ -126,7 +128,7 @@ def test_failed_reload_restores_the_previous_files_and_reloads_again() -> None:
     assert outcome.error is not None and outcome.error.startswith("reload of haproxy failed: Job for haproxy.service")
     for path in (H, K, S):
         assert host.files[path] == previous[path], path
-    assert host.files[H + lb_deploy.FAILED_SUFFIX][0] != previous[H][0]  # the rejected file, for diagnosis
+    assert host.files[H + FAILED_SUFFIX][0] != previous[H][0]  # the rejected file, for diagnosis
     # haproxy failed first; both were running before, so haproxy is reloaded onto the restored file
     # (keepalived was never reloaded with the new file).
     assert host.reloads == ["haproxy", "haproxy"]
@@ -151,17 +153,17 @@ def test_first_install_reload_failure_moves_new_files_aside() -> None:
     _, outcome = deploy(host)
     assert outcome.status == "reverted"
     assert H not in host.files and K not in host.files
-    assert H + lb_deploy.FAILED_SUFFIX in host.files
+    assert H + FAILED_SUFFIX in host.files
     # Services that were not running before are left so: no second reload.
     assert host.reloads == ["haproxy"]
 
 
 def test_host_changed_since_plan_is_not_overwritten() -> None:
     host = fresh_host()
-    rendered = lb_deploy.render_lb(cluster(), LB1)
-    plan = lb_deploy.plan_lb(host, rendered)
+    rendered = render_lb(cluster(), LB1)
+    plan = plan_lb(host, rendered)
     host.files[H] = ("# edited by hand after the plan\n", 0o644)
-    outcome = lb_deploy.apply_lb(host, plan, LB1)
+    outcome = apply_lb(host, plan, LB1)
     assert outcome.status == "failed" and "changed on the host since the plan" in (outcome.error or "")
     assert host.writes == []
 
@@ -179,5 +181,5 @@ def test_mode_only_change_is_fixed_without_reload() -> None:
 
 def test_mask_hides_any_auth_pass_and_known_secrets() -> None:
     text = "auth_pass hunter2\n  auth_pass   other\nfoo Xq7tP2mZ bar\n"
-    masked = lb_deploy.mask(text, [VRRP_PASS])
+    masked = mask(text, [VRRP_PASS])
     assert masked == "auth_pass ********\n  auth_pass   ********\nfoo ******** bar\n"

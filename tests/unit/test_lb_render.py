@@ -9,7 +9,9 @@ from pydantic import ValidationError
 
 from inventory.errors import InputError, MissingFact
 from inventory.model import ApiLB
-from tasks import lb_deploy, lb_validate
+from tasks.lb import validate as lb_validate
+from tasks.lb.render import render_lb
+from tasks.lb.validate import ValidationFailed, haproxy_local_copy, keepalived_local_copy, validate_local
 from tests.unit.lb_fixtures import LB1, LB2, MASTERS, VRRP_ENV, VRRP_PASS, cluster
 
 needs_haproxy = pytest.mark.programs("haproxy")
@@ -26,7 +28,7 @@ def lines(text: str) -> list[str]:
 
 
 def test_haproxy_cfg_is_the_documented_layout() -> None:
-    cfg = lines(lb_deploy.render_lb(cluster(), LB1).file("haproxy").content)
+    cfg = lines(render_lb(cluster(), LB1).file("haproxy").content)
     assert "stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners" in cfg
     front = cfg[cfg.index("frontend apiserver") : cfg.index("backend apiserverbackend")]
     assert front == [
@@ -51,15 +53,15 @@ def test_haproxy_cfg_is_the_documented_layout() -> None:
 
 
 def test_ports_come_from_the_model() -> None:
-    cfg = lb_deploy.render_lb(cluster(frontend_port=8443, apiserver_port=16443), LB1).file("haproxy").content
+    cfg = render_lb(cluster(frontend_port=8443, apiserver_port=16443), LB1).file("haproxy").content
     assert "bind *:8443" in cfg and "203.0.113.5:16443 check" in cfg
-    script = lb_deploy.render_lb(cluster(frontend_port=8443), LB1).file("script").content
+    script = render_lb(cluster(frontend_port=8443), LB1).file("script").content
     assert "https://127.0.0.1:8443/healthz" in script and "https://203.0.113.10:8443/healthz" in script
 
 
 def test_keepalived_per_lb_state_priority_unicast() -> None:
-    one = lines(lb_deploy.render_lb(cluster(), LB1).file("keepalived").content)
-    two = lines(lb_deploy.render_lb(cluster(), LB2).file("keepalived").content)
+    one = lines(render_lb(cluster(), LB1).file("keepalived").content)
+    two = lines(render_lb(cluster(), LB2).file("keepalived").content)
     for conf, state, prio, src, peer in ((one, "MASTER", 150, ".8", ".9"), (two, "BACKUP", 101, ".9", ".8")):
         assert f"state {state}" in conf and f"priority {prio}" in conf
         assert f"unicast_src_ip 203.0.113{src}" in conf
@@ -75,7 +77,7 @@ def test_keepalived_per_lb_state_priority_unicast() -> None:
 
 
 def test_check_script_mode_and_syntax() -> None:
-    script = lb_deploy.render_lb(cluster(), LB1).file("script")
+    script = render_lb(cluster(), LB1).file("script")
     assert script.mode == 0o755 and script.path == "/etc/keepalived/check_apiserver.sh"
     assert script.content.startswith("#!/bin/sh\n")
     assert subprocess.run(["sh", "-n"], input=script.content, text=True).returncode == 0
@@ -85,14 +87,14 @@ def test_check_script_mode_and_syntax() -> None:
 @needs_keepalived
 def test_renders_pass_the_real_programs() -> None:
     for name in (LB1, LB2):
-        assert lb_deploy.validate_local(lb_deploy.render_lb(cluster(), name)) == []
+        assert validate_local(render_lb(cluster(), name)) == []
 
 
 @needs_haproxy
 def test_invalid_haproxy_render_fails_with_the_programs_message() -> None:
-    rendered = lb_deploy.render_lb(cluster(), LB1, tuning={"balance": "fastest"})
-    with pytest.raises(lb_deploy.ValidationFailed) as exc:
-        lb_deploy.validate_local(rendered)
+    rendered = render_lb(cluster(), LB1, tuning={"balance": "fastest"})
+    with pytest.raises(ValidationFailed) as exc:
+        validate_local(rendered)
     message = str(exc.value)
     # The program's own words, with the file and line as on the LB (not the temp copy).
     assert message.startswith("haproxy -c: parsing [/etc/haproxy/haproxy.cfg:")
@@ -102,9 +104,9 @@ def test_invalid_haproxy_render_fails_with_the_programs_message() -> None:
 
 @needs_keepalived
 def test_invalid_keepalived_render_fails_with_the_programs_message() -> None:
-    rendered = lb_deploy.render_lb(cluster(), LB1, tuning={"advert_int": 300})
-    with pytest.raises(lb_deploy.ValidationFailed) as exc:
-        lb_deploy.validate_local(rendered)
+    rendered = render_lb(cluster(), LB1, tuning={"advert_int": 300})
+    with pytest.raises(ValidationFailed) as exc:
+        validate_local(rendered)
     assert str(exc.value).startswith("keepalived -t: (/etc/keepalived/keepalived.conf: Line ")
     assert "advert_int" in str(exc.value) or "300" in str(exc.value)
 
@@ -128,7 +130,7 @@ def test_bad_model_values_are_rejected_before_rendering() -> None:
 
 def test_long_vrrp_password_is_cut_to_8_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VRRP_ENV, "abcdefghijklmnop")
-    rendered = lb_deploy.render_lb(cluster(), LB1)
+    rendered = render_lb(cluster(), LB1)
     assert "auth_pass abcdefgh\n" in rendered.file("keepalived").content
     assert any("only the first 8" in w for w in rendered.warnings)
     assert "abcdefghijklmnop" not in " ".join(rendered.warnings)
@@ -137,22 +139,22 @@ def test_long_vrrp_password_is_cut_to_8_with_a_warning(monkeypatch: pytest.Monke
 def test_missing_secret_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(VRRP_ENV)
     with pytest.raises(MissingFact) as exc:
-        lb_deploy.render_lb(cluster(), LB1)
+        render_lb(cluster(), LB1)
     assert isinstance(exc.value, InputError) and "lb.auth_pass" in str(exc.value)
 
 
 def test_missing_api_lb_fact_names_the_field() -> None:
     c = cluster().model_copy(update={"missing": {"api_lb.vip": "no API VIP: set lb.vip"}})
     with pytest.raises(MissingFact, match=r"clusters\.prd\.api_lb\.vip"):
-        lb_deploy.render_lb(c, LB1)
+        render_lb(c, LB1)
 
 
 def test_local_copy_rewrites_keep_line_numbers(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    rendered = lb_deploy.render_lb(cluster(interface="ens99"), LB1)
+    rendered = render_lb(cluster(interface="ens99"), LB1)
     ha = rendered.file("haproxy").content
     ka = rendered.file("keepalived").content
-    ha_copy = lb_deploy.haproxy_local_copy(ha, tmp_path)
-    ka_copy = lb_deploy.keepalived_local_copy(ka, tmp_path / "s.sh", "eth7")
+    ha_copy = haproxy_local_copy(ha, tmp_path)
+    ka_copy = keepalived_local_copy(ka, tmp_path / "s.sh", "eth7")
     assert len(ha_copy.splitlines()) == len(ha.splitlines())
     assert len(ka_copy.splitlines()) == len(ka.splitlines())
     assert f"stats socket {tmp_path}/admin.sock mode 660" in ha_copy
@@ -164,6 +166,6 @@ def test_non_root_local_copy_runs_the_script_as_the_current_user(monkeypatch: py
     # keepalived's script security rejects a root script_user for a script a non-root developer owns.
     monkeypatch.setattr(lb_validate.os, "geteuid", lambda: 1000)
     monkeypatch.setattr(lb_validate, "_local_user", lambda: ("dev", "dev"))
-    ka = lb_deploy.render_lb(cluster(), LB1).file("keepalived").content
-    copy = lb_deploy.keepalived_local_copy(ka, tmp_path / "s.sh", "eth0")
+    ka = render_lb(cluster(), LB1).file("keepalived").content
+    copy = keepalived_local_copy(ka, tmp_path / "s.sh", "eth0")
     assert "script_user dev" in copy and "script_user root" not in copy

@@ -69,7 +69,7 @@ def test_help_imports_no_engine() -> None:
         "from tasks.router import GROUPS, build_parser\n"
         "build_parser(groups=GROUPS)\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'napalm', 'nornir', 'kubernetes', 'netmiko'}))\n"
-        "print('tasks.deploy' in sys.modules, 'inventory.build' in sys.modules)"
+        "print('tasks.router.apply' in sys.modules, 'inventory.build' in sys.modules)"
     )
     assert _python(code).splitlines() == ["[]", "False False"]
 
@@ -77,7 +77,7 @@ def test_help_imports_no_engine() -> None:
 def test_lean_napalm_loads_edgekit_driver_only() -> None:
     code = (
         "import sys\n"
-        "from tasks import napalm_lean\n"
+        "from tasks.core import napalm_lean\n"
         "napalm_lean.without_drivers()\n"
         "from nornir_napalm.plugins.connections import Napalm\n"
         "from napalm import get_network_driver\n"
@@ -90,8 +90,8 @@ def test_lean_napalm_loads_edgekit_driver_only() -> None:
 
 
 def test_render_cache_renders_once_per_router_and_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasks import render as render_module
-    from tasks.dialect import DIALECTS
+    from tasks.router import render as render_module
+    from tasks.router.dialect import DIALECTS
 
     calls: list[tuple[str, str]] = []
 

@@ -17,14 +17,14 @@ import pytest
 import yaml
 from napalm.base.exceptions import ConnectionException
 
-import tasks.deploy
+import tasks.router.plan
 from inventory import kube
 from inventory.build import InventorySources, LoadResult, load
 from inventory.errors import InputError
 from lab.kubeapi import KubeAPIServer, kubeconfig
-from tasks.dialect import DIALECTS
-from tasks.render import render_router_config
 from tasks.router import main
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import render_router_config
 from tests.conftest import FIXTURES
 from tests.unit.test_cli_router import Listener
 from tests.unit.test_kube import NODES, prd_world
@@ -163,7 +163,7 @@ def two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
         asked.append(task.host.name)
         raise ConnectionException(f"cannot connect to {task.host.name}")
 
-    monkeypatch.setattr(tasks.deploy, "router_driver", driver)
+    monkeypatch.setattr(tasks.router.plan, "router_driver", driver)
     args = ["--state", f"{SAMPLE},{DEV}", "--site", str(site_path), "--kubeconfig", str(kc)]
     yield {"args": args, "ports": ports, "asked": asked, "tmp": tmp_path}
     for listener in ports.values():
@@ -229,8 +229,8 @@ def test_plan_input_error_found_while_planning_exits_2_with_that_error(
     def dialect(cluster: Any, driver: Any) -> Any:
         raise InputError("VyOS 9.9 is not supported", path="show version")
 
-    monkeypatch.setattr(tasks.deploy, "router_driver", lambda task: object())
-    monkeypatch.setattr(tasks.deploy, "router_dialect", dialect)
+    monkeypatch.setattr(tasks.router.plan, "router_driver", lambda task: object())
+    monkeypatch.setattr(tasks.router.plan, "router_dialect", dialect)
     code = main(["plan", *two["args"], "--cluster", "dev"])
     captured = capsys.readouterr()
     assert code == 2  # bad input stops the run before any router is changed

@@ -20,12 +20,16 @@ from checks import metallb as checks
 from inventory.build import InventorySources, load
 from inventory.errors import InputError, MissingFact
 from inventory.model import BFD, Cluster, Pool, Service
-from tasks import metallb_tasks as engine
-from tasks import venue
-from tasks.dialect import DIALECTS
-from tasks.metallb_kube import ApplyConflict, ClusterAPI, conflicts_of
-from tasks.metallb_render import config_text, render_metallb
-from tasks.render import managed_scope, render_router_config
+from tasks.core import rollout
+from tasks.metallb.apply import metallb_apply
+from tasks.metallb.gate import gate_checks
+from tasks.metallb.kube import ApplyConflict, ClusterAPI, conflicts_of
+from tasks.metallb.plan import DuplicatePeer, plan_cluster
+from tasks.metallb.render import config_text, masked_yaml, render_metallb
+from tasks.metallb.verify import private_checks
+from tasks.router import venue
+from tasks.router.dialect import DIALECTS
+from tasks.router.render import managed_scope, render_router_config
 from tests.conftest import FIXTURES
 from tests.unit.router_fixtures import ROUTER_WG_KEY, cluster
 from tests.unit.test_checks_verify import SUMMARY_3
@@ -163,7 +167,7 @@ def test_crds_form_renders_pools_advertisements_and_the_peer(tmp_path: Path, mon
     assert r.objects[0] is secret  # applied before the BGPPeer that names it
     assert secret["type"] == "kubernetes.io/basic-auth"
     assert base64.b64decode(secret["data"]["password"]).decode() == "s3cret"
-    shown = engine.masked_yaml(r)
+    shown = masked_yaml(r)
     assert "s3cret" not in shown and secret["data"]["password"] not in shown and "********" in shown
 
 
@@ -219,7 +223,7 @@ def test_configmap_form_has_metallbs_legacy_keys(tmp_path: Path, monkeypatch: py
             },
         ],
     }
-    assert "s3cret" not in engine.masked_yaml(r)
+    assert "s3cret" not in masked_yaml(r)
 
 
 def test_crds_form_refuses_a_pool_name_kubernetes_refuses(tmp_path: Path) -> None:
@@ -329,16 +333,16 @@ def test_apply_sends_what_differs_deletes_stale_objects_and_is_idempotent(tmp_pa
         "spec": {"addresses": ["198.51.100.128/28"]},
     }
     api = FakeAPI([stale])
-    plan = engine.plan_cluster(r, api)  # type: ignore[arg-type]
+    plan = plan_cluster(r, api)  # type: ignore[arg-type]
     assert "- IPAddressPool metallb-system/old" in plan.lines and len(plan.lines) == 6
     from types import SimpleNamespace
 
     task = SimpleNamespace(host=SimpleNamespace(name="r"))
-    res = engine.metallb_apply(task, plan, api)  # type: ignore[arg-type]
+    res = metallb_apply(task, plan, api)  # type: ignore[arg-type]
     assert res.changed and len(api.applied) == 5 and api.deleted == ["IPAddressPool metallb-system/old"]
-    again = engine.plan_cluster(r, api)  # type: ignore[arg-type]
+    again = plan_cluster(r, api)  # type: ignore[arg-type]
     assert not again and again.lines == []
-    assert not engine.metallb_apply(task, again, api).changed  # type: ignore[arg-type]
+    assert not metallb_apply(task, again, api).changed  # type: ignore[arg-type]
 
 
 # --- conflicts through the real client ---------------------------------------------------------------------------
@@ -443,18 +447,21 @@ def test_gate_waits_for_established_sessions_within_its_bound() -> None:
 
     # the router's summary over time: a speaker Active for the first two polls, then all Established
     states = [active, active, SUMMARY_3]
-    results = engine.wait_for_gate(lambda _c: states[min(int(now[0] / 0.5), 2)], c, "r", 10, 0.5, lambda: now[0], sleep)
+    show = lambda _c: states[min(int(now[0] / 0.5), 2)]  # noqa: E731
+    results, _ = rollout.wait_for_gate(lambda: gate_checks(show, c, "r"), 10, 0.5, clock=lambda: now[0], sleep=sleep)
     assert results is not None and [r.status for r in results] == ["pass"] and now[0] == 1.0
     # a session that never comes back: the gate gives up at its bound, failing and naming the speaker
     now[0] = 0.0
-    results = engine.wait_for_gate(lambda _c: active, c, "r", 3, 0.5, lambda: now[0], sleep)
+    results, _ = rollout.wait_for_gate(
+        lambda: gate_checks(lambda _c: active, c, "r"), 3, 0.5, clock=lambda: now[0], sleep=sleep
+    )
     assert results is not None and results[0].status == "fail" and "203.0.113.11) is Active" in results[0].reason
     assert now[0] == 3.0
 
 
 def test_gate_is_skipped_while_the_router_has_no_session_for_the_speakers() -> None:
     empty = SUMMARY_3.split("Neighbor")[0] + "% No BGP neighbors found in VRF default\n"
-    assert engine.gate_checks(lambda _cmd: empty, cluster(), "r") is None
+    assert gate_checks(lambda _cmd: empty, cluster(), "r") is None
 
 
 def test_private_reachability_pings_venue_services_from_the_tunnel_address() -> None:
@@ -474,10 +481,10 @@ def test_private_reachability_pings_venue_services_from_the_tunnel_address() -> 
         sent.append(cmd)
         return ok
 
-    (result,) = engine.private_checks(show, c, "r")
+    (result,) = private_checks(show, c, "r")
     assert sent == ["ping 198.51.100.66 count 2 source-address 172.16.100.1"]
     assert result.status == "pass" and result.subject == "contest/judge 198.51.100.66"
-    (lost,) = engine.private_checks(lambda _c: ok.replace("2 received", "0 received"), c, "r")
+    (lost,) = private_checks(lambda _c: ok.replace("2 received", "0 received"), c, "r")
     assert lost.status == "fail" and "172.16.100.1" in lost.reason
 
 
@@ -570,7 +577,7 @@ def test_venue_stanza_on_13_reads_the_key_from_the_router() -> None:
 def test_comply_reports_a_hand_edited_bgppeer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from tasks import metallb_cmd
+    from tasks.metallb import commands as metallb_cmd
 
     c = model(tmp_path, {"metallb": two_pools(form="crds")})
     held = FakeAPI([json.loads(json.dumps(o)) for o in render_metallb(c, "crds").objects])
@@ -590,25 +597,25 @@ def test_the_routers_bgppeer_is_taken_over_or_a_second_one_refused(tmp_path: Pat
     theirs["metadata"] = {"name": "router", "namespace": "metallb-system"}
     theirs["spec"]["holdTime"] = "90s"
     # No peer_name in the site file: the cluster's one BGPPeer for the router's address is edgekit's to take over.
-    plan = engine.plan_cluster(render_metallb(c, "crds"), FakeAPI([theirs]))  # type: ignore[arg-type]
+    plan = plan_cluster(render_metallb(c, "crds"), FakeAPI([theirs]))  # type: ignore[arg-type]
     assert plan.notes == ["BGPPeer metallb-system/router peers with 203.0.113.4: edgekit takes it over"]
     assert "~ BGPPeer metallb-system/router spec.holdTime: 90s -> 9s" in plan.lines
     assert not any("edgekit-router" in line for line in plan.lines)
     # The site names another BGPPeer: two peers for one address would break MetalLB, refused.
     named = model(tmp_path, {"metallb": two_pools(peer_name="edge")})
-    with pytest.raises(engine.DuplicatePeer, match=r"BGPPeer metallb-system/router \(not edgekit's\) also peers with "):
-        engine.plan_cluster(render_metallb(named, "crds"), FakeAPI([theirs]))  # type: ignore[arg-type]
+    with pytest.raises(DuplicatePeer, match=r"BGPPeer metallb-system/router \(not edgekit's\) also peers with "):
+        plan_cluster(render_metallb(named, "crds"), FakeAPI([theirs]))  # type: ignore[arg-type]
     # ... and so is a second one next to edgekit's own.
     ours = render_metallb(c, "crds")
     held = FakeAPI([*json.loads(json.dumps(ours.objects)), theirs])
-    with pytest.raises(engine.DuplicatePeer):
-        engine.plan_cluster(render_metallb(c, "crds"), held)  # type: ignore[arg-type]
+    with pytest.raises(DuplicatePeer):
+        plan_cluster(render_metallb(c, "crds"), held)  # type: ignore[arg-type]
 
 
 def test_comply_judges_metallb_only_where_the_site_states_it(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from tasks import metallb_cmd
+    from tasks.metallb import commands as metallb_cmd
 
     rt = SimpleNamespace(loaded=SimpleNamespace(kubeconfig=None, kube_contexts={}, secret_reader=lambda name: None))
     assert metallb_cmd.config_check(rt, model(tmp_path, {})) is None  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""tasks.metrics: the metric families from a constructed RunReport, the textfile written atomically, and
+"""tasks.core.metrics: the metric families from a constructed RunReport, the textfile written atomically, and
 ``verify --metrics`` refusing a path it could not write before anything runs."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from checks.verdict import errored, failed, passed
-from tasks import metrics
-from tasks.report import HostReport, RunReport
+from tasks.core import metrics
+from tasks.core.arguments import textfile_path
+from tasks.core.report import HostReport, RunReport
 
 
 def sample_report() -> RunReport:
@@ -180,7 +181,7 @@ def test_textfile_is_valid_exposition_and_replaced_atomically(tmp_path: Path, mo
 def test_metrics_option_refuses_a_missing_directory_before_running(tmp_path: Path) -> None:
     from tasks.router import build_parser
 
-    parser = build_parser(("tasks.edge",), prog="python -m tasks.edge")
+    parser = build_parser(("tasks.edge.arguments",), prog="python -m tasks.edge")
     with pytest.raises(SystemExit) as exc:
         parser.parse_args(["verify", "--metrics", str(tmp_path / "missing" / "edgekit.prom")])
     assert exc.value.code == 2
@@ -192,4 +193,4 @@ def test_metrics_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     metrics.write_textfile(sample_report(), "-")
     names = {f.name for f in text_string_to_metric_families(capsys.readouterr().out)}
     assert {"edgekit_check_ok", "edgekit_vip_holders"} <= names
-    assert metrics.textfile_path("-") == "-"
+    assert textfile_path("-") == "-"

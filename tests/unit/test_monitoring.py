@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from tasks import exporter as ex
+from tasks.edge import exporter as ex
 from tests.unit.test_metrics import sample_report
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"

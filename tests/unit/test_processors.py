@@ -12,11 +12,13 @@ from nornir.core.task import MultiResult, Task
 
 from checks.config_diff import ConfigChange
 from checks.verdict import CheckResult
-from tasks import deploy
-from tasks.dialect import DIALECTS
-from tasks.processors import LiveView, ReportCollector
-from tasks.render import RenderedConfig
-from tasks.report import HostReport
+from tasks.core.processors import LiveView, ReportCollector
+from tasks.core.report import HostReport
+from tasks.router import apply
+from tasks.router.apply import DeployOptions, deploy_router
+from tasks.router.dialect import DIALECTS
+from tasks.router.plan import RouterPlan
+from tasks.router.render import RenderedConfig
 from tests.unit.router_fixtures import cluster
 from tests.unit.test_deploy_apply import LINE, ScriptedDriver
 from tests.unit.test_library import nornir
@@ -49,14 +51,14 @@ class Recorder:
         return None
 
 
-def planned(gate_ok: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Nornir, deploy.RouterPlan, ScriptedDriver]:
+def planned(gate_ok: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Nornir, RouterPlan, ScriptedDriver]:
     driver = ScriptedDriver()
-    monkeypatch.setattr(deploy, "router_driver", lambda task: driver)
+    monkeypatch.setattr(apply, "router_driver", lambda task: driver)
     verdict = CheckResult(
         check="bgp.peers", host=ROUTER, cluster="prd", status="pass" if gate_ok else "fail", reason="test"
     )
-    monkeypatch.setattr(deploy, "gate_checks", lambda *a: [verdict])
-    plan = deploy.RouterPlan(
+    monkeypatch.setattr(apply, "gate_checks", lambda *a: [verdict])
+    plan = RouterPlan(
         DIALECTS["1.4"],
         driver.running,
         RenderedConfig([LINE]),
@@ -72,10 +74,10 @@ def test_deploy_router_result_and_steps_reach_every_processor(
 ) -> None:
     nr, plan, driver = planned(True, monkeypatch)
     recorder, collector = Recorder(), ReportCollector()
-    options = deploy.DeployOptions(gate_timeout=0.5, gate_interval=0.05)
+    options = DeployOptions(gate_timeout=0.5, gate_interval=0.05)
     with LiveView("test") as live:
         results = nr.with_processors([live, collector, recorder]).run(
-            task=deploy.deploy_router, name="apply", options=options, plans={ROUTER: plan}
+            task=deploy_router, name="apply", options=options, plans={ROUTER: plan}
         )
     result = results[ROUTER][0]
     assert result.changed and not result.failed and result.diff == LINE
@@ -99,8 +101,8 @@ def test_deploy_router_result_and_steps_reach_every_processor(
 def test_a_failed_gate_is_a_failed_result_with_the_restore_step(monkeypatch: pytest.MonkeyPatch) -> None:
     nr, plan, driver = planned(False, monkeypatch)
     recorder = Recorder()
-    options = deploy.DeployOptions(gate_timeout=0.2, gate_interval=0.05)
-    results = nr.with_processors([recorder]).run(task=deploy.deploy_router, options=options, plans={ROUTER: plan})
+    options = DeployOptions(gate_timeout=0.2, gate_interval=0.05)
+    results = nr.with_processors([recorder]).run(task=deploy_router, options=options, plans={ROUTER: plan})
     result = results[ROUTER][0]
     assert result.failed and not result.changed
     assert result.result.status == "reverted" and "gate failed" in (result.result.error or "")
@@ -109,6 +111,6 @@ def test_a_failed_gate_is_a_failed_result_with_the_restore_step(monkeypatch: pyt
 
 def test_dry_run_changes_nothing_and_reports_the_change(monkeypatch: pytest.MonkeyPatch) -> None:
     nr, plan, driver = planned(True, monkeypatch)
-    results = nr.run(task=deploy.deploy_router, options=deploy.DeployOptions(dry_run=True), plans={ROUTER: plan})
+    results = nr.run(task=deploy_router, options=DeployOptions(dry_run=True), plans={ROUTER: plan})
     result = results[ROUTER][0]
     assert result.changed and result.result.status == "planned" and driver.calls == []

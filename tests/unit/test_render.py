@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inventory.errors import MissingFact
-from tasks.dialect import DIALECTS, detect, dialect_for
-from tasks.render import render_router_config
+from tasks.router.dialect import DIALECTS, detect, dialect_for
+from tasks.router.render import render_router_config
 from tests.unit.router_fixtures import ROUTER_WG_KEY, VENUE_PUBLIC_KEY, cluster
 
 
@@ -100,7 +100,7 @@ def test_dialect_detection_from_show_version() -> None:
 @pytest.mark.parametrize("version", ["1.3", "1.4", "1.5"])
 def test_rendered_config_lies_inside_the_managed_scope_and_keeps_foreign_routes(version: str) -> None:
     from checks.config_diff import diff
-    from tasks.render import managed_scope
+    from tasks.router.render import managed_scope
 
     c = cluster()
     rendered = render_router_config(c, DIALECTS[version]).lines

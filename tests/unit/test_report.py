@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.report import HostReport, RunReport, print_changes
+from tasks.core.report import HostReport, RunReport, print_changes
 
 
 def test_changes_print_brackets_literally_and_only_pending_hosts_when_asked(

@@ -18,11 +18,11 @@ import pytest
 import yaml
 from napalm.base.exceptions import ConnectionException
 
-import tasks.deploy
+import tasks.router.plan
 from inventory import kube
 from inventory.model import MetalLBPeer, Pool, Service
-from tasks.dialect import DIALECTS
 from tasks.router import main
+from tasks.router.dialect import DIALECTS
 from tests.conftest import FIXTURES
 from tests.unit.fixture_text import load
 from tests.unit.router_fixtures import ROUTER_WG_KEY, VENUE_PUBLIC_KEY
@@ -209,7 +209,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             raise state["router"]
         return state["router"]
 
-    monkeypatch.setattr(tasks.deploy, "router_driver", driver)
+    monkeypatch.setattr(tasks.router.plan, "router_driver", driver)
     state["args"] = ["--state", str(SAMPLE), "--site", str(site_path), "--kubeconfig", str(kubeconfig)]
     return state
 
@@ -217,7 +217,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def intended(env: dict[str, Any]) -> list[str]:
     """The rendered intent for the sample cluster, as the router would run it after a deploy."""
     from inventory.build import InventorySources, load
-    from tasks.render import render_router_config
+    from tasks.router.render import render_router_config
 
     args = env["args"]
     loaded = load(InventorySources(states=[args[1]], site=args[3], kubeconfig=args[5]))
@@ -367,7 +367,7 @@ def test_edge_verify_routers_and_lbs_in_one_report(env: dict[str, Any], monkeypa
     from nornir.core.task import Result, Task
 
     import checks.lb
-    import tasks.lb_verify
+    import tasks.lb.verify
 
     stat = (FIXTURES / "outputs" / "haproxy-show-stat.csv").read_text()
     for i in (1, 2, 3):
@@ -378,14 +378,14 @@ def test_edge_verify_routers_and_lbs_in_one_report(env: dict[str, Any], monkeypa
     def fake_lb(task: Task, rendered: Any) -> Result:
         read.append(task.host.name)
         holds = task.host.name == "k8s-lb-1-server-prd"
-        state = tasks.lb_verify.LBState(
+        state = tasks.lb.verify.LBState(
             addresses={IPv4Address("203.0.113.10")} if holds else {IPv4Address("203.0.113.9")},
             active={"haproxy": True, "keepalived": True},
             stat=stat,
         )
         return Result(host=task.host, result=state)
 
-    monkeypatch.setattr(tasks.lb_verify, "verify_lb_task", fake_lb)
+    monkeypatch.setattr(tasks.lb.verify, "verify_lb_task", fake_lb)
     monkeypatch.setattr(checks.lb, "fetch_healthz", lambda url, timeout=3.0, ca_file=None: (200, "ok"))
     env["router"] = FakeRouter(router_outputs(intended(env)))
     from tasks.edge import main as edge_main

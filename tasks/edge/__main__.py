@@ -1,0 +1,7 @@
+"""`python -m tasks.edge`."""
+
+import sys
+
+from tasks.edge import main
+
+sys.exit(main())

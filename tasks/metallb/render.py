@@ -1,0 +1,188 @@
+"""Render MetalLB's configuration for one cluster from the site model (``Cluster.metallb``).
+
+Two forms, as MetalLB documents them (templates/metallb/): ``crds`` — metallb.io IPAddressPool and
+BGPAdvertisement (v1beta1) per pool and a BGPPeer (v1beta2) for the router, plus, when the router's BGP
+password is not already a Secret MetalLB can read, a ``kubernetes.io/basic-auth`` Secret the BGPPeer's
+``passwordSecret`` names; ``configmap`` — the legacy ConfigMap ``metallb-system/config`` (peers,
+address-pools). The result is a list of Kubernetes objects (dicts) and the secret values in them, to mask.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from nornir.core.task import Result, Task
+
+from checks.config_diff import MASK
+from inventory.errors import InputError, MissingFact
+from inventory.model import DEFAULT_PEER_NAME, Cluster, MetalLBIntent, NodeSelector
+from inventory.nornir_plugin import EdgekitHost
+from inventory.secrets import K8sSecretReader
+from tasks.router.plan import router_cluster
+from templates import JINJA_ENV
+
+if TYPE_CHECKING:
+    from tasks.metallb.kube import ClusterAPI
+
+NAMESPACE = "metallb-system"
+FIELD_MANAGER = "edgekit"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "edgekit"}
+PASSWORD_SECRET = "edgekit-bgp-password"  # the Secret edgekit writes when the password lives elsewhere
+Form = Literal["crds", "configmap"]
+# metadata.name of the metallb.io objects: a DNS-1123 subdomain (lower case, digits, '-', '.').
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+@dataclass
+class RenderedMetalLB:
+    """The objects edgekit applies to one cluster (in apply order) and the secrets among their values."""
+
+    cluster: str
+    form: Form
+    objects: list[dict[str, Any]]
+    secrets: list[str] = field(default_factory=list)
+    peer_name_explicit: bool = False  # the site file names the BGPPeer (else an existing one may be taken over)
+
+    def keys(self) -> list[tuple[str, str, str]]:
+        return [object_key(o) for o in self.objects]
+
+
+def object_key(obj: dict[str, Any]) -> tuple[str, str, str]:
+    """(apiVersion kind, namespace, name): how an object is named in plans and reports."""
+    meta = obj.get("metadata") or {}
+    return (f"{obj.get('apiVersion')} {obj.get('kind')}", str(meta.get("namespace", "")), str(meta.get("name", "")))
+
+
+def require_metallb(cluster: Cluster) -> MetalLBIntent:
+    cluster.raise_refused()
+    cluster.require("router", "pools")
+    if cluster.metallb is None:
+        raise MissingFact(f"cluster {cluster.name} has no MetalLB intent", path=f"clusters.{cluster.name}.metallb")
+    return cluster.metallb
+
+
+def _selectors(selectors: list[NodeSelector], legacy: bool) -> list[dict[str, Any]]:
+    out = []
+    for sel in selectors:
+        item: dict[str, Any] = {}
+        if sel.match_labels:
+            item["match-labels" if legacy else "matchLabels"] = dict(sel.match_labels)
+        if sel.match_expressions:
+            item["match-expressions" if legacy else "matchExpressions"] = [
+                {"key": e.key, "operator": e.operator, **({"values": list(e.values)} if e.values else {})}
+                for e in sel.match_expressions
+            ]
+        out.append(item)
+    return out
+
+
+def render_metallb(
+    cluster: Cluster, form: Form, k8s_reader: K8sSecretReader | None = None, site_label: str = "site file"
+) -> RenderedMetalLB:
+    """The MetalLB objects of ``cluster`` in ``form`` (``crds`` or ``configmap``); secrets resolved here."""
+    m = require_metallb(cluster)
+    base = f"clusters.{cluster.name}.metallb"
+    if form == "crds":
+        for i, pool in enumerate(m.pools):
+            if not _NAME.match(pool.name) or len(pool.name) > 253:
+                raise InputError(
+                    f"pool name {pool.name!r} is not a Kubernetes object name (lower case letters, digits, '-', '.')",
+                    source=site_label if m.pools_source == "site" else f"{m.pools_source} pools",
+                    path=f"{base}.pools[{i}].name",
+                )
+        if m.peer_name is not None and not _NAME.match(m.peer_name):
+            raise InputError(f"{m.peer_name!r} is not a Kubernetes object name", path=f"{base}.peer_name")
+    secrets: list[str] = []
+    password: str | None = None
+    password_secret: str | None = None
+    secret_data: dict[str, str] | None = None
+    if m.password is not None:
+        ref = m.password
+        parts = ref.k8s.split("/") if ref.k8s else []
+        if form == "crds" and parts and parts[0] == NAMESPACE and parts[2] == "password":
+            password_secret = parts[1]  # MetalLB reads it as it is (basic-auth, key "password", its namespace)
+        else:
+            value = ref.resolve(k8s_reader, field=f"clusters.{cluster.name}.router.bgp.password").get_secret_value()
+            password = value
+            encoded = base64.b64encode(value.encode()).decode()
+            secrets.extend([value, encoded])
+            if form == "crds":
+                password_secret = PASSWORD_SECRET
+                secret_data = {"password": encoded}
+    context = {
+        "m": m,
+        "peer_name": m.peer_name or DEFAULT_PEER_NAME,
+        "namespace": NAMESPACE,
+        "labels": MANAGED_BY,
+        "selectors": _selectors(m.node_selectors, legacy=form == "configmap"),
+        "password": password,
+        "password_secret": password_secret,
+        "secret_data": secret_data,
+    }
+    template = "metallb/crds.yaml.j2" if form == "crds" else "metallb/configmap.yaml.j2"
+    text = JINJA_ENV.get_template(template).render(**context)
+    objects = [o for o in yaml.safe_load_all(text) if o]
+    if secret_data is not None:  # the Secret first: the BGPPeer names it
+        objects.sort(key=lambda o: o.get("kind") != "Secret")
+    return RenderedMetalLB(
+        cluster=cluster.name, form=form, objects=objects, secrets=secrets, peer_name_explicit=m.peer_name is not None
+    )
+
+
+def config_text(rendered: RenderedMetalLB) -> str:
+    """The legacy ConfigMap's ``config`` key (configmap form)."""
+    for obj in rendered.objects:
+        if obj.get("kind") == "ConfigMap":
+            return str((obj.get("data") or {}).get("config", ""))
+    return ""
+
+
+def resolve_form(cluster: Cluster, api: ClusterAPI | None, form: Form | None = None) -> Form:
+    """The form to render: ``form`` if given, else the site's ``metallb.form``; ``auto`` asks the cluster."""
+    if form is not None:
+        return form
+    wanted = cluster.metallb.form if cluster.metallb is not None else "auto"
+    if wanted != "auto":
+        return wanted
+    if api is None:
+        raise InputError(
+            f"cluster {cluster.name}: metallb.form is auto and no kubeconfig to ask the cluster: give --form or a "
+            "kubeconfig",
+            path=f"clusters.{cluster.name}.metallb.form",
+        )
+    return api.served_form()
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (the legacy ConfigMap's config) as YAML literal blocks, as a person writes them."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str)
+
+
+def masked_yaml(rendered: RenderedMetalLB) -> str:
+    """The objects as a multi-document YAML stream (``kubectl apply -f`` reads it), secrets masked."""
+    text = yaml.dump_all(rendered.objects, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False)
+    for secret in rendered.secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def metallb_render(
+    task: Task, api: ClusterAPI | None = None, form: Form | None = None, k8s_reader: K8sSecretReader | None = None
+) -> Result:
+    """The cluster's MetalLB objects (``result``: RenderedMetalLB, secrets listed in ``.secrets`` to mask)."""
+    cluster = router_cluster(task.host)
+    reader = k8s_reader or (task.host.secret_reader if isinstance(task.host, EdgekitHost) else None)
+    rendered = render_metallb(cluster, resolve_form(cluster, api, form), reader)
+    return Result(host=task.host, result=rendered)
