@@ -75,7 +75,7 @@ def render_all(rt: Runtime, waves: list[tuple[Cluster, list[str]]], warnings: li
             for warning in rendered[name].warnings:
                 if warning not in warnings:
                     warnings.append(warning)
-                    err_console.print(f"[yellow]warning:[/] {warning}")
+                    err_console.print(f"[yellow]warning:[/] {_escape(warning)}", soft_wrap=True)
     return rendered
 
 
