@@ -128,8 +128,8 @@ def test_compliance_does_not_count_masked_values_as_drift() -> None:
 
 
 def test_plan_notes_masked_values_and_the_tunnel_per_version() -> None:
-    from tasks.router.plan import change_notes
     from tasks.router.dialect import DIALECTS
+    from tasks.router.plan import change_notes
 
     change = diff(
         MASKED[:3],
