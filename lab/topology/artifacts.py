@@ -466,7 +466,7 @@ def site_file(paths: Paths, plan: Plan) -> dict[str, Any]:
         "defaults": {
             # BFD needs MetalLB's end too (a BFDProfile edgekit's `metallb deploy` applies); the seeded MetalLB
             # has none, so the lab's site starts with BFD off, as a site that has not opted in (tests and the
-            # failover bench turn it on: tests/lab/test_bfd_lab.py, bench/bench_failover.py).
+            # failover bench turn it on: tests/lab/router/test_bfd_lab.py, bench/bench_failover.py).
             "bfd": {"enabled": False},
             "speaker_asn": SPEAKER_ASN,
             "router": {"asn": ROUTER_ASN, "credentials": {"username": "vyos", **creds}},

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.vyos import RouterSpec, start_router, stop_router
+from tests.lab.helpers import Shell
 
 from .helpers import del_netns, nsx, sh, veth
-from .test_vyos_router import Shell
 
 PASSWORD = "lab-pass"
 VERSIONS = ("1.4", "1.3")
