@@ -18,8 +18,7 @@ import threading
 from typing import Any
 
 from napalm_edgekit_vyos.connection import EdgekitVyOSSSH
-from tasks import deploy
-from tasks.router import main
+from tasks.router import apply, main
 
 STEP = os.environ.get("EDGEKIT_TEST_CUT", "")
 
@@ -51,7 +50,7 @@ def _during_save(self: EdgekitVyOSSSH, cmd: str = "save", confirm: bool = False,
 
 if __name__ == "__main__":
     if STEP == "commit-confirm":
-        deploy.wait_for_gate = _at_gate  # type: ignore[assignment]
+        apply.gate = _at_gate  # type: ignore[assignment]
     elif STEP == "confirm":
         EdgekitVyOSSSH.confirm = _after_confirm  # type: ignore[method-assign]
     elif STEP == "save":

@@ -216,8 +216,15 @@ def check_bfd_op_mode(c: Shell, s: Site) -> None:
     """show-bfd.xml.in: the tree, its vtysh commands, and what it does not have."""
     peers = c.cmd("show bfd peers")
     assert "BFD Peers:" in peers and f"peer {s.peer_link[1]}" in peers
-    brief = c.cmd("show bfd peers brief")
-    assert "Session count:" in brief and s.peer_link[1] in brief and "up" in brief
+    # The session may still be settling: on 1.3 the commit just before re-sent every BFD peer (its template
+    # answers any change under `protocols bfd` with `no peer` + `peer`), so an `up` read a moment ago can pass
+    # through down/init once more before it stays up. Wait (bounded) for the brief form to show it up.
+    def brief_up() -> str:
+        brief = c.cmd("show bfd peers brief")
+        return brief if " up" in brief else ""
+
+    brief = str(wait_for(brief_up))
+    assert "Session count:" in brief and s.peer_link[1] in brief
     assert "Incomplete command: show bfd" in c.cmd("show bfd")
     assert "Incomplete command: show bfd peer" in c.cmd("show bfd peer")
     assert "Invalid command: show bfd peers [json]" in c.cmd("show bfd peers json")
