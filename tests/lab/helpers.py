@@ -134,6 +134,42 @@ def site_with_routers(lab: LabRun, name: str, **routers: dict[str, Any]) -> Path
     return write_site(lab, name, site)
 
 
+
+# ---------------------------------------------------------------- a lab router over plain ssh (from the operator ns)
+
+
+def router_ssh(lab: LabRun, cluster: str, *options: str) -> list[str]:
+    """The ssh command line to a cluster's router from the lab's operator namespace (LabRun caches the
+    lab's env and addresses)."""
+    env = lab.lab_env()
+    # ConnectTimeout: a rebooting router has no address, and a connect to it would wait for TCP's retries.
+    return ["ip", "netns", "exec", f"{lab.prefix}-op", "ssh", *options, "-i", env["EDGEKIT_SSH_KEY"]] + [
+        "-o", f"UserKnownHostsFile={env['EDGEKIT_KNOWN_HOSTS']}", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+        f"vyos@{lab.router_address(cluster)}",
+    ]  # fmt: skip
+
+
+def router_show(lab: LabRun, cluster: str, command: str) -> str:
+    """One op-mode command (exec request); "" when the router does not answer."""
+    try:
+        proc = subprocess.run([*router_ssh(lab, cluster), command], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return ""
+    return proc.stdout
+
+
+def router_running(lab: LabRun, cluster: str) -> list[str]:
+    """The router's `show configuration commands`, sorted, blank lines dropped."""
+    out = router_show(lab, cluster, "show configuration commands")
+    return sorted(line.strip() for line in out.splitlines() if line.strip())
+
+
+def router_cli(lab: LabRun, cluster: str, *commands: str) -> str:
+    """CLI lines in one interactive session (config mode needs a terminal), then exit twice."""
+    script = "\n".join([*commands, "exit", "exit", ""])
+    proc = subprocess.run(router_ssh(lab, cluster, "-tt"), input=script, capture_output=True, text=True, timeout=60)
+    return proc.stdout
+
 # ---------------------------------------------------------------- namespaces, sockets, FRR
 
 CLONE_NEWNET = 0x40000000

@@ -13,13 +13,15 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.lab.helpers import deploy_in_background, deploy_ok, own_lab, site_with_routers
+from tests.lab.helpers import router_cli as vyos
+from tests.lab.helpers import router_running as running
+from tests.lab.helpers import router_show as show
 from tests.lab.helpers import wait_for as _wait_for
 from tests.lab.labrun import LabRun
 
@@ -37,41 +39,6 @@ ACTION = "set system config-management commit-confirm action 'reload'"
 
 # The harness's show/vyos/running_config ask `lab env` and `lab status` on every call (about 5 s each);
 # these read them once per lab.
-_CACHE: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
-
-
-def _ssh(lab: LabRun, cluster: str, *options: str) -> list[str]:
-    if lab.prefix not in _CACHE:
-        _CACHE[lab.prefix] = (lab.lab_env(), {c: lab.router_address(c) for c in ("prd", "dev", "wsp")})
-    env, address = _CACHE[lab.prefix]
-    # ConnectTimeout: a rebooting router has no address, and a connect to it would wait for TCP's retries.
-    return ["ip", "netns", "exec", f"{lab.prefix}-op", "ssh", *options, "-i", env["EDGEKIT_SSH_KEY"]] + [
-        "-o", f"UserKnownHostsFile={env['EDGEKIT_KNOWN_HOSTS']}", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-        f"vyos@{address[cluster]}",
-    ]  # fmt: skip
-
-
-def show(lab: LabRun, cluster: str, command: str) -> str:
-    """One op-mode command (exec request); "" when the router does not answer."""
-    try:
-        proc = subprocess.run([*_ssh(lab, cluster), command], capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return ""
-    return proc.stdout
-
-
-def running(lab: LabRun, cluster: str) -> list[str]:
-    out = show(lab, cluster, "show configuration commands")
-    return sorted(line.strip() for line in out.splitlines() if line.strip())
-
-
-def vyos(lab: LabRun, cluster: str, *commands: str) -> str:
-    """CLI lines in one interactive session (config mode needs a terminal), then exit twice."""
-    script = "\n".join([*commands, "exit", "exit", ""])
-    proc = subprocess.run(_ssh(lab, cluster, "-tt"), input=script, capture_output=True, text=True, timeout=60)
-    return proc.stdout
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
     # prd: VyOS 1.5/rolling, the release with `system config-management commit-confirm action` (T5976);

@@ -23,6 +23,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.lab.helpers import router_cli as vyos
+from tests.lab.helpers import router_running as running
+from tests.lab.helpers import router_show as show
 from tests.lab.helpers import site_with_routers as site_with
 from tests.lab.helpers import wait_for
 from tests.lab.labrun import REPO, LabRun
@@ -36,41 +39,6 @@ BOOT_SECONDS = "2"
 GATE = ("--gate-timeout", "150", "--confirm-timeout", "3600")
 # The cut deploys: the commit-confirm cut wants a short timer (1 VyOS minute, the least), so a short gate.
 CUT = {"commit-confirm": ("--confirm-timeout", "60", "--gate-timeout", "25")}
-
-
-_CACHE: dict[str, tuple[dict[str, str], dict[str, str]]] = {}  # `lab env` and addresses, read once per lab
-
-
-def _ssh(lab: LabRun, cluster: str, *options: str) -> list[str]:
-    if lab.prefix not in _CACHE:
-        _CACHE[lab.prefix] = (lab.lab_env(), {c: lab.router_address(c) for c in ("prd", "dev")})
-    env, address = _CACHE[lab.prefix]
-    # ConnectTimeout: a rebooting router has no address, and a connect to it would wait for TCP's retries.
-    return ["ip", "netns", "exec", f"{lab.prefix}-op", "ssh", *options, "-i", env["EDGEKIT_SSH_KEY"]] + [
-        "-o", f"UserKnownHostsFile={env['EDGEKIT_KNOWN_HOSTS']}", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-        f"vyos@{address[cluster]}",
-    ]  # fmt: skip
-
-
-def show(lab: LabRun, cluster: str, command: str) -> str:
-    """One op-mode command (exec request); "" when the router does not answer."""
-    try:
-        proc = subprocess.run([*_ssh(lab, cluster), command], capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return ""
-    return proc.stdout
-
-
-def running(lab: LabRun, cluster: str) -> list[str]:
-    out = show(lab, cluster, "show configuration commands")
-    return sorted(line.strip() for line in out.splitlines() if line.strip())
-
-
-def vyos(lab: LabRun, cluster: str, *commands: str) -> str:
-    """CLI lines in one interactive session (config mode needs a terminal), then exit twice."""
-    script = "\n".join([*commands, "exit", "exit", ""])
-    proc = subprocess.run(_ssh(lab, cluster, "-tt"), input=script, capture_output=True, text=True, timeout=60)
-    return proc.stdout
 
 
 def unsaved(lab: LabRun, cluster: str) -> bool:
