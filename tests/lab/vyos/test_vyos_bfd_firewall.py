@@ -218,7 +218,8 @@ def check_bfd_op_mode(c: Shell, s: Site) -> None:
     assert "BFD Peers:" in peers and f"peer {s.peer_link[1]}" in peers
     # The session may still be settling: on 1.3 the commit just before re-sent every BFD peer (its template
     # answers any change under `protocols bfd` with `no peer` + `peer`), so an `up` read a moment ago can pass
-    # through down/init once more before it stays up. Wait (bounded) for the brief form to show it up.
+    # through down/init once more before it stays up (the peer's bfdd then signals session down). Wait
+    # (bounded) for the brief form to show it up.
     def brief_up() -> str:
         brief = c.cmd("show bfd peers brief")
         return brief if " up" in brief else ""
@@ -231,8 +232,13 @@ def check_bfd_op_mode(c: Shell, s: Site) -> None:
     assert "Control packet input:" in c.cmd(f"show bfd peer {s.peer_link[1]} counters")
     assert c.cmd("show bfd peer 192.0.2.99").strip() == ""
     # VyOS's users are in group frrvty: vtysh runs from the op-mode shell, against the router's own bfdd
-    data = json.loads(c.cmd("vtysh -c 'show bfd peers json'"))
-    assert any(p["peer"] == s.peer_link[1] and p["status"] == "up" for p in data), data
+    # (bounded wait again: the same settling session can be read down here; what is checked is that the JSON
+    # comes from the router's own bfdd and lists the peer up)
+    def json_up() -> list[dict[str, object]]:
+        data = json.loads(c.cmd("vtysh -c 'show bfd peers json'"))
+        return data if any(p["peer"] == s.peer_link[1] and p["status"] == "up" for p in data) else []
+
+    assert wait_for(json_up)
 
 
 def test_bfd_14(lab: Lab) -> None:
