@@ -460,3 +460,94 @@ def test_dry_run_other_value_is_invalid(cluster: Callable[..., Cluster]) -> None
     )
     assert body["details"]["causes"][0]["field"] == "dryRun"
     assert c.names("ipaddresspools") == []
+
+
+# -- the speaker mode, seen from the cluster; the lab option ------------------------------------------------------
+
+
+def speakers(world: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        o
+        for o in world["items"]
+        if o["kind"] == "Pod" and (o["metadata"].get("labels") or {}).get("component") == "speaker"
+    ]
+
+
+def test_speaker_pods_show_the_mode_as_the_manifests_do() -> None:
+    nodes = [("n1", "10.0.0.1", True)]
+    frr = build_world(nodes, ("none", "", 0, 0, []))
+    (pod,) = speakers(frr)
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["frr", "reloader", "frr-metrics", "speaker"]
+    assert [c["name"] for c in pod["spec"]["initContainers"]] == ["cp-frr-files", "cp-reloader", "cp-metrics"]
+    env = {e["name"]: e["value"] for e in pod["spec"]["containers"][-1]["env"]}
+    assert env["METALLB_BGP_TYPE"] == "frr"
+    native = build_world(nodes, ("none", "", 0, 0, []), bgp_type="native")
+    (pod,) = speakers(native)
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["speaker"] and "env" not in pod["spec"]["containers"][0]
+    assert pod["spec"]["containers"][0]["image"] == "quay.io/metallb/speaker:v0.13.12"
+    k8s = build_world(nodes, ("none", "", 0, 0, []), bgp_type="frr-k8s", metallb_version="v0.14.9")
+    (pod,) = speakers(k8s)
+    assert pod["spec"]["containers"][0]["env"] == [{"name": "METALLB_BGP_TYPE", "value": "frr-k8s"}]
+    daemon = [o for o in k8s["items"] if o["kind"] == "Pod" and o["metadata"]["labels"].get("app") == "frr-k8s"]
+    assert [o["metadata"]["ownerReferences"][0]["name"] for o in daemon] == ["frr-k8s-daemon"]
+    assert "frr" in [c["name"] for c in daemon[0]["spec"]["containers"]]
+    assert k8s["metallb"] == {"version": "v0.14.9", "bgpType": "frr-k8s", "namespace": "metallb-system"}
+
+
+def test_a_speaker_fault_keeps_the_mode() -> None:
+    from lab.kubeapi.world import set_speaker_ready
+
+    world = build_world([("n1", "10.0.0.1", True)], ("none", "", 0, 0, []), bgp_type="native")
+    flipped = set_speaker_ready(world, "n1", False)
+    (pod,) = speakers(flipped)
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["speaker"]
+    assert pod["status"]["conditions"][1] == {
+        "type": "Ready",
+        "status": "False",
+        "lastTransitionTime": "2024-05-01T09:00:00Z",
+    }
+
+
+def test_the_mode_without_a_metallb_key_is_read_from_the_speakers(cluster: Callable[..., Cluster]) -> None:
+    from lab.kubeapi.server import settings_of
+
+    c = cluster()
+    c.server.world.metallb = {}
+    assert settings_of(c.server.world).bgp_type == "frr"
+    world = build_world([("n1", "10.0.0.1", True)], ("none", "", 0, 0, []), bgp_type="native")
+    del world["metallb"]
+    c.server.set_world(world)
+    assert settings_of(c.server.world).bgp_type == "native"
+
+
+def test_lab_options_metallb_speaker_and_version(tmp_path: Any) -> None:
+    from lab.__main__ import build_parser, resolve_options
+    from lab.topology import artifacts
+    from lab.topology.plan import Options, Plan
+
+    def options(*argv: str) -> Options:
+        args = build_parser().parse_args(["up", "--prefix", "ekthma", "--state-dir", str(tmp_path), *argv])
+        return resolve_options(args)
+
+    opts = options("--clusters", "prd,dev", "--metallb-speaker", "prd=native", "--metallb-version", "dev=v0.14.9")
+    plan = Plan(Options.from_json(opts.to_json()))
+    assert (plan.clusters["prd"].metallb_speaker, plan.clusters["prd"].metallb_version) == ("native", "v0.13.12")
+    assert (plan.clusters["dev"].metallb_speaker, plan.clusters["dev"].metallb_version) == ("frr", "v0.14.9")
+    args = artifacts.world_args(plan, plan.clusters["prd"])
+    world = build_world(args["nodes"], args["metallb"], args["services"], **args["install"])
+    assert world["metallb"]["bgpType"] == "native"
+    with pytest.raises(ValueError, match="--metallb-speaker frr-k8s for prd: MetalLB v0.14 and later"):
+        Plan(Options(prefix="ekthma", state_dir=tmp_path, metallb_speaker={"prd": "frr-k8s"}))
+    with pytest.raises(ValueError, match="--metallb-version for prd: v0.13.12 or v0.14.9"):
+        Plan(Options(prefix="ekthma", state_dir=tmp_path, metallb_version={"prd": "v0.15.2"}))
+    old = Options.from_json({k: v for k, v in opts.to_json().items() if not k.startswith("metallb_")})
+    assert Plan(old).clusters["prd"].metallb_speaker == "frr"  # a lab.json from before the option
+
+
+def test_the_lab_speaker_refuses_what_the_controller_refuses() -> None:
+    from lab.topology import metallb
+
+    world = build_world([("n1", "10.0.0.1", True)], ("none", "", 0, 0, []), bgp_type="native")
+    world["items"].append(bfd())
+    with pytest.raises(metallb.ConfigError, match="^bfd profiles section set$"):
+        metallb.parse(world)
