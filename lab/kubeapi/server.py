@@ -647,7 +647,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
             if err:
                 return _bad(err)
             force = req.query.get("force", "false").lower() == "true"
-            new, changed = ssa.apply(live, _strip_status(body), req.query["fieldManager"], force)
+            new, changed = ssa.apply(live, _pruned(_strip_status(body), group, world), req.query["fieldManager"], force)
             defaulted = with_defaults(new)
             if defaulted != new:
                 new, changed = defaulted, changed or live is None or defaulted != live
@@ -671,6 +671,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
+            target = _pruned(target, group, world)
             new, changed = ssa.update(live, with_defaults(_keep_status(target, live)), manager, api_version)
             created = False
         elif req.method == "PUT":
@@ -692,6 +693,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
+            body = _pruned(body, group, world)
             new, changed = ssa.update(live, with_defaults(_keep_status(body, live)), manager, api_version)
             created = False
         else:  # POST
@@ -712,6 +714,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
             err = _check_body(body, api_version, kind, name, namespace)
             if err:
                 return _bad(err)
+            body = _pruned(body, group, world)
             new, changed = ssa.update(None, with_defaults(_strip_status(body)), manager, api_version)
             created = True
     except ssa.ApplyConflict as exc:
@@ -759,6 +762,14 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
         return (201 if created else 200), new, False
     world.put(new)
     return (201 if created else 200), new, True
+
+
+def _pruned(body: dict[str, Any], group: str, world: World) -> dict[str, Any]:
+    """A custom resource as the API server decodes it: fields its CRD schema does not declare are dropped
+    (apiextensions-apiserver pkg/apiserver/schema/pruning; fieldValidation Warn, the server's default)."""
+    if group not in CUSTOM_GROUPS or not isinstance(body, dict):
+        return body
+    return crd_schema.prune_object(body, settings_of(world).version)
 
 
 def settings_of(world: World) -> admission.Settings:

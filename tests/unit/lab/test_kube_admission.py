@@ -395,8 +395,8 @@ def test_schema_type_range_and_several_errors(cluster: Callable[..., Cluster]) -
 
 def test_schema_enum_is_per_version(cluster: Callable[..., Cluster]) -> None:
     old = cluster()
-    created = old.create(peer(dynamicASN="sideways"))  # v0.13.12's CRD has no dynamicASN
-    assert created["spec"]["dynamicASN"] == "sideways"
+    created = old.create(peer(dynamicASN="sideways", extra={"x": 1}))  # v0.13.12's CRD has neither: pruned
+    assert "dynamicASN" not in created["spec"] and "extra" not in created["spec"]
     new = cluster({"version": "v0.14.9"})
     code, body = new.refusal(lambda: new.create(peer(dynamicASN="sideways")))
     assert code == 422
@@ -551,3 +551,16 @@ def test_the_lab_speaker_refuses_what_the_controller_refuses() -> None:
     world["items"].append(bfd())
     with pytest.raises(metallb.ConfigError, match="^bfd profiles section set$"):
         metallb.parse(world)
+
+
+def test_apply_of_a_field_the_crd_lacks_is_pruned_and_not_owned(cluster: Callable[..., Cluster]) -> None:
+    c = cluster()  # v0.13.12: BGPPeer v1beta2 has no connectTime (v0.14.9 added it)
+    dc = dynamic.DynamicClient(c.api_client)
+    peers = dc.resources.get(api_version="metallb.io/v1beta2", kind="BGPPeer")
+    out = dc.server_side_apply(peers, body=peer(connectTime="5s"), field_manager="edgekit").to_dict()
+    assert "connectTime" not in out["spec"]
+    assert "f:connectTime" not in out["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    new = cluster({"version": "v0.14.9"})
+    dc = dynamic.DynamicClient(new.api_client)
+    peers = dc.resources.get(api_version="metallb.io/v1beta2", kind="BGPPeer")
+    assert dc.server_side_apply(peers, body=peer(connectTime="5s"), field_manager="edgekit").spec.connectTime == "5s"
