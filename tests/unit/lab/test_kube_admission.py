@@ -366,7 +366,7 @@ def test_schema_type_range_and_several_errors(cluster: Callable[..., Cluster]) -
     assert code == 422
     assert body["details"]["causes"] == [
         {
-            "reason": "FieldValueInvalid",
+            "reason": "FieldValueTypeInvalid",
             "message": 'Invalid value: "string": spec.myASN in body must be of type integer: "string"',
             "field": "spec.myASN",
         },
@@ -391,6 +391,10 @@ def test_schema_type_range_and_several_errors(cluster: Callable[..., Cluster]) -
     ]
     code, body = c.refusal(lambda: c.create(pool("a", 5)))  # type: ignore[arg-type]
     assert body["details"]["causes"][0]["field"] == "spec.addresses[0]"
+    code, body = c.refusal(lambda: c.create(peer(peerASN=4294967296)))
+    assert body["details"]["causes"][0]["message"] == (
+        "Invalid value: 4294967296: spec.peerASN in body should be less than or equal to 4.294967295e+09"
+    )
 
 
 def test_schema_enum_is_per_version(cluster: Callable[..., Cluster]) -> None:
