@@ -271,7 +271,13 @@ def invalid_status(kind: str, group: str, name: str, errors: list[FieldError]) -
         "status": "Failure",
         "message": f"{qualified} {json.dumps(name)} is invalid: {agg}",
         "reason": "Invalid",
-        "details": {"name": name, "group": group, "kind": kind, "causes": [e.cause() for e in errors]},
+        # metav1.StatusDetails: group is omitempty (a core kind has none).
+        "details": {
+            "name": name,
+            **({"group": group} if group else {}),
+            "kind": kind,
+            "causes": [e.cause() for e in errors],
+        },
         "code": 422,
     }
 

@@ -568,3 +568,42 @@ def test_apply_of_a_field_the_crd_lacks_is_pruned_and_not_owned(cluster: Callabl
     dc = dynamic.DynamicClient(new.api_client)
     peers = dc.resources.get(api_version="metallb.io/v1beta2", kind="BGPPeer")
     assert dc.server_side_apply(peers, body=peer(connectTime="5s"), field_manager="edgekit").spec.connectTime == "5s"
+
+
+# -- core Secret validation (what a product turning an Opaque password Secret into basic-auth meets) -------------
+
+
+def test_secret_type_is_immutable_and_basic_auth_needs_a_key(cluster: Callable[..., Cluster]) -> None:
+    c = cluster()
+    core = client.CoreV1Api(c.api_client)
+    made = core.create_namespaced_secret(NS, {"metadata": {"name": "bgp-pass"}, "data": {"password": "eA=="}})
+    assert made.type == "Opaque"  # SetDefaults_Secret
+    with pytest.raises(ApiException) as info:
+        core.patch_namespaced_secret("bgp-pass", NS, {"type": "kubernetes.io/basic-auth"})
+    assert info.value.status == 422
+    body = json.loads(info.value.body)
+    assert (
+        body["message"]
+        == 'Secret "bgp-pass" is invalid: type: Invalid value: "kubernetes.io/basic-auth": field is immutable'
+    )
+    assert body["details"] == {
+        "name": "bgp-pass",
+        "kind": "Secret",
+        "causes": [
+            {
+                "reason": "FieldValueInvalid",
+                "message": 'Invalid value: "kubernetes.io/basic-auth": field is immutable',
+                "field": "type",
+            }
+        ],
+    }
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_secret(NS, {"metadata": {"name": "empty"}, "type": "kubernetes.io/basic-auth"})
+    assert json.loads(info.value.body)["message"] == (
+        'Secret "empty" is invalid: [data[username]: Required value, data[password]: Required value]'
+    )
+    core.delete_namespaced_secret("bgp-pass", NS)  # the way to change the type: delete, create
+    again = core.create_namespaced_secret(
+        NS, {"metadata": {"name": "bgp-pass"}, "type": "kubernetes.io/basic-auth", "data": {"password": "eA=="}}
+    )
+    assert again.type == "kubernetes.io/basic-auth"
