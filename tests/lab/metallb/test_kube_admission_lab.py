@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from lab.kubeapi import store
+from lab.kubeapi.world import with_metallb
 from tests.lab.helpers import own_lab, wait_until
 from tests.lab.labrun import LabRun
 
@@ -142,3 +144,37 @@ def test_dry_run_stores_nothing(outcome: dict[str, Any]) -> None:
         assert outcome[ctx]["dry_run"]["status"] == 200
         assert outcome[ctx]["dry_run"]["body"]["spec"]["addresses"] == ["198.51.100.0/28"]
         assert outcome[ctx]["after_dry_run"]["status"] == 404
+
+
+WEBHOOK_DOWN = r"""
+import json
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+crd = client.CustomObjectsApi(config.new_client_from_config(context="prd"))
+pool = {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+        "metadata": {"name": "late", "namespace": "metallb-system"}, "spec": {"addresses": ["198.51.100.0/28"]}}
+try:
+    crd.create_namespaced_custom_object("metallb.io", "v1beta1", "metallb-system", "ipaddresspools", pool)
+    print(json.dumps({"status": 201}))
+except ApiException as exc:
+    print(json.dumps({"status": exc.status, "body": json.loads(exc.body)}))
+"""
+
+
+def test_webhook_down_answers_500_until_it_is_back(lab: LabRun, outcome: dict[str, Any]) -> None:
+    del outcome  # after the module's other writes
+    world = next(Path(lab.state_dir).rglob("world-prd.json"))
+    store.update(world, lambda w: with_metallb(w, webhook="down") if w else w)
+    try:
+        proc = lab.lab("exec", "--", sys.executable, "-c", WEBHOOK_DOWN, check=False)
+        assert proc.returncode == 0, proc.stderr
+        got = json.loads(proc.stdout)
+        assert got["status"] == 500 and got["body"]["reason"] == "InternalError"
+        assert got["body"]["message"].startswith(
+            'Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": '
+            'failed to call webhook: Post "https://webhook-service.metallb-system.svc:443/'
+        )
+    finally:
+        store.update(world, lambda w: with_metallb(w, webhook="up") if w else w)
+    proc = lab.lab("exec", "--", sys.executable, "-c", WEBHOOK_DOWN, check=False)
+    assert json.loads(proc.stdout) == {"status": 201}
