@@ -353,8 +353,10 @@ def _peer(p: dict[str, Any], res: Resources, version: str) -> dict[str, Any]:
         hold = hold_ns if hold_ns is not None else (ka_ns or 0) * 3
         keepalive = ka_ns if ka_ns is not None else hold // 3
         rounded = (hold // 10**9) * 10**9
-        ht = q(go_duration(hold_ns)) if hold_ns is not None else "%!q(<nil>)"
-        ka = q(go_duration(ka_ns)) if ka_ns is not None else "%!q(<nil>)"
+        ht = (
+            q(go_duration(hold_ns)) if hold_ns is not None else "<nil>"
+        )  # fmt prints a nil pointer operand so (catchPanic)
+        ka = q(go_duration(ka_ns)) if ka_ns is not None else "<nil>"  # fmt prints a nil pointer operand so (catchPanic)
         if rounded != 0 and rounded < 3 * 10**9:
             raise Refused(f"invalid BGPPeer timers: invalid hold time {ht}: must be 0 or >=3s")
         if keepalive > hold:
