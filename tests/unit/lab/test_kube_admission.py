@@ -607,3 +607,30 @@ def test_secret_type_is_immutable_and_basic_auth_needs_a_key(cluster: Callable[.
         NS, {"metadata": {"name": "bgp-pass"}, "type": "kubernetes.io/basic-auth", "data": {"password": "eA=="}}
     )
     assert again.type == "kubernetes.io/basic-auth"
+
+
+def test_community_l2_and_native_ipv6_rules(cluster: Callable[..., Cluster]) -> None:
+    c = cluster()
+    community = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "Community",
+        "metadata": {"name": "c", "namespace": NS},
+        "spec": {"communities": [{"name": "bad", "value": "1:2:3"}]},
+    }
+    code, body = c.refusal(lambda: c.api.create_namespaced_custom_object(G, "v1beta1", NS, "communities", community))
+    assert (code, body) == (
+        403,
+        denial("communityvalidationwebhook.metallb.io", 'parsing community "bad": invalid community format: 1:2:3'),
+    )
+    l2 = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "L2Advertisement",
+        "metadata": {"name": "l2", "namespace": NS},
+        "spec": {"ipAddressPools": ["a", "a"]},
+    }
+    code, body = c.refusal(lambda: c.api.create_namespaced_custom_object(G, "v1beta1", NS, "l2advertisements", l2))
+    assert body == denial("l2advertisementvalidationwebhook.metallb.io", 'duplicate definition of ipAddressPools "a"')
+    native = cluster({"bgpType": "native"})
+    native.create(pool("v6", "2001:db8::/120"))
+    code, body = native.refusal(lambda: native.create(adv()))
+    assert body == denial(ADV_HOOK, 'pool "v6" has ipv6 CIDR 2001:db8::/120, native bgp mode does not support ipv6')
