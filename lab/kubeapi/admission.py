@@ -714,7 +714,10 @@ def denied(webhook: str, message: str, code: int = 403, reason: str = "Forbidden
 
 
 def webhook_down(plural: str, s: Settings) -> Verdict:
-    """A webhook that cannot be called, failurePolicy Fail (NewInternalError(ErrCallingWebhook))."""
+    """A webhook that cannot be called, failurePolicy Fail (NewInternalError(ErrCallingWebhook)). The reason is the
+    service proxy's for a Service without endpoints, as a real cluster answered it in metallb/metallb issue #1669
+    (``Post "https://webhook-service.metallb-system.svc:443/...?timeout=10s": no endpoints available for service
+    "webhook-service"``, on an apiserver from before the ``failed to call webhook:`` wrapping of v0.29.4)."""
     name = WEBHOOKS[plural][0]
     url = f"https://{WEBHOOK_SERVICE[s.version]}.{s.namespace}.svc:443{WEBHOOK_PATHS[plural]}?timeout=10s"
     err = (
