@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result, Task
+from rich.markup import escape
 
 from checks.config_diff import mask_line
 from checks.verdict import CheckResult
@@ -33,10 +34,10 @@ from inventory.secrets import is_wireguard_key
 from napalm_edgekit_vyos.connection import ConfirmPending
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, TimerFired, VyOSDriver
 from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
-from tasks.core.report import HostReport, one_line
-from tasks.core.rollout import StopFlag, wait_for_gate
+from tasks.core.report import HostReport, err_console, one_line
+from tasks.core.rollout import Baseline, StopFlag, already_down, wait_for_gate
 from tasks.core.steps import run_step
-from tasks.router.gate import gate_checks
+from tasks.router.gate import GATE_GRACE, gate_baseline, gate_checks
 from tasks.router.plan import (
     OWN_UNSAVED_NOTE,
     RouterPlan,
@@ -126,6 +127,7 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
         report.status = "unchanged"
         return Result(host=task.host, result=report)
     secrets = plan.rendered.secrets
+    baseline = gate_baseline(lambda: gate_checks(driver, cluster, name))  # the gate's state before the change
     started = time.monotonic()
     run_step(task, "check", _safety_checks, driver, cluster, plan, report, options)
     report.timed("check", started)
@@ -164,7 +166,7 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
     _mark_pending(driver, report)
     try:
         started = time.monotonic()
-        report.checks = run_step(task, "gate", gate, driver, cluster, name, options)
+        report.checks = run_step(task, "gate", gate, driver, cluster, name, options, baseline, report)
         report.timed("gate", started)
         if options.abort is not None and options.abort.is_set():
             report.error = "interrupted (second Ctrl-C) during the gate"
@@ -324,10 +326,31 @@ class ChangeRefused(EdgekitError):
     """The router refused the change (nothing was committed: the candidate was discarded)."""
 
 
-def gate(driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions) -> list[CheckResult]:
+def gate(
+    driver: VyOSDriver,
+    cluster: Cluster,
+    host: str,
+    options: DeployOptions,
+    baseline: tuple[Baseline, str] | None = None,
+    report: HostReport | None = None,
+) -> list[CheckResult]:
     """Poll the router's gate (``tasks.router.gate.gate_checks``) until it passes or its time is up; a second
-    Ctrl-C (``options.abort``) ends it now."""
+    Ctrl-C (``options.abort``) ends it now. ``baseline`` (``gate_baseline``, read before the commit): a speaker
+    already down before the change passes, named in ``report``'s notes as a warning; one that worked and stays
+    broken for ``GATE_GRACE`` seconds fails the gate then."""
+    judge, unread = baseline if baseline is not None else (None, "")
     results, _ = wait_for_gate(
-        lambda: gate_checks(driver, cluster, host), options.gate_timeout, options.gate_interval, options.abort
+        lambda: gate_checks(driver, cluster, host),
+        options.gate_timeout,
+        options.gate_interval,
+        options.abort,
+        baseline=judge,
+        grace=GATE_GRACE,
     )
+    if report is not None:
+        if unread:
+            report.notes.append(f"warning: the gate's state before the change could not be read ({unread})")
+        for line in already_down(results):
+            report.notes.append(f"warning: {line}")
+            err_console.print(f"[yellow]warning:[/] {escape(host)}: {escape(line)}", soft_wrap=True)
     return results

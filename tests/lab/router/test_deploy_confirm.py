@@ -272,14 +272,14 @@ def test_a_second_run_against_the_same_router_fails_fast(lab: LabRun, deployed: 
 
 def test_nothing_to_commit_is_never_reported_changed(lab: LabRun, deployed: dict) -> None:
     # prd lacks its description (removed by hand and saved), so its whole change is one `set`. The rollout
-    # takes dev first; dev's gate waits for node3, whose link is cut (its session gone, its speaker still
-    # Ready). Meanwhile an operator makes prd's change by hand (committed and saved). Then node3 comes
-    # back, dev passes, and prd's commit-confirm has nothing to commit.
+    # takes dev first; dev's gate waits for node3, whose link is cut (its speaker still Ready) and whose
+    # neighbor was removed by hand, so the session dev's deploy adds back is new to the gate (a speaker down
+    # before the change would pass it, reported: issue 22 #2). Meanwhile an operator makes prd's change by hand
+    # (committed and saved). Then node3 comes back, dev passes, and prd's commit-confirm has nothing to commit.
     vyos(lab, "prd", "configure", "delete interfaces ethernet eth1 description", "commit", "save")
     lab.lab("fault", "dev-node3", "link-down")
     try:
-        # The session goes by BGP hold time: MetalLB's default 90 s (lab/topology/plan.py SEED_TIMERS; the lab's
-        # site file has BFD off, as its seeded MetalLB has no BFD profile): a bounded wait on the route itself.
+        vyos(lab, "dev", "configure", f"delete protocols bgp 65020 neighbor {NODES['dev'][2]}", "commit", "save")
         assert wait_for(lambda: NODES["dev"][2] not in nexthops(lab, "dev"), timeout=120)
         site = site_with_routers(lab, "site-same.yaml", dev={"description": "same-dev"})
         code, report, output = lab.edgekit_json("plan", "--site", str(site), "--cluster", "prd")
