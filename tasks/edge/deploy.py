@@ -9,6 +9,9 @@ needs it), then the cluster's ``edge verify``. Each layer runs through its own c
 options, apply and gate as ``edgekit metallb|router|lb deploy``, nothing reimplemented); its output goes to stderr
 as progress, its ``--json`` report is merged into this one. A cluster whose layer or verify fails stops the
 rollout: the clusters after it are ``skipped`` with one line naming the cluster, the layer and the reason.
+The tunnel's far end is the venue's: when the cluster's stanza changed (the venue needs it) and the only red checks
+are ``wireguard.handshake``/``wireguard.reachable``, the cluster passes with a note saying so (they turn green once
+the venue applied the stanza); with a stanza the venue has, they fail the cluster like any check.
 
 Ctrl-C as ``router deploy``: once, the layer running finishes (a router in progress finishes its gate and
 confirms or restores) and nothing new starts; twice, the router's gates end now and routers in progress are
@@ -30,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks import wireguard
 from checks.verdict import CheckResult
@@ -48,6 +51,11 @@ from tasks.core.report import (
 )
 from tasks.core.rollout import GiveUp, StopFlag, roll_out, stop_on_interrupt
 from tasks.edge.venue_files import VenueChange
+
+if TYPE_CHECKING:  # the engine's types; its modules load when a handler runs
+    from inventory.model import Cluster
+    from tasks.core.options import CommonOptions
+    from tasks.core.runtime import Runtime
 
 LAYERS = ("metallb", "router", "lb")  # a cluster's order: MetalLB's end of the sessions first (runbook.md)
 # Each layer's argument module (its deploy/plan subcommands and handlers) and its name in the report.
@@ -340,7 +348,7 @@ def junit_results(clusters: list[ClusterRun]) -> list[CheckResult]:
             run = c.runs.get(layer)
             check = f"edge.{layer}"
             if run is None:
-                reason = "; ".join(c.row.notes) or c.row.error or "not started"
+                reason = f"not started: {c.row.error}" if c.row.error else "; ".join(c.row.notes) or "not started"
                 out.append(CheckResult(check=check, host="edge", cluster=c.name, status="error", reason=reason))
                 continue
             ok = (
@@ -484,13 +492,13 @@ class Selection:
     """The selected clusters in rollout order, each with its layers (MetalLB only with a kubeconfig, the router
     when it has one selected, the LBs when it has any selected)."""
 
-    clusters: list[tuple[Any, list[str]]]  # (Cluster, layers)
+    clusters: list[tuple[Cluster, list[str]]]  # (cluster, its layers in order)
 
     def names(self, layer: str) -> list[str]:
         return [c.name for c, layers in self.clusters if layer in layers]
 
 
-def select(rt: Any, options: Any) -> Selection:
+def select(rt: Runtime, options: CommonOptions) -> Selection:
     from tasks.lb.plan import lb_targets
 
     routers = {c.name for c, names in rt.targets("router", options) if c.router is not None and c.router.name in names}
@@ -513,7 +521,7 @@ def select(rt: Any, options: Any) -> Selection:
     return Selection(out)
 
 
-def validate(rt: Any, selection: Selection, warnings: list[str]) -> None:
+def validate(rt: Runtime, selection: Selection, warnings: list[str]) -> None:
     """Every layer's render of every selected cluster before any device or cluster is changed: a missing fact or
     secret is exit 2 here (the same renders the layers' own commands check first)."""
     from tasks.lb.commands import render_all
@@ -528,7 +536,7 @@ def validate(rt: Any, selection: Selection, warnings: list[str]) -> None:
         if cluster.refused:
             continue  # its router fails with the refusal in its own layer; the other clusters go on
         reader = rt.loaded.secret_reader(cluster.name)
-        if "router" in layers:
+        if "router" in layers and cluster.router is not None:
             renders.get(cluster, assumed(cluster.router.dialect), reader)
         if "metallb" in layers:
             api = cluster_api(rt, cluster)
@@ -543,7 +551,7 @@ def validate(rt: Any, selection: Selection, warnings: list[str]) -> None:
         render_all(rt, lbs, warnings)
 
 
-def render_venue(rt: Any, cluster: Any) -> str | None:
+def render_venue(rt: Runtime, cluster: Cluster) -> str | None:
     """The cluster's venue stanza (``tasks.router.venue``, as ``router render --venue`` prints it), the key read
     from the router where the dialect keeps it there; None for a cluster without a tunnel."""
     from tasks.router import venue
