@@ -255,3 +255,25 @@ def test_edgekit_dispatches_edge_deploy_and_plan() -> None:
     assert deploy.venue_dir == "v" and deploy.all_at_once and deploy.confirm_timeout == 300
     assert plan.venue_dir == "venue"
     assert callable(deploy.handler) and callable(plan.handler)
+
+
+def test_a_real_ctrl_c_lets_the_running_layer_finish_and_starts_nothing_new(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    class CtrlC(FakeLayers):
+        def __call__(self, layer: str, argv: list[str]) -> edge.LayerRun:
+            if layer == "metallb":
+                os.kill(os.getpid(), signal.SIGINT)  # the operator's Ctrl-C while MetalLB's deploy runs
+            return super().__call__(layer, argv)
+
+    fake = CtrlC()
+    runs = clusters("dev", "prd")
+    before = signal.getsignal(signal.SIGINT)
+    code = edge.deploy(runs, args(tmp_path), fake, [], no_venue)
+    assert code == 130
+    assert fake.order() == [("dev", "metallb")]  # it finished (its result is in the report); nothing after it
+    assert runs[0].row.notes == ["interrupted before router deploy"]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [s["layer"] for s in report["clusters"][0]["steps"]] == ["metallb"]
+    assert signal.getsignal(signal.SIGINT) is before  # edge's handler is gone afterwards
