@@ -299,6 +299,8 @@ def exit_code(clusters: list[ClusterRun], stop: StopFlag) -> int:
     if stop or any(c.interrupted for c in clusters):
         return EXIT_INTERRUPTED
     codes = {run.code for c in clusters for run in c.runs.values()}
+    if any((c.row.error or "").startswith("input: ") for c in clusters):
+        codes.add(InputError.exit_code)
     for code in (InputError.exit_code, 3):
         if code in codes:
             return code
@@ -593,6 +595,10 @@ def run_deploy(args: argparse.Namespace) -> int:
         ClusterRun(c.name, layers, HostReport(host="edge", cluster=c.name, role="cluster", status="planned"))
         for c, layers in selection.clusters
     ]
+    for run, (cluster, _) in zip(clusters, selection.clusters, strict=True):
+        if cluster.refused:  # as router deploy: never touched, fails alone (exit 2), the other clusters go on
+            run.row.status = "failed"
+            run.row.error = f"input: {cluster.refused[0]}"
     order = ", ".join(f"{c.name} ({' -> '.join(c.layers)} -> verify)" for c in clusters)
     err_console.print(f"edgekit edge deploy: {order}" + (" all at once" if args.all_at_once else ""), highlight=False)
     try:

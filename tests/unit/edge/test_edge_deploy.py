@@ -277,3 +277,12 @@ def test_a_real_ctrl_c_lets_the_running_layer_finish_and_starts_nothing_new(tmp_
     report = json.loads((tmp_path / "report.json").read_text())
     assert [s["layer"] for s in report["clusters"][0]["steps"]] == ["metallb"]
     assert signal.getsignal(signal.SIGINT) is before  # edge's handler is gone afterwards
+
+
+def test_a_refused_cluster_fails_alone_untouched_and_the_others_go_on(tmp_path: Path) -> None:
+    fake = FakeLayers()
+    runs = clusters("dev", "wsp", "prd")
+    runs[0].row.status, runs[0].row.error = "failed", "input: dev: speaker 10.9.9.9 outside every subnet"
+    assert edge.deploy(runs, args(tmp_path), fake, [], no_venue) == 2
+    assert not [c for c, _ in fake.order() if c == "dev"]
+    assert [c.row.status for c in runs[1:]] == ["changed", "changed"]
