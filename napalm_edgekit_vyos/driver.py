@@ -128,6 +128,10 @@ class VyOSDriver(NetworkDriver):
         except Exception:  # the session is gone either way
             pass
 
+    def has_session(self) -> bool:
+        """Whether a session is open (``drop_session``/``close`` end it; nothing is sent to ask)."""
+        return self.device is not None
+
     def is_alive(self) -> dict[str, bool]:
         return {"is_alive": bool(self.device and self.device.is_alive())}
 

@@ -294,10 +294,12 @@ def _restore(
     stop_timer: bool = True,
 ) -> None:
     """Put the exact previous config back; a broken session gets one fresh one before giving up to the
-    router's own commit-confirm timer."""
+    router's own commit-confirm timer. A session the driver dropped (its reads in doubt after commit-confirm's
+    answer) is replaced first: both attempts then run on fresh sessions, so a commit that lands late (the
+    dropped session's, which the router may finish after the drop) is taken out by the second."""
     for attempt in (1, 2):
         try:
-            if attempt == 2:
+            if attempt == 2 or not driver.has_session():
                 driver.close()
                 driver.open()  # the driver keeps what it knows of our pending timer
             driver.restore(previous, stop_timer=stop_timer)

@@ -51,6 +51,7 @@ class Router:
         self.action_refused = False
         self.commit_error: str | None = None  # "maybe-pending-committed" | "maybe-pending-nothing" | "theirs-13"
         self.fire_in_gate = False
+        self.lands_late = False
         self.pending_fires_at: float | None = None
         self.last_confirm: ConfirmOutcome | None = None
         self.calls: list[str] = []
@@ -141,9 +142,16 @@ class Router:
         if stop_timer and self.timer == "ours":
             self.timer = None
             self.pending_fires_at = None
+        if self.lands_late:  # the dropped session's commit ends now, after the restore stopped the timer
+            self.lands_late = False
+            self.running.append(CHANGE)
+            raise CommitError("r1: after the restore the running config still differs from the previous one")
 
     def close(self) -> None:
         self.connected = False
+
+    def has_session(self) -> bool:
+        return self.connected
 
     def open(self) -> None:
         self.calls.append("open")
@@ -320,3 +328,16 @@ def test_13_commit_under_someone_elses_timer_is_taken_out_and_leaves_running_sav
     assert report.status == "reverted" and "Another confirm is pending" in (report.error or "")
     assert router.timer == "theirs"  # their timer left alone
     assert sorted(router.running) == sorted(router.saved)
+
+
+def test_a_commit_that_lands_after_the_restore_is_taken_out_by_the_second_attempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the lab shows it: the dropped session's commit finishes while the fresh session restores
+    router = Router()
+    router.commit_error = "maybe-pending-nothing"
+    router.lands_late = True
+    report, _ = deploy(monkeypatch, router, version="1.4")
+    assert router.calls.count("open") == 2 and router.calls.count("restore(stop_timer=True)") == 2
+    assert report.status == "reverted", report
+    assert router.deployable() and CHANGE not in router.running
