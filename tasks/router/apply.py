@@ -243,15 +243,33 @@ def _check_saved(driver: VyOSDriver, plan: RouterPlan, report: HostReport, optio
 
 
 def _set_confirm_action(driver: VyOSDriver, plan: RouterPlan, report: HostReport) -> None:
+    """Commit and save ``action reload``, then re-read the running config as the restore baseline.
+
+    The plan read the running config before this commit: a restore to that read would delete the action
+    again, which is saved, and leave running != saved, so the next deploy would refuse the router (issue 22).
+    What a restore puts back is the running config right before the change's commit-confirm: this one."""
     try:
         driver.set_confirm_action_reload()
+        failure: Exception | None = None
     except Exception as exc:
-        plan.rollback = report.rollback = "reboot"
-        report.notes.append(
-            f"could not set {CONFIRM_ACTION_PATH} reload ({one_line(exc)}): an unconfirmed change reboots"
-        )
+        failure = exc
+    plan.running = driver.show("show configuration commands").splitlines()
+    has_action = f"set {CONFIRM_ACTION_PATH} 'reload'" in (line.strip() for line in plan.running)
+    if failure is None and has_action:
+        report.notes.append(f"set {CONFIRM_ACTION_PATH} reload (committed and saved)")
         return
-    report.notes.append(f"set {CONFIRM_ACTION_PATH} reload (committed and saved)")
+    why = one_line(failure) if failure is not None else "the running config does not show it"
+    if has_action:  # committed, its save failed: edgekit's own unsaved commit, never a reason to go on
+        if driver.unsaved_commits():
+            raise ChangeRefused(
+                f"refused: {CONFIRM_ACTION_PATH} reload was committed but not saved ({why}); nothing of the "
+                "change was committed, the next deploy saves this commit of edgekit's own"
+            )
+        plan.rollback = report.rollback = "reload"
+        report.notes.append(f"set {CONFIRM_ACTION_PATH} reload (committed and saved; the router said: {why})")
+        return
+    plan.rollback = report.rollback = "reboot"
+    report.notes.append(f"could not set {CONFIRM_ACTION_PATH} reload ({why}): an unconfirmed change reboots")
 
 
 def _mark_pending(driver: VyOSDriver, report: HostReport) -> None:
@@ -278,10 +296,12 @@ def _restore(
     stop_timer: bool = True,
 ) -> None:
     """Put the exact previous config back; a broken session gets one fresh one before giving up to the
-    router's own commit-confirm timer."""
+    router's own commit-confirm timer. A session the driver dropped (its reads in doubt after commit-confirm's
+    answer) is replaced first: both attempts then run on fresh sessions, so a commit that lands late (the
+    dropped session's, which the router may finish after the drop) is taken out by the second."""
     for attempt in (1, 2):
         try:
-            if attempt == 2:
+            if attempt == 2 or not driver.has_session():
                 driver.close()
                 driver.open()  # the driver keeps what it knows of our pending timer
             driver.restore(previous, stop_timer=stop_timer)

@@ -224,6 +224,8 @@ def test_someone_elses_pending_confirm_on_13_is_taken_out_again(lab: LabRun, dep
         # 1.3 commits anyway under the operator's timer: edgekit takes its change out in place
         assert dev["status"] == "reverted" and "Another confirm is pending" in dev["error"], dev
         assert "set interfaces ethernet eth1 description 'pending-13'" not in running(lab, "dev")
+        # --save-first saved the operator's change; taking edgekit's out leaves running == saved (issue 22)
+        assert not unsaved(lab, "dev")
     finally:
         out = vyos(lab, "dev", "configure", "confirm", "save")
     assert "No confirm pending" not in out  # edgekit left the operator's timer running
