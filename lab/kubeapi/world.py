@@ -12,12 +12,21 @@ peer_asn, my_asn, pools)`` with form ``"configmap"`` (legacy ConfigMap ``metallb
 ``"crds"`` (BGPPeer v1beta2, IPAddressPool and BGPAdvertisement v1beta1); pools as ``{name: [cidr or a-b]}``
 or ``[(name, [...])]``. ``services``: dicts with ``name``, ``ip``, optional ``namespace`` (default),
 ``policy`` (Cluster | Local), ``endpoints`` (node names with a ready endpoint), ``not_ready`` (node names
-with a not-ready endpoint), ``port``, ``pool``. ``secrets``: ``{"ns/name": {key: value}}``.
+with a not-ready endpoint), ``terminating`` (node names with a terminating endpoint that still serves:
+ready False, serving True), ``port``, ``pool``. ``secrets``: ``{"ns/name": {key: value}}``.
+``metallb_version``: the speaker pods' image tag (default ``METALLB_VERSION``).
+
+Node states an administrator or the node's controllers set (``set_node_state``): the ``NetworkUnavailable``
+condition (the CNI / cloud route controller sets it: core/v1 NodeNetworkUnavailable), the label
+``node.kubernetes.io/exclude-from-external-load-balancers`` (core/v1 LabelNodeExcludeBalancers) and
+``spec.unschedulable`` (what ``kubectl cordon`` sets). ``lab fault NODE network-unavailable|exclude-lb|cordon``
+uses it.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -102,7 +111,9 @@ def node(name: str, ip: str, ready: bool = True, control_plane: bool = False) ->
     }
 
 
-def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -> dict[str, Any]:
+def speaker_pod(
+    node_name: str, node_ip: str, ready: bool, helm: bool = False, version: str = METALLB_VERSION
+) -> dict[str, Any]:
     if helm:
         labels = {
             "app.kubernetes.io/component": "speaker",
@@ -143,7 +154,7 @@ def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -
             "containers": [
                 {
                     "name": "speaker",
-                    "image": f"quay.io/metallb/speaker:{METALLB_VERSION}",
+                    "image": f"quay.io/metallb/speaker:{version}",
                     "args": ["--port=7472", "--log-level=info"],
                     "ports": [{"containerPort": 7472, "name": "monitoring", "protocol": "TCP"}],
                 }
@@ -166,7 +177,7 @@ def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -
                     "name": "speaker",
                     "ready": ready,
                     "restartCount": 0,
-                    "image": f"quay.io/metallb/speaker:{METALLB_VERSION}",
+                    "image": f"quay.io/metallb/speaker:{version}",
                     "imageID": f"quay.io/metallb/speaker@sha256:{'0' * 64}",
                     "started": True,
                     "state": {"running": {"startedAt": T0}},
@@ -300,12 +311,17 @@ def service_objects(svc: dict[str, Any], node_ips: dict[str, str]) -> list[dict[
         "status": {"loadBalancer": {"ingress": ingress} if ingress else {}},
     }
     endpoints = []
-    for i, (nodes, ready) in enumerate([(svc.get("endpoints") or [], True), (svc.get("not_ready") or [], False)]):
+    groups = [
+        (svc.get("endpoints") or [], True, True),
+        (svc.get("not_ready") or [], False, False),
+        (svc.get("terminating") or [], False, True),
+    ]
+    for i, (nodes, ready, serving) in enumerate(groups):
         for j, n in enumerate(nodes):
             endpoints.append(
                 {
                     "addresses": [f"10.244.{(i * 16 + j) % 250}.{10 + j}"],
-                    "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                    "conditions": {"ready": ready, "serving": serving, "terminating": ready is False and serving},
                     "nodeName": n,
                     "targetRef": {"kind": "Pod", "name": f"{name}-{_suffix(name, n)}", "namespace": ns},
                 }
@@ -349,6 +365,7 @@ def build_world(
     masters: Iterable[tuple[str, str]] = (),
     helm: bool = False,
     secrets: dict[str, dict[str, str]] | None = None,
+    metallb_version: str = METALLB_VERSION,
 ) -> dict[str, Any]:
     """A ``v1 List`` world for ``KubeAPIServer`` (see the module docstring)."""
     items: list[dict[str, Any]] = [
@@ -364,7 +381,7 @@ def build_world(
         items.append(node(name, ip))
         node_ips[name] = ip
         if ready_speaker is not None:
-            pods.append(speaker_pod(name, ip, bool(ready_speaker), helm=helm))
+            pods.append(speaker_pod(name, ip, bool(ready_speaker), helm=helm, version=metallb_version))
     items.extend(pods)
     crds: list[str] = []
     if metallb is not None:
@@ -420,13 +437,82 @@ def set_speaker_ready(world: dict[str, Any], node_name: str, ready: bool | None)
             )
             found = speaker_pod(node_name, ip, ready)
         else:
+            image = found["spec"]["containers"][0].get("image", "")
             found = speaker_pod(
                 node_name,
                 found["status"]["hostIP"],
                 ready,
                 helm="app.kubernetes.io/component" in found["metadata"]["labels"],
+                version=image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else METALLB_VERSION,
             )
         items.append(found)
+    return {**world, "items": items}
+
+
+EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+NODE_STATES = ("network_unavailable", "exclude_lb", "unschedulable")
+
+
+def node_state(world: dict[str, Any], node_name: str) -> dict[str, bool]:
+    """The node's ``network_unavailable`` (condition NetworkUnavailable True), ``exclude_lb`` (the label) and
+    ``unschedulable`` (spec.unschedulable); all False for a node not in the world."""
+    for o in world.get("items", []):
+        if o.get("kind") == "Node" and o["metadata"]["name"] == node_name:
+            conds = (o.get("status") or {}).get("conditions") or []
+            return {
+                "network_unavailable": any(
+                    c.get("type") == "NetworkUnavailable" and c.get("status") == "True" for c in conds
+                ),
+                "exclude_lb": EXCLUDE_LB_LABEL in (o["metadata"].get("labels") or {}),
+                "unschedulable": bool((o.get("spec") or {}).get("unschedulable")),
+            }
+    return dict.fromkeys(NODE_STATES, False)
+
+
+def set_node_state(world: dict[str, Any], node_name: str, **state: bool) -> dict[str, Any]:
+    """A copy of ``world`` with node ``node_name``'s states (keywords of ``NODE_STATES``) set as given.
+
+    NetworkUnavailable with the reasons and messages of the cloud route controller (kubernetes
+    pkg/controller/route/route_controller.go updateNetworkingCondition, read from a stored copy, tag not
+    pinned: ``NoRouteCreated`` "RouteController failed to create a route" / ``RouteCreated`` "RouteController
+    created a route"); the label with value "" (``kubectl label node N
+    node.kubernetes.io/exclude-from-external-load-balancers=``); ``spec.unschedulable: true`` as ``kubectl
+    cordon`` (which also adds the node.kubernetes.io/unschedulable:NoSchedule taint: the node lifecycle
+    controller's TaintNodesByCondition; left out here)."""
+    unknown = set(state) - set(NODE_STATES)
+    if unknown:
+        raise ValueError(f"unknown node state {sorted(unknown)}; one of {', '.join(NODE_STATES)}")
+    items = []
+    for o in world["items"]:
+        if o.get("kind") == "Node" and o["metadata"]["name"] == node_name:
+            o = copy.deepcopy(o)
+            if "network_unavailable" in state:
+                conds = [c for c in o["status"].get("conditions") or [] if c.get("type") != "NetworkUnavailable"]
+                down = state["network_unavailable"]
+                conds.insert(
+                    0,
+                    {
+                        "type": "NetworkUnavailable",
+                        "status": "True" if down else "False",
+                        "reason": "NoRouteCreated" if down else "RouteCreated",
+                        "message": f"RouteController {'failed to create' if down else 'created'} a route",
+                        "lastHeartbeatTime": T0,
+                        "lastTransitionTime": T0,
+                    },
+                )
+                o["status"]["conditions"] = conds
+            if "exclude_lb" in state:
+                labels = o["metadata"].setdefault("labels", {})
+                if state["exclude_lb"]:
+                    labels[EXCLUDE_LB_LABEL] = ""
+                else:
+                    labels.pop(EXCLUDE_LB_LABEL, None)
+            if "unschedulable" in state:
+                if state["unschedulable"]:
+                    o["spec"]["unschedulable"] = True
+                else:
+                    o["spec"].pop("unschedulable", None)
+        items.append(o)
     return {**world, "items": items}
 
 
