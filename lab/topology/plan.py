@@ -420,12 +420,9 @@ class Plan:
                         "node",
                         node_ns,
                         server=c.server_name("node", i),
-                        # Service IPs on lo stand for kube-proxy; the lab's speakers (lab.topology.speakers) keep
-                        # them in step with what MetalLB allocates. Seeded here when MetalLB is configured.
-                        addresses=(
-                            f"eth0={addr}",
-                            *(f"lo={s.ip}/32" for s in c.services if c.metallb_mode != "none"),
-                        ),
+                        # No service IP on any interface: the lab's kube-proxy captures them with nat rules
+                        # (lab.topology.speakers kube_proxy_rules), so zebra's router-id is the node's address.
+                        addresses=(f"eth0={addr}",),
                         routes=(f"default via {c.node_gateway} dev eth0 onlink",),
                         index=i,
                     )
