@@ -8,8 +8,10 @@ stand-in, a fault that flips a speaker pod, a test editing Services), it runs la
   the node's own HTTP server (``redirect to :80``); so FRR's zebra sees no service IP on any interface and
   each speaker keeps its own router-id (the highest interface address: the node's; FRR zebra/router-id.c
   router_id_get at frr-8.4.4). The former form, every service IP on ``lo``, made zebra pick the highest
-  service IP (rid_lo_sorted_list first) on every node alike, and bgpd resets every session when the
-  router-id changes (bgpd/bgpd.c bgp_router_id_set: CEASE config change);
+  service IP (rid_lo_sorted_list first) on every node alike: all speakers shared one router-id, and a speaker
+  whose session went down came back with whatever service IP was highest then (FRR 8.4.4's bgpd takes a
+  new router-id from zebra only while no session is Established: bgpd/bgpd.c bgp_router_id_zebra_bump,
+  bgpd/bgp_fsm.c; bgp_router_id_set then sends CEASE config-change to the peers);
 - renders each node's FRR config as MetalLB's FRR mode does and, when it changed, writes it and reloads the
   running daemon with FRR's frr-reload.py (MetalLB's frr-reloader does the same: frr-reload.py --reload);
   bfdd is started once BFD profiles exist (MetalLB's FRR container always runs bfdd; the lab saves the

@@ -218,3 +218,34 @@ def test_model_speakers_keep_withheld_nodes_as_peers(tmp_path: Path) -> None:
     ]
     web = next(s for s in cluster.services if s.name == "web")
     assert ecmp.expected_nexthops(cluster, web) == {"203.0.113.11", "203.0.113.13"}
+
+
+SUMMARY_NODE1_SILENT = """
+IPv4 Unicast Summary (VRF default):
+BGP router identifier 203.0.113.4, local AS number 65020 vrf-id 0
+BGP table version 2
+RIB entries 3, using 576 bytes of memory
+Peers 3, using 2172 KiB of memory
+
+Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down State/PfxRcd   PfxSnt Desc
+203.0.113.11    4      65021        42        42        0    0    0 00:00:38            0        2 N/A
+203.0.113.12    4      65021        42        42        0    0    0 00:00:38            2        2 N/A
+203.0.113.13    4      65021        42        42        0    0    0 00:00:38            2        2 N/A
+
+Total number of neighbors 3
+"""  # constructed (FRR 8.4's table shape, as the lab router prints it)
+
+
+def test_bgp_peers_accepts_a_withheld_speaker_sending_nothing() -> None:
+    from checks import bgp
+    from checks.parsers import bgp_summary
+
+    summary = bgp_summary.parse(SUMMARY_NODE1_SILENT)
+    plain = router_fixtures.cluster()
+    failed = bgp.check_peers("r", plain, summary)
+    assert failed.status == "fail" and "k8s-node-1-server-prd (203.0.113.11) is Established but sent no prefixes" in (
+        failed.reason
+    )
+    ok = bgp.check_peers("r", cluster_with(0), summary)
+    assert ok.status == "pass"
+    assert ok.reason == "3 speakers Established; none expected from k8s-node-1-server-prd (nodeNetworkUnavailable)"
