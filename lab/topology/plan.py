@@ -88,6 +88,9 @@ class Options:
     vyos: dict[str, str] = field(default_factory=dict)
     metallb: dict[str, str] = field(default_factory=dict)  # cluster -> "configmap" | "crds"
     unready: tuple[str, ...] = ()  # lab host names (prd-node3) whose speaker pod is not Ready
+    # How the nodes' kube-proxy takes LoadBalancer IPs (lab.topology.speakers): "iptables" (nat rules, the IPs on
+    # no interface) or "ipvs" (the IPs on the dummy kube-ipvs0, left down, as kube-proxy's IPVS mode binds them).
+    kube_proxy: str = "iptables"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -107,6 +110,7 @@ class Options:
             vyos=dict(data["vyos"]),
             metallb=dict(data["metallb"]),
             unready=tuple(data.get("unready", [])),
+            kube_proxy=data.get("kube_proxy", "iptables"),
         )
 
     def validate(self) -> None:
@@ -123,6 +127,8 @@ class Options:
             raise ValueError(f"--nodes must be 1..{MAX_NODES}")
         if self.node_subnet not in ("proxy-arp", "private"):
             raise ValueError(f"node subnet {self.node_subnet!r}: proxy-arp or private")
+        if self.kube_proxy not in ("iptables", "ipvs"):
+            raise ValueError(f"kube-proxy mode {self.kube_proxy!r}: iptables or ipvs")
         for c in self.clusters:
             if self.vyos.get(c, "1.4") not in VYOS_VERSIONS:
                 raise ValueError(f"--vyos for {c}: 1.3, 1.4 or 1.5")

@@ -60,6 +60,8 @@ class Speakers:
         self.last_good: metallb.Config | None = None
         self.last_error = ""
         self.nat: dict[str, str] = {}  # node -> the kube-proxy rules last loaded there
+        self.ipvs: dict[str, set[str]] = {}  # node -> the service IPs on its kube-ipvs0 (--kube-proxy ipvs)
+        self.kube_proxy = opts.kube_proxy
         self.seen: tuple[int, int] | None = None  # the world file version the last pass read (inode, mtime)
 
     def frr_dir(self, h: Host) -> Path:
@@ -79,12 +81,15 @@ class Speakers:
         if outcome.error != self.last_error:
             log(f"config refused, keeping the last good one: {outcome.error}" if outcome.error else "config ok")
             self.last_error = outcome.error
-        rules = kube_proxy_rules(outcome.world)
+        rules = kube_proxy_rules(outcome.world if self.kube_proxy == "iptables" else {})
+        ips = set(re.findall(r"ip daddr (\S+)", kube_proxy_rules(outcome.world)))
 
         def sync(h: Host) -> None:
             bgpd, bfdd = outcome.configs[h.server or h.name]
             try:
                 self.sync_nat(h, rules)
+                if self.kube_proxy == "ipvs":
+                    self.sync_ipvs(h, ips)
                 self.sync_frr(h, bgpd, bfdd)
             except (OSError, subprocess.SubprocessError) as exc:
                 log(f"{h.name}: {exc}")
@@ -118,6 +123,38 @@ class Speakers:
         self.nat[h.name] = rules
         ips = sorted(set(re.findall(r"ip daddr (\S+)", rules)), key=IPv4Address)
         log(f"{h.name}: kube-proxy captures {' '.join(ips) or '(none)'}")
+
+    def sync_ipvs(self, h: Host, want: set[str]) -> None:
+        """kube-proxy's IPVS mode: every LoadBalancer IP bound to ``kube-ipvs0``, which stays down
+        (kubernetes pkg/proxy/ipvs/proxier.go: defaultDummyDevice "kube-ipvs0", created as a dummy link and
+        never set up; syncService binds each service address to it). The kernel takes a /32 on a down device
+        as local (TCP and ICMP answered); zebra counts it among all interfaces' addresses for its router-id
+        (FRR zebra/redistribute.c zebra_interface_address_add_update calls router_id_add_address whatever the
+        link state), so the highest of node and service addresses wins, as on a real IPVS node."""
+        have = self.ipvs.get(h.name)
+        if have is None:
+            # This machine's kernel has no dummy link type ("Unknown device type"): a veth pair left down stands
+            # in (the same to the kernel and zebra here: a non-loopback link whose addresses are local).
+            subprocess.run(
+                ["ip", "-n", h.ns, "link", "add", "kube-ipvs0", "type", "veth", "peer", "name", "kube-ipvs0-peer"],
+                capture_output=True,
+                text=True,
+            )
+            out = subprocess.run(
+                ["ip", "-n", h.ns, "-j", "-4", "addr", "show", "dev", "kube-ipvs0"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            have = {a["local"] for i in json.loads(out or "[]") for a in i.get("addr_info", [])}
+        if have == want:
+            self.ipvs[h.name] = have
+            return
+        cmds = [f"addr del {ip}/32 dev kube-ipvs0" for ip in sorted(have - want)]
+        cmds += [f"addr replace {ip}/32 dev kube-ipvs0" for ip in sorted(want - have)]
+        subprocess.run(["ip", "-n", h.ns, "-b", "-"], input="\n".join(cmds) + "\n", text=True, check=True)
+        self.ipvs[h.name] = set(want)
+        log(f"{h.name}: kube-ipvs0 holds {' '.join(sorted(want, key=IPv4Address)) or '(none)'}")
 
     def _write(self, path: Path, text: str) -> bool:
         if path.exists() and path.read_text() == text:

@@ -112,3 +112,15 @@ def test_rendered_bgpd_sets_no_router_id_unless_the_peer_asks() -> None:
     which with no service IP on any interface is the node's own address (checked in the lab test)."""
     outcome, _ = metallb.run(world(endpoints=NODES), NODES)
     assert all("router-id" not in bgpd for bgpd, _ in outcome.configs.values())
+
+
+def test_kube_proxy_mode_option_round_trips_and_is_checked(tmp_path: Any) -> None:
+    from lab.topology.plan import Options
+
+    opts = Options(prefix="ekt", state_dir=tmp_path, kube_proxy="ipvs")
+    assert Options.from_json(opts.to_json()).kube_proxy == "ipvs"
+    old = opts.to_json()
+    del old["kube_proxy"]  # a lab.json written before the option: iptables
+    assert Options.from_json(old).kube_proxy == "iptables"
+    with pytest.raises(ValueError, match="kube-proxy mode 'nft'"):
+        Options(prefix="ekt", state_dir=tmp_path, kube_proxy="nft").validate()
