@@ -19,6 +19,10 @@ tasks.router deploy`` (its gate includes bfd.peers when BFD is on). Per run:
   that window; **after gone**: failures among requests started once the next hop was gone; **longest gap (s)**:
   the longest time without a successful answer in that window;
 - ``lab heal prd-node3``, then a bounded wait until the route has all 3 next hops (and BFD is up) again.
+
+Before each run the speakers' BGP router-ids are read (``show bgp summary json`` ``routerId`` on each node) and
+recorded (``router_ids``): the lab's kube-proxy puts no service IP on any interface (lab.topology.speakers), so
+each speaker has its own (its node's address); the run refuses to start when two share one.
 """
 
 from __future__ import annotations
@@ -125,8 +129,29 @@ def node_addresses(lab: BenchLab) -> list[str]:
     return sorted(lab.address(f"{CLUSTER}-node{i}") for i in (1, 2, 3))
 
 
+def router_ids(lab: BenchLab) -> dict[str, str]:
+    """Each node speaker's BGP router-id (bgpd's ``show bgp summary json``)."""
+    out = {}
+    for i in (1, 2, 3):
+        frr = lab.state_dir / "hosts" / f"{CLUSTER}-node{i}" / "frr"
+        proc = subprocess.run(
+            ["vtysh", "--vty_socket", str(frr / "run"), "--config_dir", str(frr), "-c", "show bgp summary json"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        try:
+            out[f"{CLUSTER}-node{i}"] = json.loads(proc.stdout or "{}").get("ipv4Unicast", {}).get("routerId", "")
+        except ValueError:
+            out[f"{CLUSTER}-node{i}"] = ""
+    return out
+
+
 def one_run(lab: BenchLab, mode: str, run: int) -> dict[str, Any]:
     every, victim = node_addresses(lab), lab.address(VICTIM)
+    ids = router_ids(lab)
+    if len(set(ids.values())) != len(ids) or "" in ids.values():
+        raise SystemExit(f"speakers without distinct router-ids: {ids}")
     out = lab.state_dir / f"traffic-{mode}-{run}.jsonl"
     traffic = subprocess.Popen(
         ["ip", "netns", "exec", lab.ns(f"{CLUSTER}-up"), PY, "-m", "bench._traffic", SERVICE, str(out)],
@@ -164,6 +189,7 @@ def one_run(lab: BenchLab, mode: str, run: int) -> dict[str, Any]:
         "failed": sum(r[2] == "(error)" for r in window),
         "failed_after_gone": sum(r[2] == "(error)" for r in window if gone_at and r[0] >= gone_at),
         "longest_gap_s": round(gap, 3),
+        "router_ids": ids,
     }
     lab.lab("heal", VICTIM)
     row["back_after_heal_s"] = round(wait("all next hops back", lambda: nexthops(lab) == every, 300), 1)
@@ -214,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     headers = ["mode", "runs", "next hop gone (s)", "range", "failed requests", "failed after gone", "longest gap (s)"]
     title = f"node3 link cut under traffic to default/web (Cluster policy), {args.node_subnet} layout, medians"
     print_table(title, headers, table)
+    if rows:
+        print("speaker router-ids:", ", ".join(f"{h} {rid}" for h, rid in rows[0]["router_ids"].items()))
     write_json(args.json, {"node_subnet": args.node_subnet, "runs": rows})
     return 0
 

@@ -33,7 +33,7 @@ def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence
             problems.append(f"{speaker.name} ({speaker.address}) is not a neighbor")
         elif not peer.established:
             problems.append(f"{speaker.name} ({speaker.address}) is {peer.state}")
-        elif not peer.prefixes_received:
+        elif not peer.prefixes_received and not speaker.withheld:  # a withheld speaker peers, announcing nothing
             problems.append(f"{speaker.name} ({speaker.address}) is Established but sent no prefixes")
     for speaker in down:
         peer = summary.peer(str(speaker.address))
@@ -46,6 +46,10 @@ def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence
     if problems:
         return failed(PEERS, host, cluster.name, "; ".join(problems), details=details, items=items)
     reason = f"{len(cluster.speakers)} speakers Established with prefixes"
+    withheld = [f"{s.name} ({s.withheld})" for s in cluster.speakers if s.withheld]
+    if withheld:
+        # inventory.speakers.withheld: MetalLB announces nothing from these nodes.
+        reason = f"{len(cluster.speakers)} speakers Established; none expected from {', '.join(withheld)}"
     return passed(PEERS, host, cluster.name, reason, details=details, items=items)
 
 

@@ -4,6 +4,11 @@ FRR's ``show ip route <ip>`` marks each next hop installed in the kernel with ``
 without it means zebra and the kernel FIB disagree. ``down`` (optional) are speakers whose pod exists but
 is not Ready: their next hop is missing for a known cause, and the route is degraded (fewer legs than
 nodes meant to serve), which verify reports as a failure naming that node.
+
+Who is expected is who MetalLB announces from (inventory.speakers, per MetalLB version): not the speakers it
+withholds (``Speaker.withheld``: NetworkUnavailable, the exclude-from-external-load-balancers label, v0.14.9's
+unschedulable), with externalTrafficPolicy Local only nodes with an endpoint it counts, and nobody for a
+service without any such endpoint (then the IP must not be routed over BGP at all).
 """
 
 from __future__ import annotations
@@ -19,14 +24,24 @@ IDS = (ROUTES,)  # the check ids this module judges
 
 
 def _serving(speakers: Sequence[Speaker], service: Service) -> list[Speaker]:
-    """With externalTrafficPolicy Local only nodes with a ready endpoint announce the IP."""
+    """The speakers MetalLB announces ``service`` from: not withheld ones; none without an endpoint; with
+    externalTrafficPolicy Local only nodes with an endpoint (speaker/bgp_controller.go ShouldAnnounce)."""
+    if service.has_endpoints is False:
+        return []
+    speakers = [s for s in speakers if not s.withheld]
     if service.external_traffic_policy == "Local":
         return [s for s in speakers if s.name in set(service.endpoint_nodes)]
-    return list(speakers)
+    return speakers
+
+
+def withheld_note(cluster: Cluster) -> str:
+    """ "; not expected: node (reason), ..." for the speakers MetalLB withholds, "" when none."""
+    names = [f"{s.name} ({s.withheld})" for s in cluster.speakers if s.withheld]
+    return f"; not expected: {', '.join(names)}" if names else ""
 
 
 def expected_nexthops(cluster: Cluster, service: Service) -> set[str]:
-    """All Ready speakers; with externalTrafficPolicy Local only those on nodes with a ready endpoint."""
+    """The speakers MetalLB announces ``service`` from (``_serving``), by address."""
     return {str(s.address) for s in _serving(cluster.speakers, service)}
 
 
@@ -48,6 +63,10 @@ def check_route(
     full = want | set(lost)
     # For metrics: next hops of the nodes meant to serve that FRR selected and the kernel installed.
     details = {"service": f"{service.namespace}/{service.name}", "ip": ip, "expected": len(full), "nexthops": 0}
+    if not full and (route is None or route.protocol != "bgp"):
+        why = "no endpoint" if service.has_endpoints is False else "no node MetalLB announces it from"
+        reason = f"{ip}: not announced ({why}){withheld_note(cluster)}"
+        return passed(ROUTES, host, cluster.name, reason, subject, details)
     if route is None or route.protocol != "bgp":
         how = "no route" if route is None else f"only a {route.protocol} route ({route.prefix})"
         why = _lost(lost, set(lost))
@@ -63,7 +82,8 @@ def check_route(
         missing, extra = full - rib, rib - full
         parts = [f"missing {_fmt(missing)}" if missing else "", f"unexpected {_fmt(extra)}" if extra else ""]
         reason = f"{ip}: via {len(rib & full)} of {len(full)} nodes, " + ", ".join(p for p in parts if p)
-        return failed(ROUTES, host, cluster.name, reason + _lost(lost, missing), subject, details, items)
+        note = withheld_note(cluster) if extra else ""
+        return failed(ROUTES, host, cluster.name, reason + _lost(lost, missing) + note, subject, details, items)
     if lost:
         # Every expected next hop is there, yet a node's speaker is not Ready: Kubernetes and BGP disagree.
         names = ", ".join(f"{name} ({addr})" for addr, name in sorted(lost.items()))

@@ -53,6 +53,10 @@ class KubeNode:
     speaker_ready: bool = False
     speaker_pod: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    network_unavailable: bool = False  # condition NetworkUnavailable True
+    unschedulable: bool = False  # spec.unschedulable (kubectl cordon)
+    speaker_version: str = ""  # the speaker pod's image tag (v0.13.12), "" when unknown
+    ignore_exclude_lb: bool = False  # the speaker runs with --ignore-exclude-lb
 
 
 @dataclass
@@ -210,14 +214,23 @@ def _discover(facts: KubeFacts, core: Any, custom: Any, discovery: Any, what: st
                     break
                 except ValueError:
                     continue  # an IPv6 InternalIP: keep looking for the IPv4 one
-        ready = any(
-            c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [] if node.status else [])
-        )
+        conditions = node.status.conditions or [] if node.status else []
+        ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
         labels = dict(node.metadata.labels or {})
         if ip is None:
             # Without one, edgekit can only use the node's tfstate address (or skip its speaker).
             facts.warnings.append(f"node {node.metadata.name} has no IPv4 InternalIP in status.addresses")
-        facts.nodes.append(KubeNode(name=node.metadata.name, internal_ip=ip, ready=ready, labels=labels))
+        facts.nodes.append(
+            KubeNode(
+                name=node.metadata.name,
+                internal_ip=ip,
+                ready=ready,
+                labels=labels,
+                # What MetalLB's speaker looks at before it announces (inventory.speakers.withheld).
+                network_unavailable=any(c.type == "NetworkUnavailable" and c.status == "True" for c in conditions),
+                unschedulable=bool(node.spec is not None and node.spec.unschedulable),
+            )
+        )
     by_name = {n.name: n for n in facts.nodes}
 
     seen: set[str] = set()
@@ -236,6 +249,8 @@ def _discover(facts: KubeFacts, core: Any, custom: Any, discovery: Any, what: st
                 if node_name:
                     facts.warnings.append(f"speaker pod {uid} runs on unknown node {node_name}")
                 continue
+            if ready or kn.speaker_pod is None:
+                kn.speaker_version, kn.ignore_exclude_lb = _speaker_container(pod)
             if ready:
                 kn.speaker_ready = True
                 kn.speaker_pod = uid
@@ -244,6 +259,18 @@ def _discover(facts: KubeFacts, core: Any, custom: Any, discovery: Any, what: st
 
     _metallb(facts, core, custom, what)
     _services(facts, core, discovery, what)
+
+
+def _speaker_container(pod: Any) -> tuple[str, bool]:
+    """(image tag, runs with --ignore-exclude-lb) of a speaker pod's ``speaker`` container (else its first)."""
+    containers = list(pod.spec.containers or []) if pod.spec else []
+    c = next((c for c in containers if c.name == "speaker"), containers[0] if containers else None)
+    if c is None:
+        return "", False
+    image = str(c.image or "")
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    args = [*(c.args or []), *(c.command or [])]
+    return tag, any(a in ("--ignore-exclude-lb", "--ignore-exclude-lb=true") for a in args)
 
 
 def _metallb(facts: KubeFacts, core: Any, custom: Any, what: str) -> None:
@@ -413,7 +440,16 @@ def _from_crds(facts: KubeFacts, peers: list[dict[str, Any]], pools: list[dict[s
 
 
 def _services(facts: KubeFacts, core: Any, discovery: Any, what: str) -> None:
+    # The endpoints MetalLB counts (inventory.speakers.announce_rules): ready ones, and from v0.14.5 serving ones;
+    # the version of the cluster's speakers (the newest rules when they name none).
+    from inventory.speakers import announce_rules
+
+    versions = sorted({n.speaker_version for n in facts.nodes if n.speaker_pod is not None})
+    serving = announce_rules(versions[0] if len(versions) == 1 else "").serving
+    if len(versions) > 1:
+        facts.warnings.append(f"MetalLB speakers of several versions ({', '.join(v or '?' for v in versions)})")
     ready_nodes: dict[tuple[str, str], set[str]] = {}
+    with_endpoints: set[tuple[str, str]] = set()
     slices = _call(discovery.list_endpoint_slice_for_all_namespaces, what, missing_ok=True)
     for es in slices.items if slices is not None else []:
         svc = (es.metadata.labels or {}).get("kubernetes.io/service-name")
@@ -422,7 +458,10 @@ def _services(facts: KubeFacts, core: Any, discovery: Any, what: str) -> None:
         key = (es.metadata.namespace, svc)
         for ep in es.endpoints or []:
             cond = ep.conditions
-            if (cond is None or cond.ready is None or cond.ready) and ep.node_name:
+            counts = cond is None or cond.ready is None or cond.ready or (serving and cond.serving is True)
+            if counts:
+                with_endpoints.add(key)
+            if counts and ep.node_name:
                 ready_nodes.setdefault(key, set()).add(ep.node_name)
     for svc in _call(core.list_service_for_all_namespaces, what).items:
         if svc.spec is None or svc.spec.type != "LoadBalancer":
@@ -447,6 +486,7 @@ def _services(facts: KubeFacts, core: Any, discovery: Any, what: str) -> None:
                 ips=ips,
                 external_traffic_policy="Local" if policy == "Local" else "Cluster",
                 endpoint_nodes=sorted(ready_nodes.get((ns, name), set())),
+                has_endpoints=(ns, name) in with_endpoints if slices is not None else None,
             )
         )
 

@@ -44,6 +44,10 @@ class Speaker(Model):
     address: IPv4Address
     asn: ASN = 65021
     ready: bool = True
+    # Why MetalLB's speaker on this node announces nothing although it peers ("" when it announces): its
+    # ShouldAnnounce reason (nodeNetworkUnavailable, nodeLabeledExcludeBalancers, nodeUnschedulable;
+    # inventory.speakers.withheld).
+    withheld: str = ""
 
 
 class Node(Model):
@@ -88,7 +92,9 @@ class Service(Model):
     name: str
     ips: list[IPv4Address]
     external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
-    endpoint_nodes: list[str] = []  # nodes with a ready endpoint (matters for policy Local)
+    endpoint_nodes: list[str] = []  # nodes with an endpoint MetalLB counts (ready; v0.14.5+ also serving)
+    # Whether any endpoint MetalLB counts exists (without one no node announces the IP); None: not read.
+    has_endpoints: bool | None = None
 
 
 class SelectorRequirement(Model):

@@ -12,7 +12,7 @@ from inventory.errors import InputError
 from inventory.hosts import HostBuilder, HostFacts, site_path
 from inventory.model import Master, MetalLBPeer, Node, Pool, Router, Service, Speaker
 from inventory.secrets import MASK
-from inventory.speakers import router_addresses, router_peers, speaker_nodes
+from inventory.speakers import router_addresses, router_peers, speaker_nodes, withheld
 
 POOL_OUTPUTS = ("metallb_address_range", "external_address_range")
 DEFAULT_SPEAKER_ASN = 65021
@@ -112,7 +112,9 @@ def reconcile(
             if address is None:
                 ctx.warn(f"{ctx.name}: node {kn.name} runs a speaker but has no IPv4 InternalIP; skipped")
                 continue
-            speakers.append(Speaker(name=tn.name if tn else kn.name, address=address, asn=speaker_asn))
+            speakers.append(
+                Speaker(name=tn.name if tn else kn.name, address=address, asn=speaker_asn, withheld=withheld(kn))
+            )
             if kn.internal_ip is not None:
                 origins[speakers[-1].name] = (
                     f"kubernetes context {facts.context}",

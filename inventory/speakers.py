@@ -5,11 +5,27 @@ A speaker peers with the router when one of the MetalLB peers whose address is t
 selects its node (the peer's node selectors; none select every node, several any of them, as MetalLB does).
 When no peer names the router (no MetalLB configuration, or one that peers elsewhere: inventory reports that as
 a disagreement), every speaker counts, so the router still gets its neighbours.
+
+Who announces (``withheld``, ``announce_rules``): a speaker that peers does not always announce. MetalLB's
+speaker/bgp_controller.go ShouldAnnounce and internal/k8s/nodes/nodes.go (metallb/metallb at v0.13.12, v0.14.0,
+v0.14.4, v0.14.5, v0.14.9, v0.15.3) skip, by version:
+- every version: a node whose ``NetworkUnavailable`` condition is True (IsNetworkUnavailable, reason
+  nodeNetworkUnavailable);
+- v0.14.0+: a node with the label ``node.kubernetes.io/exclude-from-external-load-balancers`` (any value;
+  IsNodeExcludedFromBalancers, nodeLabeledExcludeBalancers); v0.14.4+ not when the speaker runs with
+  ``--ignore-exclude-lb`` (speaker/main.go flag ignore-exclude-lb);
+- v0.14.9 only: ``spec.unschedulable`` (IsNodeAvailable, nodeUnschedulable; v0.15.0 dropped it again).
+Endpoints (hasHealthyEndpoint): up to v0.14.4 only ready ones count (epslices.IsConditionReady, absent =
+ready); v0.14.5+ also ``serving`` ones (EndpointCanServe: a terminating pod still serving). The BGP session
+stays in every case (syncPeers looks at the peers' node selectors only). The version is the speaker pod's
+image tag; one that is no release (a digest, ``main``) gets the newest rules known here (v0.15's).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from inventory.kube import KubeNode
@@ -47,3 +63,46 @@ def speaker_nodes(
     else:
         wanted = [n for n in nodes if not n.speaker_ready and n.speaker_pod is not None]
     return [n for n in wanted if peers_with_router(n, my_peers)]
+
+
+EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"  # corev1.LabelNodeExcludeBalancers
+NEWEST_KNOWN = (0, 15, 3)
+
+
+@dataclass(frozen=True)
+class AnnounceRules:
+    """Which nodes MetalLB of one version announces from, and which endpoints it counts (module docstring)."""
+
+    exclude_label: bool  # v0.14.0+
+    ignore_flag: bool  # v0.14.4+: --ignore-exclude-lb
+    unschedulable: bool  # v0.14.9 only
+    serving: bool  # v0.14.5+: EndpointCanServe
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """A MetalLB release tag ("v0.14.9", "0.13.12") as numbers; None for anything else."""
+    m = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def announce_rules(version: str) -> AnnounceRules:
+    """The rules of MetalLB ``version`` (unknown or no release: the newest known, v0.15's)."""
+    v = parse_version(version) or NEWEST_KNOWN
+    return AnnounceRules(
+        exclude_label=v >= (0, 14, 0),
+        ignore_flag=v >= (0, 14, 4),
+        unschedulable=v == (0, 14, 9),
+        serving=v >= (0, 14, 5),
+    )
+
+
+def withheld(node: KubeNode) -> str:
+    """Why the speaker on ``node`` announces nothing, as MetalLB's ShouldAnnounce names it ("": it announces)."""
+    rules = announce_rules(node.speaker_version)
+    if rules.unschedulable and node.unschedulable:
+        return "nodeUnschedulable"
+    if node.network_unavailable:
+        return "nodeNetworkUnavailable"
+    if rules.exclude_label and EXCLUDE_LB_LABEL in node.labels and not (rules.ignore_flag and node.ignore_exclude_lb):
+        return "nodeLabeledExcludeBalancers"
+    return ""

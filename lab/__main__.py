@@ -1,7 +1,7 @@
 """``python -m lab``: the namespace lab (see lab/README.md).
 
     up [--clusters prd,dev,wsp] [--nodes N] [--vyos 1.3|1.4|1.5|prd=1.3,dev=1.5]
-       [--node-subnet proxy-arp|private]
+       [--node-subnet proxy-arp|private] [--kube-proxy iptables|ipvs]
     down | status [--json] | exec -- CMD... | fault HOST KIND | heal [HOST] | traffic SERVICE_IP [-n N]
     env | venue-peer CLUSTER PUBKEY
 
@@ -55,10 +55,11 @@ def resolve_options(args: argparse.Namespace) -> Options:
     clusters += [c for c in requested if c not in clusters]
     nodes = args.nodes if args.nodes is not None else (old.nodes if old else 3)
     subnet = args.node_subnet or (old.node_subnet if old else "proxy-arp")
-    if old and (nodes != old.nodes or subnet != old.node_subnet):
+    proxy = args.kube_proxy or (old.kube_proxy if old else "iptables")
+    if old and (nodes != old.nodes or subnet != old.node_subnet or proxy != old.kube_proxy):
         raise LabError(
-            f"the lab in {state} has --nodes {old.nodes} --node-subnet {old.node_subnet}: "
-            "run `python -m lab down` first"
+            f"the lab in {state} has --nodes {old.nodes} --node-subnet {old.node_subnet} "
+            f"--kube-proxy {old.kube_proxy}: run `python -m lab down` first"
         )
     vyos = dict(old.vyos) if old else {}
     metallb = dict(old.metallb) if old else {}
@@ -101,6 +102,7 @@ def resolve_options(args: argparse.Namespace) -> Options:
         unready=unready,
         metallb_version=versions,
         metallb_speaker=speakers,
+        kube_proxy=proxy,
     )
 
 
@@ -268,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
         "commit-confirm action`), or per cluster prd=1.3,dev=1.5",
     )
     p.add_argument("--node-subnet", choices=["proxy-arp", "private"], help="node addressing (default proxy-arp)")
+    p.add_argument(
+        "--kube-proxy",
+        choices=["iptables", "ipvs"],
+        help="how nodes take service IPs: iptables (nat rules, default) or ipvs (on the dummy kube-ipvs0)",
+    )
     p.add_argument(
         "--metallb",
         help="configmap, crds or none (MetalLB without config: nothing announced, services without IP), "

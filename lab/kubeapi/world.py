@@ -12,12 +12,21 @@ peer_asn, my_asn, pools)`` with form ``"configmap"`` (legacy ConfigMap ``metallb
 ``"crds"`` (BGPPeer v1beta2, IPAddressPool and BGPAdvertisement v1beta1); pools as ``{name: [cidr or a-b]}``
 or ``[(name, [...])]``. ``services``: dicts with ``name``, ``ip``, optional ``namespace`` (default),
 ``policy`` (Cluster | Local), ``endpoints`` (node names with a ready endpoint), ``not_ready`` (node names
-with a not-ready endpoint), ``port``, ``pool``. ``secrets``: ``{"ns/name": {key: value}}``.
+with a not-ready endpoint), ``terminating`` (node names with a terminating endpoint that still serves:
+ready False, serving True), ``port``, ``pool``. ``secrets``: ``{"ns/name": {key: value}}``.
+``metallb_version``: the speaker pods' image tag (default ``METALLB_VERSION``).
+
+Node states an administrator or the node's controllers set (``set_node_state``): the ``NetworkUnavailable``
+condition (the CNI / cloud route controller sets it: core/v1 NodeNetworkUnavailable), the label
+``node.kubernetes.io/exclude-from-external-load-balancers`` (core/v1 LabelNodeExcludeBalancers) and
+``spec.unschedulable`` (what ``kubectl cordon`` sets). ``lab fault NODE network-unavailable|exclude-lb|cordon``
+uses it.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -415,12 +424,17 @@ def service_objects(svc: dict[str, Any], node_ips: dict[str, str]) -> list[dict[
         "status": {"loadBalancer": {"ingress": ingress} if ingress else {}},
     }
     endpoints = []
-    for i, (nodes, ready) in enumerate([(svc.get("endpoints") or [], True), (svc.get("not_ready") or [], False)]):
+    groups = [
+        (svc.get("endpoints") or [], True, True),
+        (svc.get("not_ready") or [], False, False),
+        (svc.get("terminating") or [], False, True),
+    ]
+    for i, (nodes, ready, serving) in enumerate(groups):
         for j, n in enumerate(nodes):
             endpoints.append(
                 {
                     "addresses": [f"10.244.{(i * 16 + j) % 250}.{10 + j}"],
-                    "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                    "conditions": {"ready": ready, "serving": serving, "terminating": ready is False and serving},
                     "nodeName": n,
                     "targetRef": {"kind": "Pod", "name": f"{name}-{_suffix(name, n)}", "namespace": ns},
                 }
@@ -562,6 +576,73 @@ def set_speaker_ready(world: dict[str, Any], node_name: str, ready: bool | None)
                 version=version,
             )
         items.append(found)
+    return {**world, "items": items}
+
+
+EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+NODE_STATES = ("network_unavailable", "exclude_lb", "unschedulable")
+
+
+def node_state(world: dict[str, Any], node_name: str) -> dict[str, bool]:
+    """The node's ``network_unavailable`` (condition NetworkUnavailable True), ``exclude_lb`` (the label) and
+    ``unschedulable`` (spec.unschedulable); all False for a node not in the world."""
+    for o in world.get("items", []):
+        if o.get("kind") == "Node" and o["metadata"]["name"] == node_name:
+            conds = (o.get("status") or {}).get("conditions") or []
+            return {
+                "network_unavailable": any(
+                    c.get("type") == "NetworkUnavailable" and c.get("status") == "True" for c in conds
+                ),
+                "exclude_lb": EXCLUDE_LB_LABEL in (o["metadata"].get("labels") or {}),
+                "unschedulable": bool((o.get("spec") or {}).get("unschedulable")),
+            }
+    return dict.fromkeys(NODE_STATES, False)
+
+
+def set_node_state(world: dict[str, Any], node_name: str, **state: bool) -> dict[str, Any]:
+    """A copy of ``world`` with node ``node_name``'s states (keywords of ``NODE_STATES``) set as given.
+
+    NetworkUnavailable with the reasons and messages of the cloud route controller (kubernetes
+    pkg/controller/route/route_controller.go updateNetworkingCondition, read from a stored copy, tag not
+    pinned: ``NoRouteCreated`` "RouteController failed to create a route" / ``RouteCreated`` "RouteController
+    created a route"); the label with value "" (``kubectl label node N
+    node.kubernetes.io/exclude-from-external-load-balancers=``); ``spec.unschedulable: true`` as ``kubectl
+    cordon`` (which also adds the node.kubernetes.io/unschedulable:NoSchedule taint: the node lifecycle
+    controller's TaintNodesByCondition; left out here)."""
+    unknown = set(state) - set(NODE_STATES)
+    if unknown:
+        raise ValueError(f"unknown node state {sorted(unknown)}; one of {', '.join(NODE_STATES)}")
+    items = []
+    for o in world["items"]:
+        if o.get("kind") == "Node" and o["metadata"]["name"] == node_name:
+            o = copy.deepcopy(o)
+            if "network_unavailable" in state:
+                conds = [c for c in o["status"].get("conditions") or [] if c.get("type") != "NetworkUnavailable"]
+                down = state["network_unavailable"]
+                conds.insert(
+                    0,
+                    {
+                        "type": "NetworkUnavailable",
+                        "status": "True" if down else "False",
+                        "reason": "NoRouteCreated" if down else "RouteCreated",
+                        "message": f"RouteController {'failed to create' if down else 'created'} a route",
+                        "lastHeartbeatTime": T0,
+                        "lastTransitionTime": T0,
+                    },
+                )
+                o["status"]["conditions"] = conds
+            if "exclude_lb" in state:
+                labels = o["metadata"].setdefault("labels", {})
+                if state["exclude_lb"]:
+                    labels[EXCLUDE_LB_LABEL] = ""
+                else:
+                    labels.pop(EXCLUDE_LB_LABEL, None)
+            if "unschedulable" in state:
+                if state["unschedulable"]:
+                    o["spec"]["unschedulable"] = True
+                else:
+                    o["spec"].pop("unschedulable", None)
+        items.append(o)
     return {**world, "items": items}
 
 

@@ -15,7 +15,23 @@ from lab.topology.plan import Cluster, Host
 from lab.topology.processes import Processes
 from lab.topology.system import LabError, alive, kill_pids, read_pid, run
 
-FAULTS = ("speaker-down", "link-down", "sshd-down", "keepalived-down", "apiserver-down", "wireguard-down")
+FAULTS = (
+    "speaker-down",
+    "link-down",
+    "sshd-down",
+    "keepalived-down",
+    "apiserver-down",
+    "wireguard-down",
+    "network-unavailable",
+    "exclude-lb",
+    "cordon",
+)
+# Faults that are node states in the Kubernetes world (lab.kubeapi.world.set_node_state): fault kind -> state.
+NODE_STATE_FAULTS = {
+    "network-unavailable": "network_unavailable",
+    "exclude-lb": "exclude_lb",
+    "cordon": "unschedulable",
+}
 
 
 def read_faults(paths: A.Paths) -> dict[str, list[str]]:
@@ -48,6 +64,7 @@ class Faults(Processes, Network):
             "keepalived-down": ("lb",),
             "apiserver-down": ("master",),
             "wireguard-down": ("venue",),
+            **dict.fromkeys(NODE_STATE_FAULTS, ("node",)),
         }
         if kind not in allowed:
             raise LabError(f"unknown fault {kind!r}; one of {', '.join(FAULTS)}")
@@ -88,12 +105,18 @@ class Faults(Processes, Network):
         elif kind == "wireguard-down":
             self.stop(f"{h.name}.wireguard")
             what = "wireguard-go stopped"
+        elif kind in NODE_STATE_FAULTS:
+            what = {
+                "network-unavailable": "node condition NetworkUnavailable True",
+                "exclude-lb": "node labelled node.kubernetes.io/exclude-from-external-load-balancers",
+                "cordon": "node cordoned (spec.unschedulable)",
+            }[kind] + " in the Kubernetes world (the speaker's BGP session stays)"
         faults = self.faults()
         faults.setdefault(h.name, [])
         if kind not in faults[h.name]:
             faults[h.name].append(kind)
         self._save_faults(faults)
-        if kind == "speaker-down":
+        if kind == "speaker-down" or kind in NODE_STATE_FAULTS:
             self.write_world(self.plan.clusters[h.cluster])
         return f"{h.name}: {kind}: {what}"
 

@@ -19,6 +19,17 @@ Sources (metallb/metallb at tag v0.13.12, the version the lab's speaker pods nam
 - speaker (bgp_controller.go): a service is announced when it has an IP and a ready endpoint; with
   externalTrafficPolicy Local only from nodes that have a ready endpoint; only from nodes an advertisement
   of its pool selects, and to the peers the advertisement names (none: all).
+- who announces, per MetalLB version (the version is the speaker pod's image tag; ``announce_rules``):
+  speaker/bgp_controller.go ShouldAnnounce and internal/k8s/nodes/nodes.go at v0.13.12, v0.14.0, v0.14.4,
+  v0.14.5, v0.14.9, v0.15.3. Every version skips a node whose ``NetworkUnavailable`` condition is True
+  (IsNetworkUnavailable, reason nodeNetworkUnavailable). From v0.14.0 a node labelled
+  ``node.kubernetes.io/exclude-from-external-load-balancers`` (any value; IsNodeExcludedFromBalancers,
+  reason nodeLabeledExcludeBalancers), from v0.14.4 unless the speaker runs with ``--ignore-exclude-lb``.
+  Only v0.14.9 skips ``spec.unschedulable`` nodes (IsNodeAvailable, reason nodeUnschedulable; v0.15.0 went
+  back to IsNetworkUnavailable). Endpoints: v0.13.12 counts ``ready`` (epslices.IsConditionReady: absent =
+  ready); from v0.14.5 ``EndpointCanServe`` (ready, or ``serving`` True: a terminating endpoint still serving).
+  The BGP sessions stay either way (syncPeers looks at the peers' node selectors only): such a node peers
+  and announces nothing.
 - internal/bgp/frr/templates/frr.tmpl, neighborsession.tmpl (``neighbor X bfd profile P``, port, timers
   always), neighboripfamily.tmpl (ipv4 and ipv6 activated), filters.tmpl (``deny any`` only without
   advertisements), bfdprofile.tmpl and config.go (neighbor ID = its address; prefix list ``<id>-pl-ipv4``).
@@ -471,26 +482,99 @@ def with_status(world: dict[str, Any], allocations: dict[str, list[str]]) -> dic
 # -- the speaker: what a node announces, and its FRR config ---------------------------------------------------
 
 
+EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"  # corev1.LabelNodeExcludeBalancers
+DEFAULT_VERSION = "v0.13.12"  # lab.kubeapi.world.METALLB_VERSION: what the lab's speaker pods run
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which nodes a MetalLB speaker of one version announces from (module docstring: sources)."""
+
+    exclude_label: bool  # v0.14.0+: the exclude-from-external-load-balancers label withholds
+    ignore_flag: bool  # v0.14.4+: --ignore-exclude-lb turns that off
+    unschedulable: bool  # v0.14.9 only: spec.unschedulable withholds
+    serving: bool  # v0.14.5+: an endpoint counts when ready or serving (EndpointCanServe)
+
+
+def _version(text: str) -> tuple[int, int, int] | None:
+    m = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def announce_rules(version: str) -> Rules:
+    """The rules of MetalLB ``version`` (an image tag such as v0.14.9; unknown: the newest, v0.15's)."""
+    v = _version(version) or (0, 15, 3)
+    return Rules(
+        exclude_label=v >= (0, 14, 0),
+        ignore_flag=v >= (0, 14, 4),
+        unschedulable=v == (0, 14, 9),
+        serving=v >= (0, 14, 5),
+    )
+
+
 @dataclass
 class NodeView:
     name: str
     address: str
     labels: dict[str, str]
+    network_unavailable: bool = False
+    unschedulable: bool = False
+    version: str = DEFAULT_VERSION  # of the speaker pod on the node
+    ignore_exclude_lb: bool = False  # the speaker's --ignore-exclude-lb
+
+
+def withheld(node: NodeView) -> str:
+    """Why MetalLB's speaker on ``node`` announces nothing ("" when it announces): ShouldAnnounce's reason."""
+    rules = announce_rules(node.version)
+    if rules.unschedulable and node.unschedulable:
+        return "nodeUnschedulable"
+    if node.network_unavailable:
+        return "nodeNetworkUnavailable"
+    if rules.exclude_label and EXCLUDE_LABEL in node.labels and not (rules.ignore_flag and node.ignore_exclude_lb):
+        return "nodeLabeledExcludeBalancers"
+    return ""
+
+
+def _speaker_pods(world: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for o in world.get("items", []):
+        labels = (o.get("metadata") or {}).get("labels") or {}
+        if o.get("kind") == "Pod" and (
+            labels.get("component") == "speaker" or labels.get("app.kubernetes.io/component") == "speaker"
+        ):
+            out[(o.get("spec") or {}).get("nodeName", "")] = o
+    return out
 
 
 def nodes(world: dict[str, Any]) -> dict[str, NodeView]:
     out = {}
+    pods = _speaker_pods(world)
     for o in world.get("items", []):
         if o.get("kind") != "Node":
             continue
-        addr = next(
-            (a["address"] for a in (o.get("status") or {}).get("addresses", []) if a.get("type") == "InternalIP"), ""
+        status = o.get("status") or {}
+        addr = next((a["address"] for a in status.get("addresses", []) if a.get("type") == "InternalIP"), "")
+        name = o["metadata"]["name"]
+        view = NodeView(name, addr, o["metadata"].get("labels") or {})
+        view.network_unavailable = any(
+            c.get("type") == "NetworkUnavailable" and c.get("status") == "True" for c in status.get("conditions") or []
         )
-        out[o["metadata"]["name"]] = NodeView(o["metadata"]["name"], addr, o["metadata"].get("labels") or {})
+        view.unschedulable = bool((o.get("spec") or {}).get("unschedulable"))
+        containers = ((pods.get(name) or {}).get("spec") or {}).get("containers") or []
+        speaker = next((c for c in containers if c.get("name") == "speaker"), containers[0] if containers else {})
+        image = str(speaker.get("image") or "")
+        if ":" in image.rsplit("/", 1)[-1]:
+            view.version = image.rsplit(":", 1)[1]
+        view.ignore_exclude_lb = any(
+            a in ("--ignore-exclude-lb", "--ignore-exclude-lb=true") for a in speaker.get("args") or []
+        )
+        out[name] = view
     return out
 
 
-def _ready_endpoint_nodes(world: dict[str, Any], svc: dict[str, Any]) -> set[str]:
+def _ready_endpoint_nodes(world: dict[str, Any], svc: dict[str, Any], serving: bool = False) -> set[str]:
+    """Nodes holding an endpoint of ``svc`` that counts: ready (absent = ready), or with ``serving`` (v0.14.5+)
+    also one whose ``serving`` condition is True (hasHealthyEndpoint: an address not counted anywhere is not)."""
     ns, name = svc["metadata"].get("namespace", "default"), svc["metadata"]["name"]
     out = set()
     for o in world.get("items", []):
@@ -499,7 +583,9 @@ def _ready_endpoint_nodes(world: dict[str, Any], svc: dict[str, Any]) -> set[str
         if (o["metadata"].get("labels") or {}).get("kubernetes.io/service-name") != name:
             continue
         for ep in o.get("endpoints") or []:
-            if (ep.get("conditions") or {}).get("ready", True) and ep.get("nodeName"):
+            cond = ep.get("conditions") or {}
+            ok = cond.get("ready") is None or bool(cond.get("ready")) or (serving and cond.get("serving") is True)
+            if ok and ep.get("nodeName"):
                 out.add(ep["nodeName"])
     return out
 
@@ -509,13 +595,16 @@ def announcements(
 ) -> dict[str, set[str]]:
     """Prefix (ip/32) -> names of the peers it goes to, for ``node``."""
     out: dict[str, set[str]] = {}
+    if withheld(node):
+        return out
+    serving = announce_rules(node.version).serving
     for o in world.get("items", []):
         if o.get("kind") != "Service" or (o.get("spec") or {}).get("type") != "LoadBalancer":
             continue
         ips = allocations.get(_svc_key(o), [])
         if not ips:
             continue
-        ready = _ready_endpoint_nodes(world, o)
+        ready = _ready_endpoint_nodes(world, o, serving)
         if not ready:
             continue
         if (o.get("spec") or {}).get("externalTrafficPolicy") == "Local" and node.name not in ready:

@@ -97,6 +97,9 @@ class Options:
     unready: tuple[str, ...] = ()  # lab host names (prd-node3) whose speaker pod is not Ready
     metallb_version: dict[str, str] = field(default_factory=dict)  # cluster -> "v0.13.12" | "v0.14.9"
     metallb_speaker: dict[str, str] = field(default_factory=dict)  # cluster -> "frr" | "frr-k8s" | "native"
+    # How the nodes' kube-proxy takes LoadBalancer IPs (lab.topology.speakers): "iptables" (nat rules, the IPs on
+    # no interface) or "ipvs" (the IPs on the dummy kube-ipvs0, left down, as kube-proxy's IPVS mode binds them).
+    kube_proxy: str = "iptables"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -118,6 +121,7 @@ class Options:
             unready=tuple(data.get("unready", [])),
             metallb_version=dict(data.get("metallb_version") or {}),
             metallb_speaker=dict(data.get("metallb_speaker") or {}),
+            kube_proxy=data.get("kube_proxy", "iptables"),
         )
 
     def validate(self) -> None:
@@ -134,6 +138,8 @@ class Options:
             raise ValueError(f"--nodes must be 1..{MAX_NODES}")
         if self.node_subnet not in ("proxy-arp", "private"):
             raise ValueError(f"node subnet {self.node_subnet!r}: proxy-arp or private")
+        if self.kube_proxy not in ("iptables", "ipvs"):
+            raise ValueError(f"kube-proxy mode {self.kube_proxy!r}: iptables or ipvs")
         for c in self.clusters:
             if self.vyos.get(c, "1.4") not in VYOS_VERSIONS:
                 raise ValueError(f"--vyos for {c}: 1.3, 1.4 or 1.5")
@@ -443,12 +449,9 @@ class Plan:
                         "node",
                         node_ns,
                         server=c.server_name("node", i),
-                        # Service IPs on lo stand for kube-proxy; the lab's speakers (lab.topology.speakers) keep
-                        # them in step with what MetalLB allocates. Seeded here when MetalLB is configured.
-                        addresses=(
-                            f"eth0={addr}",
-                            *(f"lo={s.ip}/32" for s in c.services if c.metallb_mode != "none"),
-                        ),
+                        # No service IP on any interface: the lab's kube-proxy captures them with nat rules
+                        # (lab.topology.speakers kube_proxy_rules), so zebra's router-id is the node's address.
+                        addresses=(f"eth0={addr}",),
                         routes=(f"default via {c.node_gateway} dev eth0 onlink",),
                         index=i,
                     )

@@ -183,7 +183,7 @@ class Processes:
                                 "lab.topology.servers",
                                 "node",
                                 h.server or h.name,
-                                # Every local address: the service IPs come and go on lo (lab.topology.speakers).
+                                # Every address: kube-proxy's nat rules redirect service IPs here (speakers.py).
                                 "0.0.0.0",
                             ],
                             h.ns,

@@ -132,12 +132,15 @@ class Lab(Status, Faults, Traffic):
         if not have("lab.kubeapi"):
             return
         from lab.kubeapi import store
-        from lab.kubeapi.world import build_world, set_speaker_ready, speaker_ready
+        from lab.kubeapi.world import build_world, node_state, set_node_state, set_speaker_ready, speaker_ready
+        from lab.topology.faults import NODE_STATE_FAULTS
 
-        down = {
-            self.plan.host(host).server or host
-            for host, kinds in self.faults().items()
-            if "speaker-down" in kinds and host.startswith(c.name + "-")
+        mine = {h: k for h, k in self.faults().items() if h.startswith(c.name + "-")}
+        down = {self.plan.host(host).server or host for host, kinds in mine.items() if "speaker-down" in kinds}
+        # The node states the faults set (network-unavailable, exclude-lb, cordon); heal clears them.
+        states = {
+            self.plan.host(host).server or host: {s for k, s in NODE_STATE_FAULTS.items() if k in kinds}
+            for host, kinds in mine.items()
         }
 
         def change(world: dict[str, Any] | None) -> dict[str, Any]:
@@ -151,6 +154,9 @@ class Lab(Status, Faults, Traffic):
                 name = c.server_name("node", i)
                 if c.speaker_ready(i) and speaker_ready(world, name) != (name not in down):
                     world = set_speaker_ready(world, name, name not in down)
+                want = {s: s in states.get(name, set()) for s in NODE_STATE_FAULTS.values()}
+                if node_state(world, name) != want:
+                    world = set_node_state(world, name, **want)
             return world
 
         self.world_path(c).parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,15 @@
 Watches the cluster's Kubernetes world file (lab.kubeapi.store); whenever it changes (an apply through the
 stand-in, a fault that flips a speaker pod, a test editing Services), it runs lab.topology.metallb over it:
 - writes each LoadBalancer Service's ``status.loadBalancer.ingress`` back (MetalLB's controller);
-- puts every allocated service IP on each node's ``lo`` (what kube-proxy does with LoadBalancer IPs: the
-  node's HTTP server answers on them) and takes released ones off;
+- captures every allocated service IP on each node as kube-proxy's iptables mode does (``kube_proxy_rules``):
+  no address anywhere, a nat rule per LoadBalancer IP and port that DNATs it to the service's endpoint, here
+  the node's own HTTP server (``redirect to :80``); so FRR's zebra sees no service IP on any interface and
+  each speaker keeps its own router-id (the highest interface address: the node's; FRR zebra/router-id.c
+  router_id_get at frr-8.4.4). The former form, every service IP on ``lo``, made zebra pick the highest
+  service IP (rid_lo_sorted_list first) on every node alike: all speakers shared one router-id, and a speaker
+  whose session went down came back with whatever service IP was highest then (FRR 8.4.4's bgpd takes a
+  new router-id from zebra only while no session is Established: bgpd/bgpd.c bgp_router_id_zebra_bump,
+  bgpd/bgp_fsm.c; bgp_router_id_set then sends CEASE config-change to the peers);
 - renders each node's FRR config as MetalLB's FRR mode does and, when it changed, writes it and reloads the
   running daemon with FRR's frr-reload.py (MetalLB's frr-reloader does the same: frr-reload.py --reload);
   bfdd is started once BFD profiles exist (MetalLB's FRR container always runs bfdd; the lab saves the
@@ -18,11 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +59,9 @@ class Speakers:
         self.nodes: list[Host] = [h for h in self.lab.hosts(self.c) if h.role == "node"]
         self.last_good: metallb.Config | None = None
         self.last_error = ""
-        self.lo: dict[str, set[str]] = {}
+        self.nat: dict[str, str] = {}  # node -> the kube-proxy rules last loaded there
+        self.ipvs: dict[str, set[str]] = {}  # node -> the service IPs on its kube-ipvs0 (--kube-proxy ipvs)
+        self.kube_proxy = opts.kube_proxy
         self.seen: tuple[int, int] | None = None  # the world file version the last pass read (inode, mtime)
 
     def frr_dir(self, h: Host) -> Path:
@@ -70,19 +81,15 @@ class Speakers:
         if outcome.error != self.last_error:
             log(f"config refused, keeping the last good one: {outcome.error}" if outcome.error else "config ok")
             self.last_error = outcome.error
-        ips = sorted(
-            {
-                i["ip"]
-                for o in outcome.world.get("items", [])
-                if o.get("kind") == "Service"
-                for i in ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-            }
-        )
+        rules = kube_proxy_rules(outcome.world if self.kube_proxy == "iptables" else {})
+        ips = set(re.findall(r"ip daddr (\S+)", kube_proxy_rules(outcome.world)))
 
         def sync(h: Host) -> None:
             bgpd, bfdd = outcome.configs[h.server or h.name]
             try:
-                self.sync_lo(h, set(ips))
+                self.sync_nat(h, rules)
+                if self.kube_proxy == "ipvs":
+                    self.sync_ipvs(h, ips)
                 self.sync_frr(h, bgpd, bfdd)
             except (OSError, subprocess.SubprocessError) as exc:
                 log(f"{h.name}: {exc}")
@@ -94,26 +101,60 @@ class Speakers:
         for t in threads:
             t.join()
 
-    def sync_lo(self, h: Host, want: set[str]) -> None:
-        have = self.lo.get(h.name)
-        if have is None:
+    def sync_nat(self, h: Host, rules: str) -> None:
+        """Load the kube-proxy rules on ``h`` when they changed (one nft transaction: the table replaced)."""
+        if h.name not in self.nat:
+            # A node of a lab started by the former code holds the service IPs on lo: take them off once.
             out = subprocess.run(
                 ["ip", "-n", h.ns, "-j", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True, check=True
             ).stdout
-            have = {
+            old = [
                 a["local"]
                 for i in json.loads(out or "[]")
                 for a in i.get("addr_info", [])
                 if a.get("prefixlen") == 32 and not a["local"].startswith("127.")
-            }
-        if have == want:
-            self.lo[h.name] = have
+            ]
+            if old:
+                cmds = "".join(f"addr del {ip}/32 dev lo\n" for ip in old)
+                subprocess.run(["ip", "-n", h.ns, "-b", "-"], input=cmds, text=True, check=True)
+        if self.nat.get(h.name) == rules:
             return
-        cmds = [f"addr del {ip}/32 dev lo" for ip in sorted(have - want)]
-        cmds += [f"addr replace {ip}/32 dev lo" for ip in sorted(want - have)]
+        subprocess.run(["ip", "netns", "exec", h.ns, "nft", "-f", "-"], input=rules, text=True, check=True)
+        self.nat[h.name] = rules
+        ips = sorted(set(re.findall(r"ip daddr (\S+)", rules)), key=IPv4Address)
+        log(f"{h.name}: kube-proxy captures {' '.join(ips) or '(none)'}")
+
+    def sync_ipvs(self, h: Host, want: set[str]) -> None:
+        """kube-proxy's IPVS mode: every LoadBalancer IP bound to ``kube-ipvs0``, which stays down
+        (kubernetes pkg/proxy/ipvs/proxier.go: defaultDummyDevice "kube-ipvs0", created as a dummy link and
+        never set up; syncService binds each service address to it). The kernel takes a /32 on a down device
+        as local (TCP and ICMP answered); zebra counts it among all interfaces' addresses for its router-id
+        (FRR zebra/redistribute.c zebra_interface_address_add_update calls router_id_add_address whatever the
+        link state), so the highest of node and service addresses wins, as on a real IPVS node."""
+        have = self.ipvs.get(h.name)
+        if have is None:
+            # This machine's kernel has no dummy link type ("Unknown device type"): a veth pair left down stands
+            # in (the same to the kernel and zebra here: a non-loopback link whose addresses are local).
+            subprocess.run(
+                ["ip", "-n", h.ns, "link", "add", "kube-ipvs0", "type", "veth", "peer", "name", "kube-ipvs0-peer"],
+                capture_output=True,
+                text=True,
+            )
+            out = subprocess.run(
+                ["ip", "-n", h.ns, "-j", "-4", "addr", "show", "dev", "kube-ipvs0"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            have = {a["local"] for i in json.loads(out or "[]") for a in i.get("addr_info", [])}
+        if have == want:
+            self.ipvs[h.name] = have
+            return
+        cmds = [f"addr del {ip}/32 dev kube-ipvs0" for ip in sorted(have - want)]
+        cmds += [f"addr replace {ip}/32 dev kube-ipvs0" for ip in sorted(want - have)]
         subprocess.run(["ip", "-n", h.ns, "-b", "-"], input="\n".join(cmds) + "\n", text=True, check=True)
-        self.lo[h.name] = set(want)
-        log(f"{h.name}: service IPs {' '.join(sorted(want)) or '(none)'}")
+        self.ipvs[h.name] = set(want)
+        log(f"{h.name}: kube-ipvs0 holds {' '.join(sorted(want, key=IPv4Address)) or '(none)'}")
 
     def _write(self, path: Path, text: str) -> bool:
         if path.exists() and path.read_text() == text:
@@ -178,6 +219,52 @@ class Speakers:
             self.reload(h, "bfdd")
         if self._write(d / "bgpd.conf", bgpd) and bgpd_up:
             self.reload(h, "bgpd")
+
+
+KUBE_PROXY_TABLE = "kube-proxy"
+
+
+def kube_proxy_rules(world: dict[str, Any]) -> str:
+    """The nft script that captures every allocated LoadBalancer IP of ``world`` on a node, as kube-proxy does.
+
+    kubernetes/kubernetes pkg/proxy/iptables/proxier.go syncProxyRules, "Capture load-balancer ingress" (read
+    from a stored copy of the file; the 1.9 GB repository could not be mirrored here, so no tag was pinned; the
+    lab's nodes report kube-proxy v1.29.4): per LoadBalancer IP and service port ``-A KUBE-SERVICES -m comment
+    --comment "<ns>/<svc>:<port> loadbalancer IP" -m tcp -p tcp -d <lbip> --dport <port> -j KUBE-EXT-...``
+    in the nat table, KUBE-SERVICES jumped to from PREROUTING and OUTPUT; the address itself goes on no
+    interface (iptables mode; IPVS mode would put it on the dummy ``kube-ipvs0``, which zebra would count among
+    all interfaces' addresses for the router-id). This machine has nft, not iptables: the same chains in an nft
+    table of their own. KUBE-EXT's DNAT to an endpoint pod is ``redirect to :80`` here: the lab's one endpoint
+    per node is its HTTP server on port 80. Every allocated IP is captured (kube-proxy: those with endpoints;
+    MetalLB announces no other)."""
+    lines = []
+    for o in sorted(world.get("items", []), key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])):
+        if o.get("kind") != "Service" or (o.get("spec") or {}).get("type") != "LoadBalancer":
+            continue
+        ns, name = o["metadata"].get("namespace", "default"), o["metadata"]["name"]
+        for ing in ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+            if not ing.get("ip"):
+                continue
+            for port in (o.get("spec") or {}).get("ports") or [{"port": 80}]:
+                proto = str(port.get("protocol") or "TCP").lower()
+                pname = f"{ns}/{name}:{port.get('name') or port['port']}"
+                lines.append(
+                    f"    ip daddr {ing['ip']} {proto} dport {int(port['port'])} redirect to :80 "
+                    f'comment "{pname} loadbalancer IP"'
+                )
+    body = "\n".join(lines)
+    return (
+        f"table ip {KUBE_PROXY_TABLE}\n"
+        f"delete table ip {KUBE_PROXY_TABLE}\n"
+        f"table ip {KUBE_PROXY_TABLE} {{\n"
+        + "".join(
+            f"  chain {chain} {{\n    type nat hook {hook} priority -100; policy accept;\n"
+            "    jump KUBE-SERVICES\n  }\n"
+            for chain, hook in (("PREROUTING", "prerouting"), ("OUTPUT", "output"))
+        )
+        + f"  chain KUBE-SERVICES {{\n{body}\n  }}\n"
+        "}\n"
+    )
 
 
 def version(path: Path) -> tuple[int, int] | None:

@@ -30,7 +30,7 @@ from inventory.build import LoadResult
 from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
 from inventory.secrets import K8sSecretReader
-from inventory.speakers import speaker_nodes
+from inventory.speakers import speaker_nodes, withheld
 from tasks.core.options import CommonOptions
 from tasks.core.report import HostReport, one_line
 from tasks.core.results import checks_report
@@ -97,7 +97,7 @@ def not_ready_speakers(cluster: Cluster, facts: KubeFacts | None) -> list[Speake
         address = kn.internal_ip or (node.address if node else None)
         if address is None or name in ready or str(address) in ready:
             continue
-        out.append(Speaker(name=name, address=address, asn=asn, ready=False))
+        out.append(Speaker(name=name, address=address, asn=asn, ready=False, withheld=withheld(kn)))
     return out
 
 

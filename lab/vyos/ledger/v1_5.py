@@ -259,13 +259,11 @@ OP_MODE: list[Entry] = [
 
 
 # -- errors: Invalid value, the first ConfigError of a conf-mode script, set/commit failures ----------------
-ERRORS: list[Entry] = [
-]
+ERRORS: list[Entry] = []
 
 
 # -- BGP: paths, parameters, error texts -------------------------------------------------------------------
-BGP: list[Entry] = [
-]
+BGP: list[Entry] = []
 
 
 # -- WireGuard: keys, peers, errors, what a peer change does to the interface, op-mode reports --------------
@@ -290,8 +288,7 @@ WIREGUARD: list[Entry] = [
 
 
 # -- secrets: which show commands mask which values ---------------------------------------------------------
-SECRETS: list[Entry] = [
-]
+SECRETS: list[Entry] = []
 
 
 # -- commit-confirm action: whether the node exists, what expiry does --------------------------------------

@@ -44,7 +44,11 @@ NODES = {f"k8s-node-{i}-server-{c}" for c in ("prd",) for i in (1, 2, 3)}
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    with own_lab("ektml", "--clusters", "prd,dev", "--metallb", MODES, "--vyos", "prd=1.4,dev=1.3") as run:
+    # kube-proxy in IPVS mode: private.reachability pings the venue service IPs, which only IPVS-mode nodes answer
+    # (the IPs are local on kube-ipvs0); with the lab's default iptables mode (nat rules, TCP only) no node answers
+    # ICMP to a LoadBalancer IP, as on a real iptables/nftables-mode cluster.
+    up = ("--clusters", "prd,dev", "--metallb", MODES, "--vyos", "prd=1.4,dev=1.3", "--kube-proxy", "ipvs")
+    with own_lab("ektml", *up) as run:
         site = lab_site(run)
         for cluster, p in POOLS.items():
             site["clusters"][cluster]["metallb"] = {
