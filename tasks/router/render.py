@@ -20,9 +20,12 @@ from inventory.model import Cluster, Router
 from inventory.secrets import K8sSecretReader
 from tasks.router.dialect import VENUE_GROUP, VENUE_RULE, VENUE_RULESET, Dialect
 from tasks.router.features import FEATURES
+from tasks.router.values import check_router_values, quote
 from templates import JINJA_ENV, TEMPLATES
 
 MIN_MAXIMUM_PATHS = 8
+# `{{ value|vq }}`: every value the router templates type into vbash, single-quoted (tasks/router/values.py)
+JINJA_ENV.filters["vq"] = quote
 
 
 @dataclass
@@ -89,6 +92,13 @@ def template_context(
             k8s_reader, field=f"clusters.{cluster.name}.wireguard.private_key"
         )
         secrets.append(wg_private_key.get_secret_value())
+    # Every value as this release takes it through vbash, before anything is rendered or any device touched.
+    check_router_values(
+        cluster,
+        dialect,
+        bgp_password.get_secret_value() if bgp_password else None,
+        wg_private_key.get_secret_value() if wg_private_key else None,
+    )
     context = {
         "cluster": cluster,
         "router": router,
