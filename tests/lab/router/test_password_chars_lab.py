@@ -6,6 +6,9 @@ The site file allows 1-80 printable ASCII characters except ' ? " \\ (tasks/rout
 than one password holds, so prd (VyOS 1.4, MetalLB CRDs: the password in a basic-auth Secret) gets the first 80
 and dev (VyOS 1.3, MetalLB's legacy ConfigMap: the value itself) the last 80. `metallb deploy` writes MetalLB's
 end, `router deploy` the router's; its gate waits for every session Established.
+
+Last (item 5): a 1.3 router whose own ruleset sits on `interfaces ethernet eth0 firewall in name` (one value there)
+is refused by `deploy`, which changes nothing on it, instead of detaching the ruleset for edgekit's.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ def lab() -> Iterator[LabRun]:
             c = site["clusters"][cluster]
             c.setdefault("router", {}).setdefault("bgp", {})["password"] = {"file": str(secret)}
             c["metallb"] = {"pools": [{"name": "global-ip", "addresses": [POOLS[cluster]]}]}
+        # dev (1.3) also gets a venue pool: edgekit's EDGEKIT-VENUE-ONLY on eth0/eth1 (the last test)
+        site["clusters"]["dev"]["metallb"]["pools"].append(
+            {"name": "venue-ip", "addresses": ["198.51.100.144/28"], "scope": "venue"}
+        )
         write_site(run, SITE, site)
         yield run
 
@@ -142,3 +149,36 @@ def test_the_lab_shell_eats_a_question_mark_and_continues_an_open_quote(
     out = router_cli(lab, cluster, "configure", "set interfaces ethernet eth1 description 'open", "closed'", "discard")
     assert "# > " in out, out  # the config prompt, then PS2 (no echo of the typed lines)
     assert "Set failed" in out, out  # a description with a newline in it: refused (one command, two lines)
+
+
+def test_13_router_with_its_own_ruleset_where_edgekit_attaches_is_refused_and_left_alone(
+    lab: LabRun, deployed: dict[str, Any]
+) -> None:
+    mine = "set interfaces ethernet eth0 firewall in name 'EDGEKIT-VENUE-ONLY'"
+    assert mine in router_running(lab, "dev")
+    wan_in = "set interfaces ethernet eth0 firewall in name 'WAN_IN'"
+    try:
+        out = router_cli(
+            lab, "dev", "configure", "set firewall name WAN_IN default-action 'accept'", wan_in, "commit", "save"
+        )
+        before = router_running(lab, "dev")
+        assert wan_in in before and mine not in before, out  # one ruleset per direction: WAN_IN replaced edgekit's
+        code, report, out = edgekit(lab, "tasks.router", "deploy", "--cluster", "dev")
+        assert code == 1, out
+        [host] = report["hosts"]
+        assert host["status"] == "failed", host
+        assert "eth0 firewall in name holds the router's own ruleset 'WAN_IN'" in host["error"], host
+        assert router_running(lab, "dev") == before  # nothing committed
+    finally:
+        router_cli(
+            lab,
+            "dev",
+            "configure",
+            "delete interfaces ethernet eth0 firewall",
+            "delete firewall name WAN_IN",
+            "commit",
+            "save",
+        )
+    code, report, out = edgekit(lab, "tasks.router", "deploy", "--cluster", "dev")
+    assert code == 0, out
+    assert mine in router_running(lab, "dev")
