@@ -81,11 +81,12 @@ class Dialect:
     def bgp_root(self, asn: int) -> str:
         return f"protocols bgp {asn}" if self.asn_in_path else "protocols bgp"
 
-    def firewall_rule(self, rule: int) -> str:
-        """The path of edgekit's venue rule: in the forward base chain (1.4) or in its own ruleset (1.3)."""
+    def firewall_rule(self, rule: int, ruleset: str | None = None) -> str:
+        """The path of edgekit's venue rule: in the forward base chain (1.4), or in its own ruleset (1.3), or in
+        the router's own ``ruleset`` that the site file merges it into (1.3, ``router.venue_firewall.ruleset``)."""
         if self.firewall_base_chains:
             return f"firewall ipv4 forward filter rule {rule}"
-        return f"firewall name {VENUE_RULESET} rule {rule}"
+        return f"firewall name {ruleset or VENUE_RULESET} rule {rule}"
 
     def static_interface_route(self, prefix: str, interface: str) -> str:
         if self.interface_route:

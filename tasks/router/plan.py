@@ -22,9 +22,10 @@ from inventory.secrets import K8sSecretReader
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, VyOSDriver
 from tasks.core.report import HostReport, one_line, root_cause
 from tasks.core.steps import run_step
-from tasks.router.dialect import VENUE_RULE, VENUE_RULESET, Dialect, resolve
+from tasks.router.dialect import VENUE_RULESET, Dialect, resolve
 from tasks.router.locks import RouterLock, RouterLocked
 from tasks.router.render import RenderCache, RenderedConfig, managed_scope, render_router_task
+from tasks.router.values import check_venue_firewall
 
 
 @dataclass
@@ -128,32 +129,44 @@ def refuse_firewall_in_the_way(cluster: Cluster, dialect: Dialect, running: list
 
     1.3: ``interfaces ethernet IF firewall in name`` holds one ruleset (vyatta-cfg-firewall equuleus
     gen-interface-templates.pl: a leaf, not a multi node); another one there (``WAN_IN``) would be detached by
-    edgekit's ``EDGEKIT-VENUE-ONLY``. 1.4+: edgekit owns ``firewall ipv4 forward filter rule 10``; a rule 10 that
-    is not edgekit's (its description is not edgekit's) would be rewritten. Checked in the plan, after the running
-    config is read and before anything is committed."""
+    edgekit's ``EDGEKIT-VENUE-ONLY``, unless the site file merges the rule into it (``router.venue_firewall.ruleset``,
+    which must then exist). 1.4+: edgekit owns ``firewall ipv4 forward filter rule N`` (``venue_firewall.rule``,
+    default 10); a rule N there that is not edgekit's (its description is not edgekit's) would be rewritten; the
+    same for rule N of a merged 1.3 ruleset. Checked in the plan, after the running config is read and before
+    anything is committed."""
     router = cluster.router
     if router is None or cluster.wireguard is None or not cluster.venue_pools:
         return  # no venue firewall rendered for this cluster
+    check_venue_firewall(cluster, dialect)  # the release is known now (`dialect: auto`): InputError, exit 2
+    fw = router.venue_firewall
+    ruleset = fw.ruleset or VENUE_RULESET
+    setting = f"clusters.{cluster.name}.router.venue_firewall"
     words = [_words(line) for line in running]
     if not dialect.firewall_base_chains:
         for iface in dict.fromkeys([router.public_interface, router.node_interface]):
             path = ["set", "interfaces", "ethernet", iface, "firewall", "in", "name"]
             held = [w[len(path)] for w in words if w[: len(path)] == path and len(w) == len(path) + 1]
-            other = [name for name in held if name != VENUE_RULESET]
+            other = [name for name in held if name not in (VENUE_RULESET, ruleset)]
             if other:
                 raise FirewallInTheWay(
                     f"interfaces ethernet {iface} firewall in name holds the router's own ruleset {other[0]!r}, and "
-                    f"VyOS {dialect.version} takes one ruleset there: edgekit's {VENUE_RULESET} would detach it. "
-                    f"Nothing changed; move {other[0]} off {iface} or add the venue drop rule to it yourself"
+                    f"VyOS {dialect.version} takes one ruleset there: edgekit's {ruleset} would detach it. Nothing "
+                    f"changed; set {setting}.ruleset: {other[0]} to add the venue rule to it, or move it off {iface}"
                 )
-        return
-    rule = dialect.firewall_rule(VENUE_RULE).split()
+        if ruleset != VENUE_RULESET and not any(w[:4] == ["set", "firewall", "name", ruleset] for w in words):
+            raise FirewallInTheWay(
+                f"{setting}.ruleset {ruleset!r}: the router has no such ruleset (edgekit adds its rule to the "
+                "router's own ruleset, it does not create one). Nothing changed"
+            )
+        if ruleset == VENUE_RULESET:
+            return  # edgekit's own ruleset: every rule in it is edgekit's
+    rule = dialect.firewall_rule(fw.rule, ruleset).split()
     rule_lines = [w[len(rule) + 1 :] for w in words if w[1 : len(rule) + 1] == rule]
     ours = any(rest[:1] == ["description"] and rest[-1].startswith(VENUE_DESCRIPTION) for rest in rule_lines)
     if rule_lines and not ours:
         raise FirewallInTheWay(
             f"{' '.join(rule)} exists and is not edgekit's (its description is not '{VENUE_DESCRIPTION}...'): "
-            f"edgekit's venue rule would overwrite it. Nothing changed; renumber the router's rule {VENUE_RULE}"
+            f"edgekit's venue rule would overwrite it. Nothing changed; set {setting}.rule to a free number"
         )
 
 

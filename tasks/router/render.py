@@ -18,7 +18,7 @@ from checks.config_diff import ManagedScope
 from inventory.errors import MissingFact
 from inventory.model import Cluster, Router
 from inventory.secrets import K8sSecretReader
-from tasks.router.dialect import VENUE_GROUP, VENUE_RULE, VENUE_RULESET, Dialect
+from tasks.router.dialect import VENUE_GROUP, VENUE_RULESET, Dialect
 from tasks.router.features import FEATURES
 from tasks.router.values import check_router_values, quote
 from templates import JINJA_ENV, TEMPLATES
@@ -110,8 +110,10 @@ def template_context(
         "bgp_password": bgp_password.get_secret_value() if bgp_password else None,
         "wg_private_key": wg_private_key.get_secret_value() if wg_private_key else None,
         "venue_group": VENUE_GROUP,
-        "venue_ruleset": VENUE_RULESET,
-        "venue_rule": VENUE_RULE,
+        # the venue rule's place (router.venue_firewall): edgekit's own 1.3 ruleset unless merged into the router's
+        "venue_ruleset": router.venue_firewall.ruleset or VENUE_RULESET,
+        "venue_own_ruleset": router.venue_firewall.ruleset in (None, VENUE_RULESET),
+        "venue_rule": router.venue_firewall.rule,
     }
     return context, secrets
 

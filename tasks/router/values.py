@@ -143,6 +143,18 @@ def check_timers(holdtime: int, keepalive: int, dialect: Dialect, where: str) ->
         raise InputError(f"keepalive {keepalive}: VyOS takes 1-65535", path=f"{where}.keepalive")
 
 
+def check_venue_firewall(cluster: Cluster, dialect: Dialect) -> None:
+    """``router.venue_firewall.ruleset`` is 1.3's (rulesets attached to interfaces); 1.4+ has the forward chain."""
+    assert cluster.router is not None
+    ruleset = cluster.router.venue_firewall.ruleset
+    if ruleset is not None and dialect.firewall_base_chains:
+        raise InputError(
+            f"{ruleset!r}: VyOS {dialect.version} filters forwarded traffic in the forward base chain, where edgekit "
+            "puts its venue rule (rulesets on interfaces are 1.3's); drop the setting, venue_firewall.rule moves it",
+            path=f"clusters.{cluster.name}.router.venue_firewall.ruleset",
+        )
+
+
 def secret_path(field: str, ref: SecretRef) -> str:
     """``field`` and the reference it was read through (``clusters.prd.router.bgp.password (env:BGP_PW)``)."""
     return f"{field} ({ref.describe()})"
@@ -165,6 +177,8 @@ def check_router_values(
         check_password(bgp_password, dialect, secret_path(f"{at}.bgp.password", router.bgp.password))
     for i, speaker in enumerate(cluster.speakers):  # node names (Kubernetes or tfstate) become descriptions
         check_description(speaker.name, dialect, f"clusters.{cluster.name}.speakers[{i}].name")
+    if router.dialect != "auto":  # with `auto` the plan checks it once the router said its release
+        check_venue_firewall(cluster, dialect)
     wg = cluster.wireguard
     if wg is not None:
         at = f"clusters.{cluster.name}.wireguard"

@@ -8,7 +8,9 @@ and dev (VyOS 1.3, MetalLB's legacy ConfigMap: the value itself) the last 80. `m
 end, `router deploy` the router's; its gate waits for every session Established.
 
 Last (item 5): a 1.3 router whose own ruleset sits on `interfaces ethernet eth0 firewall in name` (one value there)
-is refused by `deploy`, which changes nothing on it, instead of detaching the ruleset for edgekit's.
+is refused by `deploy`, which changes nothing on it, instead of detaching the ruleset for edgekit's; with
+`router.venue_firewall.ruleset` naming that ruleset, edgekit adds its rule to it and the venue service is still
+refused from upstream while the router's own ruleset keeps its default action.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.lab.helpers import host_vtysh, lab_site, own_lab, router_cli, router_running, wait_until, write_site
 from tests.lab.labrun import LabRun
@@ -151,7 +154,16 @@ def test_the_lab_shell_eats_a_question_mark_and_continues_an_open_quote(
     assert "Set failed" in out, out  # a description with a newline in it: refused (one command, two lines)
 
 
-def test_13_router_with_its_own_ruleset_where_edgekit_attaches_is_refused_and_left_alone(
+def traffic(lab: LabRun, ip: str, n: int, side: str) -> dict[str, int]:
+    """Connections to a service IP from the internet side or the venue, counted per answering node."""
+    proc = lab.lab("traffic", ip, "-n", str(n), "--from", side, "--json", timeout=n * 3 + 20)
+    return dict(json.loads(proc.stdout))
+
+
+VENUE_SERVICE = "198.51.100.145"  # dev's venue-scoped service (the lab's `scores`)
+
+
+def test_13_router_with_its_own_ruleset_where_edgekit_attaches_is_refused_then_merged_by_the_setting(
     lab: LabRun, deployed: dict[str, Any]
 ) -> None:
     mine = "set interfaces ethernet eth0 firewall in name 'EDGEKIT-VENUE-ONLY'"
@@ -169,12 +181,28 @@ def test_13_router_with_its_own_ruleset_where_edgekit_attaches_is_refused_and_le
         assert host["status"] == "failed", host
         assert "eth0 firewall in name holds the router's own ruleset 'WAN_IN'" in host["error"], host
         assert router_running(lab, "dev") == before  # nothing committed
+
+        # the explicit setting: edgekit's rule goes into WAN_IN
+        site = yaml.safe_load((lab.state_dir / SITE).read_text())
+        site["clusters"]["dev"]["router"]["venue_firewall"] = {"ruleset": "WAN_IN"}
+        merged = write_site(lab, "site-merge.yaml", site)
+        code, report, out = lab.edgekit_json("deploy", "--cluster", "dev", "--site", str(merged))
+        assert code == 0, out
+        after = router_running(lab, "dev")
+        assert "set firewall name WAN_IN rule 10 action 'drop'" in after, after
+        assert "set firewall name WAN_IN default-action 'accept'" in after  # the router's, untouched
+        assert not any("EDGEKIT-VENUE-ONLY" in line for line in after), after
+        assert wan_in in after and "set interfaces ethernet eth1 firewall in name 'WAN_IN'" in after
+        assert set(traffic(lab, VENUE_SERVICE, 3, "upstream")) == {"(error)"}  # the venue rule filters
+        code, report, out = lab.edgekit_json("plan", "--cluster", "dev", "--site", str(merged))
+        assert code == 0 and [h["status"] for h in report["hosts"]] == ["unchanged"], out
     finally:
         router_cli(
             lab,
             "dev",
             "configure",
             "delete interfaces ethernet eth0 firewall",
+            "delete interfaces ethernet eth1 firewall",
             "delete firewall name WAN_IN",
             "commit",
             "save",

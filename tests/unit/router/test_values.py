@@ -278,3 +278,74 @@ def test_14_edgekits_own_rule_10_and_other_rules_pass(version: str) -> None:
     ]
     refuse_firewall_in_the_way(venue_cluster(), DIALECTS[version], own)
     refuse_firewall_in_the_way(venue_cluster(), DIALECTS[version], own[2:])
+
+
+# --- router.venue_firewall: the rule's number, and 1.3's merge into the router's own ruleset ---------------------
+
+
+def venue_with(**fw: object) -> Cluster:
+    c = venue_cluster()
+    assert c.router is not None
+    return with_router(c, venue_firewall=c.router.venue_firewall.model_copy(update=fw))
+
+
+def test_13_merge_puts_only_edgekits_rule_into_the_routers_ruleset() -> None:
+    lines = render_router_config(venue_with(ruleset="WAN_IN"), DIALECTS["1.3"]).lines
+    fw = [line for line in lines if "firewall" in line]
+    assert "set firewall name WAN_IN rule 10 action 'drop'" in fw
+    assert "set interfaces ethernet eth0 firewall in name 'WAN_IN'" in fw
+    assert not any("EDGEKIT-VENUE-ONLY" in line or "default-action" in line for line in fw), fw
+
+
+def test_13_merge_owns_only_its_rule_and_drops_its_own_ruleset() -> None:
+    from checks.config_diff import diff
+    from tasks.router.render import managed_scope
+
+    c = venue_with(ruleset="WAN_IN")
+    running = [
+        "set firewall name WAN_IN default-action 'drop'",
+        "set firewall name WAN_IN rule 20 action 'accept'",
+        "set firewall name EDGEKIT-VENUE-ONLY default-action 'accept'",
+        "set interfaces ethernet eth0 firewall in name 'WAN_IN'",
+    ]
+    change = diff(running, render_router_config(c, DIALECTS["1.3"]).lines, managed_scope(c, DIALECTS["1.3"]))
+    assert "delete firewall name EDGEKIT-VENUE-ONLY" in change.commands
+    assert not any("WAN_IN rule 20" in cmd or "WAN_IN default-action" in cmd for cmd in change.commands)
+    refuse_firewall_in_the_way(c, DIALECTS["1.3"], running)  # WAN_IN is where the setting says
+
+
+def test_13_merge_refuses_a_ruleset_the_router_lacks_and_a_foreign_rule_number() -> None:
+    with pytest.raises(FirewallInTheWay, match=r"venue_firewall\.ruleset 'WAN_IN': the router has no such ruleset"):
+        refuse_firewall_in_the_way(venue_with(ruleset="WAN_IN"), DIALECTS["1.3"], [])
+    theirs = ["set firewall name WAN_IN rule 10 action 'accept'"]
+    with pytest.raises(FirewallInTheWay, match=r"firewall name WAN_IN rule 10 exists and is not edgekit's"):
+        refuse_firewall_in_the_way(venue_with(ruleset="WAN_IN"), DIALECTS["1.3"], theirs)
+    refuse_firewall_in_the_way(venue_with(ruleset="WAN_IN", rule=15), DIALECTS["1.3"], theirs)
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.5"])
+def test_14_rule_number_moves_edgekits_rule_and_ruleset_is_refused(version: str) -> None:
+    c = venue_with(rule=5)
+    lines = render_router_config(c, DIALECTS[version]).lines
+    assert "set firewall ipv4 forward filter rule 5 action 'drop'" in lines
+    theirs = ["set firewall ipv4 forward filter rule 10 action 'accept'"]
+    refuse_firewall_in_the_way(c, DIALECTS[version], theirs)  # rule 10 is the router's, edgekit's is 5
+    merged = venue_with(ruleset="WAN_IN")
+    assert merged.router is not None
+    explicit = with_router(merged, dialect=version)
+    with pytest.raises(InputError, match=r"^clusters\.prd\.router\.venue_firewall\.ruleset: 'WAN_IN': VyOS"):
+        render_router_config(explicit, DIALECTS[version])  # router.dialect set: before connecting
+    render_router_config(merged, DIALECTS[version])  # `auto`: the input check's guess (1.4) does not refuse it
+    with pytest.raises(InputError, match=r"venue_firewall\.ruleset: 'WAN_IN': VyOS"):
+        refuse_firewall_in_the_way(merged, DIALECTS[version], [])  # the plan does, once the router said 1.4+
+
+
+def test_venue_firewall_from_the_site_file_is_validated_naming_the_path(tmp_path: Path) -> None:
+    from inventory.build import InventorySources, load
+
+    site = site_file(tmp_path, 22, router={"venue_firewall": {"ruleset": "WAN IN"}})
+    with pytest.raises(InputError, match=r"clusters\.prd\.router\.venue_firewall\.ruleset"):
+        load(InventorySources(states=[str(SAMPLE)], site=str(site)))
+    site = site_file(tmp_path, 22, router={"venue_firewall": {"ruleset": "WAN_IN", "rule": 7}})
+    router = load(InventorySources(states=[str(SAMPLE)], site=str(site))).site.clusters["prd"].router
+    assert router is not None and router.venue_firewall.ruleset == "WAN_IN" and router.venue_firewall.rule == 7
