@@ -99,6 +99,9 @@ class ClusterBuilder(HostBuilder):
                     bgp=bgp,
                     credentials=h.credentials,
                     revert_in_place=(rf.revert_in_place if rf and rf.revert_in_place is not None else True),
+                    venue_firewall=(
+                        rf.venue_firewall.model_dump(exclude_none=True) if rf and rf.venue_firewall else {}
+                    ),
                 )
             )
         router = routers[0] if routers else None

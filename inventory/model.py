@@ -259,6 +259,19 @@ class WireGuard(Model):
         return value
 
 
+class VenueFirewall(Model):
+    """Where the router's venue rule goes (templates/vyos/firewall.j2, tasks/router/dialect.py).
+
+    ``rule``: its number (default 10): in ``firewall ipv4 forward filter`` (1.4/1.5), or in the 1.3 ruleset.
+    ``ruleset`` (1.3 only): the router's own ruleset, already on ``firewall in name`` of the public/node-side
+    interfaces, that edgekit adds its rule to instead of attaching ``EDGEKIT-VENUE-ONLY`` (which would detach the
+    router's: one ruleset per direction on 1.3). Rule numbers 1-999999 (vyatta-cfg-firewall equuleus / vyos-1x
+    sagitta: "Firewall rule number must be between 1 and 999999")."""
+
+    ruleset: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,27}$")] | None = None
+    rule: Annotated[int, Field(ge=1, le=999999)] = 10
+
+
 class Router(Model):
     name: str
     management_address: str  # host name or address edgekit connects to
@@ -274,6 +287,7 @@ class Router(Model):
     # edgekit sets it to reload, so an unconfirmed change reverts in place instead of rebooting the router;
     # false leaves that node alone.
     revert_in_place: bool = True
+    venue_firewall: VenueFirewall = VenueFirewall()
 
 
 class LoadBalancer(Model):

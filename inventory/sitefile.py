@@ -73,6 +73,13 @@ class BFDFile(Partial):
     multiplier: BfdMultiplier | None = None
 
 
+class VenueFirewallFile(Partial):
+    """``router.venue_firewall``: where the venue rule goes (inventory.model.VenueFirewall)."""
+
+    ruleset: str | None = None
+    rule: int | None = None
+
+
 class RouterFile(Partial):
     asn: ASN | None = None
     dialect: Dialect | Literal["auto"] | None = None
@@ -85,6 +92,7 @@ class RouterFile(Partial):
     bgp: BGPFile | None = None
     credentials: CredentialsFile | None = None
     revert_in_place: bool | None = None
+    venue_firewall: VenueFirewallFile | None = None
 
 
 class WireGuardFile(Partial):

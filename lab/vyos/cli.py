@@ -70,7 +70,7 @@ class Session:
         try:
             while True:
                 self.write(self.prompt())
-                line = await self.readline()
+                line = await self.read_command()
                 if line is None:
                     return
                 try:
@@ -80,6 +80,24 @@ class Session:
                 self.write(out)
         finally:
             self.router.ttys.discard(tty)
+
+    async def read_command(self) -> str | None:
+        """One command line as the interactive vbash reads it. A ``?`` is bound to completion (vyatta-op equuleus
+        etc/bash_completion.d/vyatta-op ``bind '"?": possible-completions'``; vyos-1x 1.4.0
+        src/op_mode/toggle_help_binding.sh): readline lists completions and the character never reaches the line
+        (the listing itself is not modelled). A quote left open makes bash read on at its continuation prompt,
+        PS2 (bash(1) Shell Variables: PS2 "The default is ``> ``"), the newline part of the quoted word."""
+        line = await self.readline()
+        if line is None:
+            return None
+        line = line.replace("?", "")
+        while line != "\x03" and _open_quote(line):
+            self.write("> ")
+            more = await self.readline()
+            if more is None or more == "\x03":  # Ctrl-C at PS2 abandons the whole command
+                return more
+            line += "\n" + more.replace("?", "")
+        return line
 
     def text(self, key: str, **fields: object) -> str:
         """A client-visible text of this router's version, from the ledger (lab/vyos/ledger)."""
@@ -735,6 +753,15 @@ class Session:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _open_quote(line: str) -> bool:
+    """Whether bash would still be inside a quote (or after a trailing backslash) at the end of ``line``."""
+    try:
+        shlex.split(line)
+    except ValueError:
+        return True
+    return False
 
 
 def _printed(out: str) -> str:

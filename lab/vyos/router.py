@@ -303,6 +303,10 @@ class Router:
             if C.has(cfg, "remote-as") and pg_as:
                 msg = text(self.release, "bgp.error.remote-as-both", n=n, pg=pg)
                 errs.append(died(msg) if v == "1.3" else (sec, msg))
+            # 1.4+: vyos-1x 1.4.0/current src/conf_mode/protocols_bgp.py verify(), for neighbors and peer-groups
+            # alike (ledger bgp.error.password-whitespace); 1.3's node.def only counts the length (schema).
+            if v != "1.3" and " " in (C.value(cfg, "password") or ""):
+                errs.append((sec, text(self.release, "bgp.error.password-whitespace")))
         for prefix, rc in C.sub(bgp, "listen", "range").items():
             pg = C.value(rc, "peer-group")
             if pg is None:

@@ -182,8 +182,19 @@ def check_update_source(value: str) -> str | None:
     return None if check_ip(value) is None or check_ifname(value) is None else "Invalid source address or interface"
 
 
-def check_password(value: str) -> str | None:
-    return None if 0 < len(value) <= 80 and " " not in value else "Password must be 1-80 characters without spaces"
+def check_password(version: str) -> Check:
+    """`neighbor X password` at `set`. 1.3: vyatta-cfg-quagga equuleus templates/protocols/bgp/node.tag/neighbor/
+    node.tag/password/node.def: `echo -n '$VAR(@)' | wc -c` over 80 fails (bytes; the message is the ledger's
+    `value protocols bgp neighbor password`). 1.4+: vyos-1x 1.4.0 include/bgp/neighbor-password.xml.i has no
+    constraint; whitespace is refused at commit (Router.verify_bgp, ledger bgp.error.password-whitespace)."""
+
+    def check13(value: str) -> str | None:
+        return None if 0 < len(value.encode()) <= 80 else "Password must be 80 characters or less"
+
+    def check14(value: str) -> str | None:
+        return None
+
+    return check13 if version == "1.3" else check14
 
 
 # ---------------------------------------------------------------- the trees
@@ -207,7 +218,7 @@ def _bgp_bfd(version: str, peer_group: bool) -> Node:
 def _bgp_neighbor_options(with_peer_group: bool, version: str) -> dict[str, Node]:
     opts: dict[str, Node] = dict(
         remote_as=leaf(check_remote_as),
-        password=leaf(check_password),
+        password=leaf(check_password(version)),
         update_source=leaf(check_update_source),
         disable_connected_check=flag(),
         ebgp_multihop=leaf(_u32(1, 255)),

@@ -58,15 +58,35 @@ class Dialect:
     knows_confirm_action: bool = False
     # a change under `interfaces wireguard wgN peer` removes and re-creates wgN (1.4+, T4702)
     wireguard_peer_change_recreates: bool = False
+    # Values the release takes (tasks/router/values.py applies them, naming the input):
+    # `protocols bgp ... timers holdtime`: 0 or holdtime_min-65535. 1.3: vyatta-cfg-quagga equuleus
+    # templates/protocols/bgp/node.tag/timers/holdtime/node.def `$VAR(@) == 0 || ($VAR(@) >= 4 && $VAR(@) <= 65535)`
+    # "hold-time interval must be 0 or between 4 and 65535". 1.4/1.5: vyos-1x 1.4.0 and current
+    # interface-definitions/include/bgp/timers-holdtime.xml.i `numeric --range 0-65535`, then FRR refuses 1-2
+    # (FRR frr-9.1.3 bgpd/bgp_vty.c bgp_timers: "hold time value must be either 0 or greater than 3").
+    # keepalive is 1-65535 on all three (equuleus timers/keepalive/node.def; include/bgp/timers-keepalive.xml.i).
+    holdtime_min: int = 3
+    # `neighbor X password`: 1.3 vyatta-cfg-quagga equuleus templates/protocols/bgp/node.tag/neighbor/node.tag/
+    # password/node.def "Password must be 80 characters or less" (at `set`); 1.4/1.5 (include/bgp/
+    # neighbor-password.xml.i) have no length constraint but refuse whitespace at commit (vyos-1x sagitta and
+    # current src/conf_mode/protocols_bgp.py verify(): "Whitespace is not allowed in passwords!").
+    password_max: int | None = None
+    password_whitespace_at_commit: bool = True
+    # `description`: 1.3 interface description include/interface/description.xml.i `.{1,256}$` (vyos-1x
+    # equuleus); 1.4/1.5 include/generic-description.xml.i `.{0,255}` "Description too long (limit 255
+    # characters)" (vyos-1x 1.4.0 and current, interfaces and BGP neighbors alike).
+    description_min: int = 0
+    description_max: int = 255
 
     def bgp_root(self, asn: int) -> str:
         return f"protocols bgp {asn}" if self.asn_in_path else "protocols bgp"
 
-    def firewall_rule(self, rule: int) -> str:
-        """The path of edgekit's venue rule: in the forward base chain (1.4) or in its own ruleset (1.3)."""
+    def firewall_rule(self, rule: int, ruleset: str | None = None) -> str:
+        """The path of edgekit's venue rule: in the forward base chain (1.4), or in its own ruleset (1.3), or in
+        the router's own ``ruleset`` that the site file merges it into (1.3, ``router.venue_firewall.ruleset``)."""
         if self.firewall_base_chains:
             return f"firewall ipv4 forward filter rule {rule}"
-        return f"firewall name {VENUE_RULESET} rule {rule}"
+        return f"firewall name {ruleset or VENUE_RULESET} rule {rule}"
 
     def static_interface_route(self, prefix: str, interface: str) -> str:
         if self.interface_route:
@@ -79,7 +99,21 @@ VENUE_RULESET = "EDGEKIT-VENUE-ONLY"  # 1.3: the ruleset attached to the non-tun
 VENUE_RULE = 10  # edgekit's rule number (1.4: in the forward filter, before users' rules numbered above it)
 
 DIALECTS: dict[str, Dialect] = {
-    "1.3": Dialect("1.3", True, True, "pubkey", True, False, "show bfd peers", firewall_base_chains=False),
+    "1.3": Dialect(
+        "1.3",
+        True,
+        True,
+        "pubkey",
+        True,
+        False,
+        "show bfd peers",
+        firewall_base_chains=False,
+        holdtime_min=4,
+        password_max=80,
+        password_whitespace_at_commit=False,
+        description_min=1,
+        description_max=256,
+    ),
     "1.4": Dialect(
         "1.4",
         False,

@@ -39,7 +39,7 @@ from inventory.errors import EdgekitError
 from inventory.kube import KubeFacts
 from inventory.model import Cluster, Speaker
 from tasks.core.report import one_line
-from tasks.router.dialect import VENUE_GROUP, VENUE_RULE, VENUE_RULESET, Dialect, resolve
+from tasks.router.dialect import VENUE_GROUP, VENUE_RULESET, Dialect, resolve
 
 Show = Callable[[str], str]
 Planned = list[tuple[str, str | None]]  # (check id, subject)
@@ -291,14 +291,19 @@ def _owned_firewall(cluster: Cluster, dialect: Dialect) -> Owned:
     """edgekit's group and rule, and on 1.3 its ruleset and where it is attached (only that attachment: another
     ruleset on an interface is the operator's)."""
     router = _router(cluster)
+    fw = router.venue_firewall  # where the rule goes (inventory.model.VenueFirewall): only that rule is owned
     prefixes: list[ConfigPath] = [("firewall", "group", "network-group", VENUE_GROUP)]
     if dialect.firewall_base_chains:
-        prefixes.append(tuple(dialect.firewall_rule(VENUE_RULE).split()))
+        prefixes.append(tuple(dialect.firewall_rule(fw.rule).split()))
     else:
         prefixes.append(("firewall", "name", VENUE_RULESET))
+        if fw.ruleset not in (None, VENUE_RULESET):  # merged into the router's own ruleset: only edgekit's rule
+            prefixes.append(tuple(dialect.firewall_rule(fw.rule, fw.ruleset).split()))
+    names = {VENUE_RULESET, fw.ruleset or VENUE_RULESET}
     attachments = {
-        ("interfaces", "ethernet", i, "firewall", "in", "name", VENUE_RULESET)
+        ("interfaces", "ethernet", i, "firewall", "in", "name", name)
         for i in (router.node_interface, router.public_interface)
+        for name in names
     }
 
     def owned_firewall_attachment(path: ConfigPath) -> bool:

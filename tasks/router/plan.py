@@ -6,6 +6,7 @@ config, render the intent, compute the change of the managed subtrees, and what 
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,16 +15,17 @@ from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
 
 from checks.config_diff import ConfigChange, diff, mask_line
-from inventory.errors import InputError
+from inventory.errors import EdgekitError, InputError
 from inventory.model import Cluster
 from inventory.nornir_plugin import EdgekitHost
 from inventory.secrets import K8sSecretReader
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, VyOSDriver
 from tasks.core.report import HostReport, one_line, root_cause
 from tasks.core.steps import run_step
-from tasks.router.dialect import Dialect, resolve
+from tasks.router.dialect import VENUE_RULESET, Dialect, resolve
 from tasks.router.locks import RouterLock, RouterLocked
 from tasks.router.render import RenderCache, RenderedConfig, managed_scope, render_router_task
+from tasks.router.values import check_venue_firewall
 
 
 @dataclass
@@ -87,6 +89,7 @@ def plan_router(
     started = time.monotonic()
     dialect, running = run_step(task, "read config", _read_config, driver, cluster, report)
     report.timed("read", started)
+    refuse_firewall_in_the_way(cluster, dialect, running)
     rendered: RenderedConfig
     if renders is not None:
         rendered = renders.get(cluster, dialect, k8s_reader)
@@ -111,6 +114,67 @@ def _read_config(driver: VyOSDriver, cluster: Cluster, report: HostReport) -> tu
     dialect = router_dialect(cluster, driver)
     report.dialect = dialect.version
     return dialect, driver.show("show configuration commands").splitlines()
+
+
+class FirewallInTheWay(EdgekitError):
+    """The router's own firewall holds the place edgekit's venue rule needs: that router is refused (nothing is
+    changed on it), with one line saying what is in the way."""
+
+
+VENUE_DESCRIPTION = "edgekit: venue pools only through "  # templates/vyos/firewall.j2: how edgekit's rule is known
+
+
+def refuse_firewall_in_the_way(cluster: Cluster, dialect: Dialect, running: list[str]) -> None:
+    """``FirewallInTheWay`` when the venue firewall (tasks/router/dialect.py) would silently replace the operator's.
+
+    1.3: ``interfaces ethernet IF firewall in name`` holds one ruleset (vyatta-cfg-firewall equuleus
+    gen-interface-templates.pl: a leaf, not a multi node); another one there (``WAN_IN``) would be detached by
+    edgekit's ``EDGEKIT-VENUE-ONLY``, unless the site file merges the rule into it (``router.venue_firewall.ruleset``,
+    which must then exist). 1.4+: edgekit owns ``firewall ipv4 forward filter rule N`` (``venue_firewall.rule``,
+    default 10); a rule N there that is not edgekit's (its description is not edgekit's) would be rewritten; the
+    same for rule N of a merged 1.3 ruleset. Checked in the plan, after the running config is read and before
+    anything is committed."""
+    router = cluster.router
+    if router is None or cluster.wireguard is None or not cluster.venue_pools:
+        return  # no venue firewall rendered for this cluster
+    check_venue_firewall(cluster, dialect)  # the release is known now (`dialect: auto`): InputError, exit 2
+    fw = router.venue_firewall
+    ruleset = fw.ruleset or VENUE_RULESET
+    setting = f"clusters.{cluster.name}.router.venue_firewall"
+    words = [_words(line) for line in running]
+    if not dialect.firewall_base_chains:
+        for iface in dict.fromkeys([router.public_interface, router.node_interface]):
+            path = ["set", "interfaces", "ethernet", iface, "firewall", "in", "name"]
+            held = [w[len(path)] for w in words if w[: len(path)] == path and len(w) == len(path) + 1]
+            other = [name for name in held if name not in (VENUE_RULESET, ruleset)]
+            if other:
+                raise FirewallInTheWay(
+                    f"interfaces ethernet {iface} firewall in name holds the router's own ruleset {other[0]!r}, and "
+                    f"VyOS {dialect.version} takes one ruleset there: edgekit's {ruleset} would detach it. Nothing "
+                    f"changed; set {setting}.ruleset: {other[0]} to add the venue rule to it, or move it off {iface}"
+                )
+        if ruleset != VENUE_RULESET and not any(w[:4] == ["set", "firewall", "name", ruleset] for w in words):
+            raise FirewallInTheWay(
+                f"{setting}.ruleset {ruleset!r}: the router has no such ruleset (edgekit adds its rule to the "
+                "router's own ruleset, it does not create one). Nothing changed"
+            )
+        if ruleset == VENUE_RULESET:
+            return  # edgekit's own ruleset: every rule in it is edgekit's
+    rule = dialect.firewall_rule(fw.rule, ruleset).split()
+    rule_lines = [w[len(rule) + 1 :] for w in words if w[1 : len(rule) + 1] == rule]
+    ours = any(rest[:1] == ["description"] and rest[-1].startswith(VENUE_DESCRIPTION) for rest in rule_lines)
+    if rule_lines and not ours:
+        raise FirewallInTheWay(
+            f"{' '.join(rule)} exists and is not edgekit's (its description is not '{VENUE_DESCRIPTION}...'): "
+            f"edgekit's venue rule would overwrite it. Nothing changed; set {setting}.rule to a free number"
+        )
+
+
+def _words(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
 
 
 def change_notes(change: ConfigChange, dialect: Dialect, running: list[str]) -> list[str]:

@@ -18,11 +18,14 @@ from checks.config_diff import ManagedScope
 from inventory.errors import MissingFact
 from inventory.model import Cluster, Router
 from inventory.secrets import K8sSecretReader
-from tasks.router.dialect import VENUE_GROUP, VENUE_RULE, VENUE_RULESET, Dialect
+from tasks.router.dialect import VENUE_GROUP, VENUE_RULESET, Dialect
 from tasks.router.features import FEATURES
+from tasks.router.values import check_router_values, quote
 from templates import JINJA_ENV, TEMPLATES
 
 MIN_MAXIMUM_PATHS = 8
+# `{{ value|vq }}`: every value the router templates type into vbash, single-quoted (tasks/router/values.py)
+JINJA_ENV.filters["vq"] = quote
 
 
 @dataclass
@@ -89,6 +92,13 @@ def template_context(
             k8s_reader, field=f"clusters.{cluster.name}.wireguard.private_key"
         )
         secrets.append(wg_private_key.get_secret_value())
+    # Every value as this release takes it through vbash, before anything is rendered or any device touched.
+    check_router_values(
+        cluster,
+        dialect,
+        bgp_password.get_secret_value() if bgp_password else None,
+        wg_private_key.get_secret_value() if wg_private_key else None,
+    )
     context = {
         "cluster": cluster,
         "router": router,
@@ -100,8 +110,10 @@ def template_context(
         "bgp_password": bgp_password.get_secret_value() if bgp_password else None,
         "wg_private_key": wg_private_key.get_secret_value() if wg_private_key else None,
         "venue_group": VENUE_GROUP,
-        "venue_ruleset": VENUE_RULESET,
-        "venue_rule": VENUE_RULE,
+        # the venue rule's place (router.venue_firewall): edgekit's own 1.3 ruleset unless merged into the router's
+        "venue_ruleset": router.venue_firewall.ruleset or VENUE_RULESET,
+        "venue_own_ruleset": router.venue_firewall.ruleset in (None, VENUE_RULESET),
+        "venue_rule": router.venue_firewall.rule,
     }
     return context, secrets
 

@@ -577,6 +577,16 @@ BGP: list[Entry] = [
         "ipv4-unicast` and `no bgp network import-check` always: a neighbor needs `address-family ipv4-unicast`",
     ),
     Entry(
+        "bgp.error.password-whitespace",
+        "Whitespace is not allowed in passwords!",
+        Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
+        evidence=(
+            "if 'password' in peer_config and ' ' in peer_config['password']:",
+            "raise ConfigError('Whitespace is not allowed in passwords!')",
+        ),
+        note="a space only (the check is `' ' in`); at commit, not at set (the XML node has no constraint)",
+    ),
+    Entry(
         "bgp.error.system-as",
         "BGP system-as number must be defined!",
         Source("vyos/vyos-1x", "1.4.0", "src/conf_mode/protocols_bgp.py", "verify"),
