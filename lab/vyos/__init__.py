@@ -52,8 +52,9 @@ def _check_traversable(path: Path) -> None:
             raise RouterStartError(f"{p} is not searchable by others (o+x); FRR runs as user frr under {path}")
 
 
-def start_router(spec: RouterSpec, timeout: float = 5.0) -> int:
-    """Start the router daemon (detached, survives the caller); returns its PID once SSH listens."""
+def start_router(spec: RouterSpec, timeout: float = 20.0) -> int:
+    """Start the router daemon (detached, survives the caller); returns its PID once SSH listens (bounded by
+    ``timeout``: on a loaded 2-core machine a start has taken over 5 s)."""
     state = Path(spec.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o755)
