@@ -1,9 +1,9 @@
 """BFD end to end in the lab: both routers (VyOS 1.4 prd, 1.3 dev; nodes on the router's node-side subnet,
 where BFD is single-hop; the proxy-ARP layout's multihop BFD has a test of its own below) get a BFD peer per
 speaker after ``metallb deploy`` + ``deploy``; a speaker
-whose BFD packets are dropped (nftables in the node, BGP untouched) turns ``bfd.peers`` red in verify and holds
-a deploy's gate (reverted); a speaker that goes takes its BFD peer with its neighbor; turning BFD off removes it
-from both ends cleanly."""
+whose BFD packets are dropped (nftables in the node, BGP untouched) turns ``bfd.peers`` red in verify, and a
+deploy's gate then reports it as already down before the change instead of holding the change; a speaker that
+goes takes its BFD peer with its neighbor; turning BFD off removes it from both ends cleanly."""
 
 from __future__ import annotations
 
@@ -87,15 +87,18 @@ def test_verify_and_the_gate_see_a_bfd_session_down(lab: LabRun, deployed: dict[
         assert bfd["status"] == "fail", bfd
         assert re.search(r"k8s-node-3-server-prd \(192\.168\.100\.13\): BFD (down|init)", bfd["reason"]), bfd
         assert "k8s-node-1" not in bfd["reason"] and "k8s-node-2" not in bfd["reason"]
-        # A change now is held by the gate's bfd.peers and put back.
+        # A change now is not held by what was broken before it (issue 22: the gate judges what the change
+        # broke): it is kept, and the gate reports node3's BFD session as already down.
         site = site_with_defaults(lab, "site-desc.yaml", router={"description": "bfd-gate"}, bfd={"enabled": True})
         args = ("deploy", "--cluster", "prd", "--site", str(site), "--gate-timeout", "15")
         code, report, output = lab.edgekit_json(*args)
-        assert code == 1, output
+        assert code == 0, output
         host = report["hosts"][0]
-        assert host["status"] == "reverted", output
-        assert any(c["check"] == "bfd.peers" and c["status"] == "fail" for c in host["checks"]), host["checks"]
-        assert not any("bfd-gate" in line for line in lab.running_config("prd"))
+        assert host["status"] == "changed", output
+        bfd = next(c for c in host["checks"] if c["check"] == "bfd.peers")
+        assert bfd["status"] == "pass" and "before_change" in bfd["details"], bfd
+        assert "was already down before the change" in bfd["reason"] and "k8s-node-3" in bfd["reason"], bfd
+        assert any("bfd-gate" in line for line in lab.running_config("prd"))
     finally:
         lab.sh(node, "nft delete table inet ekbfd", check=False)
     assert wait_for(lambda: list(sessions(lab, "prd").values()) == ["up"] * 3, timeout=60), sessions(lab, "prd")
