@@ -145,6 +145,8 @@ class MetalLBFile(Partial):
     node_selectors: list[NodeSelectorFile] | None = None
     # The BGPPeer's name (default: the cluster's one BGPPeer for the router's address, taken over; else edgekit-router).
     peer_name: str | None = None
+    # MetalLB's namespace (default: where its speaker pods run, else metallb-system; Helm installs anywhere).
+    namespace: str | None = None
 
 
 class HostOverride(Partial):

@@ -310,14 +310,31 @@ class FakeAPI:
             o for o in self.objects.values() if (o["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by")
         ]
 
-    def apply(self, obj: dict[str, Any], force: bool = False) -> dict[str, Any]:
+    def apply(self, obj: dict[str, Any], force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        if dry_run:
+            return obj
         self.applied.append(checks.object_name(obj))
         self.objects[self.key(obj)] = json.loads(json.dumps(obj))
         return obj
 
-    def delete(self, obj: dict[str, Any]) -> None:
+    def delete(self, obj: dict[str, Any], dry_run: bool = False) -> None:
+        if dry_run:
+            return
         self.deleted.append(checks.object_name(obj))
         self.objects.pop(self.key(obj), None)
+
+    def remove_fields(self, obj: dict[str, Any], paths: list[tuple[str, ...]], dry_run: bool = False) -> None:
+        if dry_run:
+            return
+        live = self.objects[self.key(obj)]
+        for path in paths:
+            node = live
+            for part in path[:-1]:
+                node = node.get(part) or {}
+            node.pop(path[-1], None)
+
+    def speaker_mode(self) -> str | None:
+        return None
 
 
 def test_apply_sends_what_differs_deletes_stale_objects_and_is_idempotent(tmp_path: Path) -> None:
@@ -582,7 +599,7 @@ def test_comply_reports_a_hand_edited_bgppeer(tmp_path: Path, monkeypatch: pytes
     c = model(tmp_path, {"metallb": two_pools(form="crds")})
     held = FakeAPI([json.loads(json.dumps(o)) for o in render_metallb(c, "crds").objects])
     held.close = lambda: None  # type: ignore[attr-defined]
-    monkeypatch.setattr(metallb_cmd, "ClusterAPI", lambda kubeconfig, context: held)
+    monkeypatch.setattr(metallb_cmd, "ClusterAPI", lambda kubeconfig, context, namespace="": held)
     rt = SimpleNamespace(loaded=SimpleNamespace(kubeconfig="kc", kube_contexts={}, secret_reader=lambda name: None))
     assert metallb_cmd.config_check(rt, c).status == "pass"  # type: ignore[arg-type]
     held.objects[("BGPPeer", "metallb-system", "edgekit-router")]["spec"]["peerASN"] = 65099  # by hand
