@@ -112,11 +112,12 @@ def adopt_or_refuse_peers(rendered: RenderedMetalLB, api: ClusterAPI, explicit_n
         for p in api.list_peers()
         if (p.get("metadata") or {}).get("name") != ours["metadata"]["name"]
         and (p.get("spec") or {}).get("peerAddress") == address
-        and not _edgekits(p)
     ]
     mine = api.read("BGPPeer", ours["metadata"]["name"], ns) is not None
     if not others:
         return None
+    if explicit_name and all(_edgekits(p) for p in others):
+        return None  # edgekit's own under the site's previous peer_name: stale, deleted first (conflicting_stale)
     names = [str((p.get("metadata") or {}).get("name")) for p in others]
     if not explicit_name and not mine and len(others) == 1:
         old = ours["metadata"]["name"]

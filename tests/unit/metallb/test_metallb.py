@@ -152,7 +152,11 @@ def test_crds_form_renders_pools_advertisements_and_the_peer(tmp_path: Path, mon
     }
     assert pools["global"]["spec"]["autoAssign"] is True
     advs = {o["metadata"]["name"]: o["spec"] for o in by_kind(r.objects, "BGPAdvertisement")}
-    assert advs == {"global": {"ipAddressPools": ["global"]}, "venue": {"ipAddressPools": ["venue"]}}
+    # The venue pool is announced to the router's peer only (issue 24 item 9).
+    assert advs == {
+        "global": {"ipAddressPools": ["global"]},
+        "venue": {"ipAddressPools": ["venue"], "peers": ["edgekit-router"]},
+    }
     (peer,) = by_kind(r.objects, "BGPPeer")
     assert peer["apiVersion"] == "metallb.io/v1beta2"
     assert peer["spec"] == {
