@@ -70,25 +70,31 @@ def metallb_apply(task: Task, plan: MetalLBPlan, api: ClusterAPI, force: bool = 
     for obj, _ in todo:
         name = checks.object_name(obj)
         if name in removals:
+            # MetalLB v0.13.12's webhook refuses the peer while the inline password is still there (internal/
+            # config/config.go: "can not have both password and secret ref", not a TransientError there): its
+            # own dry run follows the removal (step 3), the removal's dry run is here.
             api.remove_fields(obj, [r.path for r in removals[name]], dry_run=True)
-        if name not in gated:
+        elif name not in gated:
             api.apply(obj, force=force, dry_run=True)
     done: list[str] = []
-    undo: list[tuple[str, dict[str, Any]]] = []  # ("delete" a created object | "create" a deleted one | "left")
+    # ("delete" a created object | "create" a deleted one | "restore" removed fields | "left" changed in place)
+    undo: list[tuple[str, Any]] = []
     try:
         for obj in plan.first:
             api.delete(obj)
             done.append("delete " + checks.object_name(obj))
             undo.append(("create", _restorable(obj)))
         for obj, _ in todo:
-            if checks.object_name(obj) in gated:
+            name = checks.object_name(obj)
+            if name in gated and name not in removals:
                 api.apply(obj, force=force, dry_run=True)
         for obj, d in todo:
             name = checks.object_name(obj)
             if name in removals:
                 api.remove_fields(obj, [r.path for r in removals[name]])
                 done.append("remove " + ", ".join(".".join(r.path) for r in removals[name]) + " of " + name)
-                undo.append(("left", obj))
+                undo.append(("restore", removals[name]))
+                api.apply(obj, force=force, dry_run=True)
             api.apply(obj, force=force)
             done.append(("create " if d.new else "apply ") + d.name)
             undo.append(("delete" if d.new else "left", obj))
@@ -116,12 +122,21 @@ def conflicting_with(plan: MetalLBPlan, objects: list[dict[str, Any]]) -> list[d
     return out
 
 
-def _undo(api: ClusterAPI, undo: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[str]]:
-    """Undo in reverse: delete what was created, create again what was deleted; an object changed in place
-    stays as applied (listed)."""
+def _undo(api: ClusterAPI, undo: list[tuple[str, Any]]) -> tuple[list[str], list[str]]:
+    """Undo in reverse: delete what was created, create again what was deleted, put back removed fields; an object
+    changed in place stays as applied (listed)."""
     undone: list[str] = []
     left: list[str] = []
     for action, obj in reversed(undo):
+        if action == "restore":
+            removed: list[Removal] = obj
+            name = checks.object_name(removed[0].obj)
+            try:
+                api.remove_fields(removed[0].obj, [r.path for r in removed], values=[r.value for r in removed])
+                undone.append("removed " + ", ".join(".".join(r.path) for r in removed) + " of " + name)
+            except Exception as exc:
+                left.append(f"{name} (undo failed: {one_line(exc)})")
+            continue
         name = checks.object_name(obj)
         try:
             if action == "delete":

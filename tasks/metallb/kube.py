@@ -265,20 +265,27 @@ class ClusterAPI:
             raise kube._unreachable(exc, self.what) from None
         return json.loads(raw.data) if raw.data else {}
 
-    def remove_fields(self, obj: dict[str, Any], paths: list[tuple[str, ...]], dry_run: bool = False) -> None:
+    def remove_fields(
+        self,
+        obj: dict[str, Any],
+        paths: list[tuple[str, ...]],
+        dry_run: bool = False,
+        values: list[Any] | None = None,
+    ) -> None:
         """Remove fields another manager set (``paths``) by a JSON merge patch (``null`` removes a key whoever
-        owns it; RFC 7386): what a server-side apply cannot take away from another manager."""
+        owns it; RFC 7386): what a server-side apply cannot take away from another manager. ``values``: set them
+        to these instead (the undo)."""
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
         kind = str(obj["kind"])
         meta = obj["metadata"]
         patch: dict[str, Any] = {}
-        for path in paths:
+        for i, path in enumerate(paths):
             node = patch
             for part in path[:-1]:
                 node = node.setdefault(part, {})
-            node[path[-1]] = None
+            node[path[-1]] = values[i] if values is not None else None
         name = f"{kind} {meta['namespace']}/{meta['name']}"
         extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
         group, version, plural = CRD_KINDS[kind]

@@ -52,6 +52,7 @@ class Removal:
     obj: dict[str, Any]
     path: tuple[str, ...]
     reason: str
+    value: Any = None  # what the cluster held (to put back if the apply is undone)
 
 
 @dataclass
@@ -169,22 +170,29 @@ def foreign_removals(rendered: RenderedMetalLB, obj: dict[str, Any], live: dict[
     want, have = obj.get("spec") or {}, live.get("spec") or {}
     out: list[Removal] = []
     if "passwordSecret" in want and have.get("password"):
-        out.append(Removal(obj, ("spec", "password"), "MetalLB refuses an inline password beside passwordSecret"))
+        out.append(
+            Removal(
+                obj, ("spec", "password"), "MetalLB refuses an inline password beside passwordSecret", have["password"]
+            )
+        )
     if "keepaliveTime" not in want and "keepaliveTime" in have:
         hold = duration_seconds(want.get("holdTime"))
         keep = duration_seconds(have.get("keepaliveTime"))
         if rendered.mode == "native":
-            out.append(Removal(obj, ("spec", "keepaliveTime"), "native BGP mode refuses keepaliveTime"))
+            out.append(
+                Removal(obj, ("spec", "keepaliveTime"), "native BGP mode refuses keepaliveTime", have["keepaliveTime"])
+            )
         elif hold is None or keep is None or abs(keep - hold / 3) > 1e-9:
             out.append(
                 Removal(
                     obj,
                     ("spec", "keepaliveTime"),
                     f"MetalLB derives holdTime/3 = {hold / 3 if hold else 0:g}s, the router's keepalive",
+                    have["keepaliveTime"],
                 )
             )
     if rendered.mode == "native" and "bfdProfile" not in want and have.get("bfdProfile"):
-        out.append(Removal(obj, ("spec", "bfdProfile"), "native BGP mode refuses bfdProfile"))
+        out.append(Removal(obj, ("spec", "bfdProfile"), "native BGP mode refuses bfdProfile", have["bfdProfile"]))
     return out
 
 

@@ -327,15 +327,20 @@ class FakeAPI:
         self.deleted.append(checks.object_name(obj))
         self.objects.pop(self.key(obj), None)
 
-    def remove_fields(self, obj: dict[str, Any], paths: list[tuple[str, ...]], dry_run: bool = False) -> None:
+    def remove_fields(
+        self, obj: dict[str, Any], paths: list[tuple[str, ...]], dry_run: bool = False, values: Any = None
+    ) -> None:
         if dry_run:
             return
         live = self.objects[self.key(obj)]
-        for path in paths:
+        for i, path in enumerate(paths):
             node = live
             for part in path[:-1]:
-                node = node.get(part) or {}
-            node.pop(path[-1], None)
+                node = node.setdefault(part, {})
+            if values is not None:
+                node[path[-1]] = values[i]
+            else:
+                node.pop(path[-1], None)
 
     def speaker_mode(self) -> str | None:
         return None

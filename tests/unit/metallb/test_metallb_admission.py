@@ -168,9 +168,9 @@ def test_rbac_403_stays_access_denied(answering: ClusterAPI) -> None:
 class RefusingAPI(FakeAPI):
     """FakeAPI with MetalLB's overlap rule (the IPAddressPool webhook validates the whole set of pools: internal/
     config/config.go poolsFor "CIDR %q in pool %q overlaps with already defined CIDR %q") and the controller's
-    "can not have both password and secret ref set in peer config" (the webhook does not see it:
-    internal/config/validator.go resetTransientErrorsFields clears passwordSecret; checked here on real writes, a
-    constructed stand-in for the controller refusing the config); ``fail_on`` makes one real apply fail (a fault)."""
+    "can not have both password and secret ref set in peer config" (v0.13.12's webhook refuses it;
+    v0.14.9's clears passwordSecret first, internal/config/validator.go resetTransientErrorsFields, and its
+    controller refuses the config); ``fail_on`` makes one real apply fail (a fault)."""
 
     def __init__(self, objects: list[dict[str, Any]] | None = None, fail_on: str = "") -> None:
         super().__init__(objects)
@@ -194,7 +194,7 @@ class RefusingAPI(FakeAPI):
                             raise Refused(
                                 name, f"refused by MetalLB's webhook {POOL_WEBHOOK}: {msg}", "denied", dry_run
                             )
-        if obj["kind"] == "BGPPeer" and not dry_run:  # the webhook clears passwordSecret first: only the controller
+        if obj["kind"] == "BGPPeer":  # v0.13.12's webhook refuses it too (v0.14.9's only in the controller)
             live = self.objects.get(self.key(obj)) or {}
             merged = {**(live.get("spec") or {}), **obj["spec"]}
             if merged.get("password") and merged.get("passwordSecret"):
@@ -211,9 +211,11 @@ class RefusingAPI(FakeAPI):
         self.calls.append(("dry " if dry_run else "") + "delete " + checks.object_name(obj))
         super().delete(obj, dry_run)
 
-    def remove_fields(self, obj: dict[str, Any], paths: list[tuple[str, ...]], dry_run: bool = False) -> None:
-        self.calls.append(("dry " if dry_run else "") + "remove " + checks.object_name(obj))
-        super().remove_fields(obj, paths, dry_run)
+    def remove_fields(
+        self, obj: dict[str, Any], paths: list[tuple[str, ...]], dry_run: bool = False, values: Any = None
+    ) -> None:
+        self.calls.append(("dry " if dry_run else "") + ("restore " if values else "remove ") + checks.object_name(obj))
+        super().remove_fields(obj, paths, dry_run, values)
 
 
 def held(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -327,9 +329,13 @@ def test_adopting_a_converted_peer_removes_its_inline_password_and_stale_keepali
     spec = api.objects[("BGPPeer", "metallb-system", "peer1")]["spec"]
     assert "password" not in spec and "keepaliveTime" not in spec
     assert spec["passwordSecret"] == {"name": "edgekit-bgp-password", "namespace": "metallb-system"}
-    assert api.calls.index("remove BGPPeer metallb-system/peer1") < api.calls.index(
-        "apply BGPPeer metallb-system/peer1"
-    )
+    peer_calls = [c for c in api.calls if c.endswith("BGPPeer metallb-system/peer1")]
+    assert peer_calls == [
+        "dry remove BGPPeer metallb-system/peer1",  # step 1: nothing real yet
+        "remove BGPPeer metallb-system/peer1",
+        "dry apply BGPPeer metallb-system/peer1",  # its own dry run once the inline password is gone
+        "apply BGPPeer metallb-system/peer1",
+    ]
     assert not plan_cluster(render_metallb(model(tmp_path, prd), "crds"), api)  # type: ignore[arg-type]
 
 
@@ -611,3 +617,23 @@ def test_renaming_edgekits_peer_deletes_the_old_one_first(tmp_path: Path) -> Non
     )
     metallb_apply(TASK, plan, api)  # type: ignore[arg-type]
     assert [k for k in api.objects if k[0] == "BGPPeer"] == [("BGPPeer", "metallb-system", "edge")]
+
+
+def test_a_failed_apply_of_an_adopted_peer_puts_its_removed_fields_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEKIT_TEST_BGP", "s3cret")
+    prd = {
+        "router": {"node_address": "192.168.100.1/24", "bgp": {"password": {"env": "EDGEKIT_TEST_BGP"}}},
+        "metallb": two_pools(),
+    }
+    theirs = converted_peer(tmp_path, prd)
+    api = RefusingAPI([theirs], fail_on="BGPPeer metallb-system/peer1")
+    plan = plan_cluster(render_metallb(model(tmp_path, prd), "crds"), api)  # type: ignore[arg-type]
+    with pytest.raises(PartialApply) as err:
+        metallb_apply(TASK, plan, api)  # type: ignore[arg-type]
+    spec = api.objects[("BGPPeer", "metallb-system", "peer1")]["spec"]
+    assert spec["password"] == "s3cret" and spec["keepaliveTime"] == "2m"  # as it was
+    assert "removed spec.password, spec.keepaliveTime of BGPPeer metallb-system/peer1" in str(err.value)
+    assert "s3cret" not in str(err.value)
+    assert [k for k in api.objects if k[0] != "BGPPeer"] == []  # what was created is gone again
