@@ -47,6 +47,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from lab.kubeapi import admission, crd_schema
+
 CLUSTER_SCOPED = {"Node", "Namespace", "PersistentVolume", "CustomResourceDefinition"}
 PLURALS = {"Endpoints": "endpoints"}
 GIT_VERSION = "v1.29.4-edgekit"
@@ -168,6 +170,7 @@ class World:
                     meta.setdefault("namespace", "default")
             self.items = items
             self.crds = set(world.get("crds") or [])
+            self.metallb: dict[str, Any] = dict(world.get("metallb") or {})
             seen = [
                 int(o["metadata"].get("resourceVersion") or 0)
                 for o in items
@@ -186,6 +189,8 @@ class World:
             }
             if self.crds:
                 out["crds"] = sorted(self.crds)
+            if self.metallb:
+                out["metallb"] = dict(self.metallb)
             return out
 
     def next_resource_version(self) -> str:
@@ -578,6 +583,9 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
     api_version = f"{group}/{version}" if group else version
     kind = _kind_for(plural)
     resource = f"{plural}.{group}" if group else plural
+    dry_run = req.query.get("dryRun")
+    if dry_run is not None and dry_run != "All":
+        return _bad_dry_run(req.method, dry_run)
     live = next((o for o in world.select(group, plural, namespace) if o["metadata"].get("name") == name), None)
     if live is not None and group in VERSIONLESS_GROUPS:
         live = {**live, "apiVersion": api_version}
@@ -594,14 +602,21 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
     if req.method == "DELETE":
         if live is None or name is None:
             return not_found
-        world.remove(live)
+        verdict = _admission(world, group, plural, "DELETE", live)
+        if verdict is not None:
+            return verdict.code, verdict.body, False
+        if dry_run:
+            changed_delete = False
+        else:
+            world.remove(live)
+            changed_delete = True
         if group in CUSTOM_GROUPS:
-            return 200, live, True
+            return 200, live, changed_delete
         details = {"name": name, "group": group, "kind": plural, "uid": live["metadata"].get("uid", "")}
         return (
             200,
             {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details},
-            True,
+            changed_delete,
         )
     if req.method != "POST" and name is None:
         return 405, status(405, "MethodNotAllowed", f"{req.method} needs a name"), False
@@ -703,13 +718,32 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
         return 409, status(409, "Conflict", exc.message, {"causes": exc.causes}), False
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         return _bad(f"the request is invalid: {exc}", 422, "Invalid")
-    if not changed:
-        return 200, live or new, False
     if created and (not _DNS1123_SUBDOMAIN.fullmatch(name or "") or len(name or "") > 253):
         return _invalid_name(kind, group, name or "")
+    if group in CUSTOM_GROUPS:
+        # genericregistry Store: BeforeCreate/BeforeUpdate (the CRD schema: 422) before the validating webhooks
+        # (403 / 500); both also for an update that changes nothing, and for dry-run requests.
+        candidate = {**new, "apiVersion": api_version, "kind": kind}
+        candidate["metadata"] = {**(new.get("metadata") or {}), "name": name, "namespace": namespace}
+        errors = crd_schema.validate_object(candidate, settings_of(world).version)
+        if errors:
+            return 422, crd_schema.invalid_status(kind, group, name or "", errors), False
+        verdict = _admission(world, group, plural, "CREATE" if created else "UPDATE", candidate)
+        if verdict is not None:
+            return verdict.code, verdict.body, False
+    if not changed:
+        return 200, live or new, False
     meta = new.setdefault("metadata", {})
     meta["name"], meta["namespace"] = name, namespace
-    meta["resourceVersion"] = world.next_resource_version()
+    if dry_run:
+        # registry/generic/registry/dryrun.go: nothing is stored; a create's answer has no resourceVersion
+        # (PrepareObjectForStorage clears it), an update's keeps the stored one.
+        if created:
+            meta.pop("resourceVersion", None)
+        else:
+            meta["resourceVersion"] = live["metadata"].get("resourceVersion") if live else None
+    else:
+        meta["resourceVersion"] = world.next_resource_version()
     if created:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = ssa.now()
@@ -721,8 +755,59 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
         }
         meta["generation"] = int(live["metadata"].get("generation") or 1) + (1 if spec_changed else 0)
     new["apiVersion"], new["kind"] = api_version, kind
+    if dry_run:
+        return (201 if created else 200), new, False
     world.put(new)
     return (201 if created else 200), new, True
+
+
+def settings_of(world: World) -> admission.Settings:
+    """The cluster's MetalLB install (world key ``metallb``; else its mode read from the speaker pods)."""
+    data = dict(world.metallb)
+    if "bgpType" not in data:
+        bgp_type = speaker_bgp_type(world.items)
+        if bgp_type:
+            data["bgpType"] = bgp_type
+    return admission.Settings.of(data)
+
+
+def speaker_bgp_type(items: list[dict[str, Any]]) -> str | None:
+    """The speakers' METALLB_BGP_TYPE (config/frr/speaker-patch.yaml: frr; config/frr-k8s: frr-k8s; the native
+    manifests set none: native), or None without speaker pods."""
+    for obj in items:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        if obj.get("kind") != "Pod" or not (
+            labels.get("component") == "speaker" or labels.get("app.kubernetes.io/component") == "speaker"
+        ):
+            continue
+        for c in obj.get("spec", {}).get("containers") or []:
+            if c.get("name") == "speaker":
+                env = {e.get("name"): e.get("value") for e in c.get("env") or []}
+                return str(env.get("METALLB_BGP_TYPE") or "native")
+    return None
+
+
+def _admission(world: World, group: str, plural: str, operation: str, obj: dict[str, Any]) -> admission.Verdict | None:
+    if group != "metallb.io":
+        return None
+    with world._lock:
+        items = list(world.items)
+    return admission.admit(items, plural, operation, obj, settings_of(world))
+
+
+_OPTIONS_KIND = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions", "DELETE": "DeleteOptions"}
+
+
+def _bad_dry_run(method: str, value: str) -> tuple[int, dict[str, Any], bool]:
+    """apimachinery pkg/apis/meta/v1/validation ValidateDryRun (supported: "All") through NewInvalid."""
+    err = crd_schema.FieldError(crd_schema.NOT_SUPPORTED, "dryRun", None, 'supported values: "All"')
+    body = crd_schema.invalid_status(_OPTIONS_KIND.get(method, "CreateOptions"), "meta.k8s.io", "", [err])
+    # The value is a []string: Go prints it %#v.
+    shown = f"[]string{{{json.dumps(value)}}}"
+    text = f'dryRun: Unsupported value: {shown}: supported values: "All"'
+    body["message"] = f'{_OPTIONS_KIND.get(method, "CreateOptions")}.meta.k8s.io "" is invalid: {text}'
+    body["details"]["causes"][0]["message"] = text.removeprefix("dryRun: ")
+    return 422, body, False
 
 
 # apimachinery pkg/util/validation: IsDNS1123Subdomain, the rule for these kinds' metadata.name.

@@ -102,7 +102,56 @@ def node(name: str, ip: str, ready: bool = True, control_plane: bool = False) ->
     }
 
 
-def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -> dict[str, Any]:
+# The FRR image each MetalLB tag's FRR-mode manifests run (config/frr/speaker-patch.yaml).
+FRR_IMAGE = {"v0.13.12": "quay.io/frrouting/frr:8.5.2", "v0.14.9": "quay.io/frrouting/frr:9.1.0"}
+
+
+def speaker_containers(bgp_type: str, version: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(initContainers, containers) of the speaker DaemonSet's pod per mode, as the manifests at the tag render:
+    native (config/native): ``speaker`` alone, no METALLB_BGP_TYPE (the speaker's default is native); FRR
+    (config/frr/speaker-patch.yaml, order as in config/manifests/metallb-frr.yaml): ``frr``, ``reloader``,
+    ``frr-metrics``, ``speaker`` with METALLB_BGP_TYPE=frr, init containers cp-frr-files, cp-reloader, cp-metrics;
+    frr-k8s (v0.14.9 config/frr-k8s/speaker-patch.yaml): ``speaker`` with METALLB_BGP_TYPE=frr-k8s (FRR runs in
+    the frr-k8s DaemonSet, ``frr_k8s_pod``)."""
+    image = f"quay.io/metallb/speaker:{version}"
+    speaker: dict[str, Any] = {
+        "name": "speaker",
+        "image": image,
+        "args": ["--port=7472", "--log-level=info"],
+        "ports": [{"containerPort": 7472, "name": "monitoring", "protocol": "TCP"}],
+    }
+    if bgp_type == "native":
+        return [], [speaker]
+    if bgp_type == "frr-k8s":
+        return [], [{**speaker, "env": [{"name": "METALLB_BGP_TYPE", "value": "frr-k8s"}]}]
+    frr = FRR_IMAGE.get(version, FRR_IMAGE[METALLB_VERSION])
+    speaker["env"] = [
+        {"name": "FRR_CONFIG_FILE", "value": "/etc/frr_reloader/frr.conf"},
+        {"name": "FRR_RELOADER_PID_FILE", "value": "/etc/frr_reloader/reloader.pid"},
+        {"name": "METALLB_BGP_TYPE", "value": "frr"},
+    ]
+    init = [
+        {"name": "cp-frr-files", "image": frr},
+        {"name": "cp-reloader", "image": image},
+        {"name": "cp-metrics", "image": image},
+    ]
+    containers = [
+        {"name": "frr", "image": frr},
+        {"name": "reloader", "image": frr},
+        {"name": "frr-metrics", "image": frr, "args": ["--metrics-port=7473"]},
+        speaker,
+    ]
+    return init, containers
+
+
+def speaker_pod(
+    node_name: str,
+    node_ip: str,
+    ready: bool,
+    helm: bool = False,
+    bgp_type: str = "frr",
+    version: str = METALLB_VERSION,
+) -> dict[str, Any]:
     if helm:
         labels = {
             "app.kubernetes.io/component": "speaker",
@@ -113,6 +162,7 @@ def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -
     else:
         labels = {"app": "metallb", "component": "speaker"}
         name, ds = f"speaker-{_suffix('speaker', node_name)}", "speaker"
+    init, containers = speaker_containers(bgp_type, version)
     labels["controller-revision-hash"] = _suffix("rev", n=10)
     labels["pod-template-generation"] = "1"
     cond = "True" if ready else "False"
@@ -140,14 +190,8 @@ def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -
             "nodeName": node_name,
             "hostNetwork": True,
             "serviceAccountName": "speaker",
-            "containers": [
-                {
-                    "name": "speaker",
-                    "image": f"quay.io/metallb/speaker:{METALLB_VERSION}",
-                    "args": ["--port=7472", "--log-level=info"],
-                    "ports": [{"containerPort": 7472, "name": "monitoring", "protocol": "TCP"}],
-                }
-            ],
+            **({"initContainers": init} if init else {}),
+            "containers": containers,
         },
         "status": {
             "phase": "Running",
@@ -163,17 +207,88 @@ def speaker_pod(node_name: str, node_ip: str, ready: bool, helm: bool = False) -
             ],
             "containerStatuses": [
                 {
-                    "name": "speaker",
+                    "name": c["name"],
                     "ready": ready,
                     "restartCount": 0,
-                    "image": f"quay.io/metallb/speaker:{METALLB_VERSION}",
-                    "imageID": f"quay.io/metallb/speaker@sha256:{'0' * 64}",
+                    "image": c["image"],
+                    "imageID": f"{c['image'].split(':')[0]}@sha256:{'0' * 64}",
                     "started": True,
                     "state": {"running": {"startedAt": T0}},
                 }
+                for c in containers
             ],
         },
     }
+
+
+def frr_k8s_pod(node_name: str, node_ip: str) -> dict[str, Any]:
+    """frr-k8s mode (MetalLB v0.14.9 config/frr-k8s/kustomization.yaml: metallb/frr-k8s config/default at v0.0.16,
+    namePrefix frr-k8s-, put in MetalLB's namespace by the kustomization, ignore-ns.yaml): the DaemonSet
+    ``frr-k8s-daemon``'s pod on a node (config/all-in-one/frr-k8s.yaml at v0.0.16: labels app/control-plane
+    frr-k8s; containers kube-rbac-proxy, kube-rbac-proxy-frr, frr-k8s, frr, frr-metrics, reloader)."""
+    name = f"frr-k8s-daemon-{_suffix('frr-k8s', node_name)}"
+    frr, proxy, own = (
+        "quay.io/frrouting/frr:9.1.0",
+        "gcr.io/kubebuilder/kube-rbac-proxy:v0.13.1",
+        "quay.io/metallb/frr-k8s:v0.0.16",
+    )
+    containers = [
+        {"name": "kube-rbac-proxy", "image": proxy},
+        {"name": "kube-rbac-proxy-frr", "image": proxy},
+        {"name": "frr-k8s", "image": own},
+        {"name": "frr", "image": frr},
+        {"name": "frr-metrics", "image": frr},
+        {"name": "reloader", "image": frr},
+    ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": METALLB_NS,
+            "uid": _uid("pod", name),
+            "labels": {"app": "frr-k8s", "control-plane": "frr-k8s", "controller-revision-hash": _suffix("frev", n=10)},
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "name": "frr-k8s-daemon",
+                    "uid": _uid("ds", "frr-k8s-daemon"),
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+            "creationTimestamp": T0,
+        },
+        "spec": {
+            "nodeName": node_name,
+            "hostNetwork": True,
+            "serviceAccountName": "frr-k8s-daemon",
+            "initContainers": [
+                {"name": "cp-frr-files", "image": frr},
+                {"name": "cp-reloader", "image": own},
+                {"name": "cp-metrics", "image": own},
+            ],
+            "containers": containers,
+        },
+        "status": {
+            "phase": "Running",
+            "hostIP": node_ip,
+            "podIP": node_ip,
+            "podIPs": [{"ip": node_ip}],
+            "startTime": T0,
+            "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": T0}],
+        },
+    }
+
+
+def speaker_mode(pod: dict[str, Any]) -> tuple[str, str]:
+    """(bgp type, MetalLB version) a speaker pod shows: its METALLB_BGP_TYPE (none: native) and image tag."""
+    for c in pod.get("spec", {}).get("containers") or []:
+        if c.get("name") == "speaker":
+            env = {e.get("name"): e.get("value") for e in c.get("env") or []}
+            return str(env.get("METALLB_BGP_TYPE") or "native"), str(c.get("image", "")).rpartition(":")[2]
+    return "native", METALLB_VERSION
 
 
 def _pools(pools: Any) -> list[dict[str, Any]]:
@@ -349,8 +464,12 @@ def build_world(
     masters: Iterable[tuple[str, str]] = (),
     helm: bool = False,
     secrets: dict[str, dict[str, str]] | None = None,
+    metallb_version: str = METALLB_VERSION,
+    bgp_type: str = "frr",
 ) -> dict[str, Any]:
-    """A ``v1 List`` world for ``KubeAPIServer`` (see the module docstring)."""
+    """A ``v1 List`` world for ``KubeAPIServer`` (see the module docstring). ``metallb_version`` and ``bgp_type``
+    (frr, frr-k8s, native): the MetalLB install, seen in the speaker pods and written as the world's ``metallb``
+    key (what the stand-in's admission follows: lab.kubeapi.admission.Settings)."""
     items: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}, "status": {"phase": "Active"}}
         for n in ("default", "kube-system", METALLB_NS)
@@ -364,7 +483,11 @@ def build_world(
         items.append(node(name, ip))
         node_ips[name] = ip
         if ready_speaker is not None:
-            pods.append(speaker_pod(name, ip, bool(ready_speaker), helm=helm))
+            pods.append(
+                speaker_pod(name, ip, bool(ready_speaker), helm=helm, bgp_type=bgp_type, version=metallb_version)
+            )
+            if bgp_type == "frr-k8s":
+                pods.append(frr_k8s_pod(name, ip))
     items.extend(pods)
     crds: list[str] = []
     if metallb is not None:
@@ -378,6 +501,7 @@ def build_world(
     world: dict[str, Any] = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
     if crds:
         world["crds"] = crds
+    world["metallb"] = {"version": metallb_version, "bgpType": bgp_type, "namespace": METALLB_NS}
     return world
 
 
@@ -418,13 +542,18 @@ def set_speaker_ready(world: dict[str, Any], node_name: str, ready: bool | None)
                 for a in o["status"]["addresses"]
                 if a["type"] == "InternalIP"
             )
-            found = speaker_pod(node_name, ip, ready)
+            mode = (world.get("metallb") or {}).get("bgpType") or "frr"
+            version = (world.get("metallb") or {}).get("version") or METALLB_VERSION
+            found = speaker_pod(node_name, ip, ready, bgp_type=mode, version=version)
         else:
+            mode, version = speaker_mode(found)
             found = speaker_pod(
                 node_name,
                 found["status"]["hostIP"],
                 ready,
                 helm="app.kubernetes.io/component" in found["metadata"]["labels"],
+                bgp_type=mode,
+                version=version,
             )
         items.append(found)
     return {**world, "items": items}
