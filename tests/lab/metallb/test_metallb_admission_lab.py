@@ -45,13 +45,22 @@ def lab() -> Iterator[LabRun]:
         yield run
 
 
-def site(lab: LabRun, cluster: str, pools: list[dict[str, Any]], password: dict[str, str] | None = None) -> str:
-    """The lab's site file with ``cluster``'s metallb pools (and router BGP password), as a file of this test."""
+def site(
+    lab: LabRun,
+    cluster: str,
+    pools: list[dict[str, Any]],
+    password: dict[str, str] | None = None,
+    timers: tuple[int, int] = (90, 30),
+) -> str:
+    """The lab's site file with ``cluster``'s metallb pools, router BGP password and timers (hold, keepalive), as a
+    file of this test (the router is not deployed here: only MetalLB's side is)."""
     doc = lab_site(lab)
     c = doc["clusters"][cluster]
     c["metallb"] = {"pools": pools}
+    bgp = c.setdefault("router", {}).setdefault("bgp", {})
+    bgp["holdtime"], bgp["keepalive"] = timers
     if password is not None:
-        c.setdefault("router", {}).setdefault("bgp", {})["password"] = password
+        bgp["password"] = password
     return str(write_site(lab, f"site-{cluster}.yaml", doc))
 
 
@@ -106,7 +115,7 @@ def test_adopting_a_converted_peer_with_an_inline_password_works(lab: LabRun) ->
             "peerASN": 65020,
             "peerAddress": router,
             "holdTime": "1m30s",
-            "keepaliveTime": "2m",
+            "keepaliveTime": "30s",
             "password": "s3cret-pw",
         },
     }
@@ -130,9 +139,26 @@ def test_adopting_a_converted_peer_with_an_inline_password_works(lab: LabRun) ->
     assert code in (0, 1), out  # 1 only for the gate (the router is not deployed in this module)
     assert not (report["hosts"][0]["error"] or "").startswith(("refused", "conflict")), out
     spec = peer_spec(lab, "prd", "peer1")
-    assert "password" not in spec and "keepaliveTime" not in spec, spec
+    assert "password" not in spec, spec
     assert spec["passwordSecret"]["name"] == "edgekit-bgp-password"
     assert names(lab, "prd", "bgppeers", "v1beta2") == ["peer1"]
+    code, _, out = plan(lab, path, "prd")
+    assert code == 0, out
+
+    # A lowered hold time under the converted keepaliveTime (30s > 9s: MetalLB refuses the peer): the leftover
+    # keepaliveTime goes (MetalLB derives 9s/3, the router's keepalive); holdTime is kubectl-create's: forced.
+    path = site(lab, "prd", [{"name": "global-ip", "addresses": [GLOBAL]}], {"env": PASSWORD_ENV}, timers=(9, 3))
+    code, report, out = plan(lab, path, "prd")
+    assert code == 10, out
+    lines = report["hosts"][0]["commands"]
+    assert "~ BGPPeer metallb-system/peer1 spec.holdTime: 1m30s -> 9s" in lines, lines
+    assert any(
+        line.startswith('~ BGPPeer metallb-system/peer1 spec.keepaliveTime: "30s" -> (removed:') for line in lines
+    )
+    code, report, out = metallb(lab, path, "prd", "deploy", "--force-conflicts")
+    assert not (report["hosts"][0]["error"] or "").startswith(("refused", "conflict")), out
+    spec = peer_spec(lab, "prd", "peer1")
+    assert spec["holdTime"] == "9s" and "keepaliveTime" not in spec, spec
     code, _, out = plan(lab, path, "prd")
     assert code == 0, out
 
