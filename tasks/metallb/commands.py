@@ -187,6 +187,9 @@ def print_plans(todo: list[Target]) -> None:
             console.print(f"{header}: no change")
         else:
             console.print(f"{header}: {len(t.report.commands)} change(s)")
+        for note in t.report.notes:  # what edgekit takes over, leaves out (native mode) or deletes first, and why
+            console.print(f"  [dim]note: {escape(note)}[/]", soft_wrap=True)
+        if t.report.commands and not t.report.error:
             for line in t.report.commands:
                 style = {"+": "green", "-": "red", "~": "yellow"}.get(line[:1], "")
                 console.print(f"  [{style}]{escape(line)}[/]" if style else f"  {escape(line)}", soft_wrap=True)

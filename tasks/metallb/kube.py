@@ -95,16 +95,15 @@ def _status(body: str | None) -> dict[str, Any]:
 def refusal_of(status_code: int, body: str | None, obj: str, dry_run: bool = False) -> Refused | None:
     """A ``Refused`` for an API error that is a refusal of ``obj`` (None for anything else: RBAC 403s, 401, 404 ...).
 
-    - 403 ``admission webhook "W" denied the request: R``: MetalLB's webhook W refused it (reason R);
+    - ``admission webhook "W" denied the request: R`` (403 a denial, 400 a body W could not decode): MetalLB's
+      webhook W refused it (reason R);
     - 422 ``Invalid``: the CRD schema (or built-in validation) refused fields: ``details.causes`` as ``field: message``;
     - 500 ``failed calling webhook "W"``: MetalLB's webhook is down (its controller pod or service).
     A 403 ``forbidden: User ... cannot ...`` is RBAC: not a refusal (``access denied``, exit 3)."""
     status = _status(body)
     message = str(status.get("message") or "")
-    if status_code == 403:
-        m = _DENIED.search(message)
-        if m is None:
-            return None
+    m = _DENIED.search(message)
+    if m is not None:  # 403 for admission.Denied, 400 for admission.Errored (a body the webhook cannot decode)
         return Refused(
             obj, f"refused by MetalLB's webhook {m.group('webhook')}: {m.group('reason').strip()}", "denied", dry_run
         )
@@ -118,10 +117,10 @@ def refusal_of(status_code: int, body: str | None, obj: str, dry_run: bool = Fal
         m = _WEBHOOK_DOWN.search(message)
         if m is None:
             return None
+        detail = message[m.end() :].lstrip(": ")[:200]
         return Refused(
             obj,
-            f"MetalLB's webhook {m.group('webhook')} is down (the API cannot call it: is MetalLB's controller "
-            f"running?): {message[:300]}",
+            f"MetalLB's webhook {m.group('webhook')} is down (is MetalLB's controller running?): {detail}",
             "webhook-down",
             dry_run,
         )

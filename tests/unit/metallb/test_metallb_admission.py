@@ -150,7 +150,11 @@ def test_a_schema_error_lists_its_causes_and_a_down_webhook_says_so(answering: C
     with pytest.raises(Refused) as err:
         answering.delete(NEW_POOL, dry_run=True)
     assert err.value.kind == "webhook-down"
-    assert f"MetalLB's webhook {POOL_WEBHOOK} is down" in str(err.value)
+    assert str(err.value) == (
+        f"IPAddressPool metallb-system/new: MetalLB's webhook {POOL_WEBHOOK} is down (is MetalLB's controller "
+        'running?): failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/validate-'
+        'metallb-io-v1beta1-ipaddresspool?timeout=10s": dial tcp 10.96.12.7:443: connect: connection refused'
+    )
     assert Answering.queries[-1]["dryRun"] == ["All"]
 
 
@@ -159,6 +163,9 @@ def test_rbac_403_stays_access_denied(answering: ClusterAPI) -> None:
     with pytest.raises(SourceUnreachable, match=r"access denied \(HTTP 403\)"):
         answering.apply(NEW_POOL)
     assert refusal_of(403, json.dumps(RBAC), "x") is None
+    errored = status(400, "BadRequest", f'admission webhook "{POOL_WEBHOOK}" denied the request: cannot decode')
+    refused = refusal_of(400, json.dumps(errored), "x")
+    assert refused is not None and refused.reason.endswith("cannot decode")
     assert refusal_of(500, json.dumps(status(500, "InternalError", "etcdserver: timeout")), "x") is None
 
 
@@ -637,3 +644,15 @@ def test_a_failed_apply_of_an_adopted_peer_puts_its_removed_fields_back(
     assert "removed spec.password, spec.keepaliveTime of BGPPeer metallb-system/peer1" in str(err.value)
     assert "s3cret" not in str(err.value)
     assert [k for k in api.objects if k[0] != "BGPPeer"] == []  # what was created is gone again
+
+
+def test_plan_prints_its_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    from tasks.core.report import HostReport
+    from tasks.metallb.commands import print_plans
+
+    report = HostReport(host="metallb", cluster="dev", role="metallb", dialect="crds")
+    report.commands = ["+ BGPPeer metallb-system/edgekit-router"]
+    report.notes = ["MetalLB runs native BGP mode (no FRR): no BFDProfile and no bfdProfile on the BGPPeer"]
+    print_plans([SimpleNamespace(cluster=SimpleNamespace(name="dev"), report=report)])  # type: ignore[list-item]
+    out = capsys.readouterr().out
+    assert "note: MetalLB runs native BGP mode (no FRR)" in out and "+ BGPPeer metallb-system/edgekit-router" in out
