@@ -51,12 +51,14 @@ def site(
     pools: list[dict[str, Any]],
     password: dict[str, str] | None = None,
     timers: tuple[int, int] = (90, 30),
+    bfd: bool = False,
 ) -> str:
     """The lab's site file with ``cluster``'s metallb pools, router BGP password and timers (hold, keepalive), as a
     file of this test (the router is not deployed here: only MetalLB's side is)."""
     doc = lab_site(lab)
     c = doc["clusters"][cluster]
     c["metallb"] = {"pools": pools}
+    c["bfd"] = {"enabled": bfd}  # the lab's site has it off (artifacts.py)
     bgp = c.setdefault("router", {}).setdefault("bgp", {})
     bgp["holdtime"], bgp["keepalive"] = timers
     if password is not None:
@@ -241,7 +243,7 @@ def test_an_opaque_password_secret_is_refused_before_anything_is_applied(lab: La
 
 
 def test_a_native_mode_cluster_gets_no_bfd_objects_and_plan_says_why(lab: LabRun) -> None:
-    path = site(lab, "dev", [{"name": "global-ip", "addresses": ["198.51.100.16/28"]}])
+    path = site(lab, "dev", [{"name": "global-ip", "addresses": ["198.51.100.16/28"]}], bfd=True)
     code, report, out = plan(lab, path, "dev")
     assert code == 10, out
     host = report["hosts"][0]
