@@ -568,9 +568,21 @@ def test_metallbs_namespace_is_a_site_setting(tmp_path: Path) -> None:
         model(tmp_path, {"metallb": two_pools(namespace="Bad_NS")})
 
 
-def test_discovery_finds_metallbs_namespace_from_its_speakers() -> None:
-    facts = kube.KubeFacts(context="prd", server="x")
-    assert facts.metallb_namespace == "metallb-system"
+def test_discovery_finds_metallbs_namespace_from_its_speakers(tmp_path: Path) -> None:
+    assert kube.KubeFacts(context="prd", server="x").metallb_namespace == "metallb-system"  # the default
+    # MetalLB installed by Helm into namespace lb (the stand-in world with every metallb-system object moved there)
+    world = json.loads(json.dumps(prd_world("crds")).replace('"metallb-system"', '"lb"'))
+    server, path = serve(tmp_path, world)
+    try:
+        facts = kube.discover(path, "prd")
+        api = ClusterAPI(path, "prd", facts.metallb_namespace)
+        mode = api.speaker_mode()
+        api.close()
+    finally:
+        server.stop()
+    assert facts.metallb_namespace == "lb" and facts.metallb_source == "crds"
+    assert [str(p.peer_address) for p in facts.peers] == ["203.0.113.4"] and facts.pools
+    assert mode == "frr"  # the stand-in's speaker pods as metallb-frr.yaml renders them
 
 
 def test_dynamic_asn_and_interface_peers_do_not_crash_discovery() -> None:
