@@ -29,22 +29,25 @@ def _state(peer: BfdPeer) -> str:
 def check_peers(host: str, cluster: Cluster, peers: BfdPeers, down: Sequence[Speaker] = ()) -> CheckResult:
     """Every speaker has a BFD session on the router and it is up."""
     problems: list[str] = []
+    items: dict[str, bool | None] = {}  # per speaker: BFD up, down, or no session (None)
     for speaker in cluster.speakers:
         peer = peers.peer(str(speaker.address))
+        items[f"{speaker.name} ({speaker.address})"] = None if peer is None else peer.up
         if peer is None:
             problems.append(f"{speaker.name} ({speaker.address}) has no BFD session")
         elif not peer.up:
             problems.append(f"{speaker.name} ({speaker.address}): {_state(peer)}")
     for speaker in down:
         peer = peers.peer(str(speaker.address))
+        items[f"{speaker.name} ({speaker.address})"] = False
         session = "no BFD session" if peer is None else f"BFD {peer.status}"
         problems.append(f"{speaker.name} ({speaker.address}): speaker pod not Ready in Kubernetes, {session}")
     meant = [*cluster.speakers, *down]
     found = [peers.peer(str(s.address)) for s in meant]
     details = {"expected": len(meant), "up": sum(p is not None and p.up for p in found)}
     if problems:
-        return failed(PEERS, host, cluster.name, "; ".join(problems), details=details)
+        return failed(PEERS, host, cluster.name, "; ".join(problems), details=details, items=items)
     ms = cluster.bfd.detect_ms
     hop = " multihop" if cluster.bfd_multihop else ""
     reason = f"{len(cluster.speakers)} speakers BFD{hop} up (a dead node is detected in {ms} ms)"
-    return passed(PEERS, host, cluster.name, reason, details=details)
+    return passed(PEERS, host, cluster.name, reason, details=details, items=items)

@@ -24,8 +24,11 @@ IDS = (
 def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence[Speaker] = ()) -> CheckResult:
     """Every expected speaker is a neighbor, Established, with prefixes received."""
     problems: list[str] = []
+    items: dict[str, bool | None] = {}  # per speaker: Established with prefixes, down, or not a neighbor (None)
     for speaker in cluster.speakers:
         peer = summary.peer(str(speaker.address))
+        item = f"{speaker.name} ({speaker.address})"
+        items[item] = None if peer is None else bool(peer.established and peer.prefixes_received)
         if peer is None:
             problems.append(f"{speaker.name} ({speaker.address}) is not a neighbor")
         elif not peer.established:
@@ -34,15 +37,16 @@ def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence
             problems.append(f"{speaker.name} ({speaker.address}) is Established but sent no prefixes")
     for speaker in down:
         peer = summary.peer(str(speaker.address))
+        items[f"{speaker.name} ({speaker.address})"] = False
         session = "no neighbor" if peer is None else f"neighbor {peer.state}"
         problems.append(f"{speaker.name} ({speaker.address}): speaker pod not Ready in Kubernetes, {session}")
     meant = [*cluster.speakers, *down]
     found = [summary.peer(str(s.address)) for s in meant]
     details = {"expected": len(meant), "established": sum(p is not None and p.established for p in found)}
     if problems:
-        return failed(PEERS, host, cluster.name, "; ".join(problems), details=details)
+        return failed(PEERS, host, cluster.name, "; ".join(problems), details=details, items=items)
     reason = f"{len(cluster.speakers)} speakers Established with prefixes"
-    return passed(PEERS, host, cluster.name, reason, details=details)
+    return passed(PEERS, host, cluster.name, reason, details=details, items=items)
 
 
 def check_unexpected(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence[Speaker] = ()) -> CheckResult:

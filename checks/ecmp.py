@@ -52,24 +52,27 @@ def check_route(
         how = "no route" if route is None else f"only a {route.protocol} route ({route.prefix})"
         why = _lost(lost, set(lost))
         reason = f"{ip}: {how}; expected next hops {_fmt(want)}{why}"
-        return failed(ROUTES, host, cluster.name, reason, subject, details)
+        return failed(ROUTES, host, cluster.name, reason, subject, details, {f"via {a}": False for a in sorted(full)})
     rib = {n.address for n in route.nexthops if n.address and n.active}
     fib = {n.address for n in route.fib_nexthops if n.address}
     details["nexthops"] = len(rib & fib & full)
+    # Per next hop: selected by FRR and in the kernel (of a node meant to serve); one that should not be there.
+    items: dict[str, bool | None] = {f"via {a}": a in rib and a in fib and a not in lost for a in sorted(full)}
+    items.update({f"unexpected {a}": False for a in sorted((rib | fib) - full)})
     if rib != full:
         missing, extra = full - rib, rib - full
         parts = [f"missing {_fmt(missing)}" if missing else "", f"unexpected {_fmt(extra)}" if extra else ""]
         reason = f"{ip}: via {len(rib & full)} of {len(full)} nodes, " + ", ".join(p for p in parts if p)
-        return failed(ROUTES, host, cluster.name, reason + _lost(lost, missing), subject, details)
+        return failed(ROUTES, host, cluster.name, reason + _lost(lost, missing), subject, details, items)
     if lost:
         # Every expected next hop is there, yet a node's speaker is not Ready: Kubernetes and BGP disagree.
         names = ", ".join(f"{name} ({addr})" for addr, name in sorted(lost.items()))
         reason = f"{ip}: still routed via {names}, whose speaker pod is not Ready"
-        return failed(ROUTES, host, cluster.name, reason, subject, details)
+        return failed(ROUTES, host, cluster.name, reason, subject, details, items)
     if fib != rib:
         reason = f"{ip}: kernel has {_fmt(fib)} but FRR selected {_fmt(rib)}"
-        return failed(ROUTES, host, cluster.name, reason, subject, details)
-    return passed(ROUTES, host, cluster.name, f"{ip} via {len(want)} next hops", subject, details)
+        return failed(ROUTES, host, cluster.name, reason, subject, details, items)
+    return passed(ROUTES, host, cluster.name, f"{ip} via {len(want)} next hops", subject, details, items)
 
 
 def _lost(lost: dict[str, str], missing: set[str]) -> str:

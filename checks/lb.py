@@ -72,10 +72,12 @@ def check_vip(cluster: str, vip: IPv4Address, holders: dict[str, bool], unknown:
 
 def check_services(host: str, cluster: str, active: dict[str, bool], holds_vip: bool | None = None) -> CheckResult:
     down = [name for name, up in sorted(active.items()) if not up]
+    items: dict[str, bool | None] = dict(active)
     if not down:
-        return passed(SERVICES, host, cluster, "haproxy and keepalived running")
+        return passed(SERVICES, host, cluster, "haproxy and keepalived running", items=items)
     role = "" if holds_vip is None else (" (holds the VIP)" if holds_vip else " (standby)")
-    return failed(SERVICES, host, cluster, f"not running: {', '.join(down)}{role}: the LB pair is degraded")
+    reason = f"not running: {', '.join(down)}{role}: the LB pair is degraded"
+    return failed(SERVICES, host, cluster, reason, items=items)
 
 
 def check_backends(
@@ -86,8 +88,10 @@ def check_backends(
     if not servers and not any(r.proxy == backend for r in rows):
         return failed(BACKENDS, host, cluster, f"no backend {backend!r} in show stat")
     problems = []
+    items: dict[str, bool | None] = {}  # per server: UP, down (DOWN, MAINT...), or not in show stat (None)
     for name in expected:
         row = servers.get(name)
+        items[name] = None if row is None else row.up
         if row is None:
             problems.append(f"{name} missing")
         elif not row.up:
@@ -96,11 +100,13 @@ def check_backends(
     extra = sorted(set(servers) - set(expected))
     if extra:
         problems.append("unexpected " + ", ".join(extra))
+        items.update({f"unexpected {name}": False for name in extra})
     up = sum(1 for name in expected if name in servers and servers[name].up)
     details = {"backend": backend, "expected": len(expected), "up": up}  # expected servers UP, for metrics
     if problems:
-        return failed(BACKENDS, host, cluster, "; ".join(problems), details=details)
-    return passed(BACKENDS, host, cluster, f"{len(expected)}/{len(expected)} apiservers UP", details=details)
+        return failed(BACKENDS, host, cluster, "; ".join(problems), details=details, items=items)
+    up_all = f"{len(expected)}/{len(expected)} apiservers UP"
+    return passed(BACKENDS, host, cluster, up_all, details=details, items=items)
 
 
 def check_config(host: str, cluster: str, differing: list[str]) -> CheckResult:

@@ -1,4 +1,10 @@
-"""The result of one check on one host: a stable id, pass/fail/error, and a one-line reason."""
+"""The result of one check on one host: a stable id, pass/fail/error, and a one-line reason.
+
+``items``: per item the check judged (a speaker, a next hop, a backend server) whether it is as meant (True),
+down (False) or absent (None: not configured, not a neighbor, not in ``show stat``). A check that names items
+fails exactly when one is not True. The deploy gates compare them with the state read before the change
+(``tasks.core.rollout.Baseline``); they are not in reports (the reason names them).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ class CheckResult(BaseModel):
     # Numbers behind the verdict (sessions expected/established, next hops, handshake age...), for metrics:
     # tasks/metrics.py documents the keys each check sets. Empty when a check has none (or errored).
     details: dict[str, Any] = Field(default_factory=dict)
+    items: dict[str, bool | None] = Field(default_factory=dict, exclude=True)
 
     @property
     def ok(self) -> bool:
@@ -31,24 +38,63 @@ class CheckResult(BaseModel):
 
 
 def passed(
-    check: str, host: str, cluster: str, reason: str, subject: str | None = None, details: dict[str, Any] | None = None
+    check: str,
+    host: str,
+    cluster: str,
+    reason: str,
+    subject: str | None = None,
+    details: dict[str, Any] | None = None,
+    items: dict[str, bool | None] | None = None,
 ) -> CheckResult:
     return CheckResult(
-        check=check, host=host, cluster=cluster, status="pass", reason=reason, subject=subject, details=details or {}
+        check=check,
+        host=host,
+        cluster=cluster,
+        status="pass",
+        reason=reason,
+        subject=subject,
+        details=details or {},
+        items=items or {},
     )
 
 
 def failed(
-    check: str, host: str, cluster: str, reason: str, subject: str | None = None, details: dict[str, Any] | None = None
+    check: str,
+    host: str,
+    cluster: str,
+    reason: str,
+    subject: str | None = None,
+    details: dict[str, Any] | None = None,
+    items: dict[str, bool | None] | None = None,
 ) -> CheckResult:
     return CheckResult(
-        check=check, host=host, cluster=cluster, status="fail", reason=reason, subject=subject, details=details or {}
+        check=check,
+        host=host,
+        cluster=cluster,
+        status="fail",
+        reason=reason,
+        subject=subject,
+        details=details or {},
+        items=items or {},
     )
 
 
 def errored(
-    check: str, host: str, cluster: str, reason: str, subject: str | None = None, details: dict[str, Any] | None = None
+    check: str,
+    host: str,
+    cluster: str,
+    reason: str,
+    subject: str | None = None,
+    details: dict[str, Any] | None = None,
+    items: dict[str, bool | None] | None = None,
 ) -> CheckResult:
     return CheckResult(
-        check=check, host=host, cluster=cluster, status="error", reason=reason, subject=subject, details=details or {}
+        check=check,
+        host=host,
+        cluster=cluster,
+        status="error",
+        reason=reason,
+        subject=subject,
+        details=details or {},
+        items=items or {},
     )

@@ -18,7 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lab.topology.plan import DEFAULT_METALLB, Options, load_options, state_dir_default
+from lab.topology.plan import (
+    DEFAULT_METALLB,
+    DEFAULT_METALLB_SPEAKER,
+    DEFAULT_METALLB_VERSION,
+    Options,
+    load_options,
+    state_dir_default,
+)
 from lab.topology.system import LabError, list_netns
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,15 +62,33 @@ def resolve_options(args: argparse.Namespace) -> Options:
         )
     vyos = dict(old.vyos) if old else {}
     metallb = dict(old.metallb) if old else {}
+    versions = dict(old.metallb_version) if old else {}
+    speakers = dict(old.metallb_speaker) if old else {}
     new_vyos = per_cluster(args.vyos, requested, "vyos")
     new_metallb = per_cluster(args.metallb, requested, "metallb")
+    new_versions = per_cluster(args.metallb_version, requested, "metallb-version")
+    new_speakers = per_cluster(args.metallb_speaker, requested, "metallb-speaker")
     for c in clusters:
         want_v = new_vyos.get(c, vyos.get(c, "1.4"))
         want_m = new_metallb.get(c, metallb.get(c, DEFAULT_METALLB.get(c, "crds")))
-        was = (old.vyos.get(c), old.metallb.get(c)) if old else None
-        if old and c in old.clusters and (want_v, want_m) != was:
-            raise LabError(f"cluster {c} is up with other --vyos/--metallb settings: run `python -m lab down` first")
-        vyos[c], metallb[c] = want_v, want_m
+        want_mv = new_versions.get(c, versions.get(c, DEFAULT_METALLB_VERSION))
+        want_ms = new_speakers.get(c, speakers.get(c, DEFAULT_METALLB_SPEAKER))
+        was = (
+            (
+                old.vyos.get(c),
+                old.metallb.get(c),
+                old.metallb_version.get(c, DEFAULT_METALLB_VERSION),
+                old.metallb_speaker.get(c, DEFAULT_METALLB_SPEAKER),
+            )
+            if old
+            else None
+        )
+        if old and c in old.clusters and (want_v, want_m, want_mv, want_ms) != was:
+            raise LabError(
+                f"cluster {c} is up with other --vyos/--metallb/--metallb-version/--metallb-speaker settings: "
+                "run `python -m lab down` first"
+            )
+        vyos[c], metallb[c], versions[c], speakers[c] = want_v, want_m, want_mv, want_ms
     unready = tuple(u for u in (args.unready or "").split(",") if u) or (old.unready if old else ())
     return Options(
         prefix=args.prefix,
@@ -74,6 +99,8 @@ def resolve_options(args: argparse.Namespace) -> Options:
         vyos=vyos,
         metallb=metallb,
         unready=unready,
+        metallb_version=versions,
+        metallb_speaker=speakers,
     )
 
 
@@ -106,7 +133,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         nodes = ", ".join(str(c.node_address(i).ip) for i in range(1, c.node_count + 1))
         print(
             f"       nodes ({c.node_subnet}) {nodes}; "
-            f"MetalLB {c.metallb_range} + venue {c.venue_pool} ({c.metallb_mode}), peer {c.metallb_peer}"
+            f"MetalLB {c.metallb_version} {c.metallb_speaker} {c.metallb_range} + venue {c.venue_pool} "
+            f"({c.metallb_mode}), peer {c.metallb_peer}"
         )
         svcs = ", ".join(f"{s.namespace}/{s.name}={s.ip}" for s in c.services)
         print(f"       services {svcs}; venue {c.venue_endpoint} tunnel {c.tunnel} network {c.venue_network}")
@@ -244,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--metallb",
         help="configmap, crds or none (MetalLB without config: nothing announced, services without IP), "
         "or per cluster prd=none,dev=configmap (default prd=crds,dev=configmap,wsp=crds)",
+    )
+    p.add_argument(
+        "--metallb-version",
+        help="MetalLB the cluster runs (its CRD schema and webhook rules in the Kubernetes stand-in): v0.13.12 "
+        "(default) or v0.14.9, or per cluster prd=v0.14.9",
+    )
+    p.add_argument(
+        "--metallb-speaker",
+        help="MetalLB's BGP mode, seen in the speaker pods and enforced by its webhooks: frr (default), frr-k8s "
+        "(v0.14.9) or native, or per cluster prd=native",
     )
     p.add_argument("--unready", help="nodes whose speaker pod is not Ready (and runs no speaker), e.g. prd-node3")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for readiness")

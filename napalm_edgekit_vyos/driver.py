@@ -35,6 +35,7 @@ from napalm_edgekit_vyos.connection import (
     COMMANDS_PIPE_REFUSAL,
     CommandError,
     CommitConfirmFailed,
+    ConfirmMaybePending,
     ConfirmOutcome,
     ConfirmPending,
     EdgekitVyOSSSH,
@@ -113,6 +114,23 @@ class VyOSDriver(NetworkDriver):
                 self.device.disconnect()
             finally:
                 self.device = None
+
+    def drop_session(self) -> None:
+        """Close the session without a dialogue (its reads can no longer be trusted): no ``exit discard``
+        is read back; the router drops the session's uncommitted candidate with the session. ``open()``
+        starts a fresh one; what the driver knows of a pending timer stays."""
+        device, self.device = self.device, None
+        if device is None:
+            return
+        device.in_config_mode = False  # netmiko's cleanup then only writes `exit`
+        try:
+            device.disconnect()
+        except Exception:  # the session is gone either way
+            pass
+
+    def has_session(self) -> bool:
+        """Whether a session is open (``drop_session``/``close`` end it; nothing is sent to ask)."""
+        return self.device is not None
 
     def is_alive(self) -> dict[str, bool]:
         return {"is_alive": bool(self.device and self.device.is_alive())}
@@ -233,6 +251,12 @@ class VyOSDriver(NetworkDriver):
         except ConfirmPending as exc:
             if not exc.committed:
                 self.discard_config()
+            raise CommitError(str(exc)) from exc
+        except ConfirmMaybePending as exc:
+            # A read that timed out, a closed session, a cancelled question: the commit's own output may
+            # still arrive on this session, and a later read would take it for its answer. What follows
+            # (restore, confirm) runs on a fresh session; the timer this driver recorded stays recorded.
+            self.drop_session()
             raise CommitError(str(exc)) from exc
         except CommandError as exc:
             if self.conn.in_config_mode:

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The README's first command: install everything, bring up the lab, deploy the routers and the API load
-# balancers, then verify the whole edge and print the report. Each step says how long it took, and a
-# summary of the steps' times closes the run. The lab's name and state dir follow EDGEKIT_LAB_PREFIX and
-# EDGEKIT_LAB_STATE like every `python3 -m lab` command (`python3 -m lab down` with the same ones removes it).
+# The README's first command: install everything, bring up the lab's three clusters (dev, wsp, prd) as new
+# clusters, deploy the whole edge with one command, hand the venue its stanzas, then verify all three clusters
+# and print the report. Each step says how long it took, and a summary of the steps' times closes the run.
+# The lab's name and state dir follow EDGEKIT_LAB_PREFIX and EDGEKIT_LAB_STATE like every `python3 -m lab`
+# command (`python3 -m lab down` with the same ones removes it, with the files this script wrote there).
 #
 # The lab starts as a new cluster does (runbook.md, "MetalLB and a new cluster"): MetalLB installed without
-# configuration, so edgekit writes both ends of every BGP session: MetalLB's objects first, then the router.
-# Then the venue gets its side of the tunnel from `render --venue`, as the venue team would.
-# No waiting between the steps: `tasks.router deploy` and `tasks.lb deploy` return only when their gates
-# have seen the change work (BGP and ECMP; the VIP settled on the elected LB, /healthz, backends UP).
+# configuration, so edgekit writes both ends of every BGP session. The lab's site file starts with BFD off (a site
+# that has not opted in); the quick start turns it on (`defaults.bfd.enabled: true`, inventory/README.md *BGP
+# timers and BFD*) in a copy beside it, so both ends get BFD. `tasks.edge deploy` then runs, cluster after cluster
+# in the site's rollout order (dev, the canary, then wsp, then prd), MetalLB's side, the router, the API LBs
+# (each behind its own gate), writes the cluster's venue stanza and verifies the cluster; a cluster that fails
+# stops the rest. The venue then gets its side of each tunnel from those files, as the venue team would.
+# No waiting between the steps: every deploy returns only when its gate has seen the change work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,10 +50,25 @@ summary() {
 }
 
 step "install (scripts/install.sh)" bash scripts/install.sh
-step "lab up" python3 -m lab up --metallb none
-step "metallb deploy" python3 -m lab exec -- python3 -m tasks.metallb deploy
-step "router deploy" python3 -m lab exec -- python3 -m tasks.router deploy
-step "venue stanza" bash -c 'python3 -m lab exec -- python3 -m tasks.router render --venue | python3 -m lab venue prd --config -'
-step "lb deploy" python3 -m lab exec -- python3 -m tasks.lb deploy
-step "edge verify" python3 -m lab exec -- python3 -m tasks.edge verify
+step "lab up (dev, wsp, prd)" python3 -m lab up --clusters dev,wsp,prd --metallb none
+
+SITE=$(python3 -m lab env | sed -n "s/^export EDGEKIT_SITE='\(.*\)'$/\1/p")
+STATE=$(dirname "$SITE")
+bfd_site() {
+  python3 -c 'import sys, yaml
+site = yaml.safe_load(open(sys.argv[1]))
+site.setdefault("defaults", {})["bfd"] = {"enabled": True}
+open(sys.argv[2], "w").write(yaml.safe_dump(site))' "$SITE" "$STATE/site-bfd.yaml"
+}
+step "site: BFD on" bfd_site
+step "edge deploy" python3 -m lab exec -- python3 -m tasks.edge deploy --site "$STATE/site-bfd.yaml" \
+  --venue-dir "$STATE/venue" --json "$STATE/edge-deploy.json"
+venue() {
+  local c
+  for c in dev wsp prd; do
+    python3 -m lab venue "$c" --config "$STATE/venue/$c.conf"
+  done
+}
+step "venue stanzas" venue
+step "edge verify" python3 -m lab exec -- python3 -m tasks.edge verify --site "$STATE/site-bfd.yaml"
 summary

@@ -353,8 +353,10 @@ def _peer(p: dict[str, Any], res: Resources, version: str) -> dict[str, Any]:
         hold = hold_ns if hold_ns is not None else (ka_ns or 0) * 3
         keepalive = ka_ns if ka_ns is not None else hold // 3
         rounded = (hold // 10**9) * 10**9
-        ht = q(go_duration(hold_ns)) if hold_ns is not None else "%!q(<nil>)"
-        ka = q(go_duration(ka_ns)) if ka_ns is not None else "%!q(<nil>)"
+        ht = (
+            q(go_duration(hold_ns)) if hold_ns is not None else "<nil>"
+        )  # fmt prints a nil pointer operand so (catchPanic)
+        ka = q(go_duration(ka_ns)) if ka_ns is not None else "<nil>"  # fmt prints a nil pointer operand so (catchPanic)
         if rounded != 0 and rounded < 3 * 10**9:
             raise Refused(f"invalid BGPPeer timers: invalid hold time {ht}: must be 0 or >=3s")
         if keepalive > hold:
@@ -712,7 +714,10 @@ def denied(webhook: str, message: str, code: int = 403, reason: str = "Forbidden
 
 
 def webhook_down(plural: str, s: Settings) -> Verdict:
-    """A webhook that cannot be called, failurePolicy Fail (NewInternalError(ErrCallingWebhook))."""
+    """A webhook that cannot be called, failurePolicy Fail (NewInternalError(ErrCallingWebhook)). The reason is the
+    service proxy's for a Service without endpoints, as a real cluster answered it in metallb/metallb issue #1669
+    (``Post "https://webhook-service.metallb-system.svc:443/...?timeout=10s": no endpoints available for service
+    "webhook-service"``, on an apiserver from before the ``failed to call webhook:`` wrapping of v0.29.4)."""
     name = WEBHOOKS[plural][0]
     url = f"https://{WEBHOOK_SERVICE[s.version]}.{s.namespace}.svc:443{WEBHOOK_PATHS[plural]}?timeout=10s"
     err = (

@@ -242,7 +242,7 @@ def apply(
                 conflicts.append((entry, path))
     if conflicts and not force:
         causes = [
-            {"type": "FieldManagerConflict", "message": f"conflict with {print_manager(e)}", "field": path_string(p)}
+            {"reason": "FieldManagerConflict", "message": f"conflict with {print_manager(e)}", "field": path_string(p)}
             for e, p in conflicts
         ]
         raise ApplyConflict(causes, conflict_message(conflicts))

@@ -9,7 +9,9 @@ between the two tags are marked.
 How a violation is reported (kube-apiserver 1.29):
 - k8s.io/apiextensions-apiserver pkg/apiserver/validation/validation.go ``kubeOpenAPIResultToFieldErrors``: a
   kube-openapi error becomes a field.Error: RequiredFailCode -> ``field.Required(path, "")``; EnumFailCode ->
-  ``field.NotSupported(path, value, values)``; InvalidTypeCode -> ``field.TypeInvalid(path, value, err.Error())``;
+  ``field.NotSupported(path, value, values)``; InvalidTypeCode -> ``field.TypeInvalid(path, value, err.Error())``
+  (reason FieldValueTypeInvalid; kube-openapi pkg/validation/validate/type.go passes the data's JSON type as the
+  value: ``Invalid value: "string": spec.myASN in body must be of type integer: "string"``);
   anything else (minimum, maximum, minItems, pattern) -> ``field.Invalid(path, value, err.Error())``.
 - k8s.io/kube-openapi pkg/validation/errors/schema.go (the go-openapi/errors texts): ``%s in %s must be of type
   %s: %q`` (typeFailWithData), ``%s in %s should be greater than or equal to %v`` (minIncFail), ``%s in %s should
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 Schema = dict[str, Any]
@@ -209,7 +212,13 @@ VERSIONS = tuple(SPEC_SCHEMAS)
 REQUIRED = "FieldValueRequired"
 NOT_SUPPORTED = "FieldValueNotSupported"
 INVALID = "FieldValueInvalid"
-TYPE_STRINGS = {REQUIRED: "Required value", NOT_SUPPORTED: "Unsupported value", INVALID: "Invalid value"}
+TYPE_INVALID = "FieldValueTypeInvalid"
+TYPE_STRINGS = {
+    REQUIRED: "Required value",
+    NOT_SUPPORTED: "Unsupported value",
+    INVALID: "Invalid value",
+    TYPE_INVALID: "Invalid value",
+}
 
 
 def go_value(value: Any) -> str:
@@ -262,7 +271,13 @@ def invalid_status(kind: str, group: str, name: str, errors: list[FieldError]) -
         "status": "Failure",
         "message": f"{qualified} {json.dumps(name)} is invalid: {agg}",
         "reason": "Invalid",
-        "details": {"name": name, "group": group, "kind": kind, "causes": [e.cause() for e in errors]},
+        # metav1.StatusDetails: group is omitempty (a core kind has none).
+        "details": {
+            "name": name,
+            **({"group": group} if group else {}),
+            "kind": kind,
+            "causes": [e.cause() for e in errors],
+        },
         "code": 422,
     }
 
@@ -289,7 +304,18 @@ def _json_type(value: Any) -> str:
 
 
 def _fmt_number(n: Any) -> str:
-    return str(int(n)) if isinstance(n, float) and n.is_integer() else str(n)
+    """Go ``%v`` of the float64 bound kube-openapi prints (strconv 'g', shortest: exponent form from 1e+06 on)."""
+    x = float(n)
+    if x == 0:
+        return "0"
+    sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    ds = "".join(map(str, digits))
+    exp10 = len(ds) + int(exponent) - 1
+    minus = "-" if sign else ""
+    if exp10 < -4 or exp10 >= 6:
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{minus}{mant}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
+    return minus + format(Decimal(repr(abs(x))).normalize(), "f")
 
 
 def _validate(schema: Schema, value: Any, path: str, out: list[FieldError]) -> None:
@@ -297,7 +323,7 @@ def _validate(schema: Schema, value: Any, path: str, out: list[FieldError]) -> N
     got = _json_type(value)
     if want and not (got == want or (want == "number" and got == "integer")):
         detail = f"{path} in body must be of type {want}: {json.dumps(got)}"
-        out.append(FieldError(INVALID, path, got, detail))
+        out.append(FieldError(TYPE_INVALID, path, got, detail))
         return
     if "enum" in schema and value not in schema["enum"]:
         supported = ", ".join(json.dumps(v) if isinstance(v, str) else json.dumps(v) for v in schema["enum"])

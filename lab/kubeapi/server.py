@@ -647,7 +647,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
             if err:
                 return _bad(err)
             force = req.query.get("force", "false").lower() == "true"
-            new, changed = ssa.apply(live, _strip_status(body), req.query["fieldManager"], force)
+            new, changed = ssa.apply(live, _pruned(_strip_status(body), group, world), req.query["fieldManager"], force)
             defaulted = with_defaults(new)
             if defaulted != new:
                 new, changed = defaulted, changed or live is None or defaulted != live
@@ -671,6 +671,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
+            target = _pruned(target, group, world)
             new, changed = ssa.update(live, with_defaults(_keep_status(target, live)), manager, api_version)
             created = False
         elif req.method == "PUT":
@@ -692,6 +693,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
                     ),
                     False,
                 )
+            body = _pruned(body, group, world)
             new, changed = ssa.update(live, with_defaults(_keep_status(body, live)), manager, api_version)
             created = False
         else:  # POST
@@ -712,6 +714,7 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
             err = _check_body(body, api_version, kind, name, namespace)
             if err:
                 return _bad(err)
+            body = _pruned(body, group, world)
             new, changed = ssa.update(None, with_defaults(_strip_status(body)), manager, api_version)
             created = True
     except ssa.ApplyConflict as exc:
@@ -720,6 +723,12 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
         return _bad(f"the request is invalid: {exc}", 422, "Invalid")
     if created and (not _DNS1123_SUBDOMAIN.fullmatch(name or "") or len(name or "") > 253):
         return _invalid_name(kind, group, name or "")
+    if (group, plural) == ("", "secrets"):
+        new = {**new, "type": new.get("type") or "Opaque"}
+        errors = _secret_errors(new, None if created else live)
+        if errors:
+            return 422, crd_schema.invalid_status("Secret", "", name or "", errors), False
+        changed = changed or new.get("type") != (live or {}).get("type")
     if group in CUSTOM_GROUPS:
         # genericregistry Store: BeforeCreate/BeforeUpdate (the CRD schema: 422) before the validating webhooks
         # (403 / 500); both also for an update that changes nothing, and for dry-run requests.
@@ -759,6 +768,29 @@ def write_route(world: World, req: WriteRequest) -> tuple[int, dict[str, Any], b
         return (201 if created else 200), new, False
     world.put(new)
     return (201 if created else 200), new, True
+
+
+def _secret_errors(new: dict[str, Any], old: dict[str, Any] | None) -> list[crd_schema.FieldError]:
+    """kubernetes pkg/apis/core/validation ValidateSecretUpdate / ValidateSecret (v1.29): the type is immutable
+    (apimachinery ValidateImmutableField: "field is immutable"; the value a core.SecretType, printed %#v), a
+    kubernetes.io/basic-auth Secret has a username or a password key (both reported Required when neither is);
+    the type defaults to Opaque (SetDefaults_Secret)."""
+    errors: list[crd_schema.FieldError] = []
+    if old is not None and (old.get("type") or "Opaque") != new.get("type"):
+        errors.append(crd_schema.FieldError(crd_schema.INVALID, "type", new.get("type"), "field is immutable"))
+    data = set(new.get("data") or {}) | set(new.get("stringData") or {})
+    if new.get("type") == "kubernetes.io/basic-auth" and not data & {"username", "password"}:
+        errors.append(crd_schema.FieldError(crd_schema.REQUIRED, "data[username]"))
+        errors.append(crd_schema.FieldError(crd_schema.REQUIRED, "data[password]"))
+    return errors
+
+
+def _pruned(body: dict[str, Any], group: str, world: World) -> dict[str, Any]:
+    """A custom resource as the API server decodes it: fields its CRD schema does not declare are dropped
+    (apiextensions-apiserver pkg/apiserver/schema/pruning; fieldValidation Warn, the server's default)."""
+    if group not in CUSTOM_GROUPS or not isinstance(body, dict):
+        return body
+    return crd_schema.prune_object(body, settings_of(world).version)
 
 
 def settings_of(world: World) -> admission.Settings:

@@ -505,6 +505,12 @@ def build_world(
     return world
 
 
+def with_metallb(world: dict[str, Any], **changes: str) -> dict[str, Any]:
+    """A copy of ``world`` with its ``metallb`` key changed (``webhook="down"``: MetalLB's webhook Service has no
+    endpoint, every metallb.io create/update answers 500 until ``webhook="up"``; lab.kubeapi.admission)."""
+    return {**world, "metallb": {**(world.get("metallb") or {}), **changes}}
+
+
 def speaker_ready(world: dict[str, Any], node_name: str) -> bool | None:
     """Whether the speaker pod on ``node_name`` is Ready (None: no speaker pod there)."""
     for obj in world.get("items", []):

@@ -591,6 +591,7 @@ def world_args(plan: Plan | None, c: Cluster) -> dict[str, Any]:
             for i in range(1, c.node_count + 1)
         ],
         "metallb": (c.metallb_mode, str(c.metallb_peer), ROUTER_ASN, SPEAKER_ASN, pools, dict(SEED_TIMERS)),
+        "install": {"metallb_version": c.metallb_version, "bgp_type": c.metallb_speaker},
         "services": [
             {
                 "namespace": s.namespace,

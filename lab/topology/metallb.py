@@ -163,6 +163,15 @@ def uses_crds(world: dict[str, Any]) -> bool:
 
 def parse(world: dict[str, Any]) -> Config:
     """MetalLB's config in ``world`` (CRDs when served, else the legacy ConfigMap). Raises ConfigError."""
+    if uses_crds(world):
+        # What the controller refuses as a whole, with its text, per version and mode (lab.kubeapi.admission).
+        from lab.kubeapi import admission
+
+        refused = admission.controller_config_error(
+            world.get("items") or [], admission.Settings.of(world.get("metallb"))
+        )
+        if refused:
+            raise ConfigError(refused)
     return _parse_crds(world) if uses_crds(world) else _parse_configmap(world)
 
 

@@ -37,6 +37,13 @@ MetalLBMode = Literal["configmap", "crds", "none"]
 # Fixed indices keep a cluster's addresses stable whichever subset of clusters is up.
 KNOWN_CLUSTERS = ("prd", "dev", "wsp")
 DEFAULT_METALLB: dict[str, MetalLBMode] = {"prd": "crds", "dev": "configmap", "wsp": "crds"}
+# MetalLB as each cluster runs it (`lab up --metallb-version`, `--metallb-speaker`): the tags the Kubernetes
+# stand-in's admission models (lab/kubeapi/admission.py VERSIONS) and the speaker modes of MetalLB's manifests
+# (config/frr, config/native; config/frr-k8s from v0.14): default v0.13.12 in FRR mode.
+METALLB_VERSIONS = ("v0.13.12", "v0.14.9")
+DEFAULT_METALLB_VERSION = "v0.13.12"
+METALLB_SPEAKERS = ("frr", "frr-k8s", "native")
+DEFAULT_METALLB_SPEAKER = "frr"
 # The router versions `lab up --vyos` offers (lab/vyos/schema.py DIALECTS): 1.5 = rolling (vyos-1x current)
 VYOS_VERSIONS = ("1.3", "1.4", "1.5")
 PUBLIC_BASE = IPv4Address("203.0.113.0")
@@ -88,6 +95,8 @@ class Options:
     vyos: dict[str, str] = field(default_factory=dict)
     metallb: dict[str, str] = field(default_factory=dict)  # cluster -> "configmap" | "crds"
     unready: tuple[str, ...] = ()  # lab host names (prd-node3) whose speaker pod is not Ready
+    metallb_version: dict[str, str] = field(default_factory=dict)  # cluster -> "v0.13.12" | "v0.14.9"
+    metallb_speaker: dict[str, str] = field(default_factory=dict)  # cluster -> "frr" | "frr-k8s" | "native"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -107,6 +116,8 @@ class Options:
             vyos=dict(data["vyos"]),
             metallb=dict(data["metallb"]),
             unready=tuple(data.get("unready", [])),
+            metallb_version=dict(data.get("metallb_version") or {}),
+            metallb_speaker=dict(data.get("metallb_speaker") or {}),
         )
 
     def validate(self) -> None:
@@ -128,6 +139,14 @@ class Options:
                 raise ValueError(f"--vyos for {c}: 1.3, 1.4 or 1.5")
             if self.metallb.get(c, "crds") not in ("configmap", "crds", "none"):
                 raise ValueError(f"--metallb for {c}: configmap, crds or none")
+            version = self.metallb_version.get(c, DEFAULT_METALLB_VERSION)
+            speaker = self.metallb_speaker.get(c, DEFAULT_METALLB_SPEAKER)
+            if version not in METALLB_VERSIONS:
+                raise ValueError(f"--metallb-version for {c}: {' or '.join(METALLB_VERSIONS)}")
+            if speaker not in METALLB_SPEAKERS:
+                raise ValueError(f"--metallb-speaker for {c}: {', '.join(METALLB_SPEAKERS)}")
+            if speaker == "frr-k8s" and version == "v0.13.12":
+                raise ValueError(f"--metallb-speaker frr-k8s for {c}: MetalLB v0.14 and later (--metallb-version)")
         if len([c for c in self.clusters if generated_number(c) is None]) > MAX_NAMED_CLUSTERS:
             raise ValueError(f"at most {MAX_NAMED_CLUSTERS} clusters (besides generated ones c01..c{MAX_GENERATED})")
 
@@ -178,6 +197,8 @@ class Cluster:
     venue_pool: IPv4Network
     node_count: int
     unready: tuple[str, ...]
+    metallb_version: str = DEFAULT_METALLB_VERSION
+    metallb_speaker: str = DEFAULT_METALLB_SPEAKER
 
     # -- internet switch -------------------------------------------------------------------------
     @property
@@ -327,6 +348,8 @@ class Plan:
                 venue_pool=venue_pool(name, idx),
                 node_count=opts.nodes,
                 unready=opts.unready,
+                metallb_version=opts.metallb_version.get(name, DEFAULT_METALLB_VERSION),
+                metallb_speaker=opts.metallb_speaker.get(name, DEFAULT_METALLB_SPEAKER),
             )
         self.hosts: list[Host] = []
         self.links: list[Link] = []

@@ -144,7 +144,9 @@ class Lab(Status, Faults, Traffic):
             if world is None:
                 args = A.world_args(self.plan, c)
                 masters = [(c.server_name("master", i), str(c.master_address(i))) for i in (1, 2, 3)]
-                world = build_world(args["nodes"], args["metallb"], args["services"], masters=masters)
+                world = build_world(
+                    args["nodes"], args["metallb"], args["services"], masters=masters, **args["install"]
+                )
             for i in range(1, c.node_count + 1):
                 name = c.server_name("node", i)
                 if c.speaker_ready(i) and speaker_ready(world, name) != (name not in down):

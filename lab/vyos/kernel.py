@@ -15,6 +15,7 @@ import base64
 import ipaddress
 import json
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -178,8 +179,11 @@ class WireGuard:
         p = subprocess.Popen(["wireguard-go", "-f", ifname], stdout=log, stderr=log, env=env, start_new_session=True)
         log.close()
         self.pidfile(ifname).write_text(f"{p.pid}\n")
+        # Ready when its UAPI socket accepts a connection, not when the file exists: wireguard-go binds before it
+        # listens, and wg(8) (wireguard-tools src/ipc-uapi-unix.h userspace_has_wireguard_interface) falls back
+        # to the kernel's netlink family when connect() is refused -> "Protocol not supported" on a loaded host.
         end = time.monotonic() + 5
-        while not (WG_RUN / f"{ifname}.sock").exists():
+        while not _accepts(WG_RUN / f"{ifname}.sock"):
             if p.poll() is not None or time.monotonic() > end:
                 raise ApplyError(f"wireguard-go for {ifname} did not start")
             time.sleep(0.01)
@@ -243,6 +247,18 @@ class WireGuard:
         cur = links()
         for ifname, cfg in sorted(news.items()):
             _sync_interface(ifname, cfg, cur.get(ifname))
+
+
+def _accepts(path: Path) -> bool:
+    """Whether a unix stream socket at ``path`` accepts connections."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def valid_key(b64: str) -> bool:

@@ -1,6 +1,11 @@
 """The rollout every deploy shares: the one gate-wait loop, the one wave loop, and Ctrl-C.
 
-- ``wait_for_gate``: probe until every check passes, the time is up, or a second Ctrl-C (``abort``) ends it.
+- ``wait_for_gate``: probe until every check passes, the time is up, or a second Ctrl-C (``abort``) ends it;
+  with a ``Baseline`` (the gate's checks read once before the change) it judges each poll against it and ends
+  early when something that worked before the change has stayed broken for ``grace`` seconds.
+- ``Baseline``: per item (a speaker, a next hop, a backend server) what the gate saw before the change. An item
+  down before and down after is reported (``ALREADY_DOWN``), not failing; one that was up and is down now is
+  broken (the gate fails once it stays so for the grace); one that did not exist before must come up in time.
 - ``roll_out``: cluster after cluster in rollout order (``waves``); a cluster that does not pass stops the ones
   after it (their hosts ``skipped``, the note naming why), unless ``all_at_once``.
 - ``StopFlag`` and ``stop_on_interrupt``: the first Ctrl-C starts no new host, the second ends the gates now
@@ -12,14 +17,90 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from checks.verdict import CheckResult
 from tasks.core.report import HostReport, err_console
 
 Results = TypeVar("Results", bound="list[CheckResult] | None")
+
+ALREADY_DOWN = "was already down before the change"
+WORKED_BEFORE = "worked before the change"
+
+
+def _key(r: CheckResult) -> tuple[str, str, str]:
+    return (r.check, r.host, r.subject or "")
+
+
+def _label(r: CheckResult) -> str:
+    return f"{r.check} {r.host}" + (f" {r.subject}" if r.subject else "")
+
+
+@dataclass
+class Judged:
+    """One poll judged against the baseline: the results (an item already down before the change turns its
+    check into a pass whose reason and ``details["before_change"]`` say so) and what the change broke
+    (``broken``: a stable key per item that worked before and does not now, with a text naming it)."""
+
+    results: list[CheckResult]
+    broken: dict[str, str] = field(default_factory=dict)
+
+
+class Baseline:
+    """The gate's checks as read once before the change (``before``; None: not readable, so every item counts
+    as new and must come up within the timeout, as without a baseline).
+
+    Per failing item of a check after the change (``CheckResult.items``): down before too (False) -> already
+    down; up before (True) -> broken by the change; absent before (None, or no such check/subject/item) -> new.
+    A check whose failing items are all already down passes, reported (only checks in ``tolerate``: single
+    items such as a speaker or a backend; the changed host's services, the VIP and /healthz must always pass).
+    A check without items that passed before and fails now is broken as a whole."""
+
+    def __init__(self, before: list[CheckResult] | None, tolerate: Collection[str] = ()) -> None:
+        self.before = {_key(r): r for r in before or []}
+        self.tolerate = frozenset(tolerate)
+        self.read = before is not None
+
+    def judge(self, results: list[CheckResult]) -> Judged:
+        out: list[CheckResult] = []
+        broken: dict[str, str] = {}
+        for r in results:
+            if r.ok:
+                out.append(r)
+                continue
+            b = self.before.get(_key(r))
+            if not r.items:
+                if b is not None and b.ok:
+                    broken[_label(r)] = _label(r)
+                    out.append(r.model_copy(update={"reason": f"{r.reason} ({WORKED_BEFORE})"}))
+                else:
+                    out.append(r)
+                continue
+            failing = [item for item, ok in r.items.items() if ok is not True]
+            was = {item: (b.items.get(item) if b is not None else None) for item in failing}
+            worked = [item for item in failing if was[item] is True]
+            already = [item for item in failing if was[item] is False]
+            for item in worked:
+                broken[f"{_label(r)} {item}"] = f"{_label(r)}: {item}"
+            if worked:
+                reason = f"{r.reason} ({WORKED_BEFORE}: {', '.join(worked)})"
+                out.append(r.model_copy(update={"reason": reason}))
+            elif r.status == "fail" and r.check in self.tolerate and len(already) == len(failing):
+                assert b is not None
+                details = {**r.details, "before_change": {"status": b.status, "reason": b.reason, "down": already}}
+                reason = f"{r.reason} ({ALREADY_DOWN}: {', '.join(already)})"
+                out.append(r.model_copy(update={"status": "pass", "reason": reason, "details": details}))
+            else:
+                out.append(r)
+        return Judged(out, broken)
+
+
+def already_down(results: list[CheckResult]) -> list[str]:
+    """One line per check the baseline let pass because its items were already down before the change."""
+    return [f"{_label(r)}: {r.reason}" for r in results if r.ok and "before_change" in r.details]
 
 
 def wait_for_gate(
@@ -29,18 +110,33 @@ def wait_for_gate(
     abort: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    baseline: Baseline | None = None,
+    grace: float | None = None,
 ) -> tuple[Results, float]:
     """Probe until every check passes or ``timeout`` seconds have gone by: (last results, seconds waited).
 
     A probe that answers None has nothing to wait for (returned at once). ``abort`` set (a second Ctrl-C)
     ends the wait now; while it is given, the pause between probes waits on it (so it ends early).
+
+    ``baseline``: each poll is judged by it (``Baseline.judge``; the results returned are the judged ones), and
+    an item that worked before the change and has been broken in every poll for ``grace`` seconds (None: the
+    whole timeout) ends the wait then: failed for good, not after the timeout. The grace covers what is
+    legitimately transient right after a change (a BGP session the change reset, VRRP electing again).
     """
     started = clock()
     deadline = started + timeout
+    broken_since: dict[str, float] = {}
     while True:
         results = probe()
+        now = clock()
+        stuck = False
+        if baseline is not None and results is not None:
+            judged = baseline.judge(results)
+            results = judged.results  # type: ignore[assignment]
+            broken_since = {k: broken_since.get(k, now) for k in judged.broken}
+            stuck = grace is not None and any(now - since >= grace for since in broken_since.values())
         aborted = abort is not None and abort.is_set()
-        if results is None or all(r.ok for r in results) or clock() >= deadline or aborted:
+        if results is None or all(r.ok for r in results) or now >= deadline or aborted or stuck:
             return results, clock() - started
         if abort is not None:
             abort.wait(interval)

@@ -1,7 +1,8 @@
-"""`python -m tasks.edge` (also `edgekit edge ...`): routers and load balancers of every cluster at
-once: verify, comply, exporter.
+"""`python -m tasks.edge` (also `edgekit edge ...`): the whole edge of every cluster: plan and deploy (MetalLB,
+router, LBs and the venue stanza per cluster in rollout order, then verify), verify, comply, exporter.
 
-Arguments in ``tasks.edge.arguments``, handlers in ``tasks.edge.commands``.
+Arguments in ``tasks.edge.arguments``, handlers in ``tasks.edge.deploy`` (plan, deploy; the venue files in
+``tasks.edge.venue_files``), ``tasks.edge.commands`` (verify, comply) and ``tasks.edge.exporter``.
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ reload (keepalived runs it each interval), and a service whose file did not chan
 keepalived reload or restart puts the instance back in BACKUP, which leaves the VIP with no LB until VRRP elects
 again).
 
-Then the gate (``tasks.lb.gate``). A gate that does not pass within the gate timeout restores that LB's previous
-files and reloads (``revert_lb``); the host reports ``reverted`` with the failing checks.
+Then the gate (``tasks.lb.gate``), judged against the same probe read before the upload (``lb_baseline``): an
+apiserver DOWN before and after is a warning in the host's notes, not a failure. A gate that does not pass within
+the gate timeout, or that finds something that worked before the change broken for ``GATE_GRACE`` seconds,
+restores that LB's previous files and reloads (``revert_lb``); the host reports ``reverted`` with the failing
+checks.
 
 The Nornir task ``apply_lb_task`` (install, reload, gate, restore) returns a Result that carries the host's
 report; its steps are named subtasks (``tasks.core.steps``). Phase one is ``tasks.lb.plan.plan_lb_task``.
@@ -29,12 +32,14 @@ from typing import Literal
 
 from nornir.core.inventory import Host
 from nornir.core.task import Result, Task
+from rich.markup import escape
 
 from inventory.model import Cluster
 from tasks.core.defaults import LB_GATE_TIMEOUT
-from tasks.core.report import one_line
+from tasks.core.report import err_console, one_line
+from tasks.core.rollout import Baseline, already_down
 from tasks.core.steps import Runner, direct, runner
-from tasks.lb.gate import gate_error, wait_for_lb_gate
+from tasks.lb.gate import Probe, gate_error, gate_probe, lb_baseline, wait_for_lb_gate
 from tasks.lb.plan import FileState, LBHostReport, LBPlan, lb_cluster, plan_diff
 from tasks.lb.remote import Remote, RemoteCommandFailed, SSHRemote, first_lines
 from tasks.lb.render import (
@@ -252,8 +257,13 @@ def apply_lb_task(
     plan.report = report
     cluster = plan.cluster if plan.cluster is not None else lb_cluster(task.host)
     started = time.monotonic()
+    hosts = hosts or task.nornir.inventory.hosts
+    gate: tuple[Probe, tuple[Baseline, str]] | None = None
     try:
         remote = SSHRemote.from_task(task)
+        if plan:  # a change: the gate's state before it
+            probe = gate_probe(task, cluster, remote, last, hosts)
+            gate = (probe, lb_baseline(probe))
         outcome = apply_lb(remote, plan, name, runner(task))
     except Exception as exc:
         report.status = "failed"
@@ -265,7 +275,7 @@ def apply_lb_task(
     report.notes.extend(outcome.notes)
     report.timed("apply", started)
     if outcome.status == "changed":
-        _gate(task, cluster, remote, plan, outcome, report, last, gate_timeout, hosts or task.nornir.inventory.hosts)
+        _gate(task, cluster, remote, plan, outcome, report, last, gate_timeout, hosts, gate)
     return Result(
         host=task.host,
         result=report,
@@ -285,12 +295,20 @@ def _gate(
     last: bool,
     timeout: float,
     hosts: Mapping[str, Host],
+    gate: tuple[Probe, tuple[Baseline, str]] | None = None,
 ) -> None:
-    """Wait (bounded) for this LB, and after the cluster's last change for the whole pair; restore on failure."""
+    """Wait (bounded) for this LB, and after the cluster's last change for the whole pair, judged against
+    ``gate`` (its probe and the baseline read before the change); restore on failure."""
     started = time.monotonic()
-    results, waited = wait_for_lb_gate(task, cluster, remote, last, timeout, hosts)
+    probe, (baseline, unread) = gate if gate is not None else (None, (None, ""))
+    results, waited = wait_for_lb_gate(task, cluster, remote, last, timeout, hosts, probe, baseline)
     report.timed("gate", started)
     report.checks = results
+    if unread:
+        report.notes.append(f"warning: the gate's state before the change could not be read ({unread})")
+    for line in already_down(results):
+        report.notes.append(f"warning: {line}")
+        err_console.print(f"[yellow]warning:[/] {escape(task.host.name)}: {escape(line)}", soft_wrap=True)
     if all(r.ok for r in results):
         summary = "services, backends, VIP and /healthz of the pair" if last else "services and backends"
         report.notes.append(f"gate passed in {waited:.1f} s ({summary})")

@@ -6,6 +6,13 @@ every instance in BACKUP and claims the VIP only when no higher-priority advert 
 (RFC 5798's Master_Down_Interval), so right after a (re)start the VIP is held by no LB for ~3 s and may move once
 more when the higher-priority peer claims it: deploy returns only after that. The waiting is
 ``tasks.core.rollout.wait_for_gate`` (``wait_for_lb_gate``, bounded by the gate timeout).
+
+Before the change the same probe is read once (``lb_baseline``), and the gate judges what the change broke
+(``tasks.core.rollout.Baseline``): an apiserver DOWN in an HAProxy before the change and after it passes, reported
+as a warning; one that was UP and is not now fails the gate once it stays so for ``GATE_GRACE`` seconds (HAProxy
+marks a server DOWN after ``fall`` failed checks, 2 x 2 s; VRRP elects again within ~3 s of a keepalived
+restart), not after the whole timeout; so do the changed LB's services, the VIP and /healthz when they passed
+before. Those, and an apiserver new to the backend, must pass within the timeout as without a baseline.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from checks.verdict import CheckResult, errored, failed
 from inventory.model import Cluster, LoadBalancer
 from tasks.core import rollout
 from tasks.core.report import one_line
+from tasks.core.rollout import Baseline
 from tasks.core.steps import run_step
 from tasks.lb.remote import Remote, RemoteCommandFailed, SSHRemote, first_lines, service_active
 from tasks.lb.render import (
@@ -32,6 +40,9 @@ from tasks.lb.render import (
 )
 
 GATE_INTERVAL = 0.5
+# Seconds something that worked before the change may stay broken after it before the gate fails (see above).
+GATE_GRACE = 15.0
+TOLERATE = (lbchecks.BACKENDS,)  # the checks whose single items (an apiserver) may have been down before
 
 
 SHOW_STAT = (
@@ -126,37 +137,62 @@ def _elected(lbs: list[LoadBalancer]) -> LoadBalancer | None:
 
 
 def gate_error(results: list[CheckResult], waited: float) -> str:
-    """One line naming every failing check and why."""
+    """One line naming every failing check and why (and what was already down before the change)."""
     failing = [r for r in results if not r.ok]
     parts = [f"{r.check} {r.host}: {r.reason}" for r in failing]
+    parts += [f"{r.check} {r.host}: {r.reason}" for r in results if r.ok and "before_change" in r.details]
     return f"gate failed after {waited:.1f} s: " + "; ".join(parts)
 
 
+Probe = Callable[[], list[CheckResult]]
+
+
+def gate_probe(task: Task, cluster: Cluster, remote: Remote, last: bool, hosts: Mapping[str, Host]) -> Probe:
+    """One pass of the LB's gate: this LB's services and backends, and with ``last`` the whole pair
+    (``pair_gate_checks``; the peer's session is opened here)."""
+    name = task.host.name
+    assert cluster.api_lb is not None
+    if not last:
+        return lambda: lb_gate_checks(remote, name, cluster)
+    remotes: dict[str, Remote | str] = {name: remote}
+    for lb in cluster.api_lb.lbs:
+        if lb.name != name:
+            remotes[lb.name] = _peer_remote(task, hosts, lb.name)
+    return lambda: pair_gate_checks(remotes, cluster, _gate_fetch, name)
+
+
+def lb_baseline(probe: Probe) -> tuple[Baseline, str]:
+    """The gate's probe once before the change: the baseline, and why it is empty ("": read)."""
+    try:
+        return Baseline(probe(), TOLERATE), ""
+    except Exception as exc:
+        return Baseline(None, TOLERATE), one_line(exc)
+
+
 def wait_for_lb_gate(
-    task: Task, cluster: Cluster, remote: Remote, last: bool, timeout: float, hosts: Mapping[str, Host]
+    task: Task,
+    cluster: Cluster,
+    remote: Remote,
+    last: bool,
+    timeout: float,
+    hosts: Mapping[str, Host],
+    probe: Probe | None = None,
+    baseline: Baseline | None = None,
+    grace: float = GATE_GRACE,
 ) -> tuple[list[CheckResult], float]:
-    """The gate step of one LB's change (``tasks.core.rollout.wait_for_gate``): this LB's services and backends,
-    and with ``last`` the whole pair (``pair_gate_checks``; the peer's session is opened inside the step).
-    A session that breaks mid-gate gives an ``lb.gate`` error (the caller restores)."""
+    """The gate step of one LB's change (``tasks.core.rollout.wait_for_gate``): ``probe`` (default ``gate_probe``)
+    until it passes, judged by ``baseline`` (read before the change: what worked and stays broken for ``grace``
+    seconds fails it then). A session that breaks mid-gate gives an ``lb.gate`` error (the caller restores)."""
     name = task.host.name
     what = "gate: services, backends, VIP, /healthz" if last else "gate: services, backends"
 
     def wait() -> tuple[list[CheckResult], float]:
         started = time.monotonic()
         try:
-            return rollout.wait_for_gate(probe_for(), timeout, GATE_INTERVAL)
+            poll = probe if probe is not None else gate_probe(task, cluster, remote, last, hosts)
+            return rollout.wait_for_gate(poll, timeout, GATE_INTERVAL, baseline=baseline, grace=grace)
         except Exception as exc:  # the session broke mid-gate: still try to restore
             return [errored(lbchecks.GATE, name, cluster.name, one_line(exc))], time.monotonic() - started
-
-    def probe_for() -> Callable[[], list[CheckResult]]:
-        assert cluster.api_lb is not None
-        if not last:
-            return lambda: lb_gate_checks(remote, name, cluster)
-        remotes: dict[str, Remote | str] = {name: remote}
-        for lb in cluster.api_lb.lbs:
-            if lb.name != name:
-                remotes[lb.name] = _peer_remote(task, hosts, lb.name)
-        return lambda: pair_gate_checks(remotes, cluster, _gate_fetch, name)
 
     results: tuple[list[CheckResult], float] = run_step(task, what, wait, progress=_gate_progress)
     return results

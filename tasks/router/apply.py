@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result, Task
+from rich.markup import escape
 
 from checks.config_diff import mask_line
 from checks.verdict import CheckResult
@@ -33,10 +34,10 @@ from inventory.secrets import is_wireguard_key
 from napalm_edgekit_vyos.connection import ConfirmPending
 from napalm_edgekit_vyos.driver import CONFIRM_ACTION_PATH, TimerFired, VyOSDriver
 from tasks.core.defaults import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_GATE_TIMEOUT
-from tasks.core.report import HostReport, one_line
-from tasks.core.rollout import StopFlag, wait_for_gate
+from tasks.core.report import HostReport, err_console, one_line
+from tasks.core.rollout import Baseline, StopFlag, already_down, wait_for_gate
 from tasks.core.steps import run_step
-from tasks.router.gate import gate_checks
+from tasks.router.gate import GATE_GRACE, gate_baseline, gate_checks
 from tasks.router.plan import (
     OWN_UNSAVED_NOTE,
     RouterPlan,
@@ -126,6 +127,7 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
         report.status = "unchanged"
         return Result(host=task.host, result=report)
     secrets = plan.rendered.secrets
+    baseline = gate_baseline(lambda: gate_checks(driver, cluster, name))  # the gate's state before the change
     started = time.monotonic()
     run_step(task, "check", _safety_checks, driver, cluster, plan, report, options)
     report.timed("check", started)
@@ -164,7 +166,7 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
     _mark_pending(driver, report)
     try:
         started = time.monotonic()
-        report.checks = run_step(task, "gate", gate, driver, cluster, name, options)
+        report.checks = run_step(task, "gate", gate, driver, cluster, name, options, baseline, report)
         report.timed("gate", started)
         if options.abort is not None and options.abort.is_set():
             report.error = "interrupted (second Ctrl-C) during the gate"
@@ -241,15 +243,33 @@ def _check_saved(driver: VyOSDriver, plan: RouterPlan, report: HostReport, optio
 
 
 def _set_confirm_action(driver: VyOSDriver, plan: RouterPlan, report: HostReport) -> None:
+    """Commit and save ``action reload``, then re-read the running config as the restore baseline.
+
+    The plan read the running config before this commit: a restore to that read would delete the action
+    again, which is saved, and leave running != saved, so the next deploy would refuse the router (issue 22).
+    What a restore puts back is the running config right before the change's commit-confirm: this one."""
     try:
         driver.set_confirm_action_reload()
+        failure: Exception | None = None
     except Exception as exc:
-        plan.rollback = report.rollback = "reboot"
-        report.notes.append(
-            f"could not set {CONFIRM_ACTION_PATH} reload ({one_line(exc)}): an unconfirmed change reboots"
-        )
+        failure = exc
+    plan.running = driver.show("show configuration commands").splitlines()
+    has_action = f"set {CONFIRM_ACTION_PATH} 'reload'" in (line.strip() for line in plan.running)
+    if failure is None and has_action:
+        report.notes.append(f"set {CONFIRM_ACTION_PATH} reload (committed and saved)")
         return
-    report.notes.append(f"set {CONFIRM_ACTION_PATH} reload (committed and saved)")
+    why = one_line(failure) if failure is not None else "the running config does not show it"
+    if has_action:  # committed, its save failed: edgekit's own unsaved commit, never a reason to go on
+        if driver.unsaved_commits():
+            raise ChangeRefused(
+                f"refused: {CONFIRM_ACTION_PATH} reload was committed but not saved ({why}); nothing of the "
+                "change was committed, the next deploy saves this commit of edgekit's own"
+            )
+        plan.rollback = report.rollback = "reload"
+        report.notes.append(f"set {CONFIRM_ACTION_PATH} reload (committed and saved; the router said: {why})")
+        return
+    plan.rollback = report.rollback = "reboot"
+    report.notes.append(f"could not set {CONFIRM_ACTION_PATH} reload ({why}): an unconfirmed change reboots")
 
 
 def _mark_pending(driver: VyOSDriver, report: HostReport) -> None:
@@ -276,10 +296,12 @@ def _restore(
     stop_timer: bool = True,
 ) -> None:
     """Put the exact previous config back; a broken session gets one fresh one before giving up to the
-    router's own commit-confirm timer."""
+    router's own commit-confirm timer. A session the driver dropped (its reads in doubt after commit-confirm's
+    answer) is replaced first: both attempts then run on fresh sessions, so a commit that lands late (the
+    dropped session's, which the router may finish after the drop) is taken out by the second."""
     for attempt in (1, 2):
         try:
-            if attempt == 2:
+            if attempt == 2 or not driver.has_session():
                 driver.close()
                 driver.open()  # the driver keeps what it knows of our pending timer
             driver.restore(previous, stop_timer=stop_timer)
@@ -324,10 +346,31 @@ class ChangeRefused(EdgekitError):
     """The router refused the change (nothing was committed: the candidate was discarded)."""
 
 
-def gate(driver: VyOSDriver, cluster: Cluster, host: str, options: DeployOptions) -> list[CheckResult]:
+def gate(
+    driver: VyOSDriver,
+    cluster: Cluster,
+    host: str,
+    options: DeployOptions,
+    baseline: tuple[Baseline, str] | None = None,
+    report: HostReport | None = None,
+) -> list[CheckResult]:
     """Poll the router's gate (``tasks.router.gate.gate_checks``) until it passes or its time is up; a second
-    Ctrl-C (``options.abort``) ends it now."""
+    Ctrl-C (``options.abort``) ends it now. ``baseline`` (``gate_baseline``, read before the commit): a speaker
+    already down before the change passes, named in ``report``'s notes as a warning; one that worked and stays
+    broken for ``GATE_GRACE`` seconds fails the gate then."""
+    judge, unread = baseline if baseline is not None else (None, "")
     results, _ = wait_for_gate(
-        lambda: gate_checks(driver, cluster, host), options.gate_timeout, options.gate_interval, options.abort
+        lambda: gate_checks(driver, cluster, host),
+        options.gate_timeout,
+        options.gate_interval,
+        options.abort,
+        baseline=judge,
+        grace=GATE_GRACE,
     )
+    if report is not None:
+        if unread:
+            report.notes.append(f"warning: the gate's state before the change could not be read ({unread})")
+        for line in already_down(results):
+            report.notes.append(f"warning: {line}")
+            err_console.print(f"[yellow]warning:[/] {escape(host)}: {escape(line)}", soft_wrap=True)
     return results

@@ -224,6 +224,8 @@ def test_someone_elses_pending_confirm_on_13_is_taken_out_again(lab: LabRun, dep
         # 1.3 commits anyway under the operator's timer: edgekit takes its change out in place
         assert dev["status"] == "reverted" and "Another confirm is pending" in dev["error"], dev
         assert "set interfaces ethernet eth1 description 'pending-13'" not in running(lab, "dev")
+        # --save-first saved the operator's change; taking edgekit's out leaves running == saved (issue 22)
+        assert not unsaved(lab, "dev")
     finally:
         out = vyos(lab, "dev", "configure", "confirm", "save")
     assert "No confirm pending" not in out  # edgekit left the operator's timer running
@@ -272,14 +274,14 @@ def test_a_second_run_against_the_same_router_fails_fast(lab: LabRun, deployed: 
 
 def test_nothing_to_commit_is_never_reported_changed(lab: LabRun, deployed: dict) -> None:
     # prd lacks its description (removed by hand and saved), so its whole change is one `set`. The rollout
-    # takes dev first; dev's gate waits for node3, whose link is cut (its session gone, its speaker still
-    # Ready). Meanwhile an operator makes prd's change by hand (committed and saved). Then node3 comes
-    # back, dev passes, and prd's commit-confirm has nothing to commit.
+    # takes dev first; dev's gate waits for node3, whose link is cut (its speaker still Ready) and whose
+    # neighbor was removed by hand, so the session dev's deploy adds back is new to the gate (a speaker down
+    # before the change would pass it, reported: issue 22 #2). Meanwhile an operator makes prd's change by hand
+    # (committed and saved). Then node3 comes back, dev passes, and prd's commit-confirm has nothing to commit.
     vyos(lab, "prd", "configure", "delete interfaces ethernet eth1 description", "commit", "save")
     lab.lab("fault", "dev-node3", "link-down")
     try:
-        # The session goes by BGP hold time: MetalLB's default 90 s (lab/topology/plan.py SEED_TIMERS; the lab's
-        # site file has BFD off, as its seeded MetalLB has no BFD profile): a bounded wait on the route itself.
+        vyos(lab, "dev", "configure", f"delete protocols bgp 65020 neighbor {NODES['dev'][2]}", "commit", "save")
         assert wait_for(lambda: NODES["dev"][2] not in nexthops(lab, "dev"), timeout=120)
         site = site_with_routers(lab, "site-same.yaml", dev={"description": "same-dev"})
         code, report, output = lab.edgekit_json("plan", "--site", str(site), "--cluster", "prd")

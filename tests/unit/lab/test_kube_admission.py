@@ -366,7 +366,7 @@ def test_schema_type_range_and_several_errors(cluster: Callable[..., Cluster]) -
     assert code == 422
     assert body["details"]["causes"] == [
         {
-            "reason": "FieldValueInvalid",
+            "reason": "FieldValueTypeInvalid",
             "message": 'Invalid value: "string": spec.myASN in body must be of type integer: "string"',
             "field": "spec.myASN",
         },
@@ -391,12 +391,16 @@ def test_schema_type_range_and_several_errors(cluster: Callable[..., Cluster]) -
     ]
     code, body = c.refusal(lambda: c.create(pool("a", 5)))  # type: ignore[arg-type]
     assert body["details"]["causes"][0]["field"] == "spec.addresses[0]"
+    code, body = c.refusal(lambda: c.create(peer(peerASN=4294967296)))
+    assert body["details"]["causes"][0]["message"] == (
+        "Invalid value: 4294967296: spec.peerASN in body should be less than or equal to 4.294967295e+09"
+    )
 
 
 def test_schema_enum_is_per_version(cluster: Callable[..., Cluster]) -> None:
     old = cluster()
-    created = old.create(peer(dynamicASN="sideways"))  # v0.13.12's CRD has no dynamicASN
-    assert created["spec"]["dynamicASN"] == "sideways"
+    created = old.create(peer(dynamicASN="sideways", extra={"x": 1}))  # v0.13.12's CRD has neither: pruned
+    assert "dynamicASN" not in created["spec"] and "extra" not in created["spec"]
     new = cluster({"version": "v0.14.9"})
     code, body = new.refusal(lambda: new.create(peer(dynamicASN="sideways")))
     assert code == 422
@@ -460,3 +464,173 @@ def test_dry_run_other_value_is_invalid(cluster: Callable[..., Cluster]) -> None
     )
     assert body["details"]["causes"][0]["field"] == "dryRun"
     assert c.names("ipaddresspools") == []
+
+
+# -- the speaker mode, seen from the cluster; the lab option ------------------------------------------------------
+
+
+def speakers(world: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        o
+        for o in world["items"]
+        if o["kind"] == "Pod" and (o["metadata"].get("labels") or {}).get("component") == "speaker"
+    ]
+
+
+def test_speaker_pods_show_the_mode_as_the_manifests_do() -> None:
+    nodes = [("n1", "10.0.0.1", True)]
+    frr = build_world(nodes, ("none", "", 0, 0, []))
+    (pod,) = speakers(frr)
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["frr", "reloader", "frr-metrics", "speaker"]
+    assert [c["name"] for c in pod["spec"]["initContainers"]] == ["cp-frr-files", "cp-reloader", "cp-metrics"]
+    env = {e["name"]: e["value"] for e in pod["spec"]["containers"][-1]["env"]}
+    assert env["METALLB_BGP_TYPE"] == "frr"
+    native = build_world(nodes, ("none", "", 0, 0, []), bgp_type="native")
+    (pod,) = speakers(native)
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["speaker"] and "env" not in pod["spec"]["containers"][0]
+    assert pod["spec"]["containers"][0]["image"] == "quay.io/metallb/speaker:v0.13.12"
+    k8s = build_world(nodes, ("none", "", 0, 0, []), bgp_type="frr-k8s", metallb_version="v0.14.9")
+    (pod,) = speakers(k8s)
+    assert pod["spec"]["containers"][0]["env"] == [{"name": "METALLB_BGP_TYPE", "value": "frr-k8s"}]
+    daemon = [o for o in k8s["items"] if o["kind"] == "Pod" and o["metadata"]["labels"].get("app") == "frr-k8s"]
+    assert [o["metadata"]["ownerReferences"][0]["name"] for o in daemon] == ["frr-k8s-daemon"]
+    assert "frr" in [c["name"] for c in daemon[0]["spec"]["containers"]]
+    assert k8s["metallb"] == {"version": "v0.14.9", "bgpType": "frr-k8s", "namespace": "metallb-system"}
+
+
+def test_a_speaker_fault_keeps_the_mode() -> None:
+    from lab.kubeapi.world import set_speaker_ready
+
+    world = build_world([("n1", "10.0.0.1", True)], ("none", "", 0, 0, []), bgp_type="native")
+    flipped = set_speaker_ready(world, "n1", False)
+    (pod,) = speakers(flipped)
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["speaker"]
+    assert pod["status"]["conditions"][1] == {
+        "type": "Ready",
+        "status": "False",
+        "lastTransitionTime": "2024-05-01T09:00:00Z",
+    }
+
+
+def test_the_mode_without_a_metallb_key_is_read_from_the_speakers(cluster: Callable[..., Cluster]) -> None:
+    from lab.kubeapi.server import settings_of
+
+    c = cluster()
+    c.server.world.metallb = {}
+    assert settings_of(c.server.world).bgp_type == "frr"
+    world = build_world([("n1", "10.0.0.1", True)], ("none", "", 0, 0, []), bgp_type="native")
+    del world["metallb"]
+    c.server.set_world(world)
+    assert settings_of(c.server.world).bgp_type == "native"
+
+
+def test_lab_options_metallb_speaker_and_version(tmp_path: Any) -> None:
+    from lab.__main__ import build_parser, resolve_options
+    from lab.topology import artifacts
+    from lab.topology.plan import Options, Plan
+
+    def options(*argv: str) -> Options:
+        args = build_parser().parse_args(["up", "--prefix", "ekthma", "--state-dir", str(tmp_path), *argv])
+        return resolve_options(args)
+
+    opts = options("--clusters", "prd,dev", "--metallb-speaker", "prd=native", "--metallb-version", "dev=v0.14.9")
+    plan = Plan(Options.from_json(opts.to_json()))
+    assert (plan.clusters["prd"].metallb_speaker, plan.clusters["prd"].metallb_version) == ("native", "v0.13.12")
+    assert (plan.clusters["dev"].metallb_speaker, plan.clusters["dev"].metallb_version) == ("frr", "v0.14.9")
+    args = artifacts.world_args(plan, plan.clusters["prd"])
+    world = build_world(args["nodes"], args["metallb"], args["services"], **args["install"])
+    assert world["metallb"]["bgpType"] == "native"
+    with pytest.raises(ValueError, match="--metallb-speaker frr-k8s for prd: MetalLB v0.14 and later"):
+        Plan(Options(prefix="ekthma", state_dir=tmp_path, metallb_speaker={"prd": "frr-k8s"}))
+    with pytest.raises(ValueError, match="--metallb-version for prd: v0.13.12 or v0.14.9"):
+        Plan(Options(prefix="ekthma", state_dir=tmp_path, metallb_version={"prd": "v0.15.2"}))
+    old = Options.from_json({k: v for k, v in opts.to_json().items() if not k.startswith("metallb_")})
+    assert Plan(old).clusters["prd"].metallb_speaker == "frr"  # a lab.json from before the option
+
+
+def test_the_lab_speaker_refuses_what_the_controller_refuses() -> None:
+    from lab.topology import metallb
+
+    world = build_world([("n1", "10.0.0.1", True)], ("none", "", 0, 0, []), bgp_type="native")
+    world["items"].append(bfd())
+    with pytest.raises(metallb.ConfigError, match="^bfd profiles section set$"):
+        metallb.parse(world)
+
+
+def test_apply_of_a_field_the_crd_lacks_is_pruned_and_not_owned(cluster: Callable[..., Cluster]) -> None:
+    c = cluster()  # v0.13.12: BGPPeer v1beta2 has no connectTime (v0.14.9 added it)
+    dc = dynamic.DynamicClient(c.api_client)
+    peers = dc.resources.get(api_version="metallb.io/v1beta2", kind="BGPPeer")
+    out = dc.server_side_apply(peers, body=peer(connectTime="5s"), field_manager="edgekit").to_dict()
+    assert "connectTime" not in out["spec"]
+    assert "f:connectTime" not in out["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    new = cluster({"version": "v0.14.9"})
+    dc = dynamic.DynamicClient(new.api_client)
+    peers = dc.resources.get(api_version="metallb.io/v1beta2", kind="BGPPeer")
+    assert dc.server_side_apply(peers, body=peer(connectTime="5s"), field_manager="edgekit").spec.connectTime == "5s"
+
+
+# -- core Secret validation (what a product turning an Opaque password Secret into basic-auth meets) -------------
+
+
+def test_secret_type_is_immutable_and_basic_auth_needs_a_key(cluster: Callable[..., Cluster]) -> None:
+    c = cluster()
+    core = client.CoreV1Api(c.api_client)
+    made = core.create_namespaced_secret(NS, {"metadata": {"name": "bgp-pass"}, "data": {"password": "eA=="}})
+    assert made.type == "Opaque"  # SetDefaults_Secret
+    with pytest.raises(ApiException) as info:
+        core.patch_namespaced_secret("bgp-pass", NS, {"type": "kubernetes.io/basic-auth"})
+    assert info.value.status == 422
+    body = json.loads(info.value.body)
+    assert (
+        body["message"]
+        == 'Secret "bgp-pass" is invalid: type: Invalid value: "kubernetes.io/basic-auth": field is immutable'
+    )
+    assert body["details"] == {
+        "name": "bgp-pass",
+        "kind": "Secret",
+        "causes": [
+            {
+                "reason": "FieldValueInvalid",
+                "message": 'Invalid value: "kubernetes.io/basic-auth": field is immutable',
+                "field": "type",
+            }
+        ],
+    }
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_secret(NS, {"metadata": {"name": "empty"}, "type": "kubernetes.io/basic-auth"})
+    assert json.loads(info.value.body)["message"] == (
+        'Secret "empty" is invalid: [data[username]: Required value, data[password]: Required value]'
+    )
+    core.delete_namespaced_secret("bgp-pass", NS)  # the way to change the type: delete, create
+    again = core.create_namespaced_secret(
+        NS, {"metadata": {"name": "bgp-pass"}, "type": "kubernetes.io/basic-auth", "data": {"password": "eA=="}}
+    )
+    assert again.type == "kubernetes.io/basic-auth"
+
+
+def test_community_l2_and_native_ipv6_rules(cluster: Callable[..., Cluster]) -> None:
+    c = cluster()
+    community = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "Community",
+        "metadata": {"name": "c", "namespace": NS},
+        "spec": {"communities": [{"name": "bad", "value": "1:2:3"}]},
+    }
+    code, body = c.refusal(lambda: c.api.create_namespaced_custom_object(G, "v1beta1", NS, "communities", community))
+    assert (code, body) == (
+        403,
+        denial("communityvalidationwebhook.metallb.io", 'parsing community "bad": invalid community format: 1:2:3'),
+    )
+    l2 = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "L2Advertisement",
+        "metadata": {"name": "l2", "namespace": NS},
+        "spec": {"ipAddressPools": ["a", "a"]},
+    }
+    code, body = c.refusal(lambda: c.api.create_namespaced_custom_object(G, "v1beta1", NS, "l2advertisements", l2))
+    assert body == denial("l2advertisementvalidationwebhook.metallb.io", 'duplicate definition of ipAddressPools "a"')
+    native = cluster({"bgpType": "native"})
+    native.create(pool("v6", "2001:db8::/120"))
+    code, body = native.refusal(lambda: native.create(adv()))
+    assert body == denial(ADV_HOOK, 'pool "v6" has ipv6 CIDR 2001:db8::/120, native bgp mode does not support ipv6')

@@ -77,7 +77,7 @@ def test_hand_edit_conflicts_and_force_takes_ownership(dc: dynamic.DynamicClient
     )
     assert body["details"]["causes"] == [
         {
-            "type": "FieldManagerConflict",
+            "reason": "FieldManagerConflict",
             "message": 'conflict with "kubectl-edit" using metallb.io/v1beta2',
             "field": ".spec.holdTime",
         }

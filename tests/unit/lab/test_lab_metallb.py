@@ -156,7 +156,9 @@ def test_an_invalid_config_keeps_the_last_good_one() -> None:
         "BGPPeer", "router", {"myASN": 65021, "peerASN": 65020, "peerAddress": "10.0.0.1", "holdTime": "1s"}, "v1beta2"
     )
     out, kept = metallb.run(world([bad, POOL, ADV], [svc("a")]), ["n1"], cfg)
-    assert out.error == "invalid hold time '1s': must be 0 or >=3s"
+    assert (
+        out.error == 'parsing peer router: invalid hold time "1s": must be 0 or >=3s'
+    )  # config.go peersFor + peerFromCR
     assert kept is cfg and out.configs["n1"] == good.configs["n1"]
     overlap = crd("IPAddressPool", "other", {"addresses": ["198.51.100.2-198.51.100.9"]})
     with pytest.raises(metallb.ConfigError, match="overlaps"):

@@ -120,6 +120,9 @@ class ScriptedDriver:
     def has_pending_commit(self) -> bool:
         return self.pending
 
+    def has_session(self) -> bool:
+        return True
+
     def confirm_commit(self) -> None:
         self.calls.append("confirm")
         if self.confirm_error is not None:
