@@ -7,7 +7,8 @@ and CRD schema per version, dryRun=All): `prd` runs FRR mode with CRDs served an
 - a pool rename (same CIDR) and a CIDR move between pools converge in one deploy each (stale pools deleted first);
 - a native-mode cluster gets no BFD objects and `plan` says why;
 - an Opaque password Secret is refused before anything is applied;
-- a webhook refusal names its object and MetalLB's reason, and nothing is applied.
+- a webhook refusal names its object and MetalLB's reason, and nothing is applied; a webhook that is down is
+  reported as such (`lab.kubeapi.world.with_metallb(webhook="down")`).
 The site file's `metallb` section and the objects another tool made are this test's.
 """
 
@@ -16,10 +17,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lab.kubeapi import store
+from lab.kubeapi.world import with_metallb
 from tests.lab.helpers import lab_site, own_lab, write_site
 from tests.lab.labrun import LabRun
 
@@ -256,3 +260,19 @@ def test_a_native_mode_cluster_gets_no_bfd_objects_and_plan_says_why(lab: LabRun
     assert "bfdProfile" not in peer_spec(lab, "dev", peer)
     code, _, out = plan(lab, path, "dev")
     assert code == 0, out
+
+
+def test_a_webhook_that_is_down_is_reported_as_such_and_nothing_is_applied(lab: LabRun) -> None:
+    pools = [{"name": "global2", "addresses": [GLOBAL, MORE]}, {"name": "late", "addresses": ["198.51.100.80/28"]}]
+    path = site(lab, "prd", pools, {"env": PASSWORD_ENV})
+    world = next(Path(lab.state_dir).rglob("world-prd.json"))
+    store.update(world, lambda w: with_metallb(w, webhook="down") if w else w)
+    try:
+        code, report, out = metallb(lab, path, "prd", "deploy")
+    finally:
+        store.update(world, lambda w: with_metallb(w, webhook="up") if w else w)
+    assert code == 1, out
+    error = report["hosts"][0]["error"]
+    assert error.startswith("refused: IPAddressPool metallb-system/"), error  # the first pool sent
+    assert "is down (is MetalLB's controller running?)" in error and error.endswith("(dry run: nothing applied)")
+    assert "late" not in names(lab, "prd", "ipaddresspools")
