@@ -199,11 +199,26 @@ class ClusterBuilder(HostBuilder):
             )
             for s in (mf.node_selectors or [] if mf else [])
         ]
+        for i, sel in enumerate(selectors):
+            for where, why in kube.selector_errors(sel):
+                raise InputError(
+                    why,
+                    source=self.site_label,
+                    path=site_path(self.sitefile, self.name, "metallb.node_selectors") + f"[{i}].{where}",
+                )
+        namespace = (mf.namespace if mf and mf.namespace else None) or view.metallb_namespace or kube.METALLB_NS
+        if not kube.DNS1123_LABEL.match(namespace):
+            raise InputError(
+                f"{namespace!r} is not a Kubernetes namespace name (lower case letters, digits, '-')",
+                source=self.site_label,
+                path=site_path(self.sitefile, self.name, "metallb.namespace"),
+            )
         peer = router.public_address.ip if node_subnet == "proxy-arp" else router.node_address.ip
         return self._validate(
             MetalLBIntent,
             site_path(self.sitefile, self.name, "metallb"),
             form=(mf.form if mf and mf.form else "auto"),
+            namespace=namespace,
             pools=pools,
             pools_source=source,
             peer_name=(mf.peer_name if mf and mf.peer_name else None),

@@ -67,6 +67,8 @@ class KubeFacts:
     server: str
     nodes: list[KubeNode] = field(default_factory=list)
     metallb_source: str | None = None  # "configmap" | "crds" | None (no MetalLB config found)
+    metallb_namespace: str = METALLB_NS  # where the speaker pods run (Helm installs anywhere), else metallb-system
+    crds_served: bool = False  # the API serves metallb.io IPAddressPools (MetalLB >= 0.13: the CRs are its config)
     peers: list[MetalLBPeer] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
@@ -234,6 +236,7 @@ def _discover(facts: KubeFacts, core: Any, custom: Any, discovery: Any, what: st
     by_name = {n.name: n for n in facts.nodes}
 
     seen: set[str] = set()
+    seen_ns: set[str] = set()
     for selector in SPEAKER_SELECTORS:
         for pod in _call(core.list_pod_for_all_namespaces, what, label_selector=selector).items:
             uid = f"{pod.metadata.namespace}/{pod.metadata.name}"
@@ -249,6 +252,9 @@ def _discover(facts: KubeFacts, core: Any, custom: Any, discovery: Any, what: st
                 if node_name:
                     facts.warnings.append(f"speaker pod {uid} runs on unknown node {node_name}")
                 continue
+            if pod.metadata.namespace and facts.metallb_namespace == METALLB_NS and not seen_ns:
+                facts.metallb_namespace = pod.metadata.namespace  # MetalLB's namespace: where its speakers run
+            seen_ns.add(pod.metadata.namespace or "")
             if ready or kn.speaker_pod is None:
                 kn.speaker_version, kn.ignore_exclude_lb = _speaker_container(pod)
             if ready:
@@ -274,43 +280,89 @@ def _speaker_container(pod: Any) -> tuple[str, bool]:
 
 
 def _metallb(facts: KubeFacts, core: Any, custom: Any, what: str) -> None:
-    cm = _call(core.read_namespaced_config_map, what, "config", METALLB_NS, missing_ok=True)
-    peers_v2 = _call(
-        custom.list_namespaced_custom_object, what, "metallb.io", "v1beta2", METALLB_NS, "bgppeers", missing_ok=True
-    )
+    """MetalLB's configuration in its namespace. Where the API serves the metallb.io CRDs (MetalLB >= 0.13) the
+    CRs are the whole configuration, even with none of them: a leftover legacy ConfigMap is not read there
+    (metallb/metallb v0.13.12 and v0.14.9 read only the CRs: internal/k8s/controllers config_controller.go), only
+    warned about."""
+    ns = facts.metallb_namespace
+    list_crs = custom.list_namespaced_custom_object
+    pools = _call(list_crs, what, "metallb.io", "v1beta1", ns, "ipaddresspools", missing_ok=True)
+    facts.crds_served = pools is not None
+    cm = _call(core.read_namespaced_config_map, what, "config", ns, missing_ok=True)
+    has_cm = cm is not None and bool(cm.data) and bool(cm.data.get("config"))
+    if not facts.crds_served:
+        if has_cm:
+            facts.metallb_source = "configmap"
+            _from_configmap(facts, cm.data["config"])
+        return
+    peers_v2 = _call(list_crs, what, "metallb.io", "v1beta2", ns, "bgppeers", missing_ok=True)
     if peers_v2 is None:
-        peers_v2 = _call(
-            custom.list_namespaced_custom_object, what, "metallb.io", "v1beta1", METALLB_NS, "bgppeers", missing_ok=True
+        peers_v2 = _call(list_crs, what, "metallb.io", "v1beta1", ns, "bgppeers", missing_ok=True)
+    advs = _call(list_crs, what, "metallb.io", "v1beta1", ns, "bgpadvertisements", missing_ok=True)
+    if has_cm:
+        facts.warnings.append(
+            f"MetalLB: configmap {ns}/config is a leftover (this MetalLB reads only its CRDs): ignored"
         )
-    pools = _call(
-        custom.list_namespaced_custom_object,
-        what,
-        "metallb.io",
-        "v1beta1",
-        METALLB_NS,
-        "ipaddresspools",
-        missing_ok=True,
-    )
-    advs = _call(
-        custom.list_namespaced_custom_object,
-        what,
-        "metallb.io",
-        "v1beta1",
-        METALLB_NS,
-        "bgpadvertisements",
-        missing_ok=True,
-    )
     crd_items = [*(peers_v2 or {}).get("items", []), *(pools or {}).get("items", [])]
     if crd_items:
         facts.metallb_source = "crds"
         _from_crds(
             facts, (peers_v2 or {}).get("items", []), (pools or {}).get("items", []), (advs or {}).get("items", [])
         )
-        if cm is not None and cm.data and cm.data.get("config"):
-            facts.warnings.append("MetalLB: both the legacy ConfigMap and CRDs exist; using the CRDs")
-    elif cm is not None and cm.data and cm.data.get("config"):
-        facts.metallb_source = "configmap"
-        _from_configmap(facts, cm.data["config"])
+
+
+# Label syntax as Kubernetes validates it (kubernetes/apimachinery pkg/util/validation/validation.go:
+# IsQualifiedName — an optional DNS-1123 subdomain prefix (<= 253) and "/", then a name of <= 63 characters matching
+# qualifiedNameFmt; IsValidLabelValue — <= 63 characters, empty or matching the same format; and
+# pkg/apis/meta/v1/validation/validation.go ValidateLabelSelectorRequirement: In/NotIn need values,
+# Exists/DoesNotExist take none).
+_QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_FORMAT = "alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character"
+
+
+def label_key_error(key: str) -> str:
+    """Why ``key`` is not a label key Kubernetes accepts ("" when it is)."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
+        return f"label key {key!r}: prefix part must be a lower case DNS-1123 subdomain of at most 253 characters"
+    if not name:
+        return f"label key {key!r}: name part must be non-empty"
+    if len(name) > 63:
+        return f"label key {key!r}: name part must be no more than 63 characters"
+    if not _QUALIFIED.match(name):
+        return f"label key {key!r}: name part must consist of {_FORMAT}"
+    return ""
+
+
+def label_value_error(key: str, value: str) -> str:
+    """Why ``value`` is not a label value Kubernetes accepts ("" when it is)."""
+    if len(value) > 63:
+        return f"label {key}={value!r}: a value must be no more than 63 characters"
+    if value and not _QUALIFIED.match(value):
+        return f"label {key}={value!r}: a value must be empty or consist of {_FORMAT}"
+    return ""
+
+
+def selector_errors(selector: NodeSelector) -> list[tuple[str, str]]:
+    """(path under the selector, reason) for each part of a label selector Kubernetes would refuse."""
+    out: list[tuple[str, str]] = []
+    for key, value in selector.match_labels.items():
+        why = label_key_error(key) or label_value_error(key, value)
+        if why:
+            out.append((f"match_labels.{key}", why))
+    for i, req in enumerate(selector.match_expressions):
+        why = label_key_error(req.key)
+        if not why and req.operator in ("In", "NotIn") and not req.values:
+            why = f"key {req.key!r}: values must be non-empty when operator is {req.operator}"
+        if not why and req.operator in ("Exists", "DoesNotExist") and req.values:
+            why = f"key {req.key!r}: values must be empty when operator is {req.operator}"
+        for value in req.values if not why else []:
+            why = why or label_value_error(req.key, value)
+        if why:
+            out.append((f"match_expressions[{i}]", why))
+    return out
 
 
 def _int(value: Any, where: str) -> int:
@@ -389,6 +441,8 @@ def _from_configmap(facts: KubeFacts, text: str) -> None:
             Pool(
                 name=str(pool.get("name", f"pool{i}")),
                 addresses=_networks(pool.get("addresses"), f"address-pools[{i}]"),
+                auto_assign=pool.get("auto-assign", True) is not False,
+                avoid_buggy_ips=pool.get("avoid-buggy-ips") is True,
             )
         )
 
@@ -397,17 +451,34 @@ def _from_crds(facts: KubeFacts, peers: list[dict[str, Any]], pools: list[dict[s
     for obj in peers:
         spec = obj.get("spec") or {}
         name = (obj.get("metadata") or {}).get("name", "")
+        # api/v1beta2 BGPPeerSpec: dynamicASN (v0.14.9+: "internal"/"external" instead of peerASN) and interface
+        # (v0.15+: unnumbered BGP on an interface instead of peerAddress) have no address or ASN to compare.
+        if spec.get("interface") and not spec.get("peerAddress"):
+            facts.warnings.append(f"MetalLB: BGPPeer {name} peers on interface {spec['interface']}: not compared")
+            continue
+        if spec.get("dynamicASN") and not spec.get("peerASN"):
+            facts.warnings.append(
+                f"MetalLB: BGPPeer {name} has dynamicASN {spec['dynamicASN']} (peer ASN learnt from the session): "
+                "its ASN is not compared with the router's"
+            )
+            spec = {**spec, "peerASN": None}
+        dynamic = str(spec.get("dynamicASN") or "")
         try:
             facts.peers.append(
                 MetalLBPeer(
                     name=name,
                     peer_address=IPv4Address(str(spec.get("peerAddress"))),
-                    peer_asn=_int(spec.get("peerASN"), f"bgppeer {name} spec.peerASN"),
+                    peer_asn=(
+                        _int(spec.get("peerASN"), f"bgppeer {name} spec.peerASN")
+                        if spec.get("peerASN") is not None
+                        else _int(spec.get("myASN"), f"bgppeer {name} spec.myASN")  # dynamicASN: unknown
+                    ),
                     my_asn=_int(spec.get("myASN"), f"bgppeer {name} spec.myASN"),
                     source="crds",
                     node_selectors=_selectors(spec.get("nodeSelectors"), "matchLabels", "matchExpressions"),
                     bfd_profile=str(spec.get("bfdProfile") or ""),
                     ebgp_multihop=spec.get("ebgpMultiHop") is True,  # api/v1beta2/bgppeer_types.go EBGPMultiHop
+                    dynamic_asn=dynamic,
                 )
             )
         except ValueError as exc:
@@ -425,18 +496,28 @@ def _from_crds(facts: KubeFacts, peers: list[dict[str, Any]], pools: list[dict[s
             break
         assert advertised is not None
         advertised.update(names)
+        # ipAddressPoolSelectors are label selectors (matchLabels AND matchExpressions, either alone).
+        parsed = _selectors(selectors, "matchLabels", "matchExpressions")
         for pool in pools:
             labels = (pool.get("metadata") or {}).get("labels") or {}
-            for sel in selectors:
-                match = (sel or {}).get("matchLabels") or {}
-                if all(labels.get(k) == v for k, v in match.items()):
-                    advertised.add(pool["metadata"]["name"])
+            if any(sel.matches(labels) for sel in parsed):
+                advertised.add(pool["metadata"]["name"])
     for pool in pools:
         name = (pool.get("metadata") or {}).get("name", "")
         if advertised is not None and name not in advertised:
             continue
-        addresses = _networks((pool.get("spec") or {}).get("addresses") or [], f"ipaddresspool {name} spec.addresses")
-        facts.pools.append(Pool(name=name, addresses=addresses))
+        spec = dict(pool.get("spec") or {})
+        addresses = _networks(spec.get("addresses") or [], f"ipaddresspool {name} spec.addresses")
+        facts.pools.append(
+            Pool(
+                name=name,
+                addresses=addresses,
+                # api/v1beta1 IPAddressPoolSpec defaults: autoAssign true, avoidBuggyIPs false.
+                auto_assign=spec.get("autoAssign", True) is not False,
+                avoid_buggy_ips=spec.get("avoidBuggyIPs") is True,
+                spec=spec,  # every field, re-rendered as is (tasks/metallb)
+            )
+        )
 
 
 def _services(facts: KubeFacts, core: Any, discovery: Any, what: str) -> None:

@@ -8,7 +8,7 @@ validated here, so a bad ASN, key or address fails before any device is touched.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -83,6 +83,10 @@ class Pool(Model):
     scope: PoolScope = "global"
     auto_assign: bool = True
     avoid_buggy_ips: bool = False
+    # A pool read from Kubernetes (IPAddressPool): its whole spec as the cluster holds it (ranges, IPv6 addresses,
+    # serviceAllocation, autoAssign ...), which ``tasks.metallb`` re-renders as is (``addresses`` keeps the IPv4
+    # networks the router routes).
+    spec: dict[str, Any] | None = None
 
 
 class Service(Model):
@@ -139,6 +143,8 @@ class MetalLBPeer(Model):
     bfd_profile: str = ""
     # Its speakers' BGP (and so BFD) session is multihop (BGPPeer spec.ebgpMultiHop, legacy ebgp-multihop).
     ebgp_multihop: bool = False
+    # BGPPeer spec.dynamicASN (v0.14.9+, "internal"/"external"): the peer's ASN is learnt, ``peer_asn`` is a guess.
+    dynamic_asn: str = ""
 
     def selects(self, labels: dict[str, str]) -> bool:
         return not self.node_selectors or any(s.matches(labels) for s in self.node_selectors)
@@ -177,6 +183,8 @@ class MetalLBIntent(Model):
     (``site``, ``kubernetes``, ``tfstate``; inventory/README.md, *MetalLB intent*)."""
 
     form: Literal["auto", "crds", "configmap"] = "auto"
+    # MetalLB's namespace (site metallb.namespace, else where its speaker pods run, else metallb-system).
+    namespace: str = "metallb-system"
     pools: list[Pool]
     pools_source: Literal["site", "kubernetes", "tfstate"] = "site"
     # The BGPPeer's name; None: the cluster's one BGPPeer for the router's address if it has one (taken over), else

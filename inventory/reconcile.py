@@ -34,6 +34,7 @@ class KubeView:
     pools_source: Literal["kubernetes", "site", "tfstate", "none"] = "none"
     speaker_asn: int = DEFAULT_SPEAKER_ASN
     site_pools: list[Pool] = field(default_factory=list)  # the site file's metallb.pools (the MetalLB intent)
+    metallb_namespace: str | None = None  # where Kubernetes runs MetalLB's speakers (None: not read)
 
 
 def reconcile(
@@ -75,7 +76,7 @@ def reconcile(
                     f"MetalLB peer {p.name or '?'} has peer address {p.peer_address}, which is not the router "
                     f"({router.public_address.ip})"
                 )
-            if p.peer_asn != router_asn:
+            if p.peer_asn != router_asn and not p.dynamic_asn:
                 ctx.disagreements.append(
                     f"MetalLB peer {p.name or '?'} expects router ASN {p.peer_asn}, the site model has {router_asn}"
                 )
@@ -195,6 +196,7 @@ def reconcile(
         pools_source=pools_source,
         speaker_asn=speaker_asn,
         site_pools=from_site,
+        metallb_namespace=facts.metallb_namespace if facts is not None else None,
     )
 
 
@@ -262,7 +264,7 @@ def pool_conflict(
 def site_pools(ctx: HostBuilder) -> list[Pool]:
     if not ctx.cf.metallb or not ctx.cf.metallb.pools:
         return []
-    out = []
+    out: list[Pool] = []
     for i, p in enumerate(ctx.cf.metallb.pools):
         try:
             nets = kube._networks(p.addresses, "addresses")
@@ -279,6 +281,17 @@ def site_pools(ctx: HostBuilder) -> list[Pool]:
                 source=ctx.site_label,
                 path=site_path(ctx.sitefile, ctx.name, "metallb.pools") + f"[{i}].name",
             )
+        for j, q in enumerate(out):
+            # MetalLB refuses overlapping pools: metallb/metallb v0.14.9 internal/config/config.go poolsFor:
+            # "CIDR %q in pool %q overlaps with already defined CIDR %q" (the IPAddressPool webhook runs it).
+            clash = next(((a, b) for a in nets for b in q.addresses if a.overlaps(b)), None)
+            if clash is not None:
+                raise InputError(
+                    f"pool {p.name} ({clash[0]}) overlaps pool {q.name} ({clash[1]}, metallb.pools[{j}]): MetalLB "
+                    "refuses overlapping pools",
+                    source=ctx.site_label,
+                    path=site_path(ctx.sitefile, ctx.name, "metallb.pools") + f"[{i}].addresses",
+                )
         venue = p.scope == "venue"
         out.append(
             Pool(

@@ -25,6 +25,7 @@ in one mapping (YAML would silently keep the second). Example::
           venue_networks: [10.88.0.0/24]
         metallb:                       # what `tasks.metallb` renders (inventory/README.md, MetalLB intent)
           form: auto                   # crds | configmap | auto (ask the cluster)
+          # namespace: metallb          # default: where its speaker pods run, else metallb-system
           pools:
             - {name: global-ip, addresses: [198.51.100.0/28]}
             - {name: venue-ip, addresses: [198.51.100.128/28], scope: venue, avoid_buggy_ips: true}
@@ -153,6 +154,8 @@ class MetalLBFile(Partial):
     node_selectors: list[NodeSelectorFile] | None = None
     # The BGPPeer's name (default: the cluster's one BGPPeer for the router's address, taken over; else edgekit-router).
     peer_name: str | None = None
+    # MetalLB's namespace (default: where its speaker pods run, else metallb-system; Helm installs anywhere).
+    namespace: str | None = None
 
 
 class HostOverride(Partial):

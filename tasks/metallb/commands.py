@@ -29,9 +29,9 @@ from tasks.core.rollout import roll_out
 from tasks.core.runtime import Runtime, open_runtime, run_hosts
 from tasks.core.steps import run_step
 from tasks.metallb.apply import metallb_deploy
-from tasks.metallb.kube import ClusterAPI
+from tasks.metallb.kube import ClusterAPI, Refused
 from tasks.metallb.plan import MetalLBPlan, plan_cluster
-from tasks.metallb.render import RenderedMetalLB, masked_yaml, render_metallb, resolve_form
+from tasks.metallb.render import NAMESPACE, RenderedMetalLB, masked_yaml, render_metallb, resolve_form
 from tasks.metallb.verify import metallb_verify
 
 HOST = "metallb"  # the report's host column: the cluster's MetalLB (its Kubernetes API)
@@ -50,7 +50,8 @@ class Target:
 def cluster_api(rt: Runtime, cluster: Cluster) -> ClusterAPI | None:
     if not rt.loaded.kubeconfig:
         return None
-    return ClusterAPI(rt.loaded.kubeconfig, rt.loaded.kube_contexts.get(cluster.name, cluster.name))
+    namespace = cluster.metallb.namespace if cluster.metallb is not None else NAMESPACE
+    return ClusterAPI(rt.loaded.kubeconfig, rt.loaded.kube_contexts.get(cluster.name, cluster.name), namespace)
 
 
 def targets(rt: Runtime, options: CommonOptions, need_api: bool = True) -> list[Target]:
@@ -76,7 +77,8 @@ def _render_all(rt: Runtime, todo: list[Target]) -> None:
             t.report.error = f"input: {t.cluster.refused[0]}"
             continue
         form = resolve_form(t.cluster, t.api)
-        t.rendered = render_metallb(t.cluster, form, rt.loaded.secret_reader(t.cluster.name))
+        mode = t.api.speaker_mode() if t.api is not None else None
+        t.rendered = render_metallb(t.cluster, form, rt.loaded.secret_reader(t.cluster.name), mode=mode)
         t.report.dialect = form  # the report's "dialect" of a MetalLB target is its form
 
 
@@ -89,10 +91,13 @@ def run_render(args: argparse.Namespace) -> int:
             code = InputError.exit_code
             continue
         form = resolve_form(t.cluster, t.api, args.form)
-        rendered = render_metallb(t.cluster, form, rt.loaded.secret_reader(t.cluster.name))
+        mode = t.api.speaker_mode() if t.api is not None and args.form is None else None
+        rendered = render_metallb(t.cluster, form, rt.loaded.secret_reader(t.cluster.name), mode=mode)
         m = t.cluster.metallb
         source = m.pools_source if m else "?"
         console.print(f"# {t.cluster.name}: MetalLB {form} (pools from {source})", markup=False)
+        for note in rendered.notes:
+            console.print(f"# {note}", markup=False, soft_wrap=True)
         console.print(masked_yaml(rendered), markup=False, soft_wrap=True, end="")
         if t.api is not None:
             t.api.close()
@@ -124,7 +129,7 @@ def run_deploy(args: argparse.Namespace, dry_run: bool | None = None) -> int:
                     t.report.status = "planned" if t.plan else "unchanged"
                 except Exception as exc:
                     t.report.status = "failed"
-                    t.report.error = one_line(exc)
+                    t.report.error = ("refused: " if isinstance(exc, Refused) else "") + one_line(exc)
                 t.report.timed("plan", started)
                 return Result(host=task.host, result=t.report)
 
@@ -182,6 +187,9 @@ def print_plans(todo: list[Target]) -> None:
             console.print(f"{header}: no change")
         else:
             console.print(f"{header}: {len(t.report.commands)} change(s)")
+        for note in t.report.notes:  # what edgekit takes over, leaves out (native mode) or deletes first, and why
+            console.print(f"  [dim]note: {escape(note)}[/]", soft_wrap=True)
+        if t.report.commands and not t.report.error:
             for line in t.report.commands:
                 style = {"+": "green", "-": "red", "~": "yellow"}.get(line[:1], "")
                 console.print(f"  [{style}]{escape(line)}[/]" if style else f"  {escape(line)}", soft_wrap=True)
@@ -196,7 +204,9 @@ def config_check(rt: Runtime, cluster: Cluster) -> CheckResult | None:
     if api is None:
         return errored(checks.CONFIG, HOST, cluster.name, "no kubeconfig: MetalLB's objects not read")
     try:
-        rendered = render_metallb(cluster, resolve_form(cluster, api), rt.loaded.secret_reader(cluster.name))
+        rendered = render_metallb(
+            cluster, resolve_form(cluster, api), rt.loaded.secret_reader(cluster.name), mode=api.speaker_mode()
+        )
         return checks.check_config(cluster.name, plan_cluster(rendered, api).diffs, HOST)
     except EdgekitError as exc:
         return errored(checks.CONFIG, HOST, cluster.name, one_line(exc))

@@ -16,9 +16,10 @@ from typing import Any
 
 from inventory import kube
 from inventory.errors import EdgekitError
-from tasks.metallb.render import FIELD_MANAGER, MANAGED_BY, NAMESPACE, Form
+from tasks.metallb.render import FIELD_MANAGER, MANAGED_BY, NAMESPACE, Form, SpeakerMode
 
 APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
 # kind -> (group, version, plural) of the metallb.io objects edgekit renders (api/v1beta1, api/v1beta2).
 CRD_KINDS: dict[str, tuple[str, str, str]] = {
     "IPAddressPool": ("metallb.io", "v1beta1", "ipaddresspools"),
@@ -27,6 +28,12 @@ CRD_KINDS: dict[str, tuple[str, str, str]] = {
     "BFDProfile": ("metallb.io", "v1beta1", "bfdprofiles"),
 }
 _CONFLICT = re.compile(r'conflict with "(?P<manager>[^"]+)"')
+# The apiserver's wrapping of a validating webhook's answer (kubernetes/apiserver pkg/admission/plugin/webhook/errors
+# statuserror.go ToStatusErr: 'admission webhook "NAME" denied the request: REASON', the webhook's code, 403 for
+# controller-runtime's admission.Denied) and of a webhook it cannot call (pkg/admission/plugin/webhook/validating
+# dispatcher.go: 'failed calling webhook "NAME": ...' as an InternalError, 500).
+_DENIED = re.compile(r'admission webhook "(?P<webhook>[^"]+)" denied the request: (?P<reason>.*)', re.S)
+_WEBHOOK_DOWN = re.compile(r'failed calling webhook "(?P<webhook>[^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -64,12 +71,69 @@ def conflicts_of(body: str) -> list[Conflict]:
     return out
 
 
+class Refused(EdgekitError):
+    """The API refused an object (exit 1): a MetalLB webhook's denial (403), a schema error (422 Invalid), or
+    MetalLB's webhook not answering (500 ``failed calling webhook``). ``obj`` the object (kind ns/name), ``reason``
+    the API's reason, ``dry_run`` whether it was the dry run (nothing was sent for real)."""
+
+    def __init__(self, obj: str, reason: str, kind: str = "refused", dry_run: bool = False) -> None:
+        self.obj = obj
+        self.reason = reason
+        self.kind = kind
+        self.dry_run = dry_run
+        super().__init__(f"{obj}: {reason}")
+
+
+def _status(body: str | None) -> dict[str, Any]:
+    try:
+        status = json.loads(body or "{}")
+    except ValueError:
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def refusal_of(status_code: int, body: str | None, obj: str, dry_run: bool = False) -> Refused | None:
+    """A ``Refused`` for an API error that is a refusal of ``obj`` (None for anything else: RBAC 403s, 401, 404 ...).
+
+    - ``admission webhook "W" denied the request: R`` (403 a denial, 400 a body W could not decode): MetalLB's
+      webhook W refused it (reason R);
+    - 422 ``Invalid``: the CRD schema (or built-in validation) refused fields: ``details.causes`` as ``field: message``;
+    - 500 ``failed calling webhook "W"``: MetalLB's webhook is down (its controller pod or service).
+    A 403 ``forbidden: User ... cannot ...`` is RBAC: not a refusal (``access denied``, exit 3)."""
+    status = _status(body)
+    message = str(status.get("message") or "")
+    m = _DENIED.search(message)
+    if m is not None:  # 403 for admission.Denied, 400 for admission.Errored (a body the webhook cannot decode)
+        return Refused(
+            obj, f"refused by MetalLB's webhook {m.group('webhook')}: {m.group('reason').strip()}", "denied", dry_run
+        )
+    if status_code == 422 or status.get("reason") == "Invalid":
+        causes = ((status.get("details") or {}).get("causes")) or []
+        listed = "; ".join(
+            f"{c.get('field')}: {c.get('message')}" if c.get("field") else str(c.get("message")) for c in causes
+        )
+        return Refused(obj, f"invalid: {listed or message or 'HTTP 422'}", "invalid", dry_run)
+    if status_code == 500:
+        m = _WEBHOOK_DOWN.search(message)
+        if m is None:
+            return None
+        detail = message[m.end() :].lstrip(": ")[:200]
+        return Refused(
+            obj,
+            f"MetalLB's webhook {m.group('webhook')} is down (is MetalLB's controller running?): {detail}",
+            "webhook-down",
+            dry_run,
+        )
+    return None
+
+
 class ClusterAPI:
     """The MetalLB objects of one cluster (kubeconfig + context)."""
 
-    def __init__(self, kubeconfig: str, context: str) -> None:
+    def __init__(self, kubeconfig: str, context: str, namespace: str = NAMESPACE) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
+        self.namespace = namespace  # MetalLB's (site metallb.namespace, else where its speakers run)
         self._api: Any = None
 
     @property
@@ -100,15 +164,18 @@ class ClusterAPI:
 
         group, version, plural = CRD_KINDS[kind]
         list_objects = client.CustomObjectsApi(self.api).list_namespaced_custom_object
-        return self._call(list_objects, group, version, NAMESPACE, plural, missing_ok=True)  # type: ignore[no-any-return]
+        return self._call(  # type: ignore[no-any-return]
+            list_objects, group, version, self.namespace, plural, missing_ok=True
+        )
 
     def served_form(self) -> Form:
         """``crds`` when the API serves metallb.io (IPAddressPools listable), else ``configmap``."""
         return "crds" if self._list("IPAddressPool") is not None else "configmap"
 
-    def read(self, kind: str, name: str, namespace: str = NAMESPACE) -> dict[str, Any] | None:
+    def read(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         from kubernetes import client
 
+        namespace = namespace or self.namespace
         if kind in CRD_KINDS:
             group, version, plural = CRD_KINDS[kind]
             custom = client.CustomObjectsApi(self.api)
@@ -136,7 +203,7 @@ class ClusterAPI:
                     custom.list_namespaced_custom_object,
                     group,
                     version,
-                    NAMESPACE,
+                    self.namespace,
                     plural,
                     label_selector=selector,
                     missing_ok=True,
@@ -149,15 +216,17 @@ class ClusterAPI:
         for kind, fn in (("Secret", core.list_namespaced_secret), ("ConfigMap", core.list_namespaced_config_map)):
             if form == "configmap" and kind == "Secret":
                 continue
-            found = self._call(fn, NAMESPACE, label_selector=selector, missing_ok=True)
+            found = self._call(fn, self.namespace, label_selector=selector, missing_ok=True)
             for item in (found or {}).get("items") or []:
                 item.setdefault("kind", kind)
                 item.setdefault("apiVersion", "v1")
                 out.append(item)
         return out
 
-    def apply(self, obj: dict[str, Any], force: bool = False) -> dict[str, Any]:
-        """Server-side apply of ``obj`` as field manager ``edgekit``; ApplyConflict on a 409."""
+    def apply(self, obj: dict[str, Any], force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply of ``obj`` as field manager ``edgekit`` (``dry_run``: ``dryRun=All``, admission and
+        validation run, nothing persisted); ApplyConflict on a 409, Refused on a webhook denial, a schema error or
+        a webhook that is down."""
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
@@ -171,6 +240,9 @@ class ClusterAPI:
         }
         if force:
             common["force"] = True
+        if dry_run:
+            common["dry_run"] = "All"
+        name = f"{kind} {meta['namespace']}/{meta['name']}"
         try:
             if kind in CRD_KINDS:
                 group, version, plural = CRD_KINDS[kind]
@@ -183,30 +255,118 @@ class ClusterAPI:
                 raw = fn(meta["name"], meta["namespace"], obj, **common)
         except ApiException as exc:
             if exc.status == 409:
-                raise ApplyConflict(f"{kind} {meta['namespace']}/{meta['name']}", conflicts_of(exc.body)) from None
+                raise ApplyConflict(name, conflicts_of(exc.body)) from None
+            refused = refusal_of(int(exc.status or 0), exc.body, name, dry_run)
+            if refused is not None:
+                raise refused from None
             raise kube._unreachable(exc, self.what) from None
         except Exception as exc:
             raise kube._unreachable(exc, self.what) from None
         return json.loads(raw.data) if raw.data else {}
 
-    def delete(self, obj: dict[str, Any]) -> None:
+    def remove_fields(
+        self,
+        obj: dict[str, Any],
+        paths: list[tuple[str, ...]],
+        dry_run: bool = False,
+        values: list[Any] | None = None,
+    ) -> None:
+        """Remove fields another manager set (``paths``) by a JSON merge patch (``null`` removes a key whoever
+        owns it; RFC 7386): what a server-side apply cannot take away from another manager. ``values``: set them
+        to these instead (the undo)."""
         from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
 
-        kind = str(obj.get("kind"))
-        meta = obj.get("metadata") or {}
-        if kind in CRD_KINDS:
-            group, version, plural = CRD_KINDS[kind]
-            custom = client.CustomObjectsApi(self.api)
-            self._call(
-                custom.delete_namespaced_custom_object,
+        kind = str(obj["kind"])
+        meta = obj["metadata"]
+        patch: dict[str, Any] = {}
+        for i, path in enumerate(paths):
+            node = patch
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = values[i] if values is not None else None
+        name = f"{kind} {meta['namespace']}/{meta['name']}"
+        extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
+        group, version, plural = CRD_KINDS[kind]
+        try:
+            client.CustomObjectsApi(self.api).patch_namespaced_custom_object(
                 group,
                 version,
                 meta["namespace"],
                 plural,
                 meta["name"],
-                missing_ok=True,
+                patch,
+                _content_type=MERGE_PATCH,
+                _preload_content=False,
+                _request_timeout=kube.TIMEOUT,
+                **extra,
             )
-            return
+        except ApiException as exc:
+            refused = refusal_of(int(exc.status or 0), exc.body, name, dry_run)
+            if refused is not None:
+                raise refused from None
+            raise kube._unreachable(exc, self.what) from None
+        except Exception as exc:
+            raise kube._unreachable(exc, self.what) from None
+
+    def delete(self, obj: dict[str, Any], dry_run: bool = False) -> None:
+        """Delete ``obj`` (absent: nothing to do); ``dry_run``: ``dryRun=All``. Refused as for ``apply``."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        kind = str(obj.get("kind"))
+        meta = obj.get("metadata") or {}
+        extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
+        name = f"{kind} {meta.get('namespace')}/{meta.get('name')}"
+        try:
+            if kind in CRD_KINDS:
+                group, version, plural = CRD_KINDS[kind]
+                fn: Any = client.CustomObjectsApi(self.api).delete_namespaced_custom_object
+                args: tuple[Any, ...] = (group, version, meta["namespace"], plural, meta["name"])
+            else:
+                core = client.CoreV1Api(self.api)
+                fn = core.delete_namespaced_config_map if kind == "ConfigMap" else core.delete_namespaced_secret
+                args = (meta["name"], meta["namespace"])
+            fn(*args, _preload_content=False, _request_timeout=kube.TIMEOUT, **extra)
+        except ApiException as exc:
+            if exc.status == 404:
+                return
+            refused = refusal_of(int(exc.status or 0), exc.body, name, dry_run)
+            if refused is not None:
+                raise refused from None
+            raise kube._unreachable(exc, self.what) from None
+        except Exception as exc:
+            raise kube._unreachable(exc, self.what) from None
+
+    def speaker_mode(self) -> SpeakerMode | None:
+        """MetalLB's BGP implementation, from its speaker pods in ``namespace``: the speaker container's
+        ``METALLB_BGP_TYPE`` (``frr``, ``frr-k8s``; absent: ``native`` — metallb/metallb v0.14.9 speaker/main.go
+        main: ``os.LookupEnv("METALLB_BGP_TYPE")``, default "native"; the env is set by config/manifests/
+        metallb-frr.yaml / metallb-frr-k8s.yaml at v0.13.12 and v0.14.9 and by the Helm chart's speaker.yaml), else
+        an ``frr`` container beside it (FRR mode). None when no speaker pod is found (unknown)."""
+        from kubernetes import client
+
         core = client.CoreV1Api(self.api)
-        fn = core.delete_namespaced_config_map if kind == "ConfigMap" else core.delete_namespaced_secret
-        self._call(fn, meta["name"], meta["namespace"], missing_ok=True)
+        for selector in kube.SPEAKER_SELECTORS:
+            found = self._call(core.list_namespaced_pod, self.namespace, label_selector=selector, missing_ok=True)
+            for pod in (found or {}).get("items") or []:
+                mode = speaker_mode_of(pod)
+                if mode is not None:
+                    return mode
+        return None
+
+
+def speaker_mode_of(pod: dict[str, Any]) -> SpeakerMode | None:
+    """The BGP implementation of one speaker pod (see ``ClusterAPI.speaker_mode``); None: no speaker container."""
+    containers = list((pod.get("spec") or {}).get("containers") or [])
+    speaker = next((c for c in containers if c.get("name") == "speaker"), None)
+    if speaker is None:
+        return None
+    for env in speaker.get("env") or []:
+        if env.get("name") == "METALLB_BGP_TYPE":
+            value = str(env.get("value") or "")
+            if value in ("frr", "frr-k8s", "native"):
+                return value  # type: ignore[return-value]
+    if any(c.get("name") == "frr" for c in containers):
+        return "frr"
+    return "native"

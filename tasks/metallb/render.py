@@ -33,6 +33,8 @@ FIELD_MANAGER = "edgekit"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "edgekit"}
 PASSWORD_SECRET = "edgekit-bgp-password"  # the Secret edgekit writes when the password lives elsewhere
 Form = Literal["crds", "configmap"]
+# MetalLB's BGP implementation (the speaker's METALLB_BGP_TYPE: tasks.metallb.kube.speaker_mode_of).
+SpeakerMode = Literal["frr", "frr-k8s", "native"]
 # metadata.name of the metallb.io objects: a DNS-1123 subdomain (lower case, digits, '-', '.').
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
@@ -46,6 +48,8 @@ class RenderedMetalLB:
     objects: list[dict[str, Any]]
     secrets: list[str] = field(default_factory=list)
     peer_name_explicit: bool = False  # the site file names the BGPPeer (else an existing one may be taken over)
+    mode: SpeakerMode | None = None  # the speakers' BGP implementation when known (native: no BFD, no keepalive)
+    notes: list[str] = field(default_factory=list)  # what the render left out and why (one line each)
 
     def keys(self) -> list[tuple[str, str, str]]:
         return [object_key(o) for o in self.objects]
@@ -81,11 +85,21 @@ def _selectors(selectors: list[NodeSelector], legacy: bool) -> list[dict[str, An
 
 
 def render_metallb(
-    cluster: Cluster, form: Form, k8s_reader: K8sSecretReader | None = None, site_label: str = "site file"
+    cluster: Cluster,
+    form: Form,
+    k8s_reader: K8sSecretReader | None = None,
+    site_label: str = "site file",
+    mode: SpeakerMode | None = None,
 ) -> RenderedMetalLB:
-    """The MetalLB objects of ``cluster`` in ``form`` (``crds`` or ``configmap``); secrets resolved here."""
+    """The MetalLB objects of ``cluster`` in ``form`` (``crds`` or ``configmap``); secrets resolved here.
+
+    ``mode`` the speakers' BGP implementation (``ClusterAPI.speaker_mode``): ``native`` admits no BFDProfile, no
+    peer ``bfdProfile`` and no ``keepaliveTime`` (metallb/metallb v0.13.12 and v0.14.9 internal/config/
+    validation.go DiscardFRROnly: "peer %s has bfd-profile set on native bgp mode", "bfd profiles section set"),
+    so they are left out and ``notes`` says why."""
     m = require_metallb(cluster)
     base = f"clusters.{cluster.name}.metallb"
+    namespace = m.namespace
     if form == "crds":
         for i, pool in enumerate(m.pools):
             if not _NAME.match(pool.name) or len(pool.name) > 253:
@@ -96,6 +110,31 @@ def render_metallb(
                 )
         if m.peer_name is not None and not _NAME.match(m.peer_name):
             raise InputError(f"{m.peer_name!r} is not a Kubernetes object name", path=f"{base}.peer_name")
+    if m.ebgp_multihop and m.my_asn == m.peer_asn:
+        # metallb/metallb v0.14.9 internal/config/config.go peerFromCR: "invalid ebgp-multihop parameter set for an
+        # ibgp peer" (v0.13.12 the same): MetalLB refuses the peer.
+        raise InputError(
+            f"cluster {cluster.name}: iBGP (speaker ASN {m.my_asn} = router ASN) with ebgpMultiHop (BFD in the "
+            "proxy-ARP layout): MetalLB refuses it; give the speakers their own ASN (speaker_asn) or turn BFD off",
+            source=site_label,
+            path=f"clusters.{cluster.name}.speaker_asn",
+        )
+    notes: list[str] = []
+    bfd = m.bfd
+    keepalive = m.keepalive_time != m.hold_time // 3
+    if mode == "native":
+        if bfd is not None:
+            notes.append(
+                "MetalLB runs native BGP mode (no FRR): no BFDProfile and no bfdProfile on the BGPPeer "
+                "(native mode refuses them); the router keeps BFD for other peers only if configured"
+            )
+            bfd = None
+        if keepalive:
+            notes.append(
+                f"MetalLB runs native BGP mode: no keepaliveTime on the BGPPeer (native mode refuses it; "
+                f"the speakers send keepalives every holdTime/3 = {m.hold_time // 3}s)"
+            )
+            keepalive = False
     secrets: list[str] = []
     password: str | None = None
     password_secret: str | None = None
@@ -103,7 +142,7 @@ def render_metallb(
     if m.password is not None:
         ref = m.password
         parts = ref.k8s.split("/") if ref.k8s else []
-        if form == "crds" and parts and parts[0] == NAMESPACE and parts[2] == "password":
+        if form == "crds" and parts and parts[0] == namespace and parts[2] == "password":
             password_secret = parts[1]  # MetalLB reads it as it is (basic-auth, key "password", its namespace)
         else:
             value = ref.resolve(k8s_reader, field=f"clusters.{cluster.name}.router.bgp.password").get_secret_value()
@@ -113,10 +152,13 @@ def render_metallb(
             if form == "crds":
                 password_secret = PASSWORD_SECRET
                 secret_data = {"password": encoded}
+    peer_name = m.peer_name or DEFAULT_PEER_NAME
     context = {
         "m": m,
-        "peer_name": m.peer_name or DEFAULT_PEER_NAME,
-        "namespace": NAMESPACE,
+        "bfd": bfd,
+        "keepalive": keepalive,
+        "peer_name": peer_name,
+        "namespace": namespace,
         "labels": MANAGED_BY,
         "selectors": _selectors(m.node_selectors, legacy=form == "configmap"),
         "password": password,
@@ -125,12 +167,26 @@ def render_metallb(
     }
     template = "metallb/crds.yaml.j2" if form == "crds" else "metallb/configmap.yaml.j2"
     text = JINJA_ENV.get_template(template).render(**context)
-    objects = [o for o in yaml.safe_load_all(text) if o]
-    if secret_data is not None:  # the Secret first: the BGPPeer names it
-        objects.sort(key=lambda o: o.get("kind") != "Secret")
+    objects = sorted((o for o in yaml.safe_load_all(text) if o), key=apply_rank)
     return RenderedMetalLB(
-        cluster=cluster.name, form=form, objects=objects, secrets=secrets, peer_name_explicit=m.peer_name is not None
+        cluster=cluster.name,
+        form=form,
+        objects=objects,
+        secrets=secrets,
+        peer_name_explicit=m.peer_name is not None,
+        mode=mode,
+        notes=notes,
     )
+
+
+# The order objects are applied in: what another object names first (the BGPPeer names its Secret and BFDProfile,
+# a BGPAdvertisement its pools; MetalLB's controller refuses a config whose references do not resolve).
+APPLY_ORDER = ("Secret", "BFDProfile", "IPAddressPool", "BGPAdvertisement", "BGPPeer", "ConfigMap")
+
+
+def apply_rank(obj: dict[str, Any]) -> int:
+    kind = str(obj.get("kind"))
+    return APPLY_ORDER.index(kind) if kind in APPLY_ORDER else len(APPLY_ORDER)
 
 
 def config_text(rendered: RenderedMetalLB) -> str:
@@ -146,6 +202,13 @@ def resolve_form(cluster: Cluster, api: ClusterAPI | None, form: Form | None = N
     if form is not None:
         return form
     wanted = cluster.metallb.form if cluster.metallb is not None else "auto"
+    if wanted == "configmap" and api is not None and api.served_form() == "crds":
+        # MetalLB >= 0.13 reads only its CRs (the CRDs are served): a ConfigMap would be ignored.
+        raise InputError(
+            f"cluster {cluster.name}: metallb.form is configmap but the cluster serves MetalLB's CRDs (MetalLB "
+            ">= 0.13 ignores the ConfigMap): use form crds or auto",
+            path=f"clusters.{cluster.name}.metallb.form",
+        )
     if wanted != "auto":
         return wanted
     if api is None:
@@ -184,5 +247,6 @@ def metallb_render(
     """The cluster's MetalLB objects (``result``: RenderedMetalLB, secrets listed in ``.secrets`` to mask)."""
     cluster = router_cluster(task.host)
     reader = k8s_reader or (task.host.secret_reader if isinstance(task.host, EdgekitHost) else None)
-    rendered = render_metallb(cluster, resolve_form(cluster, api, form), reader)
+    mode = api.speaker_mode() if api is not None else None
+    rendered = render_metallb(cluster, resolve_form(cluster, api, form), reader, mode=mode)
     return Result(host=task.host, result=rendered)

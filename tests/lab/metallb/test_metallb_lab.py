@@ -118,10 +118,10 @@ def test_metallb_then_router_deploy_serves_global_and_venue_pools(lab: LabRun) -
     forms = {h["cluster"]: h["dialect"] for h in report["hosts"]}
     assert forms == {"prd": "crds", "dev": "configmap"}  # asked each cluster (site form auto)
     prd = next(h for h in report["hosts"] if h["cluster"] == "prd")
-    assert prd["commands"] == [
+    assert prd["commands"] == [  # in apply order: pools before their advertisements, the peer last (issue 24)
         "+ IPAddressPool metallb-system/global-ip",
-        "+ BGPAdvertisement metallb-system/global-ip",
         "+ IPAddressPool metallb-system/venue-ip",
+        "+ BGPAdvertisement metallb-system/global-ip",
         "+ BGPAdvertisement metallb-system/venue-ip",
         "+ BGPPeer metallb-system/edgekit-router",
     ]

@@ -152,7 +152,11 @@ def test_crds_form_renders_pools_advertisements_and_the_peer(tmp_path: Path, mon
     }
     assert pools["global"]["spec"]["autoAssign"] is True
     advs = {o["metadata"]["name"]: o["spec"] for o in by_kind(r.objects, "BGPAdvertisement")}
-    assert advs == {"global": {"ipAddressPools": ["global"]}, "venue": {"ipAddressPools": ["venue"]}}
+    # The venue pool is announced to the router's peer only (issue 24 item 9).
+    assert advs == {
+        "global": {"ipAddressPools": ["global"]},
+        "venue": {"ipAddressPools": ["venue"], "peers": ["edgekit-router"]},
+    }
     (peer,) = by_kind(r.objects, "BGPPeer")
     assert peer["apiVersion"] == "metallb.io/v1beta2"
     assert peer["spec"] == {
@@ -310,14 +314,36 @@ class FakeAPI:
             o for o in self.objects.values() if (o["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by")
         ]
 
-    def apply(self, obj: dict[str, Any], force: bool = False) -> dict[str, Any]:
+    def apply(self, obj: dict[str, Any], force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        if dry_run:
+            return obj
         self.applied.append(checks.object_name(obj))
         self.objects[self.key(obj)] = json.loads(json.dumps(obj))
         return obj
 
-    def delete(self, obj: dict[str, Any]) -> None:
+    def delete(self, obj: dict[str, Any], dry_run: bool = False) -> None:
+        if dry_run:
+            return
         self.deleted.append(checks.object_name(obj))
         self.objects.pop(self.key(obj), None)
+
+    def remove_fields(
+        self, obj: dict[str, Any], paths: list[tuple[str, ...]], dry_run: bool = False, values: Any = None
+    ) -> None:
+        if dry_run:
+            return
+        live = self.objects[self.key(obj)]
+        for i, path in enumerate(paths):
+            node = live
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            if values is not None:
+                node[path[-1]] = values[i]
+            else:
+                node.pop(path[-1], None)
+
+    def speaker_mode(self) -> str | None:
+        return None
 
 
 def test_apply_sends_what_differs_deletes_stale_objects_and_is_idempotent(tmp_path: Path) -> None:
@@ -582,7 +608,7 @@ def test_comply_reports_a_hand_edited_bgppeer(tmp_path: Path, monkeypatch: pytes
     c = model(tmp_path, {"metallb": two_pools(form="crds")})
     held = FakeAPI([json.loads(json.dumps(o)) for o in render_metallb(c, "crds").objects])
     held.close = lambda: None  # type: ignore[attr-defined]
-    monkeypatch.setattr(metallb_cmd, "ClusterAPI", lambda kubeconfig, context: held)
+    monkeypatch.setattr(metallb_cmd, "ClusterAPI", lambda kubeconfig, context, namespace="": held)
     rt = SimpleNamespace(loaded=SimpleNamespace(kubeconfig="kc", kube_contexts={}, secret_reader=lambda name: None))
     assert metallb_cmd.config_check(rt, c).status == "pass"  # type: ignore[arg-type]
     held.objects[("BGPPeer", "metallb-system", "edgekit-router")]["spec"]["peerASN"] = 65099  # by hand
