@@ -103,6 +103,28 @@ def already_down(results: list[CheckResult]) -> list[str]:
     return [f"{_label(r)}: {r.reason}" for r in results if r.ok and "before_change" in r.details]
 
 
+def read_baseline(
+    probe: Callable[[], list[CheckResult]],
+    tolerate: Collection[str],
+    settle: float = 0.0,
+    interval: float = 0.25,
+    describe: Callable[[Exception], str] = lambda exc: str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+    abort: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Baseline, str]:
+    """The gate's checks before the change, read once they are steady: polled until every check passes or
+    ``settle`` seconds have gone by (0: one read). What is still down then was down before the change, not coming
+    back from the last one: right after a revert (an operator's retry) the BGP sessions the revert reset are Idle
+    for seconds, and a baseline read then would excuse the same breaking change as "already down". The wait costs
+    time only while something is down. Unreadable: an empty baseline (every item new) and why."""
+    try:
+        results, _ = wait_for_gate(probe, settle, interval, abort, clock, sleep)
+    except Exception as exc:
+        return Baseline(None, tolerate), describe(exc)
+    return Baseline(results, tolerate), ""
+
+
 def wait_for_gate(
     probe: Callable[[], Results],
     timeout: float,

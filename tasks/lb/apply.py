@@ -39,7 +39,7 @@ from tasks.core.defaults import LB_GATE_TIMEOUT
 from tasks.core.report import err_console, one_line
 from tasks.core.rollout import Baseline, already_down
 from tasks.core.steps import Runner, direct, runner
-from tasks.lb.gate import Probe, gate_error, gate_probe, lb_baseline, wait_for_lb_gate
+from tasks.lb.gate import GATE_GRACE, Probe, gate_error, gate_probe, lb_baseline, wait_for_lb_gate
 from tasks.lb.plan import FileState, LBHostReport, LBPlan, lb_cluster, plan_diff
 from tasks.lb.remote import Remote, RemoteCommandFailed, SSHRemote, first_lines
 from tasks.lb.render import (
@@ -263,7 +263,7 @@ def apply_lb_task(
         remote = SSHRemote.from_task(task)
         if plan:  # a change: the gate's state before it
             probe = gate_probe(task, cluster, remote, last, hosts)
-            gate = (probe, lb_baseline(probe))
+            gate = (probe, lb_baseline(probe, settle=GATE_GRACE))  # once steady: what is down then was down before
         outcome = apply_lb(remote, plan, name, runner(task))
     except Exception as exc:
         report.status = "failed"

@@ -30,7 +30,7 @@ from checks.verdict import CheckResult, errored, failed
 from inventory.model import Cluster, LoadBalancer
 from tasks.core import rollout
 from tasks.core.report import one_line
-from tasks.core.rollout import Baseline
+from tasks.core.rollout import Baseline, read_baseline
 from tasks.core.steps import run_step
 from tasks.lb.remote import Remote, RemoteCommandFailed, SSHRemote, first_lines, service_active
 from tasks.lb.render import (
@@ -161,12 +161,15 @@ def gate_probe(task: Task, cluster: Cluster, remote: Remote, last: bool, hosts: 
     return lambda: pair_gate_checks(remotes, cluster, _gate_fetch, name)
 
 
-def lb_baseline(probe: Probe) -> tuple[Baseline, str]:
-    """The gate's probe once before the change: the baseline, and why it is empty ("": read)."""
-    try:
-        return Baseline(probe(), TOLERATE), ""
-    except Exception as exc:
-        return Baseline(None, TOLERATE), one_line(exc)
+def lb_baseline(
+    probe: Probe,
+    settle: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Baseline, str]:
+    """The gate's probe before the change, once steady (up to ``settle`` seconds: ``read_baseline``): the
+    baseline, and why it is empty ("": read)."""
+    return read_baseline(probe, TOLERATE, settle, GATE_INTERVAL, one_line, None, clock, sleep)
 
 
 def wait_for_lb_gate(

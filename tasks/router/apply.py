@@ -127,7 +127,10 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
         report.status = "unchanged"
         return Result(host=task.host, result=report)
     secrets = plan.rendered.secrets
-    baseline = gate_baseline(lambda: gate_checks(driver, cluster, name))  # the gate's state before the change
+    # The gate's state before the change, once steady (a retry right after a revert finds sessions coming back).
+    baseline = gate_baseline(
+        lambda: gate_checks(driver, cluster, name), GATE_GRACE, options.gate_interval, options.abort
+    )
     started = time.monotonic()
     run_step(task, "check", _safety_checks, driver, cluster, plan, report, options)
     report.timed("check", started)

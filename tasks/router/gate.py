@@ -14,13 +14,15 @@ before (a new one) must come up within the timeout. MetalLB's gate (``tasks.meta
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
 from checks import bfd, bgp, ecmp
 from checks.verdict import CheckResult
 from inventory.model import Cluster
-from tasks.core.rollout import Baseline
+from tasks.core.rollout import Baseline, read_baseline
 from tasks.router.features import ProbeContext, Reader, run_probes
 
 # Seconds a speaker (its session, its BFD, its next hops) that worked before the change may stay broken after it
@@ -45,10 +47,19 @@ def gate_pass(read: Reader, cluster: Cluster, host: str) -> list[CheckResult]:
     return run_probes(ProbeContext(read, cluster, host, gate=True))
 
 
-def gate_baseline(probe: Callable[[], list[CheckResult]]) -> tuple[Baseline, str]:
-    """The gate's probes once before the change: the baseline, and why it is empty when the router could not be
-    read that way ("": read; then every item counts as new and must come up within the timeout)."""
-    try:
-        return Baseline(probe(), TOLERATE), ""
-    except Exception as exc:
-        return Baseline(None, TOLERATE), f"{type(exc).__name__}: {exc}".splitlines()[0]
+def gate_baseline(
+    probe: Callable[[], list[CheckResult]],
+    settle: float = 0.0,
+    interval: float = 0.25,
+    abort: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Baseline, str]:
+    """The gate's probes before the change, once steady (up to ``settle`` seconds: ``read_baseline``): the
+    baseline, and why it is empty when the router could not be read that way ("": read; then every item counts as
+    new and must come up within the timeout)."""
+    return read_baseline(probe, TOLERATE, settle, interval, _describe, abort, clock, sleep)
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]

@@ -178,3 +178,31 @@ def test_an_unreadable_baseline_is_empty_and_says_why() -> None:
     assert not baseline.read and why == "OSError: Socket is closed"
     read, why = gate_baseline(lambda: [peers(SUMMARY_3)])
     assert read.read and why == ""
+
+
+def test_the_baseline_is_read_once_steady_so_a_retry_after_a_revert_is_judged_strictly() -> None:
+    # Right after a revert the sessions it reset are Active for a few seconds, then Established again.
+    clock = Clock()
+    polls = iter([summary(active=("203.0.113.11", "203.0.113.13"))] * 8)
+    baseline, why = gate_baseline(
+        lambda: [peers(next(polls, SUMMARY_3))], settle=GATE_GRACE, interval=0.5, clock=clock, sleep=clock.sleep
+    )
+    assert why == "" and clock.now == 4.0  # waited while they came back, no longer
+    judged = baseline.judge([peers(summary(active=("203.0.113.13",)))])
+    assert list(judged.broken) == [f"bgp.peers r {NODE3}"]  # the change broke it: not "already down"
+
+
+def test_a_speaker_still_down_once_the_settle_is_over_was_down_before_the_change() -> None:
+    clock = Clock()
+    down = summary(active=("203.0.113.13",))
+    baseline, _ = gate_baseline(lambda: [peers(down)], settle=GATE_GRACE, interval=0.5, clock=clock, sleep=clock.sleep)
+    assert clock.now == GATE_GRACE  # bounded
+    judged = baseline.judge([peers(down)])
+    assert judged.broken == {} and judged.results[0].ok and ALREADY_DOWN in judged.results[0].reason
+
+
+def test_a_steady_router_is_read_once() -> None:
+    clock = Clock()
+    reads: list[int] = []
+    gate_baseline(lambda: reads.append(1) or [peers(SUMMARY_3)], settle=GATE_GRACE, clock=clock, sleep=clock.sleep)
+    assert reads == [1] and clock.now == 0.0
