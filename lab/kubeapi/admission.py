@@ -46,6 +46,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network, summariz
 from typing import Any
 
 from lab.kubeapi.status import status
+from lab.topology.metallb import selector_matches  # metav1.LabelSelector, as the lab's controller matches
 
 VERSIONS = ("v0.13.12", "v0.14.9")
 DEFAULT_VERSION = "v0.13.12"
@@ -416,23 +417,6 @@ def _check_selector(sel: dict[str, Any]) -> None:
                 f"values: Invalid value: []string{{{', '.join(q(v) for v in values)}}}: values set must be empty for "
                 "exists and does not exist"
             )
-
-
-def selector_matches(sel: dict[str, Any], labels: dict[str, str]) -> bool:
-    for k, v in (sel.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in sel.get("matchExpressions") or []:
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 Net = Any  # IPv4Network | IPv6Network
