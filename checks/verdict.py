@@ -8,6 +8,7 @@ fails exactly when one is not True. The deploy gates compare them with the state
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +38,8 @@ class CheckResult(BaseModel):
         return hash((self.check, self.host, self.cluster, self.status, self.reason, self.subject))
 
 
-def passed(
+def _result(
+    status: Status,
     check: str,
     host: str,
     cluster: str,
@@ -50,7 +52,7 @@ def passed(
         check=check,
         host=host,
         cluster=cluster,
-        status="pass",
+        status=status,
         reason=reason,
         subject=subject,
         details=details or {},
@@ -58,43 +60,8 @@ def passed(
     )
 
 
-def failed(
-    check: str,
-    host: str,
-    cluster: str,
-    reason: str,
-    subject: str | None = None,
-    details: dict[str, Any] | None = None,
-    items: dict[str, bool | None] | None = None,
-) -> CheckResult:
-    return CheckResult(
-        check=check,
-        host=host,
-        cluster=cluster,
-        status="fail",
-        reason=reason,
-        subject=subject,
-        details=details or {},
-        items=items or {},
-    )
-
-
-def errored(
-    check: str,
-    host: str,
-    cluster: str,
-    reason: str,
-    subject: str | None = None,
-    details: dict[str, Any] | None = None,
-    items: dict[str, bool | None] | None = None,
-) -> CheckResult:
-    return CheckResult(
-        check=check,
-        host=host,
-        cluster=cluster,
-        status="error",
-        reason=reason,
-        subject=subject,
-        details=details or {},
-        items=items or {},
-    )
+# passed/failed/errored(check, host, cluster, reason, subject=None, details=None, items=None): one builder, typed
+# by mypy's functools.partial support.
+passed = partial(_result, "pass")
+failed = partial(_result, "fail")
+errored = partial(_result, "error")

@@ -45,6 +45,9 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network, summarize_address_range
 from typing import Any
 
+from lab.kubeapi.status import status
+from lab.topology.metallb import selector_matches  # metav1.LabelSelector, as the lab's controller matches
+
 VERSIONS = ("v0.13.12", "v0.14.9")
 DEFAULT_VERSION = "v0.13.12"
 BGP_TYPES = ("frr", "frr-k8s", "native")
@@ -416,23 +419,6 @@ def _check_selector(sel: dict[str, Any]) -> None:
             )
 
 
-def selector_matches(sel: dict[str, Any], labels: dict[str, str]) -> bool:
-    for k, v in (sel.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in sel.get("matchExpressions") or []:
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
 Net = Any  # IPv4Network | IPv6Network
 
 
@@ -689,25 +675,10 @@ class Verdict:
     body: dict[str, Any]
 
 
-def _status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if details:
-        out["details"] = details
-    return out
-
-
 def denied(webhook: str, message: str, code: int = 403, reason: str = "Forbidden") -> Verdict:
     """ValidationResponse(false, msg) through ToStatusErr (Errored(400, err) has no reason)."""
     text = f"admission webhook {q(webhook)} denied the request: {message}"
-    body = _status(code, reason, text)
+    body = status(code, reason, text)
     if not reason:
         del body["reason"]
     return Verdict(code, body)
@@ -724,7 +695,7 @@ def webhook_down(plural: str, s: Settings) -> Verdict:
         f"failed calling webhook {q(name)}: failed to call webhook: Post {q(url)}: no endpoints available for "
         f"service {q(WEBHOOK_SERVICE[s.version])}"
     )
-    body = _status(500, "InternalError", f"Internal error occurred: {err}", {"causes": [{"message": err}]})
+    body = status(500, "InternalError", f"Internal error occurred: {err}", {"causes": [{"message": err}]})
     return Verdict(500, body)
 
 

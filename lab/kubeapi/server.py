@@ -48,6 +48,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from lab.kubeapi import admission, crd_schema
+from lab.kubeapi.status import status
 
 CLUSTER_SCOPED = {"Node", "Namespace", "PersistentVolume", "CustomResourceDefinition"}
 PLURALS = {"Endpoints": "endpoints"}
@@ -62,21 +63,6 @@ def plural_of(kind: str) -> str:
 
 def split_api_version(api_version: str) -> tuple[str, str]:
     return tuple(api_version.split("/", 1)) if "/" in api_version else ("", api_version)  # type: ignore[return-value]
-
-
-def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if details:
-        body["details"] = details
-    return body
 
 
 _SET_RE = re.compile(r"^\s*([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")

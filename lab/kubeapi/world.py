@@ -175,6 +175,44 @@ def speaker_pod(
     labels["controller-revision-hash"] = _suffix("rev", n=10)
     labels["pod-template-generation"] = "1"
     cond = "True" if ready else "False"
+    spec = {
+        "nodeName": node_name,
+        "hostNetwork": True,
+        "serviceAccountName": "speaker",
+        **({"initContainers": init} if init else {}),
+        "containers": containers,
+    }
+    conditions = [
+        {"type": "Initialized", "status": "True", "lastTransitionTime": T0},
+        {"type": "Ready", "status": cond, "lastTransitionTime": T0},
+        {"type": "ContainersReady", "status": cond, "lastTransitionTime": T0},
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": T0},
+    ]
+    statuses = [
+        {
+            "name": c["name"],
+            "ready": ready,
+            "restartCount": 0,
+            "image": c["image"],
+            "imageID": f"{c['image'].split(':')[0]}@sha256:{'0' * 64}",
+            "started": True,
+            "state": {"running": {"startedAt": T0}},
+        }
+        for c in containers
+    ]
+    return _daemonset_pod(name, ds, labels, spec, node_ip, conditions, containerStatuses=statuses)
+
+
+def _daemonset_pod(
+    name: str,
+    ds: str,
+    labels: dict[str, str],
+    spec: dict[str, Any],
+    node_ip: str,
+    conditions: list[dict[str, Any]],
+    **status: Any,
+) -> dict[str, Any]:
+    """A running host-network pod of DaemonSet ``ds`` in MetalLB's namespace (speaker_pod, frr_k8s_pod)."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -195,37 +233,15 @@ def speaker_pod(
             ],
             "creationTimestamp": T0,
         },
-        "spec": {
-            "nodeName": node_name,
-            "hostNetwork": True,
-            "serviceAccountName": "speaker",
-            **({"initContainers": init} if init else {}),
-            "containers": containers,
-        },
+        "spec": spec,
         "status": {
             "phase": "Running",
             "hostIP": node_ip,
             "podIP": node_ip,
             "podIPs": [{"ip": node_ip}],
             "startTime": T0,
-            "conditions": [
-                {"type": "Initialized", "status": "True", "lastTransitionTime": T0},
-                {"type": "Ready", "status": cond, "lastTransitionTime": T0},
-                {"type": "ContainersReady", "status": cond, "lastTransitionTime": T0},
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": T0},
-            ],
-            "containerStatuses": [
-                {
-                    "name": c["name"],
-                    "ready": ready,
-                    "restartCount": 0,
-                    "image": c["image"],
-                    "imageID": f"{c['image'].split(':')[0]}@sha256:{'0' * 64}",
-                    "started": True,
-                    "state": {"running": {"startedAt": T0}},
-                }
-                for c in containers
-            ],
+            "conditions": conditions,
+            **status,
         },
     }
 
@@ -249,46 +265,20 @@ def frr_k8s_pod(node_name: str, node_ip: str) -> dict[str, Any]:
         {"name": "frr-metrics", "image": frr},
         {"name": "reloader", "image": frr},
     ]
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": METALLB_NS,
-            "uid": _uid("pod", name),
-            "labels": {"app": "frr-k8s", "control-plane": "frr-k8s", "controller-revision-hash": _suffix("frev", n=10)},
-            "ownerReferences": [
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "DaemonSet",
-                    "name": "frr-k8s-daemon",
-                    "uid": _uid("ds", "frr-k8s-daemon"),
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
-            "creationTimestamp": T0,
-        },
-        "spec": {
-            "nodeName": node_name,
-            "hostNetwork": True,
-            "serviceAccountName": "frr-k8s-daemon",
-            "initContainers": [
-                {"name": "cp-frr-files", "image": frr},
-                {"name": "cp-reloader", "image": own},
-                {"name": "cp-metrics", "image": own},
-            ],
-            "containers": containers,
-        },
-        "status": {
-            "phase": "Running",
-            "hostIP": node_ip,
-            "podIP": node_ip,
-            "podIPs": [{"ip": node_ip}],
-            "startTime": T0,
-            "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": T0}],
-        },
+    labels = {"app": "frr-k8s", "control-plane": "frr-k8s", "controller-revision-hash": _suffix("frev", n=10)}
+    spec = {
+        "nodeName": node_name,
+        "hostNetwork": True,
+        "serviceAccountName": "frr-k8s-daemon",
+        "initContainers": [
+            {"name": "cp-frr-files", "image": frr},
+            {"name": "cp-reloader", "image": own},
+            {"name": "cp-metrics", "image": own},
+        ],
+        "containers": containers,
     }
+    conditions = [{"type": "Ready", "status": "True", "lastTransitionTime": T0}]
+    return _daemonset_pod(name, "frr-k8s-daemon", labels, spec, node_ip, conditions)
 
 
 def speaker_mode(pod: dict[str, Any]) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from checks.defaults import DEFAULT_MAX_AGE
 from tasks.core.arguments import handler, listen_address, positive_seconds
 from tasks.core.defaults import (
     DEFAULT_CONFIRM_TIMEOUT,
@@ -15,7 +14,7 @@ from tasks.core.defaults import (
     LB_GATE_TIMEOUT,
 )
 from tasks.core.options import add_common_options
-from tasks.router.arguments import add_verify_options
+from tasks.router.arguments import add_handshake_max_age, add_verify_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,9 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         parser = subparsers.add_parser(name, help=text)
         add_verify_options(parser)
-        group = parser.add_argument_group("load balancers")
-        group.add_argument("--ca", metavar="FILE", help="CA for the apiserver's certificate (default: not verified)")
-        group.add_argument("--timeout", type=float, default=3.0, help="seconds for /healthz (default: %(default)s)")
+        _add_healthz_options(parser.add_argument_group("load balancers"))
         parser.set_defaults(handler=handler("tasks.edge.commands", "run_edge", comply=comply))
     parser = subparsers.add_parser("exporter", help="serve the edge checks as Prometheus metrics, a run every interval")
     add_exporter_options(parser)
@@ -59,13 +56,12 @@ def add_exporter_options(parser: argparse.ArgumentParser) -> None:
         help="kill a run that takes longer (a failed run; default: none, an overrunning run is only reported)",
     )
     group.add_argument("--comply", action="store_true", help="run comply (adds config drift) instead of verify")
-    group.add_argument(
-        "--handshake-max-age",
-        type=int,
-        default=DEFAULT_MAX_AGE,
-        metavar="SECONDS",
-        help="oldest WireGuard handshake still counted as alive (default: %(default)s)",
-    )
+    add_handshake_max_age(group)
+    _add_healthz_options(group)
+
+
+def _add_healthz_options(group: argparse._ActionsContainer) -> None:
+    """The load balancers' /healthz probe through the VIP (edge verify, comply, exporter)."""
     group.add_argument("--ca", metavar="FILE", help="CA for the apiserver's certificate (default: not verified)")
     group.add_argument("--timeout", type=float, default=3.0, help="seconds for /healthz (default: %(default)s)")
 

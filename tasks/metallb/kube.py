@@ -256,13 +256,16 @@ class ClusterAPI:
         except ApiException as exc:
             if exc.status == 409:
                 raise ApplyConflict(name, conflicts_of(exc.body)) from None
-            refused = refusal_of(int(exc.status or 0), exc.body, name, dry_run)
-            if refused is not None:
-                raise refused from None
-            raise kube._unreachable(exc, self.what) from None
+            raise self._write_error(exc, name, dry_run) from None
         except Exception as exc:
             raise kube._unreachable(exc, self.what) from None
         return json.loads(raw.data) if raw.data else {}
+
+    def _write_error(self, exc: Any, name: str, dry_run: bool) -> Exception:
+        """What an ``ApiException`` of a write to ``name`` raises: a ``Refused`` when it is a refusal, else the
+        cluster is unreachable (``kube._unreachable``)."""
+        refused = refusal_of(int(exc.status or 0), exc.body, name, dry_run)
+        return refused if refused is not None else kube._unreachable(exc, self.what)
 
     def remove_fields(
         self,
@@ -302,10 +305,7 @@ class ClusterAPI:
                 **extra,
             )
         except ApiException as exc:
-            refused = refusal_of(int(exc.status or 0), exc.body, name, dry_run)
-            if refused is not None:
-                raise refused from None
-            raise kube._unreachable(exc, self.what) from None
+            raise self._write_error(exc, name, dry_run) from None
         except Exception as exc:
             raise kube._unreachable(exc, self.what) from None
 
@@ -331,10 +331,7 @@ class ClusterAPI:
         except ApiException as exc:
             if exc.status == 404:
                 return
-            refused = refusal_of(int(exc.status or 0), exc.body, name, dry_run)
-            if refused is not None:
-                raise refused from None
-            raise kube._unreachable(exc, self.what) from None
+            raise self._write_error(exc, name, dry_run) from None
         except Exception as exc:
             raise kube._unreachable(exc, self.what) from None
 

@@ -79,7 +79,12 @@ def add_verify_options(parser: argparse.ArgumentParser) -> None:
         type=textfile_path,
         help="write the results as Prometheus metrics ('-' for stdout; node_exporter textfile format, atomically)",
     )
-    out.add_argument(
+    add_handshake_max_age(out)
+
+
+def add_handshake_max_age(group: argparse._ActionsContainer) -> None:
+    """``--handshake-max-age``: verify's, comply's and the edge exporter's WireGuard liveness bound."""
+    group.add_argument(
         "--handshake-max-age",
         type=int,
         default=DEFAULT_MAX_AGE,

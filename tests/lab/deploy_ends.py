@@ -15,11 +15,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.lab.helpers import deploy_in_background, router_ssh, site_with_routers, wait_for
+from tests.lab.helpers import deploy_in_background, own_lab, router_ssh, site_with_routers, wait_for
 from tests.lab.helpers import router_cli as vyos
 from tests.lab.helpers import router_running as running
 from tests.lab.labrun import REPO, LabRun
@@ -115,9 +117,26 @@ class Deploy:
         report = json.loads(Path(self.report).read_text()) if self.report.exists() else {}
         return code, report, "".join(self.stderr) + rest
 
+    def ctrl_c(self, twice: bool = False) -> None:
+        """Ctrl-C (SIGINT: `lab exec` execs into edgekit, the pid is edgekit's) up to edgekit's "interrupt: no new
+        host"; ``twice``: a second Ctrl-C after it."""
+        os.kill(self.proc.pid, signal.SIGINT)
+        self.wait_line("interrupt: no new host")
+        if twice:
+            os.kill(self.proc.pid, signal.SIGINT)
+
     def kill(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
+
+
+@contextmanager
+def deployed_lab(prefix: str) -> Iterator[LabRun]:
+    """A module's lab (``UP``, short VyOS minutes and boots) with a converged deploy done (``GATE``)."""
+    with own_lab(prefix, *UP, EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS) as run:
+        code, report, output = run.edgekit_json("deploy", *GATE)
+        assert code == 0, output
+        yield run
 
 
 def wait_reverted(lab: LabRun, cluster: str, wanted: list[str], timeout: float) -> None:

@@ -9,16 +9,14 @@ place, two runs against one router, and no `changed` for "No configuration chang
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.lab.helpers import deploy_in_background, deploy_ok, own_lab, site_with_routers
+from tests.lab.deploy_ends import Deploy
+from tests.lab.helpers import deploy_ok, own_lab, site_with_routers
 from tests.lab.helpers import router_cli as vyos
 from tests.lab.helpers import router_running as running
 from tests.lab.helpers import router_show as show
@@ -55,34 +53,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: flo
 def nexthops(lab: LabRun, cluster: str) -> list[str]:
     out = lab.sh(f"{cluster}-router", f"ip -4 route show {SERVICE[cluster]}", check=False).stdout
     return sorted(re.findall(r"nexthop via (\S+)", out))
-
-
-class Deploy:
-    """A deploy in the background (inside the operator namespace): its steps as it prints them."""
-
-    def __init__(self, lab: LabRun, *args: str) -> None:
-        self.report = lab.state_dir / f"bg-{time.monotonic_ns()}.json"
-        self.proc = deploy_in_background(lab, *args, "--json", str(self.report))
-        self.stderr: list[str] = []
-
-    def wait_line(self, needle: str) -> str:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            if needle in line:
-                return line
-        pytest.fail(f"deploy never printed {needle!r}:\n{''.join(self.stderr)}")
-
-    def finish(self, timeout: float = 120) -> tuple[int, dict, str]:
-        assert self.proc.stderr is not None
-        rest = self.proc.stderr.read()
-        code = self.proc.wait(timeout=timeout)
-        report = json.loads(self.report.read_text()) if self.report.exists() else {}
-        return code, report, "".join(self.stderr) + rest
-
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -237,9 +207,7 @@ def test_second_ctrl_c_restores_in_place_at_once_and_writes_the_report(lab: LabR
     run = Deploy(lab, "--cluster", "prd", "--site", str(site), "--gate-timeout", "200", "--confirm-timeout", "600")
     run.wait_line(": gate")
     started = time.monotonic()
-    os.kill(run.proc.pid, signal.SIGINT)  # `lab exec` execs into edgekit: the pid is edgekit's
-    run.wait_line("interrupt: no new host")
-    os.kill(run.proc.pid, signal.SIGINT)
+    run.ctrl_c(twice=True)
     code, report, output = run.finish()
     assert code == 130, output
     assert time.monotonic() - started < 60, "the gate was not cut short"
@@ -264,9 +232,7 @@ def test_a_second_run_against_the_same_router_fails_fast(lab: LabRun, deployed: 
         assert prd["status"] == "failed" and "another edgekit run is deploying to this router" in prd["error"]
         assert f"pid {first.proc.pid}" in prd["error"]
     finally:
-        os.kill(first.proc.pid, signal.SIGINT)
-        first.wait_line("interrupt: no new host")
-        os.kill(first.proc.pid, signal.SIGINT)
+        first.ctrl_c(twice=True)
         code, report, output = first.finish()
     assert report["hosts"][0]["status"] == "reverted", output
     assert running(lab, "prd") == before

@@ -22,23 +22,21 @@ import pytest
 
 from tests.lab.deploy_ends import (
     ACTION,
-    BOOT_SECONDS,
     FAIL_ASN,
     GATE,
-    MINUTE_SECONDS,
-    UP,
     VERSIONS,
     Deploy,
     TimerWatch,
     assert_deployable,
+    deployed_lab,
     failing_site,
     no_timer,
     unsaved,
     unset_action,
     wait_reverted,
 )
-from tests.lab.helpers import own_lab, site_with_routers, wait_for
 from tests.lab.helpers import router_running as running
+from tests.lab.helpers import site_with_routers, wait_for
 from tests.lab.labrun import LabRun
 
 pytestmark = pytest.mark.lab
@@ -48,9 +46,7 @@ CUT = "tests.lab.deploy_cut"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    with own_lab("ektdk", *UP, EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS) as run:
-        code, report, output = run.edgekit_json("deploy", *GATE)
-        assert code == 0, output
+    with deployed_lab("ektdk") as run:
         yield run
 
 

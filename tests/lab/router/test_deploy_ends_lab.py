@@ -11,8 +11,6 @@ The ends that cut edgekit or its session are in test_deploy_ends_cut_lab.py (one
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -20,18 +18,14 @@ import pytest
 
 from tests.lab.deploy_ends import (
     ACTION,
-    BOOT_SECONDS,
     FAIL_ASN,
-    GATE,
-    MINUTE_SECONDS,
-    UP,
     VERSIONS,
     Deploy,
     assert_deployable,
+    deployed_lab,
     failing_site,
     unset_action,
 )
-from tests.lab.helpers import own_lab
 from tests.lab.helpers import router_running as running
 from tests.lab.labrun import LabRun
 
@@ -40,9 +34,7 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    with own_lab("ektde", *UP, EDGEKIT_LAB_MINUTE_SECONDS=MINUTE_SECONDS, EDGEKIT_LAB_BOOT_SECONDS=BOOT_SECONDS) as run:
-        code, report, output = run.edgekit_json("deploy", *GATE)
-        assert code == 0, output
+    with deployed_lab("ektde") as run:
         yield run
 
 
@@ -73,9 +65,7 @@ def test_two_ctrl_c_during_the_gate_leave_the_router_deployable(lab: LabRun, ver
     run = Deploy(lab, "--cluster", cluster, "--site", site, "--gate-timeout", "200", "--confirm-timeout", "600")
     run.wait_line(": gate")
     started = time.monotonic()
-    os.kill(run.proc.pid, signal.SIGINT)  # `lab exec` execs into edgekit: the pid is edgekit's
-    run.wait_line("interrupt: no new host")
-    os.kill(run.proc.pid, signal.SIGINT)
+    run.ctrl_c(twice=True)
     code, report, output = run.finish()
     assert code == 130, output[-2000:]
     assert time.monotonic() - started < 60, "the gate was not cut short"
@@ -92,8 +82,7 @@ def test_one_ctrl_c_lets_the_router_finish_and_leaves_it_deployable(lab: LabRun,
     site = failing_site(lab, cluster, "ctrlc1", FAIL_ASN + 3)
     run = Deploy(lab, "--cluster", cluster, "--site", site, "--gate-timeout", "10", "--confirm-timeout", "600")
     run.wait_line(": gate")
-    os.kill(run.proc.pid, signal.SIGINT)
-    run.wait_line("interrupt: no new host")
+    run.ctrl_c()
     code, report, output = run.finish()
     host = report["hosts"][0]
     # the router in progress finished its gate (it failed: the change broke its sessions) and restored

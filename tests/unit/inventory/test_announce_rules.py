@@ -24,18 +24,9 @@ from inventory.speakers import EXCLUDE_LB_LABEL, announce_rules, withheld
 from lab.kubeapi import KubeAPIServer, build_world, kubeconfig
 from lab.kubeapi.world import set_node_state
 from tests.unit import router_fixtures
+from tests.unit.router.test_checks_verify import ROUTE_3
 
 NODES = [f"k8s-node-{i}-server-prd" for i in (1, 2, 3)]
-ROUTE_3 = """Routing entry for 198.51.100.1/32
-  Known via "bgp", distance 20, metric 0, best
-  Last update 00:00:37 ago
-    203.0.113.11 (recursive), weight 1
-  *   203.0.113.11, via eth1 onlink, weight 1
-    203.0.113.12 (recursive), weight 1
-  *   203.0.113.12, via eth1 onlink, weight 1
-    203.0.113.13 (recursive), weight 1
-  *   203.0.113.13, via eth1 onlink, weight 1
-"""
 WEB = Service(namespace="default", name="web", ips=["198.51.100.1"], has_endpoints=True)  # type: ignore[list-item]
 
 

@@ -25,41 +25,32 @@ ADV_HOOK = "bgpadvertisementvalidationwebhook.metallb.io"
 BFD_HOOK = "bfdprofilevalidationwebhook.metallb.io"
 
 
-def pool(name: str, *addresses: str, ns: str = NS) -> dict[str, Any]:
+def metallb_object(
+    kind: str, name: str, spec: dict[str, Any], version: str = "v1beta1", ns: str = NS
+) -> dict[str, Any]:
     return {
-        "apiVersion": "metallb.io/v1beta1",
-        "kind": "IPAddressPool",
+        "apiVersion": f"metallb.io/{version}",
+        "kind": kind,
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"addresses": list(addresses)},
+        "spec": spec,
     }
+
+
+def pool(name: str, *addresses: str, ns: str = NS) -> dict[str, Any]:
+    return metallb_object("IPAddressPool", name, {"addresses": list(addresses)}, ns=ns)
 
 
 def peer(name: str = "router", **spec: Any) -> dict[str, Any]:
     base = {"myASN": 65021, "peerASN": 65020, "peerAddress": "203.0.113.4"}
-    return {
-        "apiVersion": "metallb.io/v1beta2",
-        "kind": "BGPPeer",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {**base, **spec},
-    }
+    return metallb_object("BGPPeer", name, {**base, **spec}, version="v1beta2")
 
 
 def bfd(name: str = "bfd", **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "metallb.io/v1beta1",
-        "kind": "BFDProfile",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": spec,
-    }
+    return metallb_object("BFDProfile", name, spec)
 
 
 def adv(name: str = "bgp", **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "metallb.io/v1beta1",
-        "kind": "BGPAdvertisement",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": spec,
-    }
+    return metallb_object("BGPAdvertisement", name, spec)
 
 
 PLURAL = {

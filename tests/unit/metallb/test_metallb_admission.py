@@ -28,6 +28,7 @@ from inventory import kube
 from inventory.errors import InputError, SourceUnreachable
 from inventory.model import BFD, Pool
 from lab.kubeapi import KubeAPIServer, kubeconfig
+from lab.kubeapi.status import status as kube_status
 from tasks.metallb.apply import PartialApply, _error_text, metallb_apply
 from tasks.metallb.kube import ClusterAPI, Refused, refusal_of, speaker_mode_of
 from tasks.metallb.plan import duration_seconds, plan_cluster
@@ -41,18 +42,8 @@ POOL_WEBHOOK = "ipaddresspoolvalidationwebhook.metallb.io"  # config/webhook/man
 
 
 def status(code: int, reason: str, message: str, causes: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if causes is not None:
-        body["details"] = {"name": "x", "group": "metallb.io", "kind": "ipaddresspools", "causes": causes}
-    return body
+    details = {"name": "x", "group": "metallb.io", "kind": "ipaddresspools", "causes": causes}
+    return kube_status(code, reason, message, None if causes is None else details)
 
 
 OVERLAP = 'CIDR "198.51.100.0/28" in pool "new" overlaps with already defined CIDR "198.51.100.0/28"'
@@ -296,6 +287,15 @@ def test_a_real_apply_failing_midway_is_undone_and_says_what_is_left(tmp_path: P
 # --- 3. adopting a converted BGPPeer, durations --------------------------------------------------------------------
 
 
+def password_prd(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Two pools and a BGP password read from the environment (s3cret)."""
+    monkeypatch.setenv("EDGEKIT_TEST_BGP", "s3cret")
+    return {
+        "router": {"node_address": "192.168.100.1/24", "bgp": {"password": {"env": "EDGEKIT_TEST_BGP"}}},
+        "metallb": two_pools(),
+    }
+
+
 def converted_peer(tmp_path: Path, prd: dict[str, Any]) -> dict[str, Any]:
     """A BGPPeer as MetalLB's configmaptocrs writes it (inline password, keepaliveTime, holdTime in minutes), owned
     by another field manager."""
@@ -312,11 +312,7 @@ def converted_peer(tmp_path: Path, prd: dict[str, Any]) -> dict[str, Any]:
 def test_adopting_a_converted_peer_removes_its_inline_password_and_stale_keepalive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("EDGEKIT_TEST_BGP", "s3cret")
-    prd = {
-        "router": {"node_address": "192.168.100.1/24", "bgp": {"password": {"env": "EDGEKIT_TEST_BGP"}}},
-        "metallb": two_pools(),
-    }
+    prd = password_prd(monkeypatch)
     defaults_hold = {"router": {"node_address": "192.168.100.1/24", "bgp": {"holdtime": 90, "keepalive": 30}}}
     prd["router"]["bgp"].update(defaults_hold["router"]["bgp"])  # type: ignore[index]
     api = RefusingAPI([converted_peer(tmp_path, prd)])
@@ -424,11 +420,7 @@ def test_an_opaque_password_secret_is_refused_before_anything_is_applied(tmp_pat
 
 
 def test_edgekits_own_secret_of_another_type_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EDGEKIT_TEST_BGP", "s3cret")
-    prd = {
-        "router": {"node_address": "192.168.100.1/24", "bgp": {"password": {"env": "EDGEKIT_TEST_BGP"}}},
-        "metallb": two_pools(),
-    }
+    prd = password_prd(monkeypatch)
     r = render_metallb(model(tmp_path, prd), "crds")
     (ours,) = [o for o in r.objects if o["kind"] == "Secret"]
     assert ours["type"] == "kubernetes.io/basic-auth"
@@ -641,11 +633,7 @@ def test_renaming_edgekits_peer_deletes_the_old_one_first(tmp_path: Path) -> Non
 def test_a_failed_apply_of_an_adopted_peer_puts_its_removed_fields_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("EDGEKIT_TEST_BGP", "s3cret")
-    prd = {
-        "router": {"node_address": "192.168.100.1/24", "bgp": {"password": {"env": "EDGEKIT_TEST_BGP"}}},
-        "metallb": two_pools(),
-    }
+    prd = password_prd(monkeypatch)
     theirs = converted_peer(tmp_path, prd)
     api = RefusingAPI([theirs], fail_on="BGPPeer metallb-system/peer1")
     plan = plan_cluster(render_metallb(model(tmp_path, prd), "crds"), api)  # type: ignore[arg-type]
