@@ -57,6 +57,7 @@ class DeployOptions:
     comment: str = "edgekit deploy"
     save_first: bool = False  # save a router's unsaved commits instead of refusing it
     abort: threading.Event | None = None  # set by a second Ctrl-C: end gates now, restore in place
+    baseline_settle: float = GATE_GRACE  # how long the gate's state before the change may take to be steady
 
 
 def deploy_router(
@@ -129,7 +130,7 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
     secrets = plan.rendered.secrets
     # The gate's state before the change, once steady (a retry right after a revert finds sessions coming back).
     baseline = gate_baseline(
-        lambda: gate_checks(driver, cluster, name), GATE_GRACE, options.gate_interval, options.abort
+        lambda: gate_checks(driver, cluster, name), options.baseline_settle, options.gate_interval, options.abort
     )
     started = time.monotonic()
     run_step(task, "check", _safety_checks, driver, cluster, plan, report, options)

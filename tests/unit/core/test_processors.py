@@ -74,7 +74,7 @@ def test_deploy_router_result_and_steps_reach_every_processor(
 ) -> None:
     nr, plan, driver = planned(True, monkeypatch)
     recorder, collector = Recorder(), ReportCollector()
-    options = DeployOptions(gate_timeout=0.5, gate_interval=0.05)
+    options = DeployOptions(gate_timeout=0.5, gate_interval=0.05, baseline_settle=0.0)
     with LiveView("test") as live:
         results = nr.with_processors([live, collector, recorder]).run(
             task=deploy_router, name="apply", options=options, plans={ROUTER: plan}
@@ -101,7 +101,7 @@ def test_deploy_router_result_and_steps_reach_every_processor(
 def test_a_failed_gate_is_a_failed_result_with_the_restore_step(monkeypatch: pytest.MonkeyPatch) -> None:
     nr, plan, driver = planned(False, monkeypatch)
     recorder = Recorder()
-    options = DeployOptions(gate_timeout=0.2, gate_interval=0.05)
+    options = DeployOptions(gate_timeout=0.2, gate_interval=0.05, baseline_settle=0.0)
     results = nr.with_processors([recorder]).run(task=deploy_router, options=options, plans={ROUTER: plan})
     result = results[ROUTER][0]
     assert result.failed and not result.changed

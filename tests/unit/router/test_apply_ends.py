@@ -189,7 +189,7 @@ def deploy(
     plan.rollback = "reload" if set_action or ACTION in router.running else "reboot"
     report = HostReport(host="r1", cluster="prd")
     plan.report = report
-    opts = DeployOptions(**{"gate_timeout": 0.2, "gate_interval": 0.05, **options})
+    opts = DeployOptions(**{"gate_timeout": 0.2, "gate_interval": 0.05, "baseline_settle": 0.0, **options})
     try:
         outcome = apply_router(StepTask(), cluster(wireguard=False), plan, opts)  # type: ignore[arg-type]
     except ChangeRefused as exc:

@@ -150,7 +150,7 @@ def run_apply(
     report = HostReport(host="r1", cluster="prd")
     plan.report = report
     task = StepTask()
-    opts = DeployOptions(**{"gate_timeout": 0.5, "gate_interval": 0.05, **options})
+    opts = DeployOptions(**{"gate_timeout": 0.5, "gate_interval": 0.05, "baseline_settle": 0.0, **options})
     try:
         result = apply_router(task, cluster(wireguard=False), plan, opts)  # type: ignore[arg-type]
     except ChangeRefused as exc:

@@ -49,7 +49,7 @@ def deploy(
     plan = RouterPlan(DIALECTS["1.4"], driver.running, RenderedConfig([LINE]), ConfigChange(sets=[LINE]))
     report = HostReport(host="r1", cluster="prd")
     plan.report = report
-    apply_router(StepTask(), cluster(wireguard=False), plan, DeployOptions(gate_timeout=timeout))  # type: ignore[arg-type]
+    apply_router(StepTask(), cluster(wireguard=False), plan, DeployOptions(gate_timeout=timeout, baseline_settle=0.0))  # type: ignore[arg-type]
     return report, driver, clock, reads
 
 
