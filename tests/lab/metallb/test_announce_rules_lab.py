@@ -158,7 +158,9 @@ def test_exclude_label_is_ignored_by_v0_13_and_withholds_from_v0_14(lab: LabRun)
                 world = copy.deepcopy(world)  # store.update writes only a world that differs from what it read
                 for o in world["items"]:
                     if o.get("kind") == "Pod" and (o["metadata"].get("labels") or {}).get("component") == "speaker":
-                        o["spec"]["containers"][0]["image"] = f"quay.io/metallb/speaker:{version}"
+                        for c in o["spec"]["containers"]:  # FRR mode: frr, reloader, frr-metrics, speaker
+                            if c["name"] == "speaker":
+                                c["image"] = f"quay.io/metallb/speaker:{version}"
                 return world
 
             return change

@@ -219,23 +219,32 @@ def test_second_ctrl_c_restores_in_place_at_once_and_writes_the_report(lab: LabR
 
 
 def test_a_second_run_against_the_same_router_fails_fast(lab: LabRun, deployed: dict) -> None:
-    before = running(lab, "prd")
-    site = site_with_routers(lab, "site-concurrent.yaml", prd={"asn": 65044})
-    first = Deploy(lab, "--cluster", "prd", "--site", str(site), "--gate-timeout", "200", "--confirm-timeout", "600")
+    # The first run's gate must wait long: node3's link is cut and its neighbor removed by hand, so the session
+    # the deploy adds back is new to the gate and has the whole --gate-timeout to come up (a session the change
+    # broke would end the gate after its grace: issue 22 #2).
+    lab.lab("fault", "prd-node3", "link-down")
     try:
-        first.wait_line(": gate")
-        started = time.monotonic()
-        code, report, output = lab.edgekit_json("deploy", "--cluster", "prd")
-        assert time.monotonic() - started < 30, output
-        assert code == 1, output
-        prd = report["hosts"][0]
-        assert prd["status"] == "failed" and "another edgekit run is deploying to this router" in prd["error"]
-        assert f"pid {first.proc.pid}" in prd["error"]
+        vyos(lab, "prd", "configure", f"delete protocols bgp neighbor {NODES['prd'][2]}", "commit", "save")
+        before = running(lab, "prd")
+        first = Deploy(lab, "--cluster", "prd", "--gate-timeout", "200", "--confirm-timeout", "600")
+        try:
+            first.wait_line(": gate")
+            started = time.monotonic()
+            code, report, output = lab.edgekit_json("deploy", "--cluster", "prd")
+            assert time.monotonic() - started < 30, output
+            assert code == 1, output
+            prd = report["hosts"][0]
+            assert prd["status"] == "failed" and "another edgekit run is deploying to this router" in prd["error"]
+            assert f"pid {first.proc.pid}" in prd["error"]
+        finally:
+            first.ctrl_c(twice=True)
+            code, report, output = first.finish()
+        assert report["hosts"][0]["status"] == "reverted", output
+        assert running(lab, "prd") == before
     finally:
-        first.ctrl_c(twice=True)
-        code, report, output = first.finish()
-    assert report["hosts"][0]["status"] == "reverted", output
-    assert running(lab, "prd") == before
+        lab.lab("heal", "prd-node3")
+    code, report, output = lab.edgekit_json("deploy", "--cluster", "prd", "--gate-timeout", "120")
+    assert code == 0 and report["hosts"][0]["status"] == "changed", output  # node3's neighbor is back
 
 
 def test_nothing_to_commit_is_never_reported_changed(lab: LabRun, deployed: dict) -> None:
