@@ -28,7 +28,8 @@ def check_peers(host: str, cluster: Cluster, summary: BgpSummary, down: Sequence
     for speaker in cluster.speakers:
         peer = summary.peer(str(speaker.address))
         item = f"{speaker.name} ({speaker.address})"
-        items[item] = None if peer is None else bool(peer.established and peer.prefixes_received)
+        # Up: Established with prefixes, or Established at all for a speaker MetalLB withholds (it announces nothing).
+        items[item] = None if peer is None else bool(peer.established and (peer.prefixes_received or speaker.withheld))
         if peer is None:
             problems.append(f"{speaker.name} ({speaker.address}) is not a neighbor")
         elif not peer.established:

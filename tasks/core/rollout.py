@@ -88,7 +88,7 @@ class Baseline:
             if worked:
                 reason = f"{r.reason} ({WORKED_BEFORE}: {', '.join(worked)})"
                 out.append(r.model_copy(update={"reason": reason}))
-            elif r.status == "fail" and r.check in self.tolerate and len(already) == len(failing):
+            elif r.status == "fail" and r.check in self.tolerate and failing and len(already) == len(failing):
                 assert b is not None
                 details = {**r.details, "before_change": {"status": b.status, "reason": b.reason, "down": already}}
                 reason = f"{r.reason} ({ALREADY_DOWN}: {', '.join(already)})"

@@ -206,3 +206,21 @@ def test_a_steady_router_is_read_once() -> None:
     reads: list[int] = []
     gate_baseline(lambda: reads.append(1) or [peers(SUMMARY_3)], settle=GATE_GRACE, clock=clock, sleep=clock.sleep)
     assert reads == [1] and clock.now == 0.0
+
+
+def test_a_withheld_speaker_established_without_prefixes_is_up_so_breaking_it_fails() -> None:
+    # MetalLB announces nothing from a withheld node (NetworkUnavailable): Established with 0 prefixes is its up.
+    c = lab_cluster()
+    c = c.model_copy(update={"speakers": [*c.speakers[:2], c.speakers[2].model_copy(update={"withheld": "x"})]})
+    quiet = "\n".join(
+        line.replace("00:00:38            1        2", "00:00:38            0        2")
+        if line.startswith("203.0.113.13 ")
+        else line
+        for line in SUMMARY_3.splitlines()
+    )
+    before = bgp.check_peers("r", c, bgp_summary.parse(quiet))
+    assert before.details["established"] == 3 and "sent no prefixes" not in before.reason
+    assert before.ok and set(before.items.values()) == {True}
+    after = bgp.check_peers("r", c, bgp_summary.parse(summary(active=("203.0.113.13",))))
+    judged = Baseline([before], TOLERATE).judge([after])
+    assert not judged.results[0].ok and list(judged.broken) == [f"bgp.peers r {NODE3}"]
