@@ -91,9 +91,15 @@ def check_backends(
     items: dict[str, bool | None] = {}  # per server: UP, down (DOWN, MAINT...), or not in show stat (None)
     for name in expected:
         row = servers.get(name)
-        items[name] = None if row is None else row.up
+        # A server a freshly (re)started HAProxy has not checked yet shows UP with check_status INI (HAProxy
+        # doc/management.txt "show stat" field check_status: "INI -> initializing"; "* " prefixes a check in
+        # progress): not known to be up, so neither a verdict nor a baseline counts it as UP.
+        pending = row is not None and (row.check_status or "").removeprefix("* ") == "INI"
+        items[name] = None if row is None or pending else row.up
         if row is None:
             problems.append(f"{name} missing")
+        elif pending:
+            problems.append(f"{name} {row.status} (first health check pending)")
         elif not row.up:
             detail = row.check_desc or row.check_status or ""
             problems.append(f"{name} {row.status}" + (f" ({detail})" if detail else ""))
@@ -101,7 +107,7 @@ def check_backends(
     if extra:
         problems.append("unexpected " + ", ".join(extra))
         items.update({f"unexpected {name}": False for name in extra})
-    up = sum(1 for name in expected if name in servers and servers[name].up)
+    up = sum(1 for name in expected if items.get(name) is True)
     details = {"backend": backend, "expected": len(expected), "up": up}  # expected servers UP, for metrics
     if problems:
         return failed(BACKENDS, host, cluster, "; ".join(problems), details=details, items=items)

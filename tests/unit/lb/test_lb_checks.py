@@ -102,3 +102,16 @@ def test_junit_one_testcase_per_host_and_check(tmp_path: Path) -> None:
     assert cases[1].find("failure") is not None and cases[1].find("failure").get("message").startswith("m2 DOWN")  # type: ignore[union-attr]
     assert cases[2].find("error") is not None
     assert {s.get("name") for s in root.findall("testsuite")} == {"lb.backends", "lb.config", "lb.vip"}
+
+
+def test_a_server_not_checked_yet_is_not_counted_up() -> None:
+    # A freshly reloaded HAProxy shows each server UP with check_status INI until its first check (HAProxy
+    # doc/management.txt, show stat check_status "INI -> initializing"; "* " marks a check in progress).
+    # Constructed from the capture: n2's L4OK turned into "* INI".
+    head, _, rest = CAPTURE.partition(",n2,")
+    text = head + ",n2," + rest.replace("L4OK", "* INI", 1)
+    result = lbchecks.check_backends(
+        "lb1", "prd", haproxy_stat.parse(text), ["n1", "n2", "n3"], backend="k8s_apiserver_nodes"
+    )
+    assert result.status == "fail" and result.reason == "n2 UP (first health check pending)"
+    assert result.items == {"n1": True, "n2": None, "n3": True} and result.details["up"] == 2
