@@ -113,7 +113,8 @@ def deploy_router(
 
 def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: DeployOptions | None = None) -> Result:
     """Nornir task, phase two: safety checks, commit-confirm, gate, then confirm+save or restore the previous
-    config. Steps: ``check``, ``commit``, ``gate``, ``confirm`` or ``revert``.
+    config. Steps: ``check``, ``baseline`` (the gate's state before the change), ``commit``, ``gate``, ``confirm`` or
+    ``revert``.
 
     Result: ``result`` the plan's ``HostReport`` (status changed/unchanged/reverted/failed/skipped);
     ``failed`` when the change was not kept. Raises ``ChangeRefused`` when the router refused the change before
@@ -128,13 +129,22 @@ def apply_router(task: Task, cluster: Cluster, plan: RouterPlan, options: Deploy
         report.status = "unchanged"
         return Result(host=task.host, result=report)
     secrets = plan.rendered.secrets
-    # The gate's state before the change, once steady (a retry right after a revert finds sessions coming back).
-    baseline = gate_baseline(
-        lambda: gate_checks(driver, cluster, name), options.baseline_settle, options.gate_interval, options.abort
-    )
     started = time.monotonic()
     run_step(task, "check", _safety_checks, driver, cluster, plan, report, options)
     report.timed("check", started)
+    # The gate's state before the change, once steady (a retry right after a revert finds sessions coming back);
+    # after the safety checks, so a refused router is not polled first.
+    started = time.monotonic()
+    baseline = run_step(
+        task,
+        "baseline",
+        gate_baseline,
+        lambda: gate_checks(driver, cluster, name),
+        options.baseline_settle,
+        options.gate_interval,
+        options.abort,
+    )
+    report.timed("baseline", started)
     if options.abort is not None and options.abort.is_set():  # second Ctrl-C before anything was committed
         report.status = "skipped"
         report.notes.append("interrupted (second Ctrl-C) before the commit: nothing changed")

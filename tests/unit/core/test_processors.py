@@ -85,8 +85,9 @@ def test_deploy_router_result_and_steps_reach_every_processor(
     assert result.result.checks[0].check == "bgp.peers"
     assert collector.reports[ROUTER] is result.result
     steps = [e.split(" > ")[1] for e in recorder.events if " > " in e]
-    assert [s for s in steps if s in ("check", "commit", "gate", "confirm", "revert")] == [
+    assert [s for s in steps if s in ("check", "baseline", "commit", "gate", "confirm", "revert")] == [
         "check",
+        "baseline",
         "commit",
         "gate",
         "confirm",
@@ -95,7 +96,8 @@ def test_deploy_router_result_and_steps_reach_every_processor(
     assert driver.calls[-1] == "confirm"
     err = capsys.readouterr().err
     shown = [line.split(f"{ROUTER}: ", 1)[1] for line in err.splitlines() if f"{ROUTER}: " in line]
-    assert shown == ["check", "commit", "gate", "confirm", "changed"]  # the live view: steps, then the status
+    # the live view: steps, then the status
+    assert shown == ["check", "baseline", "commit", "gate", "confirm", "changed"]
 
 
 def test_a_failed_gate_is_a_failed_result_with_the_restore_step(monkeypatch: pytest.MonkeyPatch) -> None:
