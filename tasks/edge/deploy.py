@@ -242,9 +242,9 @@ def deploy_cluster(
         return
     try:
         c.venue = venue(c.name)
-    except EdgekitError as exc:
+    except Exception as exc:  # an input error or the router's session: this cluster fails, the report is written
         row.status = "failed"
-        row.error = f"venue stanza: {first_line(str(exc))}"
+        row.error = f"venue stanza: {first_line(str(exc)) or type(exc).__name__}"
         return
     if c.venue is not None:
         row.notes.append(c.venue.text())
@@ -289,7 +289,7 @@ def roll_out_clusters(
     roll_out([(c.name, [c.name]) for c in clusters], lambda name: by_name[name].row, start, all_at_once=all_at_once)
     blocker: ClusterRun | None = None
     for c in clusters:
-        if c.row.status == "failed" and blocker is None:
+        if c.row.status == "failed" and c.runs:  # refused before any layer ran: it failed alone, blocks nothing
             blocker = c
         elif c.row.status == "skipped" and blocker is not None and not c.interrupted:
             c.row.notes = [f"not started: cluster {blocker.name} failed: {blocker.row.error}"]

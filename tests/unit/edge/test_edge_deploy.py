@@ -286,3 +286,26 @@ def test_a_refused_cluster_fails_alone_untouched_and_the_others_go_on(tmp_path: 
     assert edge.deploy(runs, args(tmp_path), fake, [], no_venue) == 2
     assert not [c for c, _ in fake.order() if c == "dev"]
     assert [c.row.status for c in runs[1:]] == ["changed", "changed"]
+
+
+def test_the_cluster_that_stopped_the_rollout_is_named_not_an_earlier_refused_one(tmp_path: Path) -> None:
+    gate = "gate failed: bgp.peers: k8s-node-2 (203.0.113.44): Active"
+    fake = FakeLayers(
+        {("wsp", "router"): edge.LayerRun(1, {"hosts": [host("wsp-router", "wsp", "reverted", error=gate)]})}
+    )
+    runs = clusters("dev", "wsp", "prd")
+    runs[0].row.status, runs[0].row.error = "failed", "input: dev refused"
+    edge.deploy(runs, args(tmp_path), fake, [], no_venue)
+    dev, wsp, prd = runs
+    assert wsp.row.status == "failed" and prd.row.status == "skipped"
+    assert prd.row.notes == [f"not started: cluster wsp failed: {wsp.row.error}"]
+
+
+def test_a_session_error_while_rendering_the_venue_stanza_fails_the_cluster_with_a_report(tmp_path: Path) -> None:
+    def venue(name: str) -> VenueChange | None:
+        raise ConnectionError("Socket is closed")
+
+    runs = clusters("dev", "wsp", "prd")
+    assert edge.deploy(runs, args(tmp_path), FakeLayers(), [], venue) == 1
+    assert runs[0].row.status == "failed" and runs[0].row.error == "venue stanza: Socket is closed"
+    assert json.loads((tmp_path / "report.json").read_text())["ok"] is False
