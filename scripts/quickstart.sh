@@ -6,8 +6,8 @@
 # command (`python3 -m lab down` with the same ones removes it, with the files this script wrote there).
 #
 # The lab starts as a new cluster does (runbook.md, "MetalLB and a new cluster"): MetalLB installed without
-# configuration, so edgekit writes both ends of every BGP session. The lab's site file starts with BFD off (a site
-# that has not opted in); the quick start turns it on (`defaults.bfd.enabled: true`, inventory/README.md *BGP
+# configuration, so edgekit writes both ends of every BGP session. The lab's site file turns BFD off (BFD is on by
+# default; the lab's seeded MetalLB has no profile); the quick start turns it on (`defaults.bfd.enabled: true`, inventory/README.md *BGP
 # timers and BFD*) in a copy beside it, so both ends get BFD. `tasks.edge deploy` then runs, cluster after cluster
 # in the site's rollout order (dev, the canary, then wsp, then prd), MetalLB's side, the router, the API LBs
 # (each behind its own gate), writes the cluster's venue stanza and verifies the cluster; a cluster that fails

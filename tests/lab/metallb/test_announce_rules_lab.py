@@ -173,7 +173,7 @@ def test_exclude_label_is_ignored_by_v0_13_and_withholds_from_v0_14(lab: LabRun)
         web = next(c for c in checks["ecmp.routes"] if WEB in (c.get("subject") or ""))
         assert web["status"] == "pass" and web["reason"] == f"{WEB} via 2 next hops", web
         assert session(lab, "prd-node2")[0] == "Established"
-        edit_world(lab, image("v0.13.12"))
     finally:
+        edit_world(lab, image("v0.13.12"))
         lab.lab("heal", "prd-node2")
     wait_until(lambda: router_nexthops(lab, WEB) == set(ADDRS.values()), 30, "node2 announces again")
